@@ -1,0 +1,155 @@
+/* vm-media.h — probing, frame sampling, thumbnails and test/demo media,
+ * on GStreamer.  No GTK here.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define VM_MEDIA_ERROR (vm_media_error_quark ())
+
+/* Every error carries a one-line, user-readable message. */
+typedef enum {
+  VM_MEDIA_ERROR_INIT,            /* GStreamer could not start */
+  VM_MEDIA_ERROR_NOT_FOUND,       /* no such file */
+  VM_MEDIA_ERROR_PERMISSION,      /* unreadable */
+  VM_MEDIA_ERROR_EMPTY,           /* zero-length file */
+  VM_MEDIA_ERROR_NOT_MEDIA,       /* not a container/stream GStreamer knows */
+  VM_MEDIA_ERROR_NO_VIDEO,        /* media without a video stream (audio only, ...) */
+  VM_MEDIA_ERROR_MISSING_PLUGIN,  /* the codec or container is not installed */
+  VM_MEDIA_ERROR_CORRUPT,         /* truncated or undecodable data */
+  VM_MEDIA_ERROR_TIMEOUT,         /* the watchdog ended a file that stopped progressing */
+  VM_MEDIA_ERROR_FAILED,          /* anything else */
+} VmMediaError;
+
+GQuark vm_media_error_quark (void);
+
+/* Initialises GStreamer once (thread-safe); FALSE with VM_MEDIA_ERROR_INIT. */
+gboolean vm_media_init (GError **error);
+
+/* ---- Probing ------------------------------------------------------------ */
+
+typedef struct {
+  gint64    duration_ns;         /* -1 when unknown */
+  int       width;
+  int       height;
+  int       fps_num;             /* nominal rate; 0/1 when unknown or variable */
+  int       fps_den;
+  char     *container;           /* "Matroska", "Quicktime", ... */
+  char     *video_codec;         /* "H.264 (High Profile)", "VP9", ... */
+  char     *audio_codec;         /* NULL without audio */
+  gboolean  has_audio;
+  guint     n_subtitle_streams;
+  gboolean  seekable;
+} VmMediaInfo;
+
+void         vm_media_info_free (VmMediaInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmMediaInfo, vm_media_info_free)
+
+/* Probes @path with GstDiscoverer, giving up after @timeout_ms. */
+VmMediaInfo *vm_media_probe     (const char    *path,
+                                 guint          timeout_ms,
+                                 GError       **error);
+
+/* ---- Frame sampling ----------------------------------------------------- */
+
+typedef enum {
+  /* Decode only keyframes (delta units are dropped before the decoder);
+   * where keyframes are further apart than max_gap, decode forward to fill. */
+  VM_SAMPLE_KEYFRAMES,
+  /* One frame every 1/rate seconds from a full sequential decode (no seeks),
+   * with the loop filter skipped where the decoder allows it. */
+  VM_SAMPLE_RATE,
+} VmSampleMode;
+
+typedef struct {
+  VmSampleMode  mode;              /* default VM_SAMPLE_KEYFRAMES */
+  double        rate;              /* frames/s for VM_SAMPLE_RATE; default 1.0 */
+  double        max_gap;           /* seconds; default 4.0 */
+  guint         short_side;        /* scale so the shortest side is this; default 224; 0 = native */
+  guint         watchdog_ms;       /* no progress this long → VM_MEDIA_ERROR_TIMEOUT; default 30000 */
+  const char   *thumbnail_dir;     /* when set, a JPEG per sampled frame: DIR/<pts in ms>.jpg */
+  guint         thumbnail_height;  /* default 96 */
+} VmSamplerOptions;
+
+void vm_sampler_options_init (VmSamplerOptions *options);
+
+typedef struct {
+  gint64        pts_ns;      /* exact presentation timestamp of this frame */
+  gboolean      keyframe;
+  guint         width;
+  guint         height;
+  guint         stride;      /* bytes per row; pixels are packed RGB, 8 bits each */
+  const guint8 *data;        /* valid during the callback only */
+} VmFrame;
+
+/* Called once per sampled frame, in pts order, on the calling thread.
+ * Return FALSE (setting @error) to stop the run with that error. */
+typedef gboolean (*VmFrameFunc) (const VmFrame  *frame,
+                                 gpointer        user_data,
+                                 GError        **error);
+
+/* Samples @path synchronously on the calling thread. */
+gboolean vm_sampler_run (const char              *path,
+                         const VmSamplerOptions  *options,
+                         VmFrameFunc              func,
+                         gpointer                 user_data,
+                         GCancellable            *cancellable,
+                         GError                 **error);
+
+/* ---- Generated media (demo library and tests) --------------------------- */
+
+typedef enum {
+  VM_CLIP_MP4_H264,
+  VM_CLIP_WEBM_VP9,
+  VM_CLIP_MKV_H264,
+} VmClipFormat;
+
+typedef struct {
+  double      start;     /* seconds */
+  double      end;
+  const char *text;
+} VmTimedText;
+
+typedef struct {
+  VmClipFormat       format;
+  guint              width;            /* default 320 */
+  guint              height;           /* default 240 */
+  guint              fps_num;          /* default 25/1 */
+  guint              fps_den;
+  double             duration;         /* seconds, default 4 */
+  double             keyframe_interval;/* seconds between keyframes, default 2 */
+  gboolean           variable_framerate; /* timestamps jitter between frames */
+  int                pattern;          /* videotestsrc pattern */
+  const VmTimedText *overlay;          /* on-screen text, n_overlay entries */
+  guint              n_overlay;
+  const VmTimedText *subtitles;        /* embedded text track (MKV), n_subtitles entries */
+  guint              n_subtitles;
+  const char        *speech;           /* spoken with espeak-ng from the start, or NULL */
+} VmClipSpec;
+
+void     vm_clip_spec_init       (VmClipSpec *spec);
+/* Encodes a clip described by @spec to @path with GStreamer. */
+gboolean vm_media_generate_clip  (const VmClipSpec  *spec,
+                                  const char        *path,
+                                  GCancellable      *cancellable,
+                                  GError           **error);
+/* Writes an SRT file for @entries. */
+gboolean vm_media_write_srt      (const char        *path,
+                                  const VmTimedText *entries,
+                                  guint              n_entries,
+                                  GError           **error);
+/* Creates the demo library in @dir (created when missing): a handful of short
+ * clips covering H.264/MP4, VP9/WebM, MKV with a subtitle track, a sidecar
+ * .srt, on-screen text and speech.  Existing clips are kept.
+ * @progress (optional) is called with each file name. */
+gboolean vm_media_generate_demo  (const char        *dir,
+                                  void             (*progress) (const char *name, gpointer data),
+                                  gpointer           progress_data,
+                                  GCancellable      *cancellable,
+                                  GError           **error);
+
+G_END_DECLS
