@@ -1,0 +1,921 @@
+/* vm-cli-library.c — library commands: add, remove, index, list, info,
+ * status, demo.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+#include <glib-unix.h>
+#include <stdio.h>
+
+#include "cli/vm-cli.h"
+#include "core/vm-core.h"
+#include "index/vm-indexer.h"
+#include "media/vm-media.h"
+
+static char *
+canonical_folder (const char  *arg,
+                  GError     **error)
+{
+  g_autofree char *abs = g_canonicalize_filename (arg, NULL);
+  g_autofree char *real = realpath (abs, NULL);
+
+  if (real == NULL || !g_file_test (real, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY,
+                   _("“%s” is not a folder"), arg);
+      return NULL;
+    }
+
+  return g_steal_pointer (&real);
+}
+
+/* ---- add ---------------------------------------------------------------- */
+
+static int
+cmd_add (VmCli               *cli,
+         const VmCliCommand  *command,
+         int                  argc,
+         char               **argv)
+{
+  g_autoptr(VmCatalog) catalog = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  int ret = VM_EXIT_OK;
+
+  if (!vm_cli_parse (cli, command, NULL,
+                     _("Adds folders to the library. Run “vidmark index” to index them."),
+                     &argc, &argv))
+    return VM_EXIT_USAGE;
+
+  if (argc < 2)
+    {
+      vm_cli_error (_("Name at least one folder to add"));
+      return VM_EXIT_USAGE;
+    }
+
+  if (!(catalog = vm_cli_open_catalog (cli, &ret)))
+    return ret;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "added");
+  json_builder_begin_array (b);
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *path = canonical_folder (argv[i], &error);
+      gint64 id = 0;
+
+      if (path == NULL || !vm_catalog_add_folder (catalog, path, &id, &error))
+        {
+          vm_cli_error ("%s", error->message);
+          ret = VM_EXIT_FAILURE;
+          continue;
+        }
+      if (cli->json)
+        {
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "id");
+          json_builder_add_int_value (b, id);
+          json_builder_set_member_name (b, "path");
+          json_builder_add_string_value (b, path);
+          json_builder_end_object (b);
+        }
+      else
+        printf (_("Added %s\n"), path);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  if (cli->json)
+    {
+      g_autoptr(JsonNode) root = json_builder_get_root (b);
+      vm_cli_print_json (root);
+    }
+
+  return ret;
+}
+
+/* ---- remove ------------------------------------------------------------- */
+
+static int
+cmd_remove (VmCli               *cli,
+            const VmCliCommand  *command,
+            int                  argc,
+            char               **argv)
+{
+  g_autoptr(VmCatalog) catalog = NULL;
+  int ret = VM_EXIT_OK;
+
+  if (!vm_cli_parse (cli, command, NULL,
+                     _("Removes folders from the library. Their videos leave the catalog, "
+                       "except those with annotations, which are kept."),
+                     &argc, &argv))
+    return VM_EXIT_USAGE;
+
+  if (argc < 2)
+    {
+      vm_cli_error (_("Name at least one folder to remove"));
+      return VM_EXIT_USAGE;
+    }
+
+  if (!(catalog = vm_cli_open_catalog (cli, &ret)))
+    return ret;
+
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *real = realpath (argv[i], NULL);
+      g_autofree char *path = real ? g_strdup (real) : g_canonicalize_filename (argv[i], NULL);
+
+      if (!vm_catalog_remove_folder (catalog, path, &error))
+        {
+          vm_cli_error ("%s", error->message);
+          ret = VM_EXIT_FAILURE;
+          continue;
+        }
+      if (!cli->json)
+        printf (_("Removed %s\n"), path);
+    }
+
+  if (cli->json)
+    printf ("{\"ok\": %s}\n", ret == VM_EXIT_OK ? "true" : "false");
+
+  return ret;
+}
+
+/* ---- index -------------------------------------------------------------- */
+
+typedef struct {
+  VmCli          *cli;
+  VmCatalog      *catalog;
+  VmIndexOptions  options;
+  VmJob          *job;
+  GMainLoop      *loop;
+  JsonBuilder    *files;      /* --json: one object per processed file */
+  VmIndexReport   report;
+  GError         *error;
+  gboolean        ok;
+  gboolean        progress_shown;
+} IndexRun;
+
+typedef struct {
+  IndexRun         *run;
+  VmIndexEventType  type;
+  char             *path;
+  char             *old_path;
+  char             *message;
+  guint             n_frames;
+  guint             index;
+  guint             total;
+} EventCopy;
+
+static void
+event_copy_free (EventCopy *copy)
+{
+  g_free (copy->path);
+  g_free (copy->old_path);
+  g_free (copy->message);
+  g_free (copy);
+}
+
+static void
+clear_progress (IndexRun *run)
+{
+  if (run->progress_shown)
+    {
+      fprintf (stderr, "\r\033[K");
+      run->progress_shown = FALSE;
+    }
+}
+
+static void
+show_progress (IndexRun *run)
+{
+  g_autofree char *message = NULL;
+  g_autofree char *eta = NULL;
+  double fraction, seconds;
+
+  if (!run->cli->is_tty || run->cli->quiet)
+    return;
+
+  message = vm_job_dup_message (run->job);
+  fraction = vm_job_get_fraction (run->job);
+  seconds = vm_job_get_eta (run->job);
+  eta = seconds >= 0 ? vm_format_duration (seconds) : g_strdup ("…");
+
+  /* Keep the line within a terminal width. */
+  if (message != NULL && g_utf8_strlen (message, -1) > 48)
+    {
+      g_autofree char *tail = g_strdup (g_utf8_offset_to_pointer (message, g_utf8_strlen (message, -1) - 47));
+      g_free (message);
+      message = g_strconcat ("…", tail, NULL);
+    }
+
+  fprintf (stderr, "\r\033[K[%3.0f%%] %s — %s %s", fraction * 100,
+           message ? message : "", _("ETA"), eta);
+  fflush (stderr);
+  run->progress_shown = TRUE;
+}
+
+static void
+job_notify_cb (GObject    *object,
+               GParamSpec *pspec,
+               gpointer    user_data)
+{
+  show_progress (user_data);
+}
+
+static gboolean
+dispatch_event_cb (gpointer data)
+{
+  EventCopy *ev = data;
+  IndexRun *run = ev->run;
+  const char *verb = NULL;
+
+  if (run->cli->json)
+    {
+      const char *result = NULL;
+
+      switch (ev->type)
+        {
+        case VM_INDEX_EVENT_INDEXED: result = "indexed"; break;
+        case VM_INDEX_EVENT_FAILED: result = "failed"; break;
+        case VM_INDEX_EVENT_MOVED: result = "moved"; break;
+        case VM_INDEX_EVENT_MISSING: result = "missing"; break;
+        case VM_INDEX_EVENT_FOLDER_ERROR: result = "folder-error"; break;
+        case VM_INDEX_EVENT_NEW:
+        case VM_INDEX_EVENT_CHANGED:
+        case VM_INDEX_EVENT_STARTED:
+        default: break;
+        }
+      if (result != NULL)
+        {
+          json_builder_begin_object (run->files);
+          json_builder_set_member_name (run->files, "path");
+          json_builder_add_string_value (run->files, ev->path);
+          json_builder_set_member_name (run->files, "result");
+          json_builder_add_string_value (run->files, result);
+          if (ev->old_path != NULL)
+            {
+              json_builder_set_member_name (run->files, "old_path");
+              json_builder_add_string_value (run->files, ev->old_path);
+            }
+          if (ev->type == VM_INDEX_EVENT_INDEXED)
+            {
+              json_builder_set_member_name (run->files, "frames");
+              json_builder_add_int_value (run->files, ev->n_frames);
+            }
+          if (ev->message != NULL)
+            {
+              json_builder_set_member_name (run->files, "error");
+              json_builder_add_string_value (run->files, ev->message);
+            }
+          json_builder_end_object (run->files);
+        }
+      return G_SOURCE_REMOVE;
+    }
+
+  if (run->cli->quiet && ev->type != VM_INDEX_EVENT_FAILED && ev->type != VM_INDEX_EVENT_FOLDER_ERROR)
+    return G_SOURCE_REMOVE;
+
+  clear_progress (run);
+
+  switch (ev->type)
+    {
+    case VM_INDEX_EVENT_FAILED:
+      fprintf (stderr, _("error: %s: %s\n"), ev->path, ev->message);
+      break;
+    case VM_INDEX_EVENT_FOLDER_ERROR:
+      fprintf (stderr, _("error: %s: %s\n"), ev->path, ev->message);
+      break;
+    case VM_INDEX_EVENT_INDEXED:
+      printf (g_dngettext (GETTEXT_PACKAGE, "indexed  %s (%u frame)\n", "indexed  %s (%u frames)\n", ev->n_frames),
+              ev->path, ev->n_frames);
+      break;
+    case VM_INDEX_EVENT_MOVED:
+      printf (_("moved    %s → %s\n"), ev->old_path, ev->path);
+      break;
+    case VM_INDEX_EVENT_MISSING:
+      printf (_("missing  %s (annotations kept)\n"), ev->path);
+      break;
+    case VM_INDEX_EVENT_NEW:
+      verb = NULL; /* the INDEXED/FAILED line follows */
+      break;
+    case VM_INDEX_EVENT_CHANGED:
+      printf (_("changed  %s\n"), ev->path);
+      break;
+    case VM_INDEX_EVENT_STARTED:
+      if (!run->cli->is_tty)
+        {
+          printf (_("indexing %s (%u/%u)\n"), ev->path, ev->index + 1, ev->total);
+        }
+      break;
+    default:
+      break;
+    }
+  (void) verb;
+  fflush (stdout);
+  show_progress (run);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+index_event_cb (const VmIndexEvent *event,
+                gpointer            user_data)
+{
+  EventCopy *copy = g_new0 (EventCopy, 1);
+
+  copy->run = user_data;
+  copy->type = event->type;
+  copy->path = g_strdup (event->path);
+  copy->old_path = g_strdup (event->old_path);
+  copy->message = event->error ? g_strdup (event->error->message) : NULL;
+  copy->n_frames = event->n_frames;
+  copy->index = event->index;
+  copy->total = event->total;
+
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, dispatch_event_cb, copy,
+                              (GDestroyNotify) event_copy_free);
+}
+
+static void
+index_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  IndexRun *run = task_data;
+  GError *error = NULL;
+
+  if (vm_indexer_run (run->catalog, &run->options, run->job, index_event_cb, run,
+                      &run->report, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+index_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  IndexRun *run = user_data;
+
+  run->ok = g_task_propagate_boolean (G_TASK (result), &run->error);
+  g_main_loop_quit (run->loop);
+}
+
+static gboolean
+sigint_cb (gpointer user_data)
+{
+  IndexRun *run = user_data;
+
+  if (!vm_job_is_cancelled (run->job))
+    {
+      clear_progress (run);
+      fprintf (stderr, "%s\n", _("Stopping after the current step… (the catalog stays consistent)"));
+      vm_job_cancel (run->job);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+cmd_index (VmCli               *cli,
+           const VmCliCommand  *command,
+           int                  argc,
+           char               **argv)
+{
+  g_autoptr(VmCatalog) catalog = NULL;
+  g_autoptr(VmJob) job = NULL;
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autoptr(JsonBuilder) files = json_builder_new ();
+  g_autofree char *mode = NULL;
+  double rate = 1.0, max_gap = 4.0;
+  int size = 224;
+  gboolean force = FALSE, retry = FALSE, no_thumbs = FALSE;
+  IndexRun run = { 0 };
+  guint sigint_id, sigterm_id;
+  int ret = VM_EXIT_OK;
+  const GOptionEntry entries[] = {
+    { "mode", 0, 0, G_OPTION_ARG_STRING, &mode, N_("Frame sampling: keyframes (fast, default) or rate"), N_("MODE") },
+    { "rate", 0, 0, G_OPTION_ARG_DOUBLE, &rate, N_("Frames per second in rate mode (default 1)"), N_("FPS") },
+    { "max-gap", 0, 0, G_OPTION_ARG_DOUBLE, &max_gap, N_("In keyframe mode, fill gaps longer than this (seconds, default 4)"), N_("SECONDS") },
+    { "size", 0, 0, G_OPTION_ARG_INT, &size, N_("Shortest side of sampled frames in pixels (default 224)"), N_("PIXELS") },
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force, N_("Index unchanged files again"), NULL },
+    { "retry-failed", 0, 0, G_OPTION_ARG_NONE, &retry, N_("Try files that failed before again"), NULL },
+    { "no-thumbnails", 0, 0, G_OPTION_ARG_NONE, &no_thumbs, N_("Do not write thumbnails"), NULL },
+    { NULL }
+  };
+
+  if (!vm_cli_parse (cli, command, entries,
+                     _("Scans the library folders (and any FOLDER given, which is added first), "
+                       "then probes and samples new and changed videos. Unchanged files are skipped, "
+                       "moved files are recognised by their content, and deleted files are marked "
+                       "missing with their annotations kept. Ctrl-C stops cleanly; run again to resume."),
+                     &argc, &argv))
+    return VM_EXIT_USAGE;
+
+  vm_index_options_init (&run.options);
+  if (mode == NULL || g_str_equal (mode, "keyframes"))
+    run.options.sampler.mode = VM_SAMPLE_KEYFRAMES;
+  else if (g_str_equal (mode, "rate"))
+    run.options.sampler.mode = VM_SAMPLE_RATE;
+  else
+    {
+      vm_cli_error (_("Unknown sampling mode “%s” (use keyframes or rate)"), mode);
+      return VM_EXIT_USAGE;
+    }
+  if (!(rate > 0 && rate <= 120))
+    {
+      vm_cli_error (_("--rate must be between 0 and 120 frames per second"));
+      return VM_EXIT_USAGE;
+    }
+  if (!(max_gap > 0))
+    {
+      vm_cli_error (_("--max-gap must be positive"));
+      return VM_EXIT_USAGE;
+    }
+  if (size < 0 || size > 4096)
+    {
+      vm_cli_error (_("--size must be between 0 and 4096"));
+      return VM_EXIT_USAGE;
+    }
+  run.options.sampler.rate = rate;
+  run.options.sampler.max_gap = max_gap;
+  run.options.sampler.short_side = size;
+  run.options.force = force;
+  run.options.retry_failed = retry;
+  run.options.thumbnails = !no_thumbs;
+
+  if (!(catalog = vm_cli_open_catalog (cli, &ret)))
+    return ret;
+
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *path = canonical_folder (argv[i], &error);
+
+      if (path == NULL || !vm_catalog_add_folder (catalog, path, NULL, &error))
+        {
+          vm_cli_error ("%s", error->message);
+          return VM_EXIT_FAILURE;
+        }
+    }
+
+  {
+    g_autoptr(GPtrArray) folders = vm_catalog_list_folders (catalog, NULL);
+
+    if (folders != NULL && folders->len == 0)
+      {
+        vm_cli_error (_("The library has no folders yet. Add one with “vidmark add FOLDER”."));
+        return VM_EXIT_FAILURE;
+      }
+  }
+
+  job = vm_job_new (_("Indexing"));
+  loop = g_main_loop_new (NULL, FALSE);
+  run.cli = cli;
+  run.catalog = catalog;
+  run.job = job;
+  run.loop = loop;
+  run.files = files;
+
+  json_builder_begin_array (files);
+
+  g_signal_connect (job, "notify::fraction", G_CALLBACK (job_notify_cb), &run);
+  g_signal_connect (job, "notify::message", G_CALLBACK (job_notify_cb), &run);
+  sigint_id = g_unix_signal_add (SIGINT, sigint_cb, &run);
+  sigterm_id = g_unix_signal_add (SIGTERM, sigint_cb, &run);
+
+  task = g_task_new (NULL, NULL, index_done_cb, &run);
+  g_task_set_source_tag (task, cmd_index);
+  g_task_set_task_data (task, &run, NULL);
+  g_task_run_in_thread (task, index_thread);
+  g_main_loop_run (loop);
+
+  /* Flush events still queued. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_source_remove (sigint_id);
+  g_source_remove (sigterm_id);
+  g_signal_handlers_disconnect_by_data (job, &run);
+  clear_progress (&run);
+
+  json_builder_end_array (files);
+
+  if (!run.ok && !g_error_matches (run.error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      vm_cli_error ("%s", run.error->message);
+      g_clear_error (&run.error);
+      return VM_EXIT_FAILURE;
+    }
+
+  if (cli->json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+#define ADD_COUNT(name, field) \
+      json_builder_set_member_name (b, name); \
+      json_builder_add_int_value (b, run.report.field);
+      ADD_COUNT ("found", n_found);
+      ADD_COUNT ("new", n_new);
+      ADD_COUNT ("changed", n_changed);
+      ADD_COUNT ("moved", n_moved);
+      ADD_COUNT ("missing", n_missing);
+      ADD_COUNT ("unchanged", n_unchanged);
+      ADD_COUNT ("indexed", n_indexed);
+      ADD_COUNT ("failed", n_failed);
+      ADD_COUNT ("frames", n_frames);
+#undef ADD_COUNT
+      json_builder_set_member_name (b, "interrupted");
+      json_builder_add_boolean_value (b, run.report.cancelled);
+      json_builder_set_member_name (b, "files");
+      json_builder_add_value (b, json_builder_get_root (files));
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      vm_cli_print_json (root);
+    }
+  else if (!cli->quiet)
+    {
+      printf (_("%u videos found: %u new, %u changed, %u moved, %u missing, %u unchanged; "
+                "%u indexed (%" G_GUINT64_FORMAT " frames), %u failed.\n"),
+              run.report.n_found, run.report.n_new, run.report.n_changed, run.report.n_moved,
+              run.report.n_missing, run.report.n_unchanged, run.report.n_indexed,
+              run.report.n_frames, run.report.n_failed);
+    }
+
+  if (run.report.cancelled)
+    {
+      g_clear_error (&run.error);
+      fprintf (stderr, "%s\n", _("Interrupted. Run “vidmark index” again to resume."));
+      return VM_EXIT_INTERRUPTED;
+    }
+
+  return run.report.n_failed > 0 ? VM_EXIT_PARTIAL : VM_EXIT_OK;
+}
+
+/* ---- list --------------------------------------------------------------- */
+
+static int
+cmd_list (VmCli               *cli,
+          const VmCliCommand  *command,
+          int                  argc,
+          char               **argv)
+{
+  g_autoptr(VmCatalog) catalog = NULL;
+  g_autoptr(GPtrArray) videos = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *status = NULL;
+  VmVideoStatus status_filter = 0;
+  int ret = VM_EXIT_OK;
+  const GOptionEntry entries[] = {
+    { "status", 0, 0, G_OPTION_ARG_STRING, &status, N_("Only videos with this status: new, probed, indexed, error or missing"), N_("STATUS") },
+    { NULL }
+  };
+
+  if (!vm_cli_parse (cli, command, entries,
+                     _("Lists the videos in the catalog with their status."), &argc, &argv))
+    return VM_EXIT_USAGE;
+
+  if (status != NULL && !vm_video_status_from_string (status, &status_filter))
+    {
+      vm_cli_error (_("Unknown status “%s”"), status);
+      return VM_EXIT_USAGE;
+    }
+
+  if (!(catalog = vm_cli_open_catalog (cli, &ret)))
+    return ret;
+
+  videos = vm_catalog_list_videos (catalog, 0, &error);
+  if (videos == NULL)
+    {
+      vm_cli_error ("%s", error->message);
+      return VM_EXIT_FAILURE;
+    }
+
+  if (cli->json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "videos");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < videos->len; i++)
+        {
+          VmVideo *v = g_ptr_array_index (videos, i);
+
+          if (status != NULL && v->status != status_filter)
+            continue;
+          json_builder_add_value (b, vm_cli_video_to_json (v));
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      vm_cli_print_json (root);
+      return VM_EXIT_OK;
+    }
+
+  for (guint i = 0; i < videos->len; i++)
+    {
+      VmVideo *v = g_ptr_array_index (videos, i);
+      g_autofree char *dur = v->duration_ns >= 0 ? vm_format_timestamp (v->duration_ns) : g_strdup ("-");
+
+      if (status != NULL && v->status != status_filter)
+        continue;
+      printf ("%-8s %12s %5u %s%s%s\n", vm_video_status_to_string (v->status), dur, v->n_frames,
+              v->path, v->error_message ? " — " : "", v->error_message ? v->error_message : "");
+    }
+
+  return VM_EXIT_OK;
+}
+
+/* ---- info --------------------------------------------------------------- */
+
+static int
+cmd_info (VmCli               *cli,
+          const VmCliCommand  *command,
+          int                  argc,
+          char               **argv)
+{
+  g_autoptr(VmMediaInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmCatalog) catalog = NULL;
+  g_autoptr(VmVideo) video = NULL;
+  g_autofree char *path = NULL;
+  int ret = VM_EXIT_OK;
+
+  if (!vm_cli_parse (cli, command, NULL,
+                     _("Probes a video file and shows what the catalog knows of it."), &argc, &argv))
+    return VM_EXIT_USAGE;
+
+  if (argc != 2)
+    {
+      vm_cli_error (_("Name one video file"));
+      return VM_EXIT_USAGE;
+    }
+
+  path = g_canonicalize_filename (argv[1], NULL);
+
+  if (!vm_media_init (&error) || !(info = vm_media_probe (path, 15000, &error)))
+    {
+      vm_cli_error ("%s: %s", argv[1], error->message);
+      return VM_EXIT_FAILURE;
+    }
+
+  /* The catalog is optional here: a file outside the library has info too. */
+  if (g_file_test (cli->catalog_path, G_FILE_TEST_EXISTS))
+    {
+      catalog = vm_cli_open_catalog (cli, &ret);
+      if (catalog == NULL)
+        return ret;
+      {
+        g_autofree char *real = realpath (path, NULL);
+        video = vm_catalog_find_video_by_path (catalog, real ? real : path, NULL);
+      }
+    }
+
+  if (cli->json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "path");
+      json_builder_add_string_value (b, path);
+      json_builder_set_member_name (b, "duration");
+      if (info->duration_ns >= 0)
+        json_builder_add_double_value (b, info->duration_ns / 1e9);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "width");
+      json_builder_add_int_value (b, info->width);
+      json_builder_set_member_name (b, "height");
+      json_builder_add_int_value (b, info->height);
+      json_builder_set_member_name (b, "fps");
+      if (info->fps_num > 0 && info->fps_den > 0)
+        json_builder_add_double_value (b, (double) info->fps_num / info->fps_den);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "container");
+      json_builder_add_string_value (b, info->container);
+      json_builder_set_member_name (b, "video_codec");
+      json_builder_add_string_value (b, info->video_codec);
+      json_builder_set_member_name (b, "audio_codec");
+      json_builder_add_string_value (b, info->audio_codec);
+      json_builder_set_member_name (b, "has_audio");
+      json_builder_add_boolean_value (b, info->has_audio);
+      json_builder_set_member_name (b, "subtitle_streams");
+      json_builder_add_int_value (b, info->n_subtitle_streams);
+      json_builder_set_member_name (b, "seekable");
+      json_builder_add_boolean_value (b, info->seekable);
+      json_builder_set_member_name (b, "catalog");
+      if (video != NULL)
+        json_builder_add_value (b, vm_cli_video_to_json (video));
+      else
+        json_builder_add_null_value (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      vm_cli_print_json (root);
+      return VM_EXIT_OK;
+    }
+
+  {
+    g_autofree char *dur = info->duration_ns >= 0 ? vm_format_timestamp (info->duration_ns) : g_strdup (_("unknown"));
+
+    printf ("%-12s %s\n", _("File:"), path);
+    printf ("%-12s %s\n", _("Duration:"), dur);
+    printf ("%-12s %d×%d\n", _("Size:"), info->width, info->height);
+    if (info->fps_num > 0 && info->fps_den > 0)
+      printf ("%-12s %.3f\n", _("Frame rate:"), (double) info->fps_num / info->fps_den);
+    else
+      printf ("%-12s %s\n", _("Frame rate:"), _("variable or unknown"));
+    printf ("%-12s %s\n", _("Container:"), info->container ? info->container : "-");
+    printf ("%-12s %s\n", _("Video:"), info->video_codec ? info->video_codec : "-");
+    printf ("%-12s %s\n", _("Audio:"), info->audio_codec ? info->audio_codec : _("none"));
+    printf ("%-12s %u\n", _("Subtitles:"), info->n_subtitle_streams);
+    if (video != NULL)
+      {
+        printf ("%-12s %s", _("Catalog:"), vm_video_status_to_string (video->status));
+        if (video->status == VM_VIDEO_STATUS_INDEXED)
+          printf (g_dngettext (GETTEXT_PACKAGE, ", %u frame", ", %u frames", video->n_frames), video->n_frames);
+        if (video->error_message != NULL)
+          printf (" — %s", video->error_message);
+        printf ("\n");
+      }
+    else
+      printf ("%-12s %s\n", _("Catalog:"), _("not in the library"));
+  }
+
+  return VM_EXIT_OK;
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static int
+cmd_status (VmCli               *cli,
+            const VmCliCommand  *command,
+            int                  argc,
+            char               **argv)
+{
+  g_autoptr(VmCatalog) catalog = NULL;
+  g_autoptr(GPtrArray) folders = NULL;
+  g_autoptr(GError) error = NULL;
+  VmCatalogStats stats;
+  int ret = VM_EXIT_OK;
+
+  if (!vm_cli_parse (cli, command, NULL,
+                     _("Shows the catalog, its folders and how far indexing has come."), &argc, &argv))
+    return VM_EXIT_USAGE;
+
+  if (!(catalog = vm_cli_open_catalog (cli, &ret)))
+    return ret;
+
+  if (!vm_catalog_get_stats (catalog, &stats, &error) ||
+      !(folders = vm_catalog_list_folders (catalog, &error)))
+    {
+      vm_cli_error ("%s", error->message);
+      return VM_EXIT_FAILURE;
+    }
+
+  if (cli->json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "catalog");
+      json_builder_add_string_value (b, vm_catalog_get_path (catalog));
+      json_builder_set_member_name (b, "schema_version");
+      json_builder_add_int_value (b, vm_catalog_get_schema_version (catalog));
+      json_builder_set_member_name (b, "folders");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < folders->len; i++)
+        json_builder_add_string_value (b, ((VmFolder *) g_ptr_array_index (folders, i))->path);
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "videos");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "total");
+      json_builder_add_int_value (b, stats.n_videos);
+      for (int s = VM_VIDEO_STATUS_NEW; s <= VM_VIDEO_STATUS_MISSING; s++)
+        {
+          json_builder_set_member_name (b, vm_video_status_to_string (s));
+          json_builder_add_int_value (b, stats.n_by_status[s]);
+        }
+      json_builder_end_object (b);
+      json_builder_set_member_name (b, "duration");
+      json_builder_add_double_value (b, stats.total_duration_ns / 1e9);
+      json_builder_set_member_name (b, "frames");
+      json_builder_add_int_value (b, stats.n_frames);
+      json_builder_set_member_name (b, "embeddings");
+      json_builder_add_int_value (b, stats.n_embeddings);
+      json_builder_set_member_name (b, "text_segments");
+      json_builder_add_int_value (b, stats.n_text_segments);
+      json_builder_set_member_name (b, "annotations");
+      json_builder_add_int_value (b, stats.n_annotations);
+      json_builder_set_member_name (b, "catalog_bytes");
+      json_builder_add_int_value (b, stats.file_size);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      vm_cli_print_json (root);
+      return VM_EXIT_OK;
+    }
+
+  {
+    g_autofree char *size = vm_format_size (stats.file_size);
+    g_autofree char *dur = vm_format_duration (stats.total_duration_ns / 1e9);
+
+    printf ("%-14s %s (%s, %s %d)\n", _("Catalog:"), vm_catalog_get_path (catalog), size,
+            _("schema"), vm_catalog_get_schema_version (catalog));
+    printf ("%-14s %u\n", _("Folders:"), folders->len);
+    for (guint i = 0; i < folders->len; i++)
+      printf ("  %s\n", ((VmFolder *) g_ptr_array_index (folders, i))->path);
+    printf ("%-14s %u (%s)\n", _("Videos:"), stats.n_videos, dur);
+    for (int s = VM_VIDEO_STATUS_NEW; s <= VM_VIDEO_STATUS_MISSING; s++)
+      if (stats.n_by_status[s] > 0)
+        printf ("  %-12s %u\n", vm_video_status_to_string (s), stats.n_by_status[s]);
+    printf ("%-14s %" G_GUINT64_FORMAT "\n", _("Frames:"), stats.n_frames);
+    printf ("%-14s %" G_GUINT64_FORMAT "\n", _("Text segments:"), stats.n_text_segments);
+    printf ("%-14s %" G_GUINT64_FORMAT "\n", _("Annotations:"), stats.n_annotations);
+    if (folders->len == 0)
+      printf ("\n%s\n", _("The library is empty. Add a folder with “vidmark add FOLDER”, then run “vidmark index”."));
+    else if (stats.n_by_status[VM_VIDEO_STATUS_NEW] + stats.n_by_status[VM_VIDEO_STATUS_PROBED] > 0)
+      printf ("\n%s\n", _("Some videos are not indexed yet: run “vidmark index”."));
+  }
+
+  return VM_EXIT_OK;
+}
+
+/* ---- demo --------------------------------------------------------------- */
+
+static void
+demo_progress_cb (const char *name,
+                  gpointer    data)
+{
+  VmCli *cli = data;
+
+  if (!cli->quiet && !cli->json)
+    fprintf (stderr, _("Generating %s…\n"), name);
+}
+
+static int
+cmd_demo (VmCli               *cli,
+          const VmCliCommand  *command,
+          int                  argc,
+          char               **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *output = NULL;
+  g_autofree char *dir = NULL;
+  const GOptionEntry entries[] = {
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Folder for the clips (default: ~/.local/share/vidmark/demo)"), N_("FOLDER") },
+    { NULL }
+  };
+
+  if (!vm_cli_parse (cli, command, entries,
+                     _("Generates a small demo library of clips with GStreamer: H.264/MP4, VP9/WebM, "
+                       "an MKV with a subtitle track, a clip with a sidecar .srt, on-screen text and "
+                       "speech. Existing clips are kept."),
+                     &argc, &argv))
+    return VM_EXIT_USAGE;
+
+  dir = output ? g_canonicalize_filename (output, NULL) : vm_paths_demo_dir ();
+
+  if (!vm_media_init (&error) ||
+      !vm_media_generate_demo (dir, demo_progress_cb, cli, NULL, &error))
+    {
+      vm_cli_error (_("Cannot generate the demo library: %s"), error->message);
+      return VM_EXIT_FAILURE;
+    }
+
+  if (cli->json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "folder");
+      json_builder_add_string_value (b, dir);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      vm_cli_print_json (root);
+    }
+  else
+    printf (_("Demo library in %s\n"), dir);
+
+  return VM_EXIT_OK;
+}
+
+const VmCliCommand vm_cli_commands[] = {
+  { "add", N_("FOLDER…"), N_("Add folders to the library"), cmd_add },
+  { "remove", N_("FOLDER…"), N_("Remove folders from the library (annotated videos are kept)"), cmd_remove },
+  { "index", N_("[FOLDER…]"), N_("Scan the library and index new and changed videos"), cmd_index },
+  { "list", NULL, N_("List the videos in the catalog"), cmd_list },
+  { "info", N_("FILE"), N_("Show what a video file holds"), cmd_info },
+  { "status", NULL, N_("Show the catalog and indexing progress"), cmd_status },
+  { "demo", NULL, N_("Generate a demo library of short clips"), cmd_demo },
+  { NULL }
+};
