@@ -642,9 +642,16 @@ open_internal (const char          *path,
   gint64 fk = 0;
   int rc;
 
+  if (*path == '\0')
+    {
+      g_set_error_literal (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_OPEN,
+                           _("Cannot open the catalog: no path given"));
+      return NULL;
+    }
+
   self = g_object_new (VM_TYPE_CATALOG, NULL);
   self->path = g_strdup (path);
-  self->in_memory = strcmp (path, ":memory:") == 0 || *path == '\0';
+  self->in_memory = strcmp (path, ":memory:") == 0;
 
   if (!self->in_memory)
     {
@@ -752,6 +759,15 @@ vm_catalog_get_path (VmCatalog *self)
   g_return_val_if_fail (VM_IS_CATALOG (self), NULL);
 
   return self->path;
+}
+
+void
+vm_catalog_set_busy_timeout (VmCatalog *self,
+                             guint      timeout_ms)
+{
+  g_return_if_fail (VM_IS_CATALOG (self));
+
+  sqlite3_busy_timeout (self->db, (int) MIN (timeout_ms, (guint) G_MAXINT));
 }
 
 int
@@ -1183,7 +1199,8 @@ vm_catalog_save_video (VmCatalog   *self,
                                 "height = ?8, fps_num = ?9, fps_den = ?10, container = ?11, "
                                 "video_codec = ?12, audio_codec = ?13, has_audio = ?14, "
                                 "status = ?15, error_message = ?16, indexed_at = ?17, "
-                                "added_at = ?18 WHERE id = ?19",
+                                "added_at = CASE WHEN ?18 = 0 THEN added_at ELSE ?18 END "
+                                "WHERE id = ?19",
                                 error);
   if (stmt == NULL)
     return FALSE;
@@ -1222,6 +1239,19 @@ vm_catalog_save_video (VmCatalog   *self,
   if (video->id == 0)
     {
       video->id = sqlite3_last_insert_rowid (self->db);
+    }
+  else if (sqlite3_changes (self->db) > 0 && video->added_at == 0)
+    {
+      g_autoptr(VmCachedStmt) added = NULL;
+
+      g_clear_pointer (&stmt, _vm_cached_stmt_release);
+      added = _vm_catalog_prepare (self, "SELECT added_at FROM videos WHERE id = ?1", error);
+      if (added == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (added, 1, video->id);
+      if (!_vm_catalog_query_int64 (self, added, &video->added_at,
+                                    _("Cannot read a video from the catalog"), error))
+        return FALSE;
     }
   else if (sqlite3_changes (self->db) == 0)
     {
