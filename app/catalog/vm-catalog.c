@@ -488,14 +488,26 @@ check_existing (VmCatalog  *self,
                 int         n_migrations,
                 GError    **error)
 {
+  g_autoptr(VmOwnedStmt) stmt = NULL;
   gint64 version = 0, application_id = 0, n_objects = 0;
   int rc;
 
-  rc = read_int (self->db, "PRAGMA user_version", &version);
+  /* One statement, so that the three values come from one snapshot even
+   * while another connection is creating the catalog. */
+  rc = sqlite3_prepare_v2 (self->db,
+                           "SELECT (SELECT user_version FROM pragma_user_version), "
+                           "(SELECT application_id FROM pragma_application_id), "
+                           "(SELECT count(*) FROM sqlite_master)",
+                           -1, &stmt, NULL);
   if (rc == SQLITE_OK)
-    rc = read_int (self->db, "PRAGMA application_id", &application_id);
-  if (rc == SQLITE_OK)
-    rc = read_int (self->db, "SELECT count(*) FROM sqlite_master", &n_objects);
+    rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      version = sqlite3_column_int64 (stmt, 0);
+      application_id = sqlite3_column_int64 (stmt, 1);
+      n_objects = sqlite3_column_int64 (stmt, 2);
+      rc = SQLITE_OK;
+    }
 
   if (rc != SQLITE_OK)
     {
@@ -609,19 +621,37 @@ configure_connection (VmCatalog  *self,
 {
   const char *context = _("Cannot configure the catalog");
 
+  /* Changing the journal mode needs the file to itself and does not wait
+   * for the busy handler: retry while another connection is creating the
+   * catalog. */
   if (!self->in_memory)
     {
-      g_autoptr(VmOwnedStmt) stmt = NULL;
-      int rc;
+      gint64 deadline = g_get_monotonic_time () + BUSY_TIMEOUT_MS * G_GINT64_CONSTANT (1000);
 
-      rc = sqlite3_prepare_v2 (self->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
-      if (rc == SQLITE_OK)
-        rc = sqlite3_step (stmt);
-      if (rc != SQLITE_ROW)
-        return _vm_catalog_set_error (self, rc, context, error);
-      if (g_ascii_strcasecmp ((const char *) sqlite3_column_text (stmt, 0), "wal") != 0)
-        g_debug ("Catalog %s: WAL mode unavailable, journal mode is %s",
-                 self->path, sqlite3_column_text (stmt, 0));
+      for (;;)
+        {
+          g_autoptr(VmOwnedStmt) stmt = NULL;
+          int rc;
+
+          rc = sqlite3_prepare_v2 (self->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
+          if (rc == SQLITE_OK)
+            rc = sqlite3_step (stmt);
+          if (rc == SQLITE_ROW)
+            {
+              if (g_ascii_strcasecmp ((const char *) sqlite3_column_text (stmt, 0), "wal") != 0)
+                g_debug ("Catalog %s: WAL mode unavailable, journal mode is %s",
+                         self->path, sqlite3_column_text (stmt, 0));
+              break;
+            }
+          if (((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) &&
+              g_get_monotonic_time () < deadline)
+            {
+              g_clear_pointer (&stmt, _vm_owned_stmt_free);
+              g_usleep (5000);
+              continue;
+            }
+          return _vm_catalog_set_error (self, rc, context, error);
+        }
     }
 
   return exec_sql (self,

@@ -451,6 +451,37 @@ test_open_too_new_in_wal (TmpDir        *fixture,
   g_assert_cmpint (raw_int (path, "PRAGMA user_version"), ==, newer);
 }
 
+static gpointer
+open_in_thread_cb (gpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmCatalog) catalog = vm_catalog_open (data, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (vm_catalog_get_schema_version (catalog), ==, vm_catalog_get_latest_version ());
+  g_assert_true (vm_catalog_add_folder (catalog, "/shared", NULL, &error));
+  g_assert_no_error (error);
+  return NULL;
+}
+
+/* Several connections creating the same catalog at once: one migrates, the
+ * others wait and find it done. */
+static void
+test_open_concurrent (TmpDir        *fixture,
+                      gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (fixture->dir, "new", "catalog.sqlite", NULL);
+  GThread *threads[4];
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("open", open_in_thread_cb, path);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+
+  g_assert_cmpint (raw_int (path, "PRAGMA user_version"), ==, vm_catalog_get_latest_version ());
+  g_assert_cmpint (raw_int (path, "SELECT count(*) FROM folders"), ==, 1);
+}
+
 static void
 test_open_foreign (TmpDir        *fixture,
                    gconstpointer  data)
@@ -1699,6 +1730,7 @@ main (int    argc,
   ADD_TMP ("/catalog/open/too-new", test_open_too_new);
   ADD_TMP ("/catalog/open/too-new-in-wal", test_open_too_new_in_wal);
   ADD_TMP ("/catalog/open/foreign", test_open_foreign);
+  ADD_TMP ("/catalog/open/concurrent", test_open_concurrent);
   g_test_add_func ("/catalog/folders", test_folders);
   g_test_add_func ("/catalog/videos/status-strings", test_video_status_strings);
   g_test_add_func ("/catalog/videos/crud", test_videos);
