@@ -172,7 +172,8 @@ typedef struct {
 } VmFrameRecord;
 
 /* Replaces all frames of @video_id (and drops its embeddings, which index
- * frames by position), in one transaction. */
+ * frames by position), in one transaction.  Timestamps must strictly
+ * increase (VM_CATALOG_ERROR_INVALID otherwise). */
 gboolean    vm_catalog_replace_frames        (VmCatalog            *self,
                                               gint64                video_id,
                                               const VmFrameRecord  *frames,
@@ -207,7 +208,10 @@ GPtrArray  *vm_catalog_list_models           (VmCatalog   *self,
 
 /* Embeddings are stored as fp16, in chunks of up to VM_CATALOG_EMBEDDING_CHUNK
  * frames (one BLOB per chunk per video and model).  @first_frame indexes the
- * video's frames in pts order. */
+ * video's frames in pts order.
+ * (Store the frames first: first_frame + n_frames may not pass the video's
+ * frame count.  @dim must be the model's.  Puts of any size and order are
+ * merged into aligned chunks; a put replaces the frames it covers.) */
 #define VM_CATALOG_EMBEDDING_CHUNK 256
 
 gboolean    vm_catalog_put_embeddings        (VmCatalog      *self,
