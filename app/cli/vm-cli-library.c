@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "cli/vm-cli.h"
+#include "cli/vm-cli-export.h"
 #include "core/vm-core.h"
 #include "index/vm-indexer.h"
 #include "media/vm-media.h"
@@ -917,5 +918,8 @@ const VmCliCommand vm_cli_commands[] = {
   { "info", N_("FILE"), N_("Show what a video file holds"), cmd_info },
   { "status", NULL, N_("Show the catalog and indexing progress"), cmd_status },
   { "demo", NULL, N_("Generate a demo library of short clips"), cmd_demo },
+  { "export", N_("--set NAME -o FILE"), N_("Export an annotation set as a dataset"), vm_cli_cmd_export },
+  { "import", N_("FILE --format FORMAT --set NAME"), N_("Import a dataset into an annotation set"), vm_cli_cmd_import },
+  { "eval", N_("--set NAME --predictions FILE"), N_("Score predictions against an annotation set"), vm_cli_cmd_eval },
   { NULL }
 };
