@@ -860,7 +860,11 @@ void
 vm_catalog_rollback (VmCatalog *self)
 {
   g_return_if_fail (VM_IS_CATALOG (self));
-  g_return_if_fail (self->tx_depth > 0);
+
+  /* A failed commit has already ended the transaction; the usual
+   * "if (!a || !b || !commit) rollback" must not trip over it. */
+  if (self->tx_depth == 0)
+    return;
 
   if (--self->tx_depth > 0)
     {
