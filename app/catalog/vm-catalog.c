@@ -528,7 +528,8 @@ check_existing (VmCatalog  *self,
         }
     }
 
-  if ((version > 0 && application_id != VM_CATALOG_APPLICATION_ID) ||
+  if (version < 0 ||
+      (version > 0 && application_id != VM_CATALOG_APPLICATION_ID) ||
       (version == 0 && n_objects > 0))
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_OPEN,
@@ -596,7 +597,8 @@ check_header (VmCatalog  *self,
 
   version = read_be32 (header + 60);
   application_id = read_be32 (header + 68);
-  if (version > 0 && application_id != VM_CATALOG_APPLICATION_ID)
+  /* Both are signed 32-bit numbers for SQLite. */
+  if ((gint32) version < 0 || (version > 0 && application_id != VM_CATALOG_APPLICATION_ID))
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_OPEN,
                    _("“%s” is not a Vidmark catalog: it is another program’s database"),
