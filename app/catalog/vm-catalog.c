@@ -528,7 +528,8 @@ check_existing (VmCatalog  *self,
         }
     }
 
-  if ((version > 0 && application_id != VM_CATALOG_APPLICATION_ID) ||
+  if (version < 0 ||
+      (version > 0 && application_id != VM_CATALOG_APPLICATION_ID) ||
       (version == 0 && n_objects > 0))
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_OPEN,
@@ -596,7 +597,8 @@ check_header (VmCatalog  *self,
 
   version = read_be32 (header + 60);
   application_id = read_be32 (header + 68);
-  if (version > 0 && application_id != VM_CATALOG_APPLICATION_ID)
+  /* Both are signed 32-bit numbers for SQLite. */
+  if ((gint32) version < 0 || (version > 0 && application_id != VM_CATALOG_APPLICATION_ID))
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_OPEN,
                    _("“%s” is not a Vidmark catalog: it is another program’s database"),
@@ -860,7 +862,11 @@ void
 vm_catalog_rollback (VmCatalog *self)
 {
   g_return_if_fail (VM_IS_CATALOG (self));
-  g_return_if_fail (self->tx_depth > 0);
+
+  /* A failed commit has already ended the transaction; the usual
+   * "if (!a || !b || !commit) rollback" must not trip over it. */
+  if (self->tx_depth == 0)
+    return;
 
   if (--self->tx_depth > 0)
     {

@@ -56,7 +56,9 @@ void        vm_catalog_set_busy_timeout      (VmCatalog           *self,
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Nesting is counted: only the
  * outermost pair touches the database, and a rollback anywhere makes the
- * outermost commit fail and roll back. */
+ * outermost commit fail and roll back.  (A failed outermost commit has
+ * rolled back already; a rollback after it, or with no transaction open,
+ * does nothing.) */
 gboolean    vm_catalog_begin                 (VmCatalog  *self,
                                               GError    **error);
 gboolean    vm_catalog_commit                (VmCatalog  *self,

@@ -525,6 +525,29 @@ test_open_foreign (TmpDir        *fixture,
   after = file_checksum (other);
   g_assert_cmpstr (before, ==, after);
 
+  /* Another program's database that uses user_version too, or a negative
+   * one: not ours, rather than "too new". */
+  {
+    static const char * const pragmas[] = { "PRAGMA user_version = 99", "PRAGMA user_version = -1" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (pragmas); i++)
+      {
+        g_autofree char *name = g_strdup_printf ("versioned-%u.sqlite", i);
+        g_autofree char *versioned = g_build_filename (fixture->dir, name, NULL);
+        g_autofree char *sum_before = NULL, *sum_after = NULL;
+
+        raw_exec (versioned, pragmas[i]);
+        sum_before = file_checksum (versioned);
+        catalog = vm_catalog_open (versioned, &error);
+        g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_OPEN);
+        g_assert_null (catalog);
+        g_test_message ("error: %s", error->message);
+        g_clear_error (&error);
+        sum_after = file_checksum (versioned);
+        g_assert_cmpstr (sum_before, ==, sum_after);
+      }
+  }
+
   /* A folder where the file should be. */
   catalog = vm_catalog_open (fixture->dir, &error);
   g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_OPEN);
@@ -1525,6 +1548,8 @@ test_transactions (void)
   g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_SQL);
   g_clear_error (&error);
   g_assert_cmpuint (count_folders (catalog), ==, 2);
+  /* The usual cleanup after a failed commit is harmless. */
+  vm_catalog_rollback (catalog);
 
   /* An API call failing inside the caller's transaction dooms it too. */
   g_assert_true (vm_catalog_begin (catalog, &error));
