@@ -347,6 +347,7 @@ check_query (VmCatalog  *self,
 static gboolean
 replace_parts (VmCatalog  *self,
                VmQuery    *query,
+               gboolean    is_new,
                GError    **error)
 {
   static const char * const clear[] = {
@@ -355,7 +356,7 @@ replace_parts (VmCatalog  *self,
     "DELETE FROM dataset_saliency WHERE query_id = ?1",
   };
 
-  for (guint i = 0; i < G_N_ELEMENTS (clear); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (clear) && !is_new; i++)
     {
       g_autoptr(VmCachedStmt) stmt = _vm_catalog_prepare (self, clear[i], error);
       if (stmt == NULL)
@@ -427,6 +428,7 @@ save_query_in_transaction (VmCatalog  *self,
 {
   gint64 now = g_get_real_time ();
   gint64 qid = query->qid;
+  gboolean is_new = query->id == 0;
 
   if (!check_query (self, query, error))
     return FALSE;
@@ -437,8 +439,10 @@ save_query_in_transaction (VmCatalog  *self,
         {
           g_autoptr(VmCachedStmt) stmt = _vm_catalog_prepare (self,
               "SELECT next_qid FROM annotation_sets WHERE id = ?1", error);
-          if (stmt == NULL ||
-              !_vm_catalog_query_int64 (self, stmt, &qid, _("Cannot save a query"), error))
+          if (stmt == NULL)
+            return FALSE;
+          sqlite3_bind_int64 (stmt, 1, query->set_id);
+          if (!_vm_catalog_query_int64 (self, stmt, &qid, _("Cannot save a query"), error))
             return FALSE;
         }
     }
@@ -536,7 +540,7 @@ save_query_in_transaction (VmCatalog  *self,
       return FALSE;
   }
 
-  if (!replace_parts (self, query, error))
+  if (!replace_parts (self, query, is_new, error))
     return FALSE;
 
   query->qid = qid;

@@ -594,6 +594,32 @@ matcher_find (Matcher     *m,
   return NULL;
 }
 
+static int
+issue_cmp (gconstpointer a,
+           gconstpointer b)
+{
+  const VmIssue *x = *(VmIssue * const *) a, *y = *(VmIssue * const *) b;
+  g_autofree char *kx = g_utf8_collate_key_for_filename (x->where, -1);
+  g_autofree char *ky = g_utf8_collate_key_for_filename (y->where, -1);
+
+  return strcmp (kx, ky);
+}
+
+/* Issues found while reading and while matching, in the order of the file
+ * ("line 2" before "line 10"); a stable sort. */
+static void
+sort_issues (GPtrArray *issues,
+             guint      from)
+{
+  g_autoptr(GPtrArray) tail = g_ptr_array_new ();
+
+  for (guint i = from; i < issues->len; i++)
+    g_ptr_array_add (tail, issues->pdata[i]);
+  g_ptr_array_sort (tail, issue_cmp);
+  for (guint i = 0; i < tail->len; i++)
+    issues->pdata[from + i] = tail->pdata[i];
+}
+
 gboolean
 vm_import_data (VmCatalog              *catalog,
                 const char             *set_name,
@@ -775,6 +801,8 @@ vm_import_data (VmCatalog              *catalog,
     return FALSE;
 
   report.n_rejected = issues ? issues->len - n_before : 0;
+  if (issues != NULL)
+    sort_issues (issues, n_before);
   if (out_report != NULL)
     *out_report = report;
   return TRUE;
