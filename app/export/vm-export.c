@@ -639,6 +639,8 @@ vm_import_data (VmCatalog              *catalog,
   guint n_before = issues ? issues->len : 0;
   Matcher m;
   gint64 set_id = 0;
+  /* DiDeMo's last 5-second chunk runs past the end of most videos. */
+  gint64 tolerance = options->format == VM_FORMAT_DIDEMO ? 5 * G_GINT64_CONSTANT (1000000000) : TOLERANCE_NS;
 
   if (set_name == NULL || *set_name == '\0')
     {
@@ -683,7 +685,7 @@ vm_import_data (VmCatalog              *catalog,
           VmQueryWindow w = { s->start_ns, s->end_ns };
           gboolean dup = FALSE;
 
-          if (duration >= 0 && (w.start_ns >= duration || w.end_ns > duration + TOLERANCE_NS))
+          if (duration >= 0 && (w.start_ns >= duration || w.end_ns > duration + tolerance))
             {
               g_autoptr(GString) a = g_string_new (NULL);
 

@@ -88,7 +88,7 @@ typedef struct {
  * to a library folder, a file name, a file name without extension; an id
  * that matches several videos is rejected as ambiguous.  Windows are checked
  * against the catalog's duration of the video; one that ends at most 0.5 s
- * past it is clamped to it.  FALSE with @error only when nothing could be
+ * past it (5 s for DiDeMo's chunks) is clamped to it.  FALSE with @error only when nothing could be
  * written (unreadable file, catalog failure). */
 gboolean    vm_import_data               (VmCatalog              *catalog,
                                           const char             *set_name,

@@ -481,6 +481,32 @@ test_import_matching (Fixture       *f,
   g_assert_cmpstr (((VmIssue *) issues->pdata[3])->where, ==, "line 11");
   g_assert_nonnull (strstr (((VmIssue *) issues->pdata[3])->reason, "outside the video"));
 
+  /* DiDeMo chunks: the last one is clamped to the video. */
+  {
+    g_autoptr(VmVideo) v = NULL;
+    g_autoptr(VmQuery) q = NULL;
+    gint64 set = 0, vid;
+
+    vid = add_video (f, "12345.mp4", 27 * SEC, 25, 1);
+    g_ptr_array_set_size (issues, 0);
+    g_assert_true (import_text (f, VM_FORMAT_DIDEMO, "didemo",
+                                "[{\"annotation_id\": 7, \"description\": \"the dog jumps\", \"video\": \"12345.mp4\","
+                                " \"times\": [[5, 5], [4, 5], [5, 5], [0, 0]], \"num_segments\": 6}]",
+                                NULL, issues, &report, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (issues->len, ==, 0);
+    g_assert_true (vm_catalog_find_annotation_set (f->catalog, "didemo", &set, NULL));
+    q = vm_catalog_find_query (f->catalog, set, 7, &error);
+    g_assert_nonnull (q);
+    g_assert_cmpint (q->video_id, ==, vid);
+    g_assert_cmpuint (q->windows->len, ==, 3);
+    g_assert_cmpint (g_array_index (q->windows, VmQueryWindow, 0).end_ns, ==, 5 * SEC);
+    g_assert_cmpint (g_array_index (q->windows, VmQueryWindow, 1).start_ns, ==, 20 * SEC);
+    g_assert_cmpint (g_array_index (q->windows, VmQueryWindow, 1).end_ns, ==, 27 * SEC);
+    g_assert_cmpint (g_array_index (q->windows, VmQueryWindow, 2).start_ns, ==, 25 * SEC);
+    g_assert_cmpint (g_array_index (q->windows, VmQueryWindow, 2).end_ns, ==, 27 * SEC);
+  }
+
   /* A mapping file resolves the ambiguity. */
   {
     g_autofree char *map_path = g_build_filename (f->dir, "map.json", NULL);

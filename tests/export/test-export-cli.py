@@ -21,7 +21,7 @@ tmp = tempfile.mkdtemp(prefix="vm-export-cli-")
 cat = os.path.join(tmp, "catalog.sqlite")
 lib = os.path.join(tmp, "lib")
 N_VIDEOS = 100
-N_BIG = 8000
+N_BIG = 5000
 
 
 def run(*args, check=None, stdin=None):
