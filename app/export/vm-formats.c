@@ -84,6 +84,7 @@ vm_json_prescan (const char  *data,
   g_autoptr(GArray) stack = g_array_new (FALSE, TRUE, sizeof (ScanLevel));
   const char *bad = NULL;
   guint line = 1;
+  gboolean done = FALSE, in_scalar = FALSE;
 
   g_array_set_clear_func (stack, scan_level_clear);
 
@@ -104,6 +105,27 @@ vm_json_prescan (const char  *data,
   for (gsize i = 0; i < length; i++)
     {
       char c = data[i];
+
+      /* One value per text: json-glib 1.6 takes "{} {}" as the first value
+       * and leaks the others. */
+      if (stack->len == 0)
+        {
+          gboolean blank = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+
+          if (blank && in_scalar)
+            {
+              in_scalar = FALSE;
+              done = TRUE;
+            }
+          else if (!blank && (done || (in_scalar && (c == '{' || c == '[' || c == '"'))))
+            {
+              g_set_error (error, VM_EXPORT_ERROR, VM_EXPORT_ERROR_INVALID,
+                           _("line %u: more than one JSON value"), line);
+              return FALSE;
+            }
+          else if (!blank && c != '{' && c != '[' && c != '"' && c != '}' && c != ']')
+            in_scalar = TRUE;
+        }
 
       switch (c)
         {
@@ -127,7 +149,10 @@ vm_json_prescan (const char  *data,
         case '}':
         case ']':
           if (stack->len > 0)
-            g_array_set_size (stack, stack->len - 1);
+            {
+              g_array_set_size (stack, stack->len - 1);
+              done = stack->len == 0;
+            }
           /* A mismatch is left for the parser to report. */
           break;
         case ',':
@@ -153,7 +178,10 @@ vm_json_prescan (const char  *data,
             if (i >= length)
               break; /* unterminated: the parser reports it */
             if (stack->len == 0)
-              break;
+              {
+                done = TRUE;
+                break;
+              }
             top = &g_array_index (stack, ScanLevel, stack->len - 1);
             if (top->is_object && top->want_key)
               {

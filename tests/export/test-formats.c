@@ -372,6 +372,7 @@ test_read_whole_file_errors (void)
     { VM_FORMAT_VIDMARK, "{\"format\": \"vidmark-dataset\", \"version\": 1, \"raters\": [\"a\", \"a\"], \"videos\": [], \"queries\": []}" },
     { VM_FORMAT_ACTIVITYNET, "{\"a\": {\"b\": 1, \"b\": 2}}" },
     { VM_FORMAT_ACTIVITYNET, "{\"a\": \"\xff\"}" },
+    { VM_FORMAT_ACTIVITYNET, "{}\n{\"a\": {\"duration\": 5, \"timestamps\": [[0, 1]], \"sentences\": [\"s\"]}}" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -414,6 +415,17 @@ test_prescan (void)
   /* A value equal to a key is not a key. */
   g_assert_true (vm_json_prescan ("{\"a\": \"a\", \"b\": \"a\"}", 20, 4, NULL));
   g_assert_false (vm_json_prescan ("\"\xc3\x28\"", 4, 4, NULL));
+  /* One value per text (json-glib takes the first of several). */
+  g_assert_true (vm_json_prescan (" {\"a\": [1, \"]\"]} \r\n", 19, 4, NULL));
+  g_assert_true (vm_json_prescan ("42", 2, 4, NULL));
+  g_assert_true (vm_json_prescan ("\"s\"\n", 4, 4, NULL));
+  g_assert_false (vm_json_prescan ("{} {}", 5, 4, NULL));
+  g_assert_false (vm_json_prescan ("{}\n[]", 5, 4, NULL));
+  g_assert_false (vm_json_prescan ("[]\"s\"", 5, 4, NULL));
+  g_assert_false (vm_json_prescan ("42 43", 5, 4, NULL));
+  g_assert_false (vm_json_prescan ("42[]", 4, 4, NULL));
+  g_assert_false (vm_json_prescan ("\"a\" 1", 5, 4, NULL));
+  g_assert_false (vm_json_prescan ("{} x", 4, 4, NULL));
   g_assert_false (vm_json_prescan ("\"a\0b\"", 5, 4, NULL));
 
   /* A million levels (json-glib 1.6 would overflow its stack) are refused
