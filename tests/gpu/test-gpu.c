@@ -1021,6 +1021,360 @@ test_similarity_invalid (void)
   assert_no_validation_messages ();
 }
 
+/* ---- attention ------------------------------------------------------------------------ */
+
+static void
+run_attention_case (GRand    *rand,
+                    guint     batch,
+                    guint     heads,
+                    guint     lq,
+                    guint     lk,
+                    guint     dh,
+                    gboolean  causal,
+                    gboolean  packed)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  guint width = heads * dh;
+  /* Packed: one [batch][L][3·width] QKV tensor (self-attention, lq = lk). */
+  guint ld = packed ? 3 * width : width;
+  gsize nq = (gsize) batch * lq * ld, nk = (gsize) batch * lk * ld;
+  g_autofree float *q = random_floats (rand, nq, -1, 1);
+  g_autofree float *k = packed ? NULL : random_floats (rand, nk, -1, 1);
+  g_autofree float *v = packed ? NULL : random_floats (rand, nk, -1, 1);
+  const float *kp = packed ? q + width : k;
+  const float *vp = packed ? q + 2 * width : v;
+  gsize no = (gsize) batch * lq * width;
+  g_autofree double *want = g_new0 (double, no);
+  g_autofree double *s = g_new (double, lk);
+  g_autofree float *got = NULL;
+  g_autoptr(VmGpuBuffer) bq = upload (q, nq * 4);
+  g_autoptr(VmGpuBuffer) bk = packed ? NULL : upload (k, nk * 4);
+  g_autoptr(VmGpuBuffer) bv = packed ? NULL : upload (v, nk * 4);
+  g_autoptr(VmGpuBuffer) bo = new_buffer (no * 4);
+  double scale = 1.0 / sqrt (dh);
+
+  for (guint b = 0; b < batch; b++)
+    for (guint h = 0; h < heads; h++)
+      for (guint i = 0; i < lq; i++)
+        {
+          double m = -INFINITY, sum = 0;
+          const float *qi = q + ((gsize) b * lq + i) * ld + h * dh;
+
+          for (guint j = 0; j < lk; j++)
+            {
+              const float *kj = kp + ((gsize) b * lk + j) * ld + h * dh;
+              double dot = 0;
+
+              for (guint c = 0; c < dh; c++)
+                dot += (double) qi[c] * kj[c];
+              s[j] = (causal && j > i) ? -INFINITY : dot * scale;
+              m = MAX (m, s[j]);
+            }
+          for (guint j = 0; j < lk; j++)
+            sum += s[j] = exp (s[j] - m);
+          for (guint j = 0; j < lk; j++)
+            {
+              const float *vj = vp + ((gsize) b * lk + j) * ld + h * dh;
+
+              for (guint c = 0; c < dh; c++)
+                want[((gsize) b * lq + i) * width + h * dh + c] += s[j] / sum * vj[c];
+            }
+        }
+
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  {
+    VmGpuAttention a = {
+      .batch = batch, .heads = heads, .lq = lq, .lk = lk, .head_dim = dh,
+      .q = VM_GPU_VIEW (bq, 0),
+      .k = packed ? VM_GPU_VIEW (bq, width * 4) : VM_GPU_VIEW (bk, 0),
+      .v = packed ? VM_GPU_VIEW (bq, 2 * width * 4) : VM_GPU_VIEW (bv, 0),
+      .o = VM_GPU_VIEW (bo, 0),
+      .q_ld = ld, .k_ld = ld, .v_ld = ld,
+      .causal = causal,
+    };
+    vm_gpu_attention (graph, &a, &error);
+    g_assert_no_error (error);
+  }
+  submit (graph);
+  got = download_floats (bo, 0, no);
+  g_assert_cmpfloat (normalised_error (got, want, no), <, 1e-5);
+}
+
+static void
+test_attention (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (13);
+
+  REQUIRE_DEVICE ();
+  run_attention_case (rand, 1, 1, 1, 1, 1, FALSE, FALSE);
+  run_attention_case (rand, 2, 3, 50, 50, 32, FALSE, FALSE);
+  run_attention_case (rand, 2, 3, 50, 50, 32, TRUE, FALSE);
+  run_attention_case (rand, 1, 2, 77, 77, 64, TRUE, TRUE);     /* text encoder shape */
+  run_attention_case (rand, 2, 4, 65, 65, 16, FALSE, TRUE);    /* vision encoder shape */
+  run_attention_case (rand, 1, 2, 20, 131, 80, FALSE, FALSE);  /* cross, head_dim 80 */
+  run_attention_case (rand, 1, 1, 3, 5, 128, FALSE, FALSE);
+  assert_no_validation_messages ();
+}
+
+/* ---- CLIP preprocessing ---------------------------------------------------------------- */
+
+/* An independent PIL-like reference: antialiased bicubic (a = -0.5) in
+ * doubles, 8-bit rounding after each pass, then /255 and normalisation. */
+static double
+ref_cubic (double x)
+{
+  x = fabs (x);
+  if (x < 1)
+    return 1.5 * x * x * x - 2.5 * x * x + 1;
+  if (x < 2)
+    return -0.5 * x * x * x + 2.5 * x * x - 4 * x + 2;
+  return 0;
+}
+
+static guint8
+ref_round8 (double v)
+{
+  v = floor (v + 0.5);
+  return (guint8) CLAMP (v, 0, 255);
+}
+
+/* One output sample of a 1-D resize of @n inputs (stride @stride) to @m. */
+static guint8
+ref_sample (const guint8 *in,
+            gsize         stride,
+            guint         n,
+            guint         m,
+            guint         o)
+{
+  double scale = (double) n / m;
+  double fs = MAX (scale, 1.0);
+  double centre = (o + 0.5) * scale;
+  double support = 2 * fs;
+  double acc = 0, total = 0;
+  int lo = MAX ((int) floor (centre - support + 0.5), 0);
+  int hi = MIN ((int) floor (centre + support + 0.5), (int) n);
+
+  for (int i = lo; i < hi; i++)
+    {
+      double w = ref_cubic ((i + 0.5 - centre) / fs);
+      acc += w * in[i * stride];
+      total += w;
+    }
+  return ref_round8 (acc / total);
+}
+
+static void
+run_preprocess_case (GRand *rand,
+                     guint  width,
+                     guint  height,
+                     guint  resize,
+                     guint  crop,
+                     guint  n_frames,
+                     guint  row_pad)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  guint row_bytes = width * 3 + row_pad;
+  gsize frame_bytes = (gsize) row_bytes * height;
+  g_autofree guint8 *frames = g_new0 (guint8, frame_bytes * n_frames + 4);
+  guint rw, rh, left, top;
+  gsize n_out = (gsize) n_frames * 3 * crop * crop;
+  g_autofree double *want = g_new (double, n_out);
+  g_autofree guint8 *mid = NULL;
+  g_autofree float *got = NULL;
+  g_autoptr(VmGpuBuffer) bf = NULL;
+  g_autoptr(VmGpuBuffer) bo = new_buffer (n_out * 4);
+  const float mean[3] = { 0.48145466f, 0.4578275f, 0.40821073f };
+  const float std[3] = { 0.26862954f, 0.26130258f, 0.27577711f };
+  double max_step = 0;
+
+  /* Smooth content with some noise, like video. */
+  for (guint f = 0; f < n_frames; f++)
+    for (guint y = 0; y < height; y++)
+      for (guint x = 0; x < width; x++)
+        for (guint c = 0; c < 3; c++)
+          {
+            double v = 128 + 100 * sin (0.05 * x * (c + 1) + 0.07 * y + f) + g_rand_double_range (rand, -20, 20);
+            frames[f * frame_bytes + (gsize) y * row_bytes + x * 3 + c] = (guint8) CLAMP (v, 0, 255);
+          }
+
+  if (width <= height)
+    rw = resize, rh = (guint) ((guint64) resize * height / width);
+  else
+    rh = resize, rw = (guint) ((guint64) resize * width / height);
+  left = (rw - crop) / 2;
+  top = (rh - crop) / 2;
+
+  /* Horizontal pass over every row, then vertical, as PIL does. */
+  mid = g_new (guint8, (gsize) height * rw * 3);
+  for (guint f = 0; f < n_frames; f++)
+    {
+      for (guint y = 0; y < height; y++)
+        for (guint x = 0; x < rw; x++)
+          for (guint c = 0; c < 3; c++)
+            mid[((gsize) y * rw + x) * 3 + c] =
+              rw == width ? frames[f * frame_bytes + (gsize) y * row_bytes + x * 3 + c]
+                          : ref_sample (frames + f * frame_bytes + (gsize) y * row_bytes + c, 3, width, rw, x);
+      for (guint y = 0; y < crop; y++)
+        for (guint x = 0; x < crop; x++)
+          for (guint c = 0; c < 3; c++)
+            {
+              guint8 v = rh == height ? mid[((gsize) (top + y) * rw + left + x) * 3 + c]
+                                      : ref_sample (mid + (gsize) (left + x) * 3 + c, (gsize) rw * 3, height, rh, top + y);
+              want[(((gsize) f * 3 + c) * crop + y) * crop + x] = (v / 255.0 - mean[c]) / std[c];
+            }
+    }
+
+  bf = upload (frames, frame_bytes * n_frames + 4);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  {
+    VmGpuPreprocess pre = {
+      .n_frames = n_frames, .width = width, .height = height, .row_bytes = row_bytes,
+      .frames = VM_GPU_VIEW (bf, 0), .resize = resize, .crop = crop,
+      .mean = { mean[0], mean[1], mean[2] }, .std = { std[0], std[1], std[2] },
+      .out = VM_GPU_VIEW (bo, 0),
+    };
+    vm_gpu_preprocess_clip (graph, &pre, &error);
+    g_assert_no_error (error);
+  }
+  submit (graph);
+  got = download_floats (bo, 0, n_out);
+
+  /* PIL rounds fixed-point weights; allow one 8-bit step, rarely. */
+  {
+    guint n_off = 0;
+
+    for (gsize i = 0; i < n_out; i++)
+      {
+        double step = fabs (got[i] - want[i]) * 0.26 * 255;   /* in 8-bit units, about */
+        max_step = MAX (max_step, step);
+        n_off += step > 0.01;
+      }
+    g_test_message ("preprocess %ux%u → %u/%u: %u of %" G_GSIZE_FORMAT " values one 8-bit step off",
+                    width, height, resize, crop, n_off, n_out);
+    g_assert_cmpfloat (max_step, <, 1.1);
+    g_assert_cmpuint (n_off, <=, n_out / 100);
+  }
+}
+
+static void
+test_preprocess (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (14);
+
+  REQUIRE_DEVICE ();
+  run_preprocess_case (rand, 67, 45, 32, 32, 1, 0);     /* landscape, odd sizes */
+  run_preprocess_case (rand, 45, 67, 40, 32, 2, 1);     /* portrait, padded rows */
+  run_preprocess_case (rand, 32, 32, 32, 32, 1, 0);     /* identity resize */
+  run_preprocess_case (rand, 320, 180, 64, 56, 2, 4);   /* strong downscale */
+  run_preprocess_case (rand, 20, 30, 48, 40, 1, 0);     /* upscale */
+  assert_no_validation_messages ();
+}
+
+/* ---- embeddings and gathers --------------------------------------------------------- */
+
+static void
+test_patch_class_pos (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (15);
+  guint n_types;
+
+  REQUIRE_DEVICE ();
+  f16_types (&n_types);
+  for (guint t = 0; t < n_types; t++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(VmGpuGraph) graph = vm_gpu_graph_new (device, &error);
+      VmGpuDType type = t == 0 ? VM_GPU_F32 : VM_GPU_F16;
+      const guint n = 2, size = 28, patch = 7, dim = 70, side = size / patch, np = side * side;
+      gsize n_img = (gsize) n * 3 * size * size, n_w = (gsize) dim * 3 * patch * patch;
+      gsize n_out = (gsize) n * (np + 1) * dim;
+      g_autofree float *img = random_floats (rand, n_img, -2, 2);
+      g_autofree float *w = random_floats (rand, n_w, -0.1, 0.1);
+      g_autofree float *cls = random_floats (rand, dim, -1, 1);
+      g_autofree float *pos = random_floats (rand, (gsize) (np + 1) * dim, -1, 1);
+      g_autofree double *want = g_new (double, n_out);
+      g_autofree float *got = NULL;
+      g_autoptr(VmGpuBuffer) bimg = upload (img, n_img * 4);
+      g_autoptr(VmGpuBuffer) btok = new_buffer ((gsize) n * np * dim * 4);
+      g_autoptr(VmGpuBuffer) bout = new_buffer (n_out * 4);
+      Weights ww = upload_weights (w, n_w, type);
+      Weights wcls = upload_weights (cls, dim, type);
+      Weights wpos = upload_weights (pos, (gsize) (np + 1) * dim, type);
+
+      for (guint b = 0; b < n; b++)
+        for (guint tk = 0; tk < np + 1; tk++)
+          for (guint d = 0; d < dim; d++)
+            {
+              double v = 0;
+
+              if (tk == 0)
+                v = wcls.seen[d];
+              else
+                {
+                  guint py = (tk - 1) / side, px = (tk - 1) % side;
+
+                  for (guint c = 0; c < 3; c++)
+                    for (guint y = 0; y < patch; y++)
+                      for (guint x = 0; x < patch; x++)
+                        v += (double) img[(((gsize) b * 3 + c) * size + py * patch + y) * size + px * patch + x] *
+                             ww.seen[(((gsize) d * 3 + c) * patch + y) * patch + x];
+                }
+              want[((gsize) b * (np + 1) + tk) * dim + d] = v + wpos.seen[(gsize) tk * dim + d];
+            }
+
+      g_assert_no_error (error);
+      vm_gpu_patch_embed (graph, n, size, patch, dim, VM_GPU_VIEW (bimg, 0), VM_GPU_VIEW (ww.buffer, 0), type,
+                          VM_GPU_VIEW (btok, 0), &error);
+      g_assert_no_error (error);
+      vm_gpu_class_pos (graph, n, np, dim, VM_GPU_VIEW (btok, 0), VM_GPU_VIEW (wcls.buffer, 0),
+                        VM_GPU_VIEW (wpos.buffer, 0), type, VM_GPU_VIEW (bout, 0), &error);
+      g_assert_no_error (error);
+      submit (graph);
+      got = download_floats (bout, 0, n_out);
+      g_assert_cmpfloat (normalised_error (got, want, n_out), <, 1e-5);
+      weights_clear (&ww);
+      weights_clear (&wcls);
+      weights_clear (&wpos);
+
+      /* Size not a multiple of the patch. */
+      g_assert_false (vm_gpu_patch_embed (graph, n, size, 5, dim, VM_GPU_VIEW (bimg, 0), VM_GPU_VIEW (bimg, 0),
+                                          VM_GPU_F32, VM_GPU_VIEW (btok, 0), &error));
+      g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+    }
+  assert_no_validation_messages ();
+}
+
+static void
+test_gather (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (16);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  const guint n_src = 50, cols = 67, n_rows = 9;
+  g_autofree float *src = random_floats (rand, (gsize) n_src * cols, -1, 1);
+  guint32 idx[9] = { 3, 0, 49, 3, 77, 12, 12, 48, 1 };
+  g_autofree float *got = NULL;
+  g_autoptr(VmGpuBuffer) bs = upload (src, (gsize) n_src * cols * 4);
+  g_autoptr(VmGpuBuffer) bi = upload (idx, sizeof idx);
+  g_autoptr(VmGpuBuffer) bo = new_buffer ((gsize) n_rows * cols * 4);
+
+  REQUIRE_DEVICE ();
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  vm_gpu_gather_rows (graph, n_rows, cols, n_src, VM_GPU_VIEW (bs, 0), VM_GPU_VIEW (bi, 0), VM_GPU_VIEW (bo, 0), &error);
+  g_assert_no_error (error);
+  submit (graph);
+  got = download_floats (bo, 0, (gsize) n_rows * cols);
+  for (guint i = 0; i < n_rows; i++)
+    for (guint c = 0; c < cols; c++)
+      g_assert_cmpfloat (got[i * cols + c], ==, idx[i] < n_src ? src[idx[i] * cols + c] : 0.0f);
+  assert_no_validation_messages ();
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -1084,6 +1438,10 @@ main (int   argc,
   g_test_add_func ("/gpu/kernel/layernorm", test_layernorm);
   g_test_add_func ("/gpu/kernel/softmax", test_softmax);
   g_test_add_func ("/gpu/kernel/l2norm", test_l2norm);
+  g_test_add_func ("/gpu/kernel/attention", test_attention);
+  g_test_add_func ("/gpu/kernel/preprocess", test_preprocess);
+  g_test_add_func ("/gpu/kernel/patch-class-pos", test_patch_class_pos);
+  g_test_add_func ("/gpu/kernel/gather", test_gather);
   g_test_add_func ("/gpu/kernel/similarity", test_similarity);
   g_test_add_func ("/gpu/kernel/similarity-chunked", test_similarity_chunked);
   g_test_add_func ("/gpu/kernel/similarity-invalid", test_similarity_invalid);
