@@ -19,7 +19,7 @@ G_BEGIN_DECLS
  * root node.  Fails with @error_code of VM_MODEL_ERROR, the message starting
  * with @what, when the text is not valid UTF-8, nests [ and { deeper than
  * @max_depth, holds anything outside strings that JSON does not allow, has an
- * integer of more than 18 digits, is not valid JSON, or (when
+ * integer outside the gint64 range, is not valid JSON, or (when
  * @reject_duplicates) names the same member twice in one object; the name of
  * the first duplicate is reported. */
 JsonNode *_vm_model_json_parse (const char  *data,

@@ -77,21 +77,35 @@ prescan (const char  *data,
         case '-': case '0': case '1': case '2': case '3': case '4': case '5':
         case '6': case '7': case '8': case '9':
           {
-            guint digits = 0;
+            gsize start = i;
+            gboolean negative = c == '-';
             gboolean is_float = FALSE;
+            gboolean overflow = FALSE;
+            guint64 value = 0;
 
-            while (i < length && strchr ("-+.eE0123456789", data[i]) != NULL && data[i] != '\0')
+            while (i < length && data[i] != '\0' && strchr ("-+.eE0123456789", data[i]) != NULL)
               {
-                if (g_ascii_isdigit (data[i]))
-                  digits++;
-                else if (data[i] == '.' || data[i] == 'e' || data[i] == 'E')
+                if (data[i] == '.' || data[i] == 'e' || data[i] == 'E')
                   is_float = TRUE;
                 i++;
               }
-            if (!is_float && digits > 18)
+            /* json-glib wraps integers outside gint64 silently. */
+            for (gsize k = start + (negative ? 1 : 0); !is_float && k < i; k++)
+              {
+                if (!g_ascii_isdigit (data[k]) ||
+                    !g_uint64_checked_mul (&value, value, 10) ||
+                    !g_uint64_checked_add (&value, value, (guint64) (data[k] - '0')))
+                  {
+                    overflow = TRUE;
+                    break;
+                  }
+              }
+            if (!is_float &&
+                (overflow || value > (guint64) G_MAXINT64 + (negative ? 1 : 0)))
               {
                 g_set_error (error, VM_MODEL_ERROR, error_code,
-                             _("%s: integer too large"), what);
+                             _("%s: integer out of the 64-bit range at byte %" G_GSIZE_FORMAT),
+                             what, start);
                 return FALSE;
               }
           }
