@@ -382,7 +382,7 @@ build_pipeline (Generator         *gen,
         return NULL;
       g_object_set (encoder,
                     "key-int-max", key_int,
-                    "bframes", 0,
+                    "bframes", MIN (spec->b_frames, 16u),
                     "bitrate", (guint) MAX (300, spec->width * spec->height / 400),
                     NULL);
       gst_util_set_object_arg (G_OBJECT (encoder), "speed-preset", "ultrafast");

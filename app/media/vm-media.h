@@ -170,6 +170,7 @@ typedef struct {
   const VmTimedText *subtitles;        /* embedded text track (MKV), n_subtitles entries */
   guint              n_subtitles;
   const char        *speech;           /* spoken with espeak-ng from the start, or NULL */
+  guint              b_frames;         /* H.264: B-frames between references, default 0 */
 } VmClipSpec;
 
 void     vm_clip_spec_init       (VmClipSpec *spec);
