@@ -4,6 +4,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#define _GNU_SOURCE 1
 #include "media/vm-media.h"
 
 #include <errno.h>
@@ -280,6 +281,20 @@ make_bad (const char *name)
       g_assert_true (g_file_get_contents (full, &contents, &len, NULL));
       write_bytes (path, contents, len / 2);
     }
+  else if (g_str_equal (name, "unknown-codec.mkv"))
+    {
+      /* A Matroska file whose video codec nobody knows. */
+      g_autofree char *mkv = clip ("rich.mkv");
+      g_autofree char *contents = NULL;
+      char *at;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (mkv, &contents, &len, NULL));
+      at = memmem (contents, len, "V_MPEG4/ISO/AVC", 15);
+      g_assert_nonnull (at);
+      memcpy (at, "V_VIDMARK/TEST1", 15);
+      write_bytes (path, contents, len);
+    }
   else if (g_str_equal (name, "folder.mp4"))
     g_assert_cmpint (g_mkdir (path, 0755), ==, 0);
   else
@@ -294,6 +309,7 @@ static const BadCase bad_cases[] = {
   { "random.mkv", VM_MEDIA_ERROR_NOT_MEDIA },
   { "truncated.mp4", VM_MEDIA_ERROR_CORRUPT },
   { "folder.mp4", VM_MEDIA_ERROR_NOT_MEDIA },
+  { "unknown-codec.mkv", VM_MEDIA_ERROR_MISSING_PLUGIN },
 };
 
 static void
@@ -934,6 +950,7 @@ test_sample_bad (void)
     { "text.mp4", VM_MEDIA_ERROR_NOT_MEDIA },
     { "random.mkv", VM_MEDIA_ERROR_NOT_MEDIA },
     { "truncated.mp4", VM_MEDIA_ERROR_CORRUPT },
+    { "unknown-codec.mkv", VM_MEDIA_ERROR_MISSING_PLUGIN },
   };
   VmSamplerOptions options;
 
