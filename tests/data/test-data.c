@@ -103,6 +103,16 @@ test_schema_defaults (void)
   g_assert_false (g_settings_get_boolean (settings, "window-maximized"));
 }
 
+/* Takes the floating reference of @value, which g_settings_schema_key_range_check() does not. */
+static gboolean
+in_range (GSettingsSchemaKey *key,
+          GVariant           *value)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (value);
+
+  return g_settings_schema_key_range_check (key, owned);
+}
+
 static void
 test_schema_ranges (void)
 {
@@ -125,19 +135,19 @@ test_schema_ranges (void)
   g_assert_cmpuint (g_strv_length ((char **) nicks), ==, 2);
   g_assert_cmpstr (nicks[0], ==, "keyframes");
   g_assert_cmpstr (nicks[1], ==, "rate");
-  g_assert_false (g_settings_schema_key_range_check (mode, g_variant_new_string ("every-frame")));
+  g_assert_false (in_range (mode, g_variant_new_string ("every-frame")));
 
   g_assert_true (g_settings_set_enum (settings, "sample-mode", 1));
   back = g_settings_get_string (settings, "sample-mode");
   g_assert_cmpstr (back, ==, "rate");
 
   /* Nonsense values are refused by the schema, not only by the UI. */
-  g_assert_false (g_settings_schema_key_range_check (rate, g_variant_new_double (0.0)));
-  g_assert_false (g_settings_schema_key_range_check (rate, g_variant_new_double (-1.0)));
-  g_assert_true (g_settings_schema_key_range_check (rate, g_variant_new_double (2.5)));
-  g_assert_false (g_settings_schema_key_range_check (gap, g_variant_new_double (0.0)));
-  g_assert_false (g_settings_schema_key_range_check (limit, g_variant_new_int32 (0)));
-  g_assert_true (g_settings_schema_key_range_check (limit, g_variant_new_int32 (200)));
+  g_assert_false (in_range (rate, g_variant_new_double (0.0)));
+  g_assert_false (in_range (rate, g_variant_new_double (-1.0)));
+  g_assert_true (in_range (rate, g_variant_new_double (2.5)));
+  g_assert_false (in_range (gap, g_variant_new_double (0.0)));
+  g_assert_false (in_range (limit, g_variant_new_int32 (0)));
+  g_assert_true (in_range (limit, g_variant_new_int32 (200)));
 
   g_assert_true (g_settings_set_double (settings, "sample-rate", 2.5));
   g_assert_cmpfloat (g_settings_get_double (settings, "sample-rate"), ==, 2.5);
