@@ -17,6 +17,7 @@ struct _VmPlayer
   GtkWidget         parent_instance;
 
   GtkWidget        *picture;
+  GtkWidget        *placeholder;
   GtkWidget        *play_button;
   GtkWidget        *time_label;
   GtkWidget        *duration_label;
@@ -49,6 +50,14 @@ update_loop (VmPlayer *self)
 }
 
 static void
+path_cb (VmPlayback *playback,
+         GParamSpec *pspec,
+         VmPlayer   *self)
+{
+  gtk_widget_set_visible (self->placeholder, vm_playback_get_path (playback) == NULL);
+}
+
+static void
 position_cb (VmPlayback *playback,
              GParamSpec *pspec,
              VmPlayer   *self)
@@ -71,7 +80,8 @@ duration_cb (VmPlayback *playback,
              VmPlayer   *self)
 {
   gint64 dur = vm_playback_get_duration (playback);
-  g_autofree char *text = vm_format_timestamp (MAX (dur, 0));
+  g_autofree char *stamp = vm_format_timestamp (MAX (dur, 0));
+  g_autofree char *text = g_strdup_printf ("/ %s", stamp);
 
   gtk_label_set_label (GTK_LABEL (self->duration_label), text);
   self->updating = TRUE;
@@ -207,9 +217,14 @@ vm_player_dispose (GObject *object)
   if (self->playback != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->playback, self);
-      vm_playback_open (self->playback, NULL);
     }
   gtk_widget_dispose_template (GTK_WIDGET (self), VM_TYPE_PLAYER);
+  {
+    GtkWidget *child;
+
+    while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+      gtk_widget_unparent (child);
+  }
   g_clear_object (&self->paintable);
   g_clear_object (&self->playback);
 
@@ -226,6 +241,7 @@ vm_player_class_init (VmPlayerClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/vidmark/Vidmark/vm-player.ui");
   gtk_widget_class_bind_template_child (widget_class, VmPlayer, picture);
+  gtk_widget_class_bind_template_child (widget_class, VmPlayer, placeholder);
   gtk_widget_class_bind_template_child (widget_class, VmPlayer, play_button);
   gtk_widget_class_bind_template_child (widget_class, VmPlayer, time_label);
   gtk_widget_class_bind_template_child (widget_class, VmPlayer, duration_label);
@@ -256,6 +272,7 @@ vm_player_init (VmPlayer *self)
   self->paintable = vm_video_paintable_new (self->playback);
   gtk_picture_set_paintable (GTK_PICTURE (self->picture), GDK_PAINTABLE (self->paintable));
 
+  g_signal_connect (self->playback, "notify::path", G_CALLBACK (path_cb), self);
   g_signal_connect (self->playback, "notify::position", G_CALLBACK (position_cb), self);
   g_signal_connect (self->playback, "notify::duration", G_CALLBACK (duration_cb), self);
   g_signal_connect (self->playback, "notify::playing", G_CALLBACK (playing_cb), self);

@@ -141,7 +141,9 @@ vm_timeline_snap (VmTimeline *self,
 
   if (self->frame <= 0)
     return t;
-  t = ((t + self->frame / 2) / self->frame) * self->frame;
+  /* To the nearest frame start; halfway goes to the earlier frame, the one
+   * shown at that time. */
+  t = ((t + (self->frame - 1) / 2) / self->frame) * self->frame;
   if (self->duration > 0)
     t = MIN (t, self->duration);
   return MAX (t, 0);

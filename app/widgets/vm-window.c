@@ -750,9 +750,10 @@ add_from_result_action (GtkWidget  *widget,
 
   if (self->stack == NULL || self->moment == NULL)
     return;
+  /* The moment's own times (e.g. a subtitle's), refined by hand later. */
   if (!vm_annotation_stack_add (self->stack,
-                                vm_timeline_snap (self->timeline, vm_moment_get_start (self->moment)),
-                                vm_timeline_snap (self->timeline, vm_moment_get_end (self->moment)),
+                                vm_moment_get_start (self->moment),
+                                vm_moment_get_end (self->moment),
                                 self->query ? self->query : "", &key, &error))
     {
       report_error (self, error);
@@ -1372,6 +1373,8 @@ vm_window_dispose (GObject *object)
       vm_index_runner_cancel (self->runner);
     }
   g_clear_object (&self->runner);
+  if (self->player != NULL)
+    g_signal_handlers_disconnect_by_data (vm_player_get_playback (self->player), self);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), VM_TYPE_WINDOW);
 
