@@ -266,6 +266,9 @@ vm_player_init (VmPlayer *self)
   GtkEventController *legacy;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* Holds the focus after a result is opened, so that the window's single
+   * key shortcuts (Space, I, O, …) reach the window, not the search entry. */
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
 
   self->range_start = self->range_end = -1;
   self->playback = vm_playback_new ();

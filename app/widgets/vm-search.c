@@ -69,16 +69,16 @@ static int
 compare_moments_cb (gconstpointer a,
                     gconstpointer b)
 {
-  VmMoment *ma = *(VmMoment **) a;
-  VmMoment *mb = *(VmMoment **) b;
-  double sa = vm_moment_get_score (ma), sb = vm_moment_get_score (mb);
+  VmMomentItem *ma = *(VmMomentItem **) a;
+  VmMomentItem *mb = *(VmMomentItem **) b;
+  double sa = vm_moment_item_get_score (ma), sb = vm_moment_item_get_score (mb);
 
   if (sa != sb)
     return sa > sb ? -1 : 1;
-  if (vm_moment_get_video_id (ma) != vm_moment_get_video_id (mb))
-    return vm_moment_get_video_id (ma) < vm_moment_get_video_id (mb) ? -1 : 1;
-  return vm_moment_get_start (ma) < vm_moment_get_start (mb) ? -1 :
-         vm_moment_get_start (ma) > vm_moment_get_start (mb);
+  if (vm_moment_item_get_video_id (ma) != vm_moment_item_get_video_id (mb))
+    return vm_moment_item_get_video_id (ma) < vm_moment_item_get_video_id (mb) ? -1 : 1;
+  return vm_moment_item_get_start (ma) < vm_moment_item_get_start (mb) ? -1 :
+         vm_moment_item_get_start (ma) > vm_moment_item_get_start (mb);
 }
 
 GPtrArray *
@@ -126,24 +126,24 @@ vm_search_text_and_names (VmCatalog     *catalog,
       double r = seg->rank < 0 ? -seg->rank : 0;
       /* bm25 is unbounded: squash it into 0..1, text hits above name hits. */
       double score = 0.5 + 0.5 * (r / (1.0 + r));
-      VmMoment *m;
+      VmMomentItem *m;
 
       if (video == NULL)
         continue;
-      m = vm_moment_new (video->id, video->path, video->fingerprint, seg->start_ns, seg->end_ns,
+      m = vm_moment_item_new (video->id, video->path, video->fingerprint, seg->start_ns, seg->end_ns,
                          score, signal_for_source (seg->source),
                          seg->highlighted ? seg->highlighted : seg->text);
 
       /* The same time range found by two sources is one moment. */
       for (guint j = 0; j < moments->len; j++)
         {
-          VmMoment *o = g_ptr_array_index (moments, j);
+          VmMomentItem *o = g_ptr_array_index (moments, j);
 
-          if (vm_moment_get_video_id (o) == video->id &&
-              vm_moment_get_start (o) == seg->start_ns &&
-              vm_moment_get_end (o) == seg->end_ns)
+          if (vm_moment_item_get_video_id (o) == video->id &&
+              vm_moment_item_get_start (o) == seg->start_ns &&
+              vm_moment_item_get_end (o) == seg->end_ns)
             {
-              vm_moment_merge (o, m);
+              vm_moment_item_merge (o, m);
               g_clear_object (&m);
               break;
             }
@@ -174,7 +174,7 @@ vm_search_text_and_names (VmCatalog     *catalog,
 
           end = video->duration_ns > 0 ? MIN (video->duration_ns, 10 * G_GINT64_CONSTANT (1000000000))
                                        : 10 * G_GINT64_CONSTANT (1000000000);
-          g_ptr_array_add (moments, vm_moment_new (video->id, video->path, video->fingerprint,
+          g_ptr_array_add (moments, vm_moment_item_new (video->id, video->path, video->fingerprint,
                                                    0, end, 0.4, VM_MOMENT_SIGNAL_NAME, NULL));
         }
     }

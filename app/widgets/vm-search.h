@@ -11,11 +11,11 @@
 #include <gio/gio.h>
 
 #include "catalog/vm-catalog.h"
-#include "widgets/vm-moment.h"
+#include "widgets/vm-moment-item.h"
 
 G_BEGIN_DECLS
 
-/* Returns a GPtrArray of VmMoment*, best first, at most @limit. */
+/* Returns a GPtrArray of VmMomentItem*, best first, at most @limit. */
 typedef GPtrArray *(*VmSearchFunc) (VmCatalog     *catalog,
                                     const char    *query,
                                     guint          limit,
@@ -45,7 +45,7 @@ void       vm_search_async          (const char          *catalog_path,
                                      GCancellable        *cancellable,
                                      GAsyncReadyCallback  callback,
                                      gpointer             user_data);
-/* A GPtrArray of VmMoment*; G_IO_ERROR_CANCELLED when cancelled. */
+/* A GPtrArray of VmMomentItem*; G_IO_ERROR_CANCELLED when cancelled. */
 GPtrArray *vm_search_finish         (GAsyncResult        *result,
                                      GError             **error);
 

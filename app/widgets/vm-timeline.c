@@ -6,7 +6,7 @@
 #include <math.h>
 
 #include "core/vm-util.h"
-#include "widgets/vm-moment.h"
+#include "widgets/vm-moment-item.h"
 #include "widgets/vm-search.h"
 #include "widgets/vm-timeline.h"
 
@@ -830,8 +830,8 @@ vm_timeline_set_hits (VmTimeline *self,
   g_array_set_size (self->hits, 0);
   for (guint i = 0; moments != NULL && i < moments->len; i++)
     {
-      VmMoment *m = g_ptr_array_index (moments, i);
-      Hit h = { vm_moment_get_start (m), vm_moment_get_end (m), vm_moment_get_score (m) };
+      VmMomentItem *m = g_ptr_array_index (moments, i);
+      Hit h = { vm_moment_item_get_start (m), vm_moment_item_get_end (m), vm_moment_item_get_score (m) };
 
       g_array_append_val (self->hits, h);
     }

@@ -31,7 +31,7 @@ void        vm_timeline_set_frame_duration (VmTimeline        *self,
 gint64      vm_timeline_snap               (VmTimeline        *self,
                                             gint64             t_ns);
 
-/* Hits of this video: a GPtrArray of VmMoment* (or NULL). */
+/* Hits of this video: a GPtrArray of VmMomentItem* (or NULL). */
 void        vm_timeline_set_hits           (VmTimeline        *self,
                                             GPtrArray         *moments);
 /* The score curve at @t (0..1), built from the hits. */

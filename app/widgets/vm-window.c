@@ -54,7 +54,7 @@ struct _VmWindow
   VmCatalog            *catalog;       /* main-thread connection: annotations */
   GSettings            *settings;      /* NULL when the schema is not installed */
   GListStore           *library;       /* VmLibraryItem */
-  GListStore           *results;       /* VmMoment */
+  GListStore           *results;       /* VmMomentItem */
   GtkSingleSelection   *results_selection;
   GCancellable         *search_cancellable;
   GCancellable         *library_cancellable;
@@ -69,7 +69,7 @@ struct _VmWindow
   gint64                video_id;
   char                 *video_path;
   char                 *video_fingerprint;
-  VmMoment             *moment;        /* the result being played, or NULL */
+  VmMomentItem             *moment;        /* the result being played, or NULL */
   gint64                set_id;
   VmAnnotationStack    *stack;
   gint64                mark_in;       /* pending In without a segment, or -1 */
@@ -188,7 +188,7 @@ open_video (VmWindow   *self,
             gint64      video_id,
             const char *path,
             const char *fingerprint,
-            VmMoment   *moment,
+            VmMomentItem   *moment,
             gint64      start,
             gint64      end,
             gboolean    play)
@@ -218,9 +218,9 @@ open_video (VmWindow   *self,
 
     for (guint i = 0; i < n; i++)
       {
-        g_autoptr(VmMoment) m = g_list_model_get_item (G_LIST_MODEL (self->results), i);
+        g_autoptr(VmMomentItem) m = g_list_model_get_item (G_LIST_MODEL (self->results), i);
 
-        if (vm_moment_get_video_id (m) == video_id)
+        if (vm_moment_item_get_video_id (m) == video_id)
           g_ptr_array_add (hits, g_steal_pointer (&m));
       }
     vm_timeline_set_hits (self->timeline, hits);
@@ -230,7 +230,7 @@ open_video (VmWindow   *self,
     load_annotations (self);
 
   vm_player_play_range (self->player, path, start, end, play);
-  gtk_window_set_title (GTK_WINDOW (self), vm_moment_get_title (moment) ? vm_moment_get_title (moment) : _("Vidmark"));
+  gtk_window_set_title (GTK_WINDOW (self), vm_moment_item_get_title (moment) ? vm_moment_item_get_title (moment) : _("Vidmark"));
   if (moment == NULL)
     {
       g_autofree char *base = g_path_get_basename (path);
@@ -363,7 +363,7 @@ result_bind_cb (GtkSignalListItemFactory *factory,
                 GtkListItem              *item,
                 VmWindow                 *self)
 {
-  VmMoment *m = gtk_list_item_get_item (item);
+  VmMomentItem *m = gtk_list_item_get_item (item);
   GtkWidget *box = gtk_list_item_get_child (item);
   GtkWidget *picture = gtk_widget_get_first_child (box);
   GtkWidget *labels = gtk_widget_get_next_sibling (picture);
@@ -371,9 +371,9 @@ result_bind_cb (GtkSignalListItemFactory *factory,
   GtkWidget *range = gtk_widget_get_next_sibling (title);
   GtkWidget *snippet = gtk_widget_get_next_sibling (range);
   GtkWidget *meta = gtk_widget_get_next_sibling (snippet);
-  g_autofree char *thumb = vm_thumbnail_find (NULL, vm_moment_get_fingerprint (m), vm_moment_get_start (m));
-  g_autofree char *range_text = vm_moment_format_range (m);
-  g_autofree char *signals_text = vm_moment_signals_to_string (vm_moment_get_signals (m));
+  g_autofree char *thumb = vm_thumbnail_find (NULL, vm_moment_item_get_fingerprint (m), vm_moment_item_get_start (m));
+  g_autofree char *range_text = vm_moment_item_format_range (m);
+  g_autofree char *signals_text = vm_moment_item_signals_to_string (vm_moment_item_get_signals (m));
   g_autofree char *meta_text = NULL;
 
   if (thumb != NULL)
@@ -385,11 +385,11 @@ result_bind_cb (GtkSignalListItemFactory *factory,
   else
     gtk_picture_set_paintable (GTK_PICTURE (picture), NULL);
 
-  gtk_label_set_label (GTK_LABEL (title), vm_moment_get_title (m));
+  gtk_label_set_label (GTK_LABEL (title), vm_moment_item_get_title (m));
   gtk_label_set_label (GTK_LABEL (range), range_text);
-  if (vm_moment_get_snippet (m) != NULL)
+  if (vm_moment_item_get_snippet (m) != NULL)
     {
-      g_autofree char *markup = snippet_markup (vm_moment_get_snippet (m));
+      g_autofree char *markup = snippet_markup (vm_moment_item_get_snippet (m));
 
       gtk_label_set_markup (GTK_LABEL (snippet), markup);
       gtk_widget_set_visible (snippet, TRUE);
@@ -398,7 +398,7 @@ result_bind_cb (GtkSignalListItemFactory *factory,
     gtk_widget_set_visible (snippet, FALSE);
 
   /* TRANSLATORS: a search result's score and the signals that matched */
-  meta_text = g_strdup_printf (_("Score %.2f · %s"), vm_moment_get_score (m), signals_text);
+  meta_text = g_strdup_printf (_("Score %.2f · %s"), vm_moment_item_get_score (m), signals_text);
   gtk_label_set_label (GTK_LABEL (meta), meta_text);
 }
 
@@ -414,7 +414,7 @@ void
 vm_window_open_result (VmWindow *self,
                        guint     position)
 {
-  g_autoptr(VmMoment) m = NULL;
+  g_autoptr(VmMomentItem) m = NULL;
 
   g_return_if_fail (VM_IS_WINDOW (self));
 
@@ -422,8 +422,8 @@ vm_window_open_result (VmWindow *self,
   if (m == NULL)
     return;
   gtk_single_selection_set_selected (self->results_selection, position);
-  open_video (self, vm_moment_get_video_id (m), vm_moment_get_path (m), vm_moment_get_fingerprint (m),
-              m, vm_moment_get_start (m), vm_moment_get_end (m), TRUE);
+  open_video (self, vm_moment_item_get_video_id (m), vm_moment_item_get_path (m), vm_moment_item_get_fingerprint (m),
+              m, vm_moment_item_get_start (m), vm_moment_item_get_end (m), TRUE);
   gtk_widget_grab_focus (GTK_WIDGET (self->player));
 }
 
@@ -752,8 +752,8 @@ add_from_result_action (GtkWidget  *widget,
     return;
   /* The moment's own times (e.g. a subtitle's), refined by hand later. */
   if (!vm_annotation_stack_add (self->stack,
-                                vm_moment_get_start (self->moment),
-                                vm_moment_get_end (self->moment),
+                                vm_moment_item_get_start (self->moment),
+                                vm_moment_item_get_end (self->moment),
                                 self->query ? self->query : "", &key, &error))
     {
       report_error (self, error);
@@ -1577,7 +1577,7 @@ vm_window_init (VmWindow *self)
   }
   g_signal_connect (self->library_view, "activate", G_CALLBACK (library_activate_cb), self);
 
-  self->results = g_list_store_new (VM_TYPE_MOMENT);
+  self->results = g_list_store_new (VM_TYPE_MOMENT_ITEM);
   self->results_selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->results)));
   gtk_single_selection_set_autoselect (self->results_selection, FALSE);
   gtk_single_selection_set_can_unselect (self->results_selection, TRUE);

@@ -26,7 +26,7 @@ void        vm_window_set_search_func  (VmWindow       *self,
 /* Runs a search now, as if typed. */
 void        vm_window_search           (VmWindow       *self,
                                         const char     *text);
-/* The results shown: a GListModel of VmMoment. */
+/* The results shown: a GListModel of VmMomentItem. */
 GListModel *vm_window_get_results      (VmWindow       *self);
 /* The library sidebar: a GListModel of VmLibraryItem. */
 GListModel *vm_window_get_library      (VmWindow       *self);

@@ -15,7 +15,7 @@
 
 #include "widgets/vm-annotation-stack.h"
 #include "widgets/vm-application.h"
-#include "widgets/vm-moment.h"
+#include "widgets/vm-moment-item.h"
 #include "widgets/vm-player.h"
 #include "widgets/vm-playback.h"
 #include "widgets/vm-timeline.h"
@@ -252,9 +252,9 @@ test_e2e (void)
   results = vm_window_get_results (window);
   for (guint i = 0; i < g_list_model_get_n_items (results) && target == G_MAXUINT; i++)
     {
-      g_autoptr(VmMoment) m = g_list_model_get_item (results, i);
+      g_autoptr(VmMomentItem) m = g_list_model_get_item (results, i);
 
-      if (g_str_has_suffix (vm_moment_get_path (m), "subtitled.mkv"))
+      if (g_str_has_suffix (vm_moment_item_get_path (m), "subtitled.mkv"))
         target = i;
     }
   g_assert_cmpuint (target, !=, G_MAXUINT);
@@ -264,6 +264,8 @@ test_e2e (void)
   results_view = find_list_view (GTK_WIDGET (window), vm_window_get_results (window));
   g_assert_nonnull (results_view);
   g_signal_emit_by_name (results_view, "activate", target);
+  /* The keys go to the player now, not to the search entry. */
+  g_assert_false (gtk_widget_has_focus (search));
 
   player = find_widget (GTK_WIDGET (window), VM_TYPE_PLAYER, NULL);
   g_assert_nonnull (player);

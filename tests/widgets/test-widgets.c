@@ -15,7 +15,7 @@
 #include "widgets/vm-export.h"
 #include "widgets/vm-index-runner.h"
 #include "widgets/vm-library.h"
-#include "widgets/vm-moment.h"
+#include "widgets/vm-moment-item.h"
 #include "widgets/vm-playback.h"
 #include "widgets/vm-player.h"
 #include "widgets/vm-preferences-window.h"
@@ -130,9 +130,9 @@ make_catalog (const char *name,
 static void
 test_moment_properties (void)
 {
-  g_autoptr(VmMoment) m = vm_moment_new (7, "/videos/a b.mp4", "ffee", 1500 * MS, 4 * SEC, 0.75,
+  g_autoptr(VmMomentItem) m = vm_moment_item_new (7, "/videos/a b.mp4", "ffee", 1500 * MS, 4 * SEC, 0.75,
                                          VM_MOMENT_SIGNAL_SUBTITLE, "a [fox]");
-  g_autoptr(VmMoment) other = vm_moment_new (7, "/videos/a b.mp4", "ffee", 1500 * MS, 4 * SEC, 0.9,
+  g_autoptr(VmMomentItem) other = vm_moment_item_new (7, "/videos/a b.mp4", "ffee", 1500 * MS, 4 * SEC, 0.9,
                                              VM_MOMENT_SIGNAL_OCR, NULL);
   g_autofree char *title = NULL;
   g_autofree char *range = NULL;
@@ -143,33 +143,33 @@ test_moment_properties (void)
   g_object_get (m, "title", &title, "start", &start, NULL);
   g_assert_cmpstr (title, ==, "a b.mp4");
   g_assert_cmpint (start, ==, 1500 * MS);
-  g_assert_cmpint (vm_moment_get_video_id (m), ==, 7);
-  g_assert_cmpint (vm_moment_get_end (m), ==, 4 * SEC);
-  range = vm_moment_format_range (m);
+  g_assert_cmpint (vm_moment_item_get_video_id (m), ==, 7);
+  g_assert_cmpint (vm_moment_item_get_end (m), ==, 4 * SEC);
+  range = vm_moment_item_format_range (m);
   g_assert_cmpstr (range, ==, "0:00:01.500 – 0:00:04.000");
 
   g_signal_connect_swapped (m, "notify", G_CALLBACK (g_nullify_pointer), NULL);
   g_signal_handlers_disconnect_matched (m, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, NULL);
   g_signal_connect_swapped (m, "notify::score", G_CALLBACK (g_atomic_int_inc), &notified);
-  vm_moment_merge (m, other);
+  vm_moment_item_merge (m, other);
   g_assert_cmpuint (notified, ==, 1);
-  g_assert_cmpfloat (vm_moment_get_score (m), ==, 0.9);
-  g_assert_cmpuint (vm_moment_get_signals (m), ==, VM_MOMENT_SIGNAL_SUBTITLE | VM_MOMENT_SIGNAL_OCR);
-  g_assert_cmpstr (vm_moment_get_snippet (m), ==, "a [fox]");
-  vm_moment_merge (m, other);   /* nothing new: no notification */
+  g_assert_cmpfloat (vm_moment_item_get_score (m), ==, 0.9);
+  g_assert_cmpuint (vm_moment_item_get_signals (m), ==, VM_MOMENT_SIGNAL_SUBTITLE | VM_MOMENT_SIGNAL_OCR);
+  g_assert_cmpstr (vm_moment_item_get_snippet (m), ==, "a [fox]");
+  vm_moment_item_merge (m, other);   /* nothing new: no notification */
   g_assert_cmpuint (notified, ==, 1);
 
-  signals = vm_moment_signals_to_string (vm_moment_get_signals (m));
+  signals = vm_moment_item_signals_to_string (vm_moment_item_get_signals (m));
   g_assert_nonnull (strstr (signals, "subtitles"));
   g_assert_nonnull (strstr (signals, "on-screen text"));
 
   /* A negative start is clamped, the end never precedes the start. */
   {
-    g_autoptr(VmMoment) odd = vm_moment_new (1, NULL, NULL, -5, -10, 0, 0, NULL);
+    g_autoptr(VmMomentItem) odd = vm_moment_item_new (1, NULL, NULL, -5, -10, 0, 0, NULL);
 
-    g_assert_cmpint (vm_moment_get_start (odd), ==, 0);
-    g_assert_cmpint (vm_moment_get_end (odd), ==, 0);
-    g_assert_cmpstr (vm_moment_get_title (odd), ==, "");
+    g_assert_cmpint (vm_moment_item_get_start (odd), ==, 0);
+    g_assert_cmpint (vm_moment_item_get_end (odd), ==, 0);
+    g_assert_cmpstr (vm_moment_item_get_title (odd), ==, "");
   }
 }
 
@@ -200,18 +200,18 @@ test_search_text_and_names (void)
   g_autoptr(VmCatalog) catalog = make_catalog ("search.sqlite", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) r = NULL;
-  VmMoment *m;
+  VmMomentItem *m;
 
   r = vm_search_text_and_names (catalog, "quick fo", 10, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (r->len, ==, 1);
   m = g_ptr_array_index (r, 0);
-  g_assert_cmpint (vm_moment_get_start (m), ==, 500 * MS);
-  g_assert_cmpint (vm_moment_get_end (m), ==, 1500 * MS);
-  g_assert_cmpuint (vm_moment_get_signals (m), ==, VM_MOMENT_SIGNAL_SUBTITLE);
-  g_assert_cmpstr (vm_moment_get_path (m), ==, clip_path);
-  g_assert_nonnull (strstr (vm_moment_get_snippet (m), "[quick]"));
-  g_assert_cmpfloat (vm_moment_get_score (m), >, 0.5);
+  g_assert_cmpint (vm_moment_item_get_start (m), ==, 500 * MS);
+  g_assert_cmpint (vm_moment_item_get_end (m), ==, 1500 * MS);
+  g_assert_cmpuint (vm_moment_item_get_signals (m), ==, VM_MOMENT_SIGNAL_SUBTITLE);
+  g_assert_cmpstr (vm_moment_item_get_path (m), ==, clip_path);
+  g_assert_nonnull (strstr (vm_moment_item_get_snippet (m), "[quick]"));
+  g_assert_cmpfloat (vm_moment_item_get_score (m), >, 0.5);
   g_clear_pointer (&r, g_ptr_array_unref);
 
   /* One time range found in on-screen text and speech is one moment. */
@@ -219,7 +219,7 @@ test_search_text_and_names (void)
   g_assert_no_error (error);
   g_assert_cmpuint (r->len, ==, 1);
   m = g_ptr_array_index (r, 0);
-  g_assert_cmpuint (vm_moment_get_signals (m), ==, VM_MOMENT_SIGNAL_OCR | VM_MOMENT_SIGNAL_SPEECH);
+  g_assert_cmpuint (vm_moment_item_get_signals (m), ==, VM_MOMENT_SIGNAL_OCR | VM_MOMENT_SIGNAL_SPEECH);
   g_clear_pointer (&r, g_ptr_array_unref);
 
   /* The file name: the clip is "clip.mp4". */
@@ -227,9 +227,9 @@ test_search_text_and_names (void)
   g_assert_no_error (error);
   g_assert_cmpuint (r->len, ==, 1);
   m = g_ptr_array_index (r, 0);
-  g_assert_cmpuint (vm_moment_get_signals (m), ==, VM_MOMENT_SIGNAL_NAME);
-  g_assert_cmpint (vm_moment_get_start (m), ==, 0);
-  g_assert_cmpint (vm_moment_get_end (m), ==, 4 * SEC);
+  g_assert_cmpuint (vm_moment_item_get_signals (m), ==, VM_MOMENT_SIGNAL_NAME);
+  g_assert_cmpint (vm_moment_item_get_start (m), ==, 0);
+  g_assert_cmpint (vm_moment_item_get_end (m), ==, 4 * SEC);
   g_clear_pointer (&r, g_ptr_array_unref);
 
   /* Text hits rank above name hits; the limit holds. */
@@ -626,7 +626,7 @@ test_timeline (void)
   g_assert_cmpint (vm_timeline_get_view_start (tl), ==, 0);
 
   /* The score curve peaks on the hits and falls off away from them. */
-  g_ptr_array_add (hits, vm_moment_new (video_id, clip_path, NULL, 2 * SEC, 3 * SEC, 0.8, 0, NULL));
+  g_ptr_array_add (hits, vm_moment_item_new (video_id, clip_path, NULL, 2 * SEC, 3 * SEC, 0.8, 0, NULL));
   vm_timeline_set_hits (tl, hits);
   g_assert_cmpfloat_with_epsilon (vm_timeline_get_score_at (tl, 2500 * MS), 0.8, 1e-9);
   g_assert_cmpfloat (vm_timeline_get_score_at (tl, 4 * SEC), <, 0.8);
@@ -1082,9 +1082,9 @@ test_window (void)
   /* The player is playing the moment. */
   {
     GListModel *results = vm_window_get_results (window);
-    g_autoptr(VmMoment) m = g_list_model_get_item (results, 0);
+    g_autoptr(VmMomentItem) m = g_list_model_get_item (results, 0);
 
-    g_assert_cmpstr (vm_moment_get_path (m), ==, clip_path);
+    g_assert_cmpstr (vm_moment_item_get_path (m), ==, clip_path);
   }
   (void) playback;
 

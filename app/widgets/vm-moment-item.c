@@ -1,13 +1,13 @@
-/* vm-moment.c — one search result.
+/* vm-moment-item.c — one search result.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
 
 #include "core/vm-util.h"
-#include "widgets/vm-moment.h"
+#include "widgets/vm-moment-item.h"
 
-struct _VmMoment
+struct _VmMomentItem
 {
   GObject          parent_instance;
 
@@ -22,7 +22,7 @@ struct _VmMoment
   char            *snippet;
 };
 
-G_DEFINE_FINAL_TYPE (VmMoment, vm_moment, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE (VmMomentItem, vm_moment_item, G_TYPE_OBJECT)
 
 enum {
   PROP_0,
@@ -41,25 +41,25 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void
-vm_moment_finalize (GObject *object)
+vm_moment_item_finalize (GObject *object)
 {
-  VmMoment *self = VM_MOMENT (object);
+  VmMomentItem *self = VM_MOMENT_ITEM (object);
 
   g_free (self->path);
   g_free (self->title);
   g_free (self->fingerprint);
   g_free (self->snippet);
 
-  G_OBJECT_CLASS (vm_moment_parent_class)->finalize (object);
+  G_OBJECT_CLASS (vm_moment_item_parent_class)->finalize (object);
 }
 
 static void
-vm_moment_get_property (GObject    *object,
+vm_moment_item_get_property (GObject    *object,
                         guint       prop_id,
                         GValue     *value,
                         GParamSpec *pspec)
 {
-  VmMoment *self = VM_MOMENT (object);
+  VmMomentItem *self = VM_MOMENT_ITEM (object);
 
   switch (prop_id)
     {
@@ -96,13 +96,13 @@ vm_moment_get_property (GObject    *object,
 }
 
 static void
-vm_moment_class_init (VmMomentClass *klass)
+vm_moment_item_class_init (VmMomentItemClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GParamFlags flags = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
 
-  object_class->finalize = vm_moment_finalize;
-  object_class->get_property = vm_moment_get_property;
+  object_class->finalize = vm_moment_item_finalize;
+  object_class->get_property = vm_moment_item_get_property;
 
   properties[PROP_VIDEO_ID] = g_param_spec_int64 ("video-id", NULL, NULL, 0, G_MAXINT64, 0, flags);
   properties[PROP_PATH] = g_param_spec_string ("path", NULL, NULL, NULL, flags);
@@ -117,12 +117,12 @@ vm_moment_class_init (VmMomentClass *klass)
 }
 
 static void
-vm_moment_init (VmMoment *self)
+vm_moment_item_init (VmMomentItem *self)
 {
 }
 
-VmMoment *
-vm_moment_new (gint64           video_id,
+VmMomentItem *
+vm_moment_item_new (gint64           video_id,
                const char      *path,
                const char      *fingerprint,
                gint64           start_ns,
@@ -131,7 +131,7 @@ vm_moment_new (gint64           video_id,
                VmMomentSignals  signals,
                const char      *snippet)
 {
-  VmMoment *self = g_object_new (VM_TYPE_MOMENT, NULL);
+  VmMomentItem *self = g_object_new (VM_TYPE_MOMENT_ITEM, NULL);
 
   self->video_id = video_id;
   self->path = g_strdup (path);
@@ -147,74 +147,74 @@ vm_moment_new (gint64           video_id,
 }
 
 gint64
-vm_moment_get_video_id (VmMoment *self)
+vm_moment_item_get_video_id (VmMomentItem *self)
 {
-  g_return_val_if_fail (VM_IS_MOMENT (self), 0);
+  g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), 0);
   return self->video_id;
 }
 
 const char *
-vm_moment_get_path (VmMoment *self)
+vm_moment_item_get_path (VmMomentItem *self)
 {
-  g_return_val_if_fail (VM_IS_MOMENT (self), NULL);
+  g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), NULL);
   return self->path;
 }
 
 const char *
-vm_moment_get_title (VmMoment *self)
+vm_moment_item_get_title (VmMomentItem *self)
 {
-  g_return_val_if_fail (VM_IS_MOMENT (self), NULL);
+  g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), NULL);
   return self->title;
 }
 
 const char *
-vm_moment_get_fingerprint (VmMoment *self)
+vm_moment_item_get_fingerprint (VmMomentItem *self)
 {
-  g_return_val_if_fail (VM_IS_MOMENT (self), NULL);
+  g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), NULL);
   return self->fingerprint;
 }
 
 gint64
-vm_moment_get_start (VmMoment *self)
+vm_moment_item_get_start (VmMomentItem *self)
 {
-  g_return_val_if_fail (VM_IS_MOMENT (self), 0);
+  g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), 0);
   return self->start_ns;
 }
 
 gint64
-vm_moment_get_end (VmMoment *self)
+vm_moment_item_get_end (VmMomentItem *self)
 {
-  g_return_val_if_fail (VM_IS_MOMENT (self), 0);
+  g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), 0);
   return self->end_ns;
 }
 
 double
-vm_moment_get_score (VmMoment *self)
+vm_moment_item_get_score (VmMomentItem *self)
 {
-  g_return_val_if_fail (VM_IS_MOMENT (self), 0);
+  g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), 0);
   return self->score;
 }
 
 VmMomentSignals
-vm_moment_get_signals (VmMoment *self)
+vm_moment_item_get_signals (VmMomentItem *self)
 {
-  g_return_val_if_fail (VM_IS_MOMENT (self), 0);
+  g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), 0);
   return self->signals;
 }
 
 const char *
-vm_moment_get_snippet (VmMoment *self)
+vm_moment_item_get_snippet (VmMomentItem *self)
 {
-  g_return_val_if_fail (VM_IS_MOMENT (self), NULL);
+  g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), NULL);
   return self->snippet;
 }
 
 void
-vm_moment_merge (VmMoment *self,
-                 VmMoment *other)
+vm_moment_item_merge (VmMomentItem *self,
+                 VmMomentItem *other)
 {
-  g_return_if_fail (VM_IS_MOMENT (self));
-  g_return_if_fail (VM_IS_MOMENT (other));
+  g_return_if_fail (VM_IS_MOMENT_ITEM (self));
+  g_return_if_fail (VM_IS_MOMENT_ITEM (other));
 
   if (other->signals & ~self->signals)
     {
@@ -234,7 +234,7 @@ vm_moment_merge (VmMoment *self,
 }
 
 char *
-vm_moment_signals_to_string (VmMomentSignals signals)
+vm_moment_item_signals_to_string (VmMomentSignals signals)
 {
   GString *s = g_string_new (NULL);
   const struct { VmMomentSignals flag; const char *name; } names[] = {
@@ -257,12 +257,12 @@ vm_moment_signals_to_string (VmMomentSignals signals)
 }
 
 char *
-vm_moment_format_range (VmMoment *self)
+vm_moment_item_format_range (VmMomentItem *self)
 {
   g_autofree char *start = NULL;
   g_autofree char *end = NULL;
 
-  g_return_val_if_fail (VM_IS_MOMENT (self), NULL);
+  g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), NULL);
 
   start = vm_format_timestamp (self->start_ns);
   end = vm_format_timestamp (self->end_ns);

@@ -1,4 +1,4 @@
-/* vm-moment.h — one search result: a time range of a video with a score and
+/* vm-moment-item.h — one search result: a time range of a video with a score and
  * the signals that matched.  A plain GObject (no GTK), so that any search
  * layer (text, visual, hybrid) can produce it.
  *
@@ -19,10 +19,10 @@ typedef enum {
   VM_MOMENT_SIGNAL_NAME     = 1 << 4,   /* the file name matched */
 } VmMomentSignals;
 
-#define VM_TYPE_MOMENT (vm_moment_get_type ())
-G_DECLARE_FINAL_TYPE (VmMoment, vm_moment, VM, MOMENT, GObject)
+#define VM_TYPE_MOMENT_ITEM (vm_moment_item_get_type ())
+G_DECLARE_FINAL_TYPE (VmMomentItem, vm_moment_item, VM, MOMENT_ITEM, GObject)
 
-VmMoment        *vm_moment_new             (gint64           video_id,
+VmMomentItem        *vm_moment_item_new             (gint64           video_id,
                                             const char      *path,
                                             const char      *fingerprint,
                                             gint64           start_ns,
@@ -31,23 +31,23 @@ VmMoment        *vm_moment_new             (gint64           video_id,
                                             VmMomentSignals  signals,
                                             const char      *snippet);
 
-gint64           vm_moment_get_video_id    (VmMoment *self);
-const char      *vm_moment_get_path        (VmMoment *self);
+gint64           vm_moment_item_get_video_id    (VmMomentItem *self);
+const char      *vm_moment_item_get_path        (VmMomentItem *self);
 /* The file's base name, for display. */
-const char      *vm_moment_get_title       (VmMoment *self);
-const char      *vm_moment_get_fingerprint (VmMoment *self);
-gint64           vm_moment_get_start       (VmMoment *self);
-gint64           vm_moment_get_end         (VmMoment *self);
-double           vm_moment_get_score       (VmMoment *self);
-VmMomentSignals  vm_moment_get_signals     (VmMoment *self);
-const char      *vm_moment_get_snippet     (VmMoment *self);
+const char      *vm_moment_item_get_title       (VmMomentItem *self);
+const char      *vm_moment_item_get_fingerprint (VmMomentItem *self);
+gint64           vm_moment_item_get_start       (VmMomentItem *self);
+gint64           vm_moment_item_get_end         (VmMomentItem *self);
+double           vm_moment_item_get_score       (VmMomentItem *self);
+VmMomentSignals  vm_moment_item_get_signals     (VmMomentItem *self);
+const char      *vm_moment_item_get_snippet     (VmMomentItem *self);
 /* Adds signals and keeps the best score (merging two hits of one moment). */
-void             vm_moment_merge           (VmMoment *self,
-                                            VmMoment *other);
+void             vm_moment_item_merge           (VmMomentItem *self,
+                                            VmMomentItem *other);
 
 /* "subtitle · on-screen text", translated. */
-char            *vm_moment_signals_to_string (VmMomentSignals signals);
+char            *vm_moment_item_signals_to_string (VmMomentSignals signals);
 /* "0:00:01.500 – 0:00:04.000" */
-char            *vm_moment_format_range      (VmMoment *self);
+char            *vm_moment_item_format_range      (VmMomentItem *self);
 
 G_END_DECLS
