@@ -57,7 +57,7 @@ def _():
     run("index", "--mode", "sometimes", catalog=cat, check=2)
     run("index", "--rate", "-1", catalog=cat, check=2)
     run("add", catalog=cat, check=2)
-    run(check=2)
+    run("--json", check=2)
     p = run("--version", check=0)
     assert p.stdout.startswith("vidmark ")
 
