@@ -2,8 +2,8 @@
 # Installs what is missing, builds Vidmark, creates the demo library on the
 # first run and starts Vidmark on it.
 #
-# Until the window exists, "starting" means: index the demo library with the
-# command line and print what it found.
+# Starting means: index the demo library with the command line, then open the
+# window on it; without a display, print what was found instead.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +27,16 @@ fi
 
 "$vidmark" add "$demo"
 "$vidmark" index
+
+if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
+  # Uninstalled: the settings schema compiled into the build folder.
+  schemas=$(cd "$builddir/data" && pwd)
+  export GSETTINGS_SCHEMA_DIR="$schemas${GSETTINGS_SCHEMA_DIR:+:$GSETTINGS_SCHEMA_DIR}"
+  exec "$vidmark"
+fi
+
+echo
+echo "No display: here is the library on the command line (run \"vidmark\" on a desktop for the window)."
 echo
 "$vidmark" status
 echo
