@@ -313,19 +313,22 @@ vm_cli_cmd_eval (VmCli               *cli,
   g_autoptr(VmCatalog) catalog = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) issues = vm_issues_new ();
-  g_autofree char *set = NULL, *predictions = NULL;
+  g_autofree char *set = NULL, *predictions = NULL, *baseline = NULL;
+  VmEvalSource source = VM_EVAL_SOURCE_ENGINE;
   VmEvalResult result;
   int ret = VM_EXIT_OK;
   const GOptionEntry entries[] = {
     { "set", 0, 0, G_OPTION_ARG_STRING, &set, N_("The annotation set holding the ground truth"), N_("NAME") },
     { "predictions", 'p', 0, G_OPTION_ARG_FILENAME, &predictions, N_("A QVHighlights-format predictions file (JSON Lines)"), N_("FILE") },
+    { "baseline", 0, 0, G_OPTION_ARG_STRING, &baseline, N_("Score a baseline instead: text (timed text matching the query’s words)"), N_("NAME") },
     { NULL }
   };
 
   if (!vm_cli_parse (cli, command, entries,
                      _("Scores moment retrieval (R1@0.3/0.5/0.7, mIoU, mAP@[0.5:0.95], mAP@0.5, mAP@0.75) "
-                       "and highlight detection (HIT@1) as the datasets’ evaluation code does. Without "
-                       "--predictions it would run the search engine on every query, which needs a model."),
+                       "and highlight detection (HIT@1) as the datasets’ evaluation code does, for a "
+                       "predictions file or the text-only baseline. Without either it would run the search "
+                       "engine on every query, which this build does not have yet."),
                      &argc, &argv))
     return VM_EXIT_USAGE;
 
@@ -335,16 +338,33 @@ vm_cli_cmd_eval (VmCli               *cli,
       return VM_EXIT_USAGE;
     }
 
+  if (predictions != NULL && baseline != NULL)
+    {
+      vm_cli_error (_("Give either --predictions or --baseline"));
+      return VM_EXIT_USAGE;
+    }
+  if (predictions != NULL)
+    source = VM_EVAL_SOURCE_FILE;
+  else if (baseline != NULL)
+    {
+      if (!g_str_equal (baseline, "text"))
+        {
+          vm_cli_error (_("Unknown baseline “%s” (use text)"), baseline);
+          return VM_EXIT_USAGE;
+        }
+      source = VM_EVAL_SOURCE_TEXT;
+    }
+
   if (!(catalog = vm_cli_open_catalog (cli, &ret)))
     return ret;
 
-  if (!vm_eval_set (catalog, set, predictions, issues, &result, &error))
+  if (!vm_eval_set (catalog, set, source, predictions, issues, &result, &error))
     {
       vm_cli_error ("%s", error->message);
       return VM_EXIT_FAILURE;
     }
 
-  print_issues (cli, predictions, issues);
+  print_issues (cli, predictions ? predictions : set, issues);
   if (cli->json)
     {
       g_autofree char *text = vm_eval_result_to_json (&result);

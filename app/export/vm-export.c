@@ -846,9 +846,147 @@ vm_import_file (VmCatalog              *catalog,
 
 /* ---- Evaluation ------------------------------------------------------------------- */
 
+/* Lower-case words of @text (letters and digits), as a set. */
+static GHashTable *
+word_set (const char *text)
+{
+  GHashTable *words = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *lower = g_utf8_strdown (text, -1);
+  GString *word = g_string_new (NULL);
+
+  for (const char *p = lower; ; p = g_utf8_next_char (p))
+    {
+      gunichar c = *p ? g_utf8_get_char (p) : 0;
+
+      if (c != 0 && g_unichar_isalnum (c))
+        g_string_append_unichar (word, c);
+      else
+        {
+          if (word->len > 0)
+            g_hash_table_add (words, g_strdup (word->str));
+          g_string_truncate (word, 0);
+        }
+      if (c == 0)
+        break;
+    }
+  g_string_free (word, TRUE);
+  return words;
+}
+
+typedef struct {
+  double  score;
+  guint   index;
+  gint64  start_ns;
+  gint64  end_ns;
+} Candidate;
+
+static int
+candidate_cmp (gconstpointer a,
+               gconstpointer b)
+{
+  const Candidate *x = a, *y = b;
+
+  if (x->score != y->score)
+    return x->score > y->score ? -1 : 1;
+  return x->index < y->index ? -1 : (x->index > y->index);
+}
+
+gboolean
+vm_eval_text_baseline (VmCatalog   *catalog,
+                       VmDataset   *dataset,
+                       GHashTable  *truth,
+                       GError     **error)
+{
+  g_autoptr(GHashTable) segments = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                          (GDestroyNotify) g_ptr_array_unref);
+
+  for (guint i = 0; i < dataset->queries->len; i++)
+    {
+      VmDatasetQuery *dq = g_ptr_array_index (dataset->queries, i);
+      VmDatasetVideo *v = vm_dataset_lookup_video (dataset, dq->vid);
+      VmEvalQuery *q = g_hash_table_lookup (truth, &dq->qid);
+      g_autoptr(GHashTable) query_words = NULL;
+      g_autoptr(GArray) candidates = NULL;
+      GPtrArray *list;
+      guint n_clips = 0;
+
+      if (q == NULL || v == NULL)
+        continue;
+      list = g_hash_table_lookup (segments, &v->video_id);
+      if (list == NULL)
+        {
+          list = vm_catalog_list_text_segments (catalog, v->video_id, error);
+          if (list == NULL)
+            return FALSE;
+          g_hash_table_insert (segments, g_memdup2 (&v->video_id, sizeof (gint64)), list);
+        }
+
+      query_words = word_set (dq->text);
+      candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
+      for (guint j = 0; j < list->len; j++)
+        {
+          VmTextSegment *seg = g_ptr_array_index (list, j);
+          g_autoptr(GHashTable) words = NULL;
+          GHashTableIter iter;
+          gpointer key;
+          guint hits = 0;
+          Candidate c;
+
+          if (seg->text == NULL || seg->end_ns <= seg->start_ns || g_hash_table_size (query_words) == 0)
+            continue;
+          words = word_set (seg->text);
+          g_hash_table_iter_init (&iter, query_words);
+          while (g_hash_table_iter_next (&iter, &key, NULL))
+            hits += g_hash_table_contains (words, key);
+          if (hits == 0)
+            continue;
+          c.score = (double) hits / g_hash_table_size (query_words);
+          c.index = j;
+          c.start_ns = seg->start_ns;
+          c.end_ns = seg->end_ns;
+          g_array_append_val (candidates, c);
+        }
+      g_array_sort (candidates, candidate_cmp);
+
+      q->has_prediction = TRUE;
+      g_array_set_size (q->predicted, 0);
+      g_array_set_size (q->saliency, 0);
+      for (guint j = 0; j < candidates->len && j < VM_EVAL_MAX_PREDICTIONS; j++)
+        {
+          Candidate *c = &g_array_index (candidates, Candidate, j);
+          VmEvalPrediction p = { c->start_ns / 1e9, c->end_ns / 1e9, c->score };
+          g_array_append_val (q->predicted, p);
+        }
+      if (q->predicted->len == 0 && v->duration_ns > 0)
+        {
+          VmEvalPrediction p = { 0, v->duration_ns / 1e9, 0 };
+          g_array_append_val (q->predicted, p);
+        }
+
+      if (v->duration_ns > 0)
+        n_clips = (guint) ((v->duration_ns + VM_DATASET_CLIP_NS - 1) / VM_DATASET_CLIP_NS);
+      if (n_clips > 0 && n_clips < 10000000)
+        {
+          g_array_set_size (q->saliency, n_clips);
+          memset (q->saliency->data, 0, sizeof (double) * n_clips);
+          for (guint j = 0; j < candidates->len; j++)
+            {
+              Candidate *c = &g_array_index (candidates, Candidate, j);
+              guint first = (guint) (c->start_ns / VM_DATASET_CLIP_NS);
+
+              for (guint k = first; k < n_clips && (gint64) k * VM_DATASET_CLIP_NS < c->end_ns; k++)
+                if (c->score > g_array_index (q->saliency, double, k))
+                  g_array_index (q->saliency, double, k) = c->score;
+            }
+        }
+    }
+  return TRUE;
+}
+
 gboolean
 vm_eval_set (VmCatalog     *catalog,
              const char    *set_name,
+             VmEvalSource   source,
              const char    *predictions_file,
              GPtrArray     *issues,
              VmEvalResult  *out_result,
@@ -870,12 +1008,24 @@ vm_eval_set (VmCatalog     *catalog,
   if (dataset == NULL)
     return FALSE;
 
-  if (predictions_file == NULL)
+  if (source == VM_EVAL_SOURCE_ENGINE || (source == VM_EVAL_SOURCE_FILE && predictions_file == NULL))
     {
       g_set_error (error, VM_EXPORT_ERROR, VM_EXPORT_ERROR_NO_ENGINE,
                    _("Scoring the search engine needs the engine and a model, which this build "
-                     "does not have yet; score a predictions file with --predictions FILE"));
+                     "does not have yet; score a predictions file with --predictions FILE, or "
+                     "the text-only baseline with --baseline text"));
       return FALSE;
+    }
+  if (source == VM_EVAL_SOURCE_TEXT)
+    {
+      truth = vm_eval_ground_truth (dataset);
+      if (!vm_eval_text_baseline (catalog, dataset, truth, error))
+        return FALSE;
+      g_hash_table_iter_init (&iter, truth);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        g_ptr_array_add (queries, value);
+      vm_eval_compute (queries, out_result);
+      return TRUE;
     }
 
   vm_read_limits_init (&limits);

@@ -107,14 +107,33 @@ gboolean    vm_import_file               (VmCatalog              *catalog,
                                           VmImportReport         *out_report,
                                           GError                **error);
 
-/* Scores a QVHighlights-style predictions file against set @set_name.
- * @predictions_file NULL means "run the search engine", which this build
- * does not have: VM_EXPORT_ERROR_NO_ENGINE. */
+typedef enum {
+  VM_EVAL_SOURCE_FILE,        /* a predictions file */
+  VM_EVAL_SOURCE_ENGINE,      /* Vidmark's search engine (not in this build) */
+  VM_EVAL_SOURCE_TEXT,        /* the text-only baseline below */
+} VmEvalSource;
+
+/* Scores set @set_name: against a QVHighlights-style predictions file
+ * (@source VM_EVAL_SOURCE_FILE with @predictions_file), the search engine
+ * (VM_EVAL_SOURCE_ENGINE: VM_EXPORT_ERROR_NO_ENGINE, the engine and models
+ * are not part of this build), or the text-only baseline. */
 gboolean    vm_eval_set                  (VmCatalog     *catalog,
                                           const char    *set_name,
+                                          VmEvalSource   source,
                                           const char    *predictions_file,
                                           GPtrArray     *issues,
                                           VmEvalResult  *out_result,
+                                          GError       **error);
+
+/* The text-only baseline: for each query, the timed text segments
+ * (subtitles, OCR, speech) of its video ranked by the share of the query's
+ * words they contain, the best 10 as windows, and per 2-second clip the best
+ * share of a segment over it as saliency; a query that matches no segment
+ * predicts its whole video with score 0.  Fills the predictions of @truth
+ * (qid → VmEvalQuery*, from vm_eval_ground_truth()) for @dataset. */
+gboolean    vm_eval_text_baseline        (VmCatalog     *catalog,
+                                          VmDataset     *dataset,
+                                          GHashTable    *truth,
                                           GError       **error);
 
 G_END_DECLS

@@ -987,7 +987,7 @@ test_eval_set (Fixture       *f,
     "{\"qid\": 2, \"pred_relevant_windows\": [[20, 25, 0.9]]}\n"
     "{\"qid\": 9, \"pred_relevant_windows\": [[20, 25, 0.9]]}\n", -1, NULL));
 
-  g_assert_true (vm_eval_set (f->catalog, "s", pred, issues, &r, &error));
+  g_assert_true (vm_eval_set (f->catalog, "s", VM_EVAL_SOURCE_FILE, pred, issues, &r, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (r.n_queries, ==, 2);
   g_assert_cmpuint (r.n_missing, ==, 1);
@@ -998,8 +998,43 @@ test_eval_set (Fixture       *f,
   g_assert_cmpuint (r.n_highlight, ==, 1);
   g_assert_cmpfloat (r.hit1, ==, 1.0);
 
-  g_assert_false (vm_eval_set (f->catalog, "s", NULL, issues, &r, &error));
+  g_assert_false (vm_eval_set (f->catalog, "s", VM_EVAL_SOURCE_ENGINE, NULL, issues, &r, &error));
   g_assert_error (error, VM_EXPORT_ERROR, VM_EXPORT_ERROR_NO_ENGINE);
+  g_clear_error (&error);
+
+  /* The text-only baseline: subtitles that share the query's words. */
+  {
+    static const struct { gint64 start, end; const char *text; } subs[] = {
+      { 0, 10, "A is for apple" },           /* query "a": 1 of 1 word */
+      { 21, 29, "and B, then b again" },     /* query "b" */
+      { 30, 31, "nothing here" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
+      {
+        g_autoptr(VmTextSegment) seg = g_new0 (VmTextSegment, 1);
+
+        seg->video_id = v;
+        seg->start_ns = subs[i].start * SEC;
+        seg->end_ns = subs[i].end * SEC;
+        seg->source = VM_TEXT_SOURCE_SUBTITLE;
+        seg->text = g_strdup (subs[i].text);
+        seg->confidence = 1;
+        g_assert_true (vm_catalog_add_text_segment (f->catalog, seg, &error));
+        g_assert_no_error (error);
+      }
+    g_assert_true (vm_eval_set (f->catalog, "s", VM_EVAL_SOURCE_TEXT, NULL, issues, &r, &error));
+    g_assert_no_error (error);
+    /* a: [0, 10] exact; b: [21, 29] IoU .8; c: no match → the whole video,
+     * IoU 10/60. */
+    g_assert_cmpuint (r.n_queries, ==, 3);
+    g_assert_cmpfloat_with_epsilon (r.r1[1], 2.0 / 3, 1e-12);
+    g_assert_cmpfloat_with_epsilon (r.miou, (1 + 0.8 + 10.0 / 60) / 3, 1e-12);
+    /* The saliency of q1 is flat over [0, 10): the first clip wins the tie,
+     * and only clip 3 is rated 4 — a miss. */
+    g_assert_cmpuint (r.n_highlight, ==, 1);
+    g_assert_cmpfloat (r.hit1, ==, 0.0);
+  }
 }
 
 int

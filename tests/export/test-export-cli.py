@@ -190,6 +190,11 @@ def _():
     assert "R1@0.5  50.00" in p.stdout, p.stdout
     p = run("eval", "--set", "big", check=1)
     assert "engine" in p.stderr, p.stderr
+    p = run("--json", "eval", "--set", "big", "--baseline", "text", check=0)
+    m = json.loads(p.stdout)
+    assert m["queries"] == N_BIG and m["missing_predictions"] == 0, m
+    run("eval", "--set", "big", "--baseline", "magic", check=2)
+    run("eval", "--set", "big", "--baseline", "text", "--predictions", path("pred.jsonl"), check=2)
     p = run("eval", "--set", "nope", "--predictions", path("pred.jsonl"), check=1)
 
 
