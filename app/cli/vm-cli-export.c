@@ -51,8 +51,8 @@ parse_format (const char *name,
 {
   if (name == NULL)
     {
-      vm_cli_error (_("Name a format with --format: qvhighlights, charades-sta, activitynet, tacos, vidmark%s"),
-                    "");
+      vm_cli_error ("%s", _("Name the file’s format with --format: qvhighlights, charades-sta, "
+                            "activitynet, tacos, didemo or vidmark"));
       return FALSE;
     }
   if (!vm_format_from_string (name, out_format))

@@ -4,6 +4,7 @@
  */
 #include "export/vm-export.h"
 
+#include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>

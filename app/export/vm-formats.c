@@ -11,8 +11,8 @@
 
 /* A window may end this far past the duration (rounded durations, clip
  * granularity); it is then clamped to the duration. */
-#define DURATION_TOLERANCE_NS (VM_NSEC_PER_SEC_ / 2)
 #define VM_NSEC_PER_SEC_ G_GINT64_CONSTANT (1000000000)
+#define DURATION_TOLERANCE_NS (VM_NSEC_PER_SEC_ / 2)
 #define MAX_TEXT_BYTES (64 * 1024)
 #define MAX_CLIP 10000000u
 
