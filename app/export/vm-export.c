@@ -450,8 +450,7 @@ vm_export_set (VmCatalog              *catalog,
       {
         g_autoptr(VmDataset) subset = vm_dataset_subset (dataset, assignment, s);
         g_autofree char *name = vm_split_file_name (path, s);
-        g_autofree char *text = vm_dataset_write (options->format, subset, set_name,
-                                                  s == VM_SPLIT_TRAIN ? issues : NULL, error);
+        g_autofree char *text = vm_dataset_write (options->format, subset, set_name, issues, error);
 
         if (text == NULL || !vm_write_file_atomic (name, text, -1, error))
           return NULL;
