@@ -483,7 +483,6 @@ test_import_matching (Fixture       *f,
 
   /* DiDeMo chunks: the last one is clamped to the video. */
   {
-    g_autoptr(VmVideo) v = NULL;
     g_autoptr(VmQuery) q = NULL;
     gint64 set = 0, vid;
 
