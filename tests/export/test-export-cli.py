@@ -289,6 +289,30 @@ def _():
     print(f"# full export {full:.2f} s; after SIGKILL: {outcomes}; temporary files left: {len(leftovers)}")
 
 
+@case("SIGKILL during import leaves the set empty or complete")
+def _():
+    t = time.time()
+    run("import", path("big.jsonl"), "--format", "qvhighlights", "--set", "timing-import", check=0)
+    full = time.time() - t
+    rng = random.Random(13)
+    seen = set()
+    for i in range(5):
+        name = f"killed-{i}"
+        p = subprocess.Popen([VIDMARK, "--catalog", cat, "import", path("big.jsonl"), "--format",
+                              "qvhighlights", "--set", name],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0, full))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        db = sqlite3.connect(cat)
+        n = db.execute("SELECT count(*) FROM dataset_queries JOIN annotation_sets AS s ON s.id = set_id"
+                       " WHERE s.name = ?", (name,)).fetchone()[0]
+        db.close()
+        assert n in (0, N_BIG), f"round {i}: {n} queries"
+        seen.add(n)
+    print(f"# full import {full:.2f} s; query counts after SIGKILL: {sorted(seen)}")
+
+
 def main():
     print(f"1..{len(results)}")
     failed = 0
