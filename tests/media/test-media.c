@@ -106,6 +106,13 @@ clip (const char *name)
       spec.keyframe_interval = 1.0;
       spec.variable_framerate = TRUE;
     }
+  else if (g_str_equal (name, "long.mkv"))
+    {
+      spec.format = VM_CLIP_MKV_H264;
+      spec.duration = 8.0;
+      spec.width = 160;
+      spec.height = 120;
+    }
   else if (g_str_equal (name, "bframes.mp4"))
     {
       spec.duration = 6.0;
@@ -981,6 +988,44 @@ test_sample_bad (void)
   }
 }
 
+/* Matroska cut in half: the demuxer just stops, the sampler notices that
+ * the video ends well before the announced duration.  The frames before the
+ * cut are delivered first. */
+static void
+test_sample_truncated_mkv (void)
+{
+  g_autofree char *full = clip ("long.mkv");
+  g_autofree char *path = media_path ("half.mkv");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  VmSamplerOptions options;
+  gsize len;
+  Collect c;
+
+  g_assert_true (g_file_get_contents (full, &contents, &len, NULL));
+  write_bytes (path, contents, len / 2);
+
+  collect_init (&c);
+  vm_sampler_options_init (&options);
+  options.mode = VM_SAMPLE_RATE;
+  g_assert_false (vm_sampler_run (path, &options, collect_cb, &c, NULL, &error));
+  assert_one_line_error (error, VM_MEDIA_ERROR_CORRUPT);
+  g_test_message ("%s", error->message);
+  g_assert_cmpuint (c.pts->len, >=, 2);
+  for (guint i = 0; i < c.pts->len; i++)
+    g_assert_cmpint (pts_at (&c, i), ==, (gint64) i * SEC);
+  g_assert_cmpint (pts_at (&c, c.pts->len - 1), <, 6 * SEC);
+  collect_clear (&c);
+
+  /* The whole file is fine. */
+  collect_init (&c);
+  g_clear_error (&error);
+  g_assert_true (vm_sampler_run (full, &options, collect_cb, &c, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.pts->len, ==, 8);
+  collect_clear (&c);
+}
+
 static void
 test_sample_thumbnails (void)
 {
@@ -1162,6 +1207,7 @@ main (int   argc,
   g_test_add_func ("/media/sample/cancel", test_sample_cancel);
   g_test_add_func ("/media/sample/watchdog", test_sample_watchdog);
   g_test_add_func ("/media/sample/bad", test_sample_bad);
+  g_test_add_func ("/media/sample/truncated-mkv", test_sample_truncated_mkv);
   g_test_add_func ("/media/sample/thumbnails", test_sample_thumbnails);
   g_test_add_func ("/media/generate/srt", test_write_srt);
   g_test_add_func ("/media/generate/demo", test_generate_demo);
