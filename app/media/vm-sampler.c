@@ -60,6 +60,7 @@ typedef struct {
   gboolean          not_media;
   gboolean          no_more_pads;
   gboolean          input_probe;
+  GstElement       *decoder;         /* the video decoder sampled */
   char             *missing_plugin;
 
   /* Keyframe mode, decoder input side. */
@@ -522,6 +523,14 @@ autoplug_continue_cb (GstElement *bin,
   return TRUE;
 }
 
+static GstPadProbeReturn
+drop_all_probe_cb (GstPad          *pad,
+                   GstPadProbeInfo *info,
+                   gpointer         user_data)
+{
+  return GST_PAD_PROBE_DROP;
+}
+
 static void
 deep_element_added_cb (GstBin     *bin,
                        GstBin     *sub_bin,
@@ -543,13 +552,85 @@ deep_element_added_cb (GstBin     *bin,
   if (sinkpad == NULL)
     return;
 
+  /* The first video decoder is the one we sample; any other video stream is
+   * not decoded at all. */
   g_mutex_lock (&self->lock);
-  self->input_probe = TRUE;
-  g_mutex_unlock (&self->lock);
+  if (self->decoder == NULL)
+    {
+      self->decoder = gst_object_ref (element);
+      self->input_probe = TRUE;
+      g_mutex_unlock (&self->lock);
+      gst_pad_add_probe (sinkpad,
+                         GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                         decoder_sink_probe_cb, self, NULL);
+    }
+  else
+    {
+      g_mutex_unlock (&self->lock);
+      gst_pad_add_probe (sinkpad, GST_PAD_PROBE_TYPE_BUFFER, drop_all_probe_cb, NULL, NULL);
+    }
+}
 
-  gst_pad_add_probe (sinkpad,
-                     GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-                     decoder_sink_probe_cb, self, NULL);
+static void
+deep_element_removed_cb (GstBin     *bin,
+                         GstBin     *sub_bin,
+                         GstElement *element,
+                         gpointer    user_data)
+{
+  Sampler *self = user_data;
+
+  /* decodebin gave up on this decoder and will try another. */
+  GstElement *old = NULL;
+
+  g_mutex_lock (&self->lock);
+  if (self->decoder == element)
+    {
+      old = g_steal_pointer (&self->decoder);
+      clear_held_locked (self);
+    }
+  g_mutex_unlock (&self->lock);
+  g_clear_object (&old);
+}
+
+/* TRUE when @pad carries the output of @element: walks upstream through
+ * ghost pads and single-input elements. */
+static gboolean
+pad_comes_from (GstPad     *pad,
+                GstElement *element)
+{
+  GstPad *p = gst_object_ref (pad);
+  gboolean found = FALSE;
+
+  for (guint depth = 0; p != NULL && depth < 32 && !found; depth++)
+    {
+      GstPad *next = NULL;
+
+      if (GST_IS_GHOST_PAD (p))
+        {
+          next = gst_ghost_pad_get_target (GST_GHOST_PAD (p));
+        }
+      else
+        {
+          GstElement *parent = gst_pad_get_parent_element (p);
+
+          if (parent != NULL)
+            {
+              if (parent == element)
+                found = TRUE;
+              else if (parent->numsinkpads == 1)
+                {
+                  GstPad *sink = GST_PAD (parent->sinkpads->data);
+                  next = gst_pad_get_peer (sink);
+                }
+              gst_object_unref (parent);
+            }
+        }
+      gst_object_unref (p);
+      p = next;
+    }
+  if (p != NULL)
+    gst_object_unref (p);
+  return found;
 }
 
 static void
@@ -605,6 +686,8 @@ pad_added_cb (GstElement *bin,
   g_autoptr(GstCaps) caps = gst_pad_get_current_caps (pad);
   const char *name = NULL;
   gboolean link_video = FALSE;
+  GstElement *decoder;
+  gboolean ours;
 
   if (caps == NULL)
     caps = gst_pad_query_caps (pad, NULL);
@@ -612,7 +695,13 @@ pad_added_cb (GstElement *bin,
     name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
 
   g_mutex_lock (&self->lock);
-  if (name != NULL && g_str_equal (name, "video/x-raw") && !self->video_linked)
+  decoder = self->decoder != NULL ? gst_object_ref (self->decoder) : NULL;
+  g_mutex_unlock (&self->lock);
+  ours = decoder == NULL || pad_comes_from (pad, decoder);
+  g_clear_object (&decoder);
+
+  g_mutex_lock (&self->lock);
+  if (name != NULL && g_str_equal (name, "video/x-raw") && !self->video_linked && ours)
     {
       self->video_linked = TRUE;
       link_video = TRUE;
@@ -686,6 +775,7 @@ sampler_clear (Sampler *self)
   g_mutex_lock (&self->lock);
   clear_held_locked (self);
   g_mutex_unlock (&self->lock);
+  gst_clear_object (&self->decoder);
   g_clear_pointer (&self->targets, g_hash_table_unref);
   g_clear_pointer (&self->passed, g_hash_table_unref);
   g_clear_pointer (&self->missing_plugin, g_free);
@@ -765,6 +855,7 @@ sampler_build (Sampler  *self,
   g_signal_connect (self->decodebin, "pad-added", G_CALLBACK (pad_added_cb), self);
   g_signal_connect (self->decodebin, "no-more-pads", G_CALLBACK (no_more_pads_cb), self);
   g_signal_connect (self->pipeline, "deep-element-added", G_CALLBACK (deep_element_added_cb), self);
+  g_signal_connect (self->pipeline, "deep-element-removed", G_CALLBACK (deep_element_removed_cb), self);
 
   return TRUE;
 }
