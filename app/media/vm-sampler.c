@@ -380,6 +380,9 @@ decoder_sink_probe_cb (GstPad          *pad,
 
 /* ---- Decoded frames: drop what will not be delivered -------------------- */
 
+static void set_output_size (Sampler *self,
+                             GstCaps *caps);
+
 static GstPadProbeReturn
 video_out_probe_cb (GstPad          *pad,
                     GstPadProbeInfo *info,
@@ -400,6 +403,14 @@ video_out_probe_cb (GstPad          *pad,
           g_mutex_lock (&self->lock);
           gst_event_copy_segment (event, &self->out_segment);
           g_mutex_unlock (&self->lock);
+        }
+      else if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS)
+        {
+          GstCaps *caps = NULL;
+
+          /* New or changed picture size: keep the short side. */
+          gst_event_parse_caps (event, &caps);
+          set_output_size (self, caps);
         }
       return GST_PAD_PROBE_OK;
     }
@@ -677,6 +688,31 @@ compute_size (const Sampler *self,
   *out_height = MAX (h, 2);
 }
 
+/* Sets the RGB caps the appsink gets, from the decoded caps @caps (or
+ * only the format while they are not known yet). */
+static void
+set_output_size (Sampler *self,
+                 GstCaps *caps)
+{
+  g_autoptr(GstCaps) filter = NULL;
+  int w = 0, h = 0;
+
+  if (caps != NULL && gst_caps_is_fixed (caps))
+    compute_size (self, caps, &w, &h);
+  if (w > 0 && h > 0)
+    filter = gst_caps_new_simple ("video/x-raw",
+                                  "format", G_TYPE_STRING, "RGB",
+                                  "width", G_TYPE_INT, w,
+                                  "height", G_TYPE_INT, h,
+                                  "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
+                                  NULL);
+  else
+    filter = gst_caps_new_simple ("video/x-raw",
+                                  "format", G_TYPE_STRING, "RGB",
+                                  NULL);
+  g_object_set (self->capsfilter, "caps", filter, NULL);
+}
+
 static void
 pad_added_cb (GstElement *bin,
               GstPad     *pad,
@@ -715,23 +751,8 @@ pad_added_cb (GstElement *bin,
   if (link_video)
     {
       g_autoptr(GstPad) sinkpad = gst_element_get_static_pad (self->scale, "sink");
-      g_autoptr(GstCaps) filter = NULL;
-      int w, h;
 
-      compute_size (self, caps, &w, &h);
-      if (w > 0 && h > 0)
-        filter = gst_caps_new_simple ("video/x-raw",
-                                      "format", G_TYPE_STRING, "RGB",
-                                      "width", G_TYPE_INT, w,
-                                      "height", G_TYPE_INT, h,
-                                      "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
-                                      NULL);
-      else
-        filter = gst_caps_new_simple ("video/x-raw",
-                                      "format", G_TYPE_STRING, "RGB",
-                                      NULL);
-      g_object_set (self->capsfilter, "caps", filter, NULL);
-
+      set_output_size (self, caps);
       gst_pad_add_probe (pad,
                          GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
                          video_out_probe_cb, self, NULL);
@@ -1200,7 +1221,7 @@ vm_sampler_run_full (const char              *path,
     return FALSE;
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
-  if (!_vm_media_check_file (path, TRUE, error))
+  if (!_vm_media_check_file (path, TRUE, FALSE, error))
     return FALSE;
 
   display = g_filename_display_basename (path);

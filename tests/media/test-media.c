@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE 1
 #include "media/vm-media.h"
+#include "media/vm-media-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -339,6 +340,44 @@ test_probe_bad (void)
       g_assert_null (info);
       assert_one_line_error (error, bad_cases[i].code);
     }
+}
+
+/* Matroska/WebM cut short is found from the header alone; the push-mode
+ * check behind the discoverer's timeout names the damage of a file cut
+ * right after its header. */
+static void
+test_probe_truncated_mkv (void)
+{
+  g_autofree char *full = clip ("long.mkv");
+  g_autofree char *webm = clip ("cfr.webm");
+  g_autofree char *half = media_path ("half-probe.mkv");
+  g_autofree char *stub = media_path ("stub.webm");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmMediaInfo) info = NULL;
+  GError *confirmed;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (full, &contents, &len, NULL));
+  write_bytes (half, contents, len / 2);
+  info = vm_media_probe (half, 10000, &error);
+  g_assert_null (info);
+  assert_one_line_error (error, VM_MEDIA_ERROR_CORRUPT);
+  g_clear_error (&error);
+  g_clear_pointer (&contents, g_free);
+
+  g_assert_true (g_file_get_contents (webm, &contents, &len, NULL));
+  write_bytes (stub, contents, 300);
+  info = vm_media_probe (stub, 10000, &error);
+  g_assert_null (info);
+  assert_one_line_error (error, VM_MEDIA_ERROR_CORRUPT);
+
+  confirmed = _vm_media_confirm_timeout (stub, 5000);
+  g_assert_nonnull (confirmed);
+  assert_one_line_error (confirmed, VM_MEDIA_ERROR_CORRUPT);
+  g_error_free (confirmed);
+  g_assert_null (_vm_media_confirm_timeout (webm, 5000));
+  g_assert_null (_vm_media_confirm_timeout (full, 5000));
 }
 
 static void
@@ -1239,6 +1278,7 @@ main (int   argc,
   g_test_add_func ("/media/probe/webm", test_probe_webm);
   g_test_add_func ("/media/probe/mkv", test_probe_mkv);
   g_test_add_func ("/media/probe/bad", test_probe_bad);
+  g_test_add_func ("/media/probe/truncated-mkv", test_probe_truncated_mkv);
   g_test_add_func ("/media/probe/audio-only", test_probe_audio_only);
   g_test_add_func ("/media/probe/unreadable", test_probe_unreadable);
   g_test_add_func ("/media/sample/keyframes", test_sample_keyframes_cfr);
