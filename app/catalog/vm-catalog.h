@@ -264,6 +264,11 @@ GPtrArray  *vm_catalog_search_text           (VmCatalog   *self,
                                               const char  *query,
                                               guint        limit,
                                               GError     **error);
+/* Element type VmTextSegment* (rank 0, highlighted NULL): the segments of one
+ * video, ordered by start.  Empty when none. */
+GPtrArray  *vm_catalog_list_text_segments    (VmCatalog   *self,
+                                              gint64       video_id,
+                                              GError     **error);
 
 /* ---- Annotations -------------------------------------------------------- */
 
