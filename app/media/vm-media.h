@@ -92,13 +92,54 @@ typedef gboolean (*VmFrameFunc) (const VmFrame  *frame,
                                  gpointer        user_data,
                                  GError        **error);
 
-/* Samples @path synchronously on the calling thread. */
+/* Samples @path synchronously on the calling thread.
+ *
+ * Timestamps are stream time: the frame's presentation timestamp as stored in
+ * the file (the first frame of an ordinary file is at 0).  Frames are RGB,
+ * scaled so that the shorter side (after pixel-aspect correction) is
+ * short_side, both sides even.
+ *
+ * Keyframe mode delivers every keyframe; between two keyframes further apart
+ * than max_gap it also delivers the last frame at or before
+ * last delivered + max_gap (decoding forward from the keyframe), so
+ * consecutive frames are at most max_gap apart (max_gap <= 0: keyframes only).
+ * Rate mode delivers, for each k, the first frame whose pts >= k / rate.
+ *
+ * Errors: when the file turns out damaged part way (VM_MEDIA_ERROR_CORRUPT),
+ * the frames decoded before the damage have been delivered and the run
+ * still returns FALSE with that error; callers that want partial results keep
+ * what they received.  No progress for watchdog_ms gives
+ * VM_MEDIA_ERROR_TIMEOUT; cancelling gives G_IO_ERROR_CANCELLED within about
+ * 50 ms.  The pipeline is torn down on every path.  FIFOs and character
+ * devices are read with a source that can be interrupted. */
 gboolean vm_sampler_run (const char              *path,
                          const VmSamplerOptions  *options,
                          VmFrameFunc              func,
                          gpointer                 user_data,
                          GCancellable            *cancellable,
                          GError                 **error);
+
+/* What a run did, for tests and benchmarks. */
+typedef struct {
+  guint64 units_in;      /* compressed video units that reached the decoder's input */
+  guint64 units_decoded; /* of those, how many the decoder was given */
+  guint64 frames_out;    /* decoded frames that came out of the decoder */
+  guint64 frames;        /* frames delivered to the callback */
+} VmSamplerStats;
+
+/* vm_sampler_run, filling @stats (optional) on every path. */
+gboolean vm_sampler_run_full (const char              *path,
+                              const VmSamplerOptions  *options,
+                              VmFrameFunc              func,
+                              gpointer                 user_data,
+                              VmSamplerStats          *stats,
+                              GCancellable            *cancellable,
+                              GError                 **error);
+
+/* DIR/<pts in whole milliseconds, rounded down>.jpg: where vm_sampler_run
+ * writes the thumbnail of the frame at @pts_ns. */
+char    *vm_sampler_thumbnail_path (const char *dir,
+                                    gint64      pts_ns);
 
 /* ---- Generated media (demo library and tests) --------------------------- */
 

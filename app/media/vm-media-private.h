@@ -1,0 +1,18 @@
+/* vm-media-private.h — helpers shared by the media layer's files.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "media/vm-media.h"
+
+G_BEGIN_DECLS
+
+gboolean _vm_media_check_file     (const char   *path,
+                                   gboolean      allow_special,
+                                   GError      **error);
+GError  *_vm_media_error_from_gst (const char   *path,
+                                   const GError *gst_error,
+                                   const char   *debug);
+
+G_END_DECLS

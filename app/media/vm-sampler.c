@@ -1,0 +1,1036 @@
+/* vm-sampler.c — RGB frames with exact timestamps, for indexing.
+ *
+ * The pipeline is
+ *
+ *   filesrc|fdsrc ! decodebin ! videoscale ! videoconvert ! RGB caps ! appsink
+ *
+ * and it is driven from the calling thread: samples are pulled from the
+ * appsink with a short timeout and the bus is polled in between, so no
+ * GMainLoop is needed.  Two pad probes do the work that makes sampling cheap:
+ *
+ *  - on the decoder's sink pad (keyframe mode), delta units are kept away
+ *    from the decoder.  They are held back (compressed, so cheap) until the
+ *    next keyframe discards them; when a delta unit past last + max_gap
+ *    arrives first, the held units are replayed into the decoder so that it
+ *    decodes forward to the last of them (the last frame at or before
+ *    last + max_gap), which fills the gap between two distant keyframes;
+ *  - on decodebin's video pad, every decoded frame that will not be
+ *    delivered is dropped before it reaches the scaler and converter.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "media/vm-media.h"
+#include "media/vm-media-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <gst/app/gstappsink.h>
+#include <gst/pbutils/pbutils.h>
+#include <gst/video/video.h>
+
+#define POLL_INTERVAL (50 * GST_MSECOND)
+
+typedef struct {
+  GMutex            lock;
+  VmSamplerOptions  options;
+  const char       *path;
+
+  GstElement       *pipeline;
+  GstElement       *decodebin;
+  GstElement       *scale;
+  GstElement       *capsfilter;
+  GstElement       *appsink;
+  int               fd;
+
+  /* Streaming-thread state, under @lock. */
+  gint64            last_progress_us;
+  gboolean          video_linked;
+  gboolean          saw_non_video;
+  gboolean          not_media;
+  gboolean          no_more_pads;
+  gboolean          input_probe;
+  char             *missing_plugin;
+
+  /* Keyframe mode, decoder input side. */
+  GstSegment        in_segment;
+  GQueue            held;            /* GstBuffer*, delta units since the last decoded one */
+  gboolean          replaying;
+  gint64            last_target_ns;  /* stream time of the last frame chosen */
+  GHashTable       *targets;         /* buffer pts → keyframe? + 1 */
+
+  /* Output side (decodebin's video pad). */
+  GstSegment        out_segment;
+  guint64           next_k;          /* rate mode: next target is next_k / rate */
+  gint64            fallback_last_ns;
+  GHashTable       *passed;          /* buffer pts → keyframe? + 1, frames on their way to the appsink */
+
+  VmSamplerStats    stats;
+} Sampler;
+
+static void
+sampler_progress_locked (Sampler *self)
+{
+  self->last_progress_us = g_get_monotonic_time ();
+}
+
+static void
+sampler_progress (Sampler *self)
+{
+  g_mutex_lock (&self->lock);
+  sampler_progress_locked (self);
+  g_mutex_unlock (&self->lock);
+}
+
+static gint64
+buffer_time (GstBuffer *buffer)
+{
+  if (GST_BUFFER_PTS_IS_VALID (buffer))
+    return (gint64) GST_BUFFER_PTS (buffer);
+  if (GST_BUFFER_DTS_IS_VALID (buffer))
+    return (gint64) GST_BUFFER_DTS (buffer);
+  return -1;
+}
+
+static gint64
+to_stream_time (const GstSegment *segment,
+                gint64            ts)
+{
+  guint64 st;
+
+  if (ts < 0)
+    return -1;
+  if (segment->format != GST_FORMAT_TIME)
+    return ts;
+  st = gst_segment_to_stream_time (segment, GST_FORMAT_TIME, (guint64) ts);
+  if (st == GST_CLOCK_TIME_NONE)
+    return -1;
+  return (gint64) st;
+}
+
+static gint64
+max_gap_ns (const Sampler *self)
+{
+  if (!(self->options.max_gap > 0))
+    return -1;
+  return (gint64) llround (self->options.max_gap * GST_SECOND);
+}
+
+static void
+clear_held_locked (Sampler *self)
+{
+  GstBuffer *buffer;
+
+  while ((buffer = g_queue_pop_head (&self->held)) != NULL)
+    gst_buffer_unref (buffer);
+}
+
+/* ---- Decoder input: keep delta units away from the decoder ------------- */
+
+/* Gives the held delta units to the decoder, in order.  Called and returns
+ * with the lock held; drops it while the decoder works. */
+static void
+replay_held_locked (Sampler *self,
+                    GstPad  *pad)
+{
+  GQueue replay = self->held;
+  GstFlowReturn ret = GST_FLOW_OK;
+  guint64 n_replayed = 0;
+  GstBuffer *held;
+
+  if (g_queue_is_empty (&replay))
+    return;
+
+  g_queue_init (&self->held);
+  self->replaying = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  while ((held = g_queue_pop_head (&replay)) != NULL)
+    {
+      if (ret == GST_FLOW_OK)
+        {
+          ret = gst_pad_chain (pad, held);
+          n_replayed++;
+        }
+      else
+        gst_buffer_unref (held);
+    }
+
+  g_mutex_lock (&self->lock);
+  self->stats.units_decoded += n_replayed;
+  self->replaying = FALSE;
+}
+
+static GstPadProbeReturn
+decoder_sink_probe_cb (GstPad          *pad,
+                       GstPadProbeInfo *info,
+                       gpointer         user_data)
+{
+  Sampler *self = user_data;
+  GstBuffer *buffer;
+  gint64 ts, st, gap;
+  gboolean pass;
+
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
+    {
+      GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+
+      g_mutex_lock (&self->lock);
+      switch (GST_EVENT_TYPE (event))
+        {
+        case GST_EVENT_SEGMENT:
+          gst_event_copy_segment (event, &self->in_segment);
+          break;
+        case GST_EVENT_FLUSH_STOP:
+        case GST_EVENT_EOS:
+        case GST_EVENT_STREAM_START:
+          clear_held_locked (self);
+          break;
+        default:
+          break;
+        }
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_OK;
+    }
+
+  buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  if (buffer == NULL)
+    return GST_PAD_PROBE_OK;
+
+  g_mutex_lock (&self->lock);
+  sampler_progress_locked (self);
+
+  if (self->replaying)
+    {
+      /* Probes may not see buffers given with gst_pad_chain (); if they do,
+       * these are the held ones on their way to the decoder. */
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_OK;
+    }
+  self->stats.units_in++;
+  if (self->options.mode != VM_SAMPLE_KEYFRAMES)
+    {
+      self->stats.units_decoded++;
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_OK;
+    }
+
+  ts = buffer_time (buffer);
+  st = to_stream_time (&self->in_segment, ts);
+  gap = max_gap_ns (self);
+
+  if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+    {
+      clear_held_locked (self);
+      if (ts >= 0)
+        {
+          gint64 *key = g_new (gint64, 1);
+          *key = ts;
+          g_hash_table_insert (self->targets, key, GINT_TO_POINTER (2));
+          if (st >= 0)
+            self->last_target_ns = st;
+        }
+      self->stats.units_decoded++;
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_OK;
+    }
+
+  /* A delta unit. */
+  if (gap < 0 || self->last_target_ns < 0 || st < 0)
+    {
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_DROP;
+    }
+
+  /* Past the limit with frames held back: the last of them (at or before
+   * the limit) becomes the next frame; decode forward to it. */
+  if (st > self->last_target_ns + gap && !g_queue_is_empty (&self->held))
+    {
+      GstBuffer *tail = g_queue_peek_tail (&self->held);
+      gint64 tail_ts = buffer_time (tail);
+      gint64 *key = g_new (gint64, 1);
+
+      *key = tail_ts;
+      g_hash_table_insert (self->targets, key, GINT_TO_POINTER (1));
+      self->last_target_ns = to_stream_time (&self->in_segment, tail_ts);
+      replay_held_locked (self, pad);
+    }
+
+  pass = st >= self->last_target_ns + gap;
+  if (pass)
+    {
+      /* Nothing closer was held: this frame itself fills the gap, once the
+       * decoder has seen what leads to it. */
+      gint64 *key = g_new (gint64, 1);
+
+      *key = ts;
+      g_hash_table_insert (self->targets, key, GINT_TO_POINTER (1));
+      self->last_target_ns = st;
+      replay_held_locked (self, pad);
+      self->stats.units_decoded++;
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_OK;
+    }
+
+  /* Keep it for later; the probe owns the reference now. */
+  g_queue_push_tail (&self->held, buffer);
+  GST_PAD_PROBE_INFO_DATA (info) = NULL;
+  g_mutex_unlock (&self->lock);
+  return GST_PAD_PROBE_HANDLED;
+}
+
+/* ---- Decoded frames: drop what will not be delivered -------------------- */
+
+static GstPadProbeReturn
+video_out_probe_cb (GstPad          *pad,
+                    GstPadProbeInfo *info,
+                    gpointer         user_data)
+{
+  Sampler *self = user_data;
+  GstBuffer *buffer;
+  gint64 ts, st;
+  int keyframe = 0;
+  gboolean pass = FALSE;
+
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
+    {
+      GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+
+      if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT)
+        {
+          g_mutex_lock (&self->lock);
+          gst_event_copy_segment (event, &self->out_segment);
+          g_mutex_unlock (&self->lock);
+        }
+      return GST_PAD_PROBE_OK;
+    }
+
+  buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  if (buffer == NULL)
+    return GST_PAD_PROBE_OK;
+
+  ts = buffer_time (buffer);
+  if (ts < 0)
+    return GST_PAD_PROBE_DROP;
+
+  g_mutex_lock (&self->lock);
+  sampler_progress_locked (self);
+  self->stats.frames_out++;
+  st = to_stream_time (&self->out_segment, ts);
+
+  if (self->options.mode == VM_SAMPLE_RATE)
+    {
+      double rate = self->options.rate > 0 ? self->options.rate : 1.0;
+
+      if (st >= 0 && st >= (gint64) llround (self->next_k * (double) GST_SECOND / rate))
+        {
+          pass = TRUE;
+          keyframe = GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT) ? 1 : 2;
+          while ((gint64) llround (self->next_k * (double) GST_SECOND / rate) <= st)
+            self->next_k++;
+        }
+    }
+  else if (self->input_probe)
+    {
+      gpointer value = NULL;
+
+      gpointer stolen = NULL;
+
+      if (g_hash_table_steal_extended (self->targets, &ts, &stolen, &value))
+        {
+          g_free (stolen);
+          pass = TRUE;
+          keyframe = GPOINTER_TO_INT (value);
+        }
+      /* Frames are delivered in pts order: no earlier target will come. */
+    }
+  else
+    {
+      /* No decoder was seen (raw video): choose frames here. */
+      gint64 gap = max_gap_ns (self);
+
+      if (st >= 0 &&
+          (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT) ||
+           self->fallback_last_ns < 0 ||
+           (gap >= 0 && st >= self->fallback_last_ns + gap)))
+        {
+          pass = TRUE;
+          keyframe = GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT) ? 1 : 2;
+          self->fallback_last_ns = st;
+        }
+    }
+
+  if (pass)
+    {
+      gint64 *key = g_new (gint64, 1);
+      *key = ts;
+      g_hash_table_insert (self->passed, key, GINT_TO_POINTER (keyframe));
+    }
+  g_mutex_unlock (&self->lock);
+
+  return pass ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+/* ---- decodebin wiring --------------------------------------------------- */
+
+static gboolean
+is_subtitle_caps (const char *name)
+{
+  return g_str_has_prefix (name, "text/x-raw") ||
+         g_str_has_prefix (name, "subpicture/") ||
+         g_str_has_prefix (name, "subtitle/") ||
+         g_str_has_prefix (name, "application/x-ass") ||
+         g_str_has_prefix (name, "application/x-ssa") ||
+         g_str_has_prefix (name, "application/x-subtitle") ||
+         g_str_has_prefix (name, "application/x-usf") ||
+         g_str_has_prefix (name, "application/x-kate") ||
+         g_str_has_prefix (name, "text/x-vtt") ||
+         g_str_has_prefix (name, "application/ttml");
+}
+
+static gboolean
+is_text_caps (const char *name)
+{
+  return g_str_equal (name, "text/plain") ||
+         g_str_equal (name, "text/html") ||
+         g_str_equal (name, "text/uri-list") ||
+         g_str_equal (name, "application/xml") ||
+         g_str_has_prefix (name, "text/utf-");
+}
+
+static gboolean
+autoplug_continue_cb (GstElement *bin,
+                      GstPad     *pad,
+                      GstCaps    *caps,
+                      gpointer    user_data)
+{
+  Sampler *self = user_data;
+  const char *name;
+
+  if (caps == NULL || gst_caps_is_empty (caps) || gst_caps_is_any (caps))
+    return TRUE;
+  name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
+
+  if (is_text_caps (name))
+    {
+      g_mutex_lock (&self->lock);
+      self->not_media = TRUE;
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
+  /* Never decode audio or subtitles: expose them as they are. */
+  if (g_str_has_prefix (name, "audio/") || is_subtitle_caps (name))
+    return FALSE;
+  return TRUE;
+}
+
+static void
+deep_element_added_cb (GstBin     *bin,
+                       GstBin     *sub_bin,
+                       GstElement *element,
+                       gpointer    user_data)
+{
+  Sampler *self = user_data;
+  GstElementFactory *factory = gst_element_get_factory (element);
+  const char *klass;
+  g_autoptr(GstPad) sinkpad = NULL;
+
+  if (factory == NULL)
+    return;
+  klass = gst_element_factory_get_metadata (factory, GST_ELEMENT_METADATA_KLASS);
+  if (klass == NULL || strstr (klass, "Decoder") == NULL || strstr (klass, "Video") == NULL)
+    return;
+
+  sinkpad = gst_element_get_static_pad (element, "sink");
+  if (sinkpad == NULL)
+    return;
+
+  g_mutex_lock (&self->lock);
+  self->input_probe = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  gst_pad_add_probe (sinkpad,
+                     GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                     decoder_sink_probe_cb, self, NULL);
+}
+
+static void
+link_fakesink (Sampler *self,
+               GstPad  *pad)
+{
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  g_autoptr(GstPad) sinkpad = NULL;
+
+  if (sink == NULL)
+    return;
+  g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add (GST_BIN (self->pipeline), sink);
+  sinkpad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_link (pad, sinkpad);
+  gst_element_sync_state_with_parent (sink);
+}
+
+static void
+compute_size (const Sampler *self,
+              GstCaps       *caps,
+              int           *out_width,
+              int           *out_height)
+{
+  GstVideoInfo vinfo;
+  double dw, dh, scale;
+  int w, h;
+
+  *out_width = 0;
+  *out_height = 0;
+  if (self->options.short_side == 0 || caps == NULL || !gst_video_info_from_caps (&vinfo, caps))
+    return;
+  if (vinfo.width <= 0 || vinfo.height <= 0)
+    return;
+
+  dw = vinfo.width;
+  dh = vinfo.height;
+  if (vinfo.par_n > 0 && vinfo.par_d > 0)
+    dw = dw * vinfo.par_n / vinfo.par_d;
+  scale = self->options.short_side / MIN (dw, dh);
+  w = (int) lround (dw * scale / 2.0) * 2;
+  h = (int) lround (dh * scale / 2.0) * 2;
+  *out_width = MAX (w, 2);
+  *out_height = MAX (h, 2);
+}
+
+static void
+pad_added_cb (GstElement *bin,
+              GstPad     *pad,
+              gpointer    user_data)
+{
+  Sampler *self = user_data;
+  g_autoptr(GstCaps) caps = gst_pad_get_current_caps (pad);
+  const char *name = NULL;
+  gboolean link_video = FALSE;
+
+  if (caps == NULL)
+    caps = gst_pad_query_caps (pad, NULL);
+  if (caps != NULL && !gst_caps_is_empty (caps) && !gst_caps_is_any (caps))
+    name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
+
+  g_mutex_lock (&self->lock);
+  if (name != NULL && g_str_equal (name, "video/x-raw") && !self->video_linked)
+    {
+      self->video_linked = TRUE;
+      link_video = TRUE;
+    }
+  else
+    {
+      self->saw_non_video = TRUE;
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (link_video)
+    {
+      g_autoptr(GstPad) sinkpad = gst_element_get_static_pad (self->scale, "sink");
+      g_autoptr(GstCaps) filter = NULL;
+      int w, h;
+
+      compute_size (self, caps, &w, &h);
+      if (w > 0 && h > 0)
+        filter = gst_caps_new_simple ("video/x-raw",
+                                      "format", G_TYPE_STRING, "RGB",
+                                      "width", G_TYPE_INT, w,
+                                      "height", G_TYPE_INT, h,
+                                      "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
+                                      NULL);
+      else
+        filter = gst_caps_new_simple ("video/x-raw",
+                                      "format", G_TYPE_STRING, "RGB",
+                                      NULL);
+      g_object_set (self->capsfilter, "caps", filter, NULL);
+
+      gst_pad_add_probe (pad,
+                         GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                         video_out_probe_cb, self, NULL);
+      gst_pad_link (pad, sinkpad);
+    }
+  else
+    {
+      link_fakesink (self, pad);
+    }
+}
+
+static void
+no_more_pads_cb (GstElement *bin,
+                 gpointer    user_data)
+{
+  Sampler *self = user_data;
+
+  g_mutex_lock (&self->lock);
+  self->no_more_pads = TRUE;
+  g_mutex_unlock (&self->lock);
+}
+
+/* ---- Running ------------------------------------------------------------ */
+
+static void
+sampler_clear (Sampler *self)
+{
+  if (self->pipeline != NULL)
+    {
+      gst_element_set_state (self->pipeline, GST_STATE_NULL);
+      gst_clear_object (&self->pipeline);
+    }
+  if (self->fd >= 0)
+    {
+      close (self->fd);
+      self->fd = -1;
+    }
+  g_mutex_lock (&self->lock);
+  clear_held_locked (self);
+  g_mutex_unlock (&self->lock);
+  g_clear_pointer (&self->targets, g_hash_table_unref);
+  g_clear_pointer (&self->passed, g_hash_table_unref);
+  g_clear_pointer (&self->missing_plugin, g_free);
+  g_mutex_clear (&self->lock);
+}
+
+static gboolean
+sampler_build (Sampler  *self,
+               GError  **error)
+{
+  g_autofree char *display = g_filename_display_basename (self->path);
+  GstElement *src = NULL, *convert;
+  GStatBuf st;
+
+  self->pipeline = gst_pipeline_new ("vm-sampler");
+
+  if (g_stat (self->path, &st) == 0 && !S_ISREG (st.st_mode))
+    {
+      /* A FIFO or device: fdsrc can be interrupted while it waits. */
+      self->fd = g_open (self->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+      if (self->fd < 0)
+        {
+          g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_PERMISSION,
+                       _("“%s” cannot be read: %s"), display, g_strerror (errno));
+          return FALSE;
+        }
+      src = gst_element_factory_make ("fdsrc", NULL);
+      if (src != NULL)
+        g_object_set (src, "fd", self->fd, NULL);
+    }
+  else
+    {
+      src = gst_element_factory_make ("filesrc", NULL);
+      if (src != NULL)
+        g_object_set (src, "location", self->path, NULL);
+    }
+
+  self->decodebin = gst_element_factory_make ("decodebin", NULL);
+  self->scale = gst_element_factory_make ("videoscale", NULL);
+  convert = gst_element_factory_make ("videoconvert", NULL);
+  self->capsfilter = gst_element_factory_make ("capsfilter", NULL);
+  self->appsink = gst_element_factory_make ("appsink", NULL);
+
+  if (src == NULL || self->decodebin == NULL || self->scale == NULL ||
+      convert == NULL || self->capsfilter == NULL || self->appsink == NULL)
+    {
+      g_set_error_literal (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_MISSING_PLUGIN,
+                           _("A basic GStreamer plugin is missing (gstreamer1.0-plugins-base)"));
+      g_clear_object (&src);
+      g_clear_object (&self->decodebin);
+      g_clear_object (&self->scale);
+      g_clear_object (&convert);
+      g_clear_object (&self->capsfilter);
+      g_clear_object (&self->appsink);
+      return FALSE;
+    }
+
+  g_object_set (self->appsink,
+                "sync", FALSE,
+                "max-buffers", 4,
+                "drop", FALSE,
+                "emit-signals", FALSE,
+                "enable-last-sample", FALSE,
+                NULL);
+
+  gst_bin_add_many (GST_BIN (self->pipeline), src, self->decodebin, self->scale,
+                    convert, self->capsfilter, self->appsink, NULL);
+  if (!gst_element_link (src, self->decodebin) ||
+      !gst_element_link_many (self->scale, convert, self->capsfilter, self->appsink, NULL))
+    {
+      g_set_error_literal (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED,
+                           _("The frame sampling pipeline could not be built"));
+      return FALSE;
+    }
+
+  g_signal_connect (self->decodebin, "autoplug-continue", G_CALLBACK (autoplug_continue_cb), self);
+  g_signal_connect (self->decodebin, "pad-added", G_CALLBACK (pad_added_cb), self);
+  g_signal_connect (self->decodebin, "no-more-pads", G_CALLBACK (no_more_pads_cb), self);
+  g_signal_connect (self->pipeline, "deep-element-added", G_CALLBACK (deep_element_added_cb), self);
+
+  return TRUE;
+}
+
+char *
+vm_sampler_thumbnail_path (const char *dir,
+                           gint64      pts_ns)
+{
+  char name[64];
+
+  g_return_val_if_fail (dir != NULL, NULL);
+
+  g_snprintf (name, sizeof name, "%" G_GINT64_FORMAT ".jpg", MAX (pts_ns, 0) / GST_MSECOND);
+  return g_build_filename (dir, name, NULL);
+}
+
+static gboolean
+write_thumbnail (Sampler    *self,
+                 GstSample  *sample,
+                 gint64      pts_ns,
+                 guint       width,
+                 guint       height,
+                 GError    **error)
+{
+  g_autoptr(GstCaps) caps = NULL;
+  g_autoptr(GstSample) jpeg = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *path = NULL;
+  GstBuffer *buffer;
+  GstMapInfo map;
+  guint th = self->options.thumbnail_height ? self->options.thumbnail_height : 96;
+  guint tw;
+  gboolean ok;
+
+  tw = (guint) MAX (2, lround ((double) width * th / MAX (height, 1) / 2.0) * 2);
+  caps = gst_caps_new_simple ("image/jpeg",
+                              "width", G_TYPE_INT, (int) tw,
+                              "height", G_TYPE_INT, (int) th,
+                              "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
+                              NULL);
+  jpeg = gst_video_convert_sample (sample, caps, 5 * GST_SECOND, &local_error);
+  if (jpeg == NULL || (buffer = gst_sample_get_buffer (jpeg)) == NULL)
+    {
+      g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED,
+                   _("A thumbnail could not be made: %s"),
+                   local_error ? local_error->message : _("unknown error"));
+      return FALSE;
+    }
+
+  if (g_mkdir_with_parents (self->options.thumbnail_dir, 0755) != 0)
+    {
+      g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED,
+                   _("The thumbnail folder “%s” cannot be created: %s"),
+                   self->options.thumbnail_dir, g_strerror (errno));
+      return FALSE;
+    }
+
+  path = vm_sampler_thumbnail_path (self->options.thumbnail_dir, pts_ns);
+  if (!gst_buffer_map (buffer, &map, GST_MAP_READ))
+    {
+      g_set_error_literal (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED,
+                           _("A thumbnail could not be read back"));
+      return FALSE;
+    }
+  ok = g_file_set_contents (path, (const char *) map.data, (gssize) map.size, &local_error);
+  gst_buffer_unmap (buffer, &map);
+  if (!ok)
+    {
+      g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED,
+                   _("A thumbnail could not be written: %s"), local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+deliver_sample (Sampler      *self,
+                GstSample    *sample,
+                VmFrameFunc   func,
+                gpointer      user_data,
+                GError      **error)
+{
+  GstBuffer *buffer = gst_sample_get_buffer (sample);
+  GstCaps *caps = gst_sample_get_caps (sample);
+  const GstSegment *segment = gst_sample_get_segment (sample);
+  GstVideoInfo vinfo;
+  GstVideoFrame vframe;
+  VmFrame frame = { 0, };
+  gint64 ts;
+  gpointer value = NULL, stolen = NULL;
+  gboolean ok;
+
+  if (buffer == NULL || caps == NULL || !gst_video_info_from_caps (&vinfo, caps))
+    return TRUE;
+
+  ts = buffer_time (buffer);
+  if (ts < 0)
+    return TRUE;
+
+  g_mutex_lock (&self->lock);
+  if (g_hash_table_steal_extended (self->passed, &ts, &stolen, &value))
+    {
+      frame.keyframe = GPOINTER_TO_INT (value) == 2;
+      g_free (stolen);
+    }
+  g_mutex_unlock (&self->lock);
+
+  frame.pts_ns = segment != NULL ? to_stream_time (segment, ts) : ts;
+  if (frame.pts_ns < 0)
+    frame.pts_ns = ts;
+
+  if (!gst_video_frame_map (&vframe, &vinfo, buffer, GST_MAP_READ))
+    {
+      g_set_error_literal (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED,
+                           _("A decoded frame could not be read"));
+      return FALSE;
+    }
+  frame.width = GST_VIDEO_FRAME_WIDTH (&vframe);
+  frame.height = GST_VIDEO_FRAME_HEIGHT (&vframe);
+  frame.stride = GST_VIDEO_FRAME_PLANE_STRIDE (&vframe, 0);
+  frame.data = GST_VIDEO_FRAME_PLANE_DATA (&vframe, 0);
+
+  self->stats.frames++;
+  ok = func (&frame, user_data, error);
+  gst_video_frame_unmap (&vframe);
+
+  if (ok && self->options.thumbnail_dir != NULL)
+    ok = write_thumbnail (self, sample, frame.pts_ns, frame.width, frame.height, error);
+
+  if (ok && error != NULL && *error != NULL)
+    g_clear_error (error);
+  if (!ok && error != NULL && *error == NULL)
+    g_set_error_literal (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED,
+                         _("Frame sampling was stopped"));
+  return ok;
+}
+
+/* Returns the error for a bus message, or NULL when it is not fatal. */
+static GError *
+error_from_message (Sampler    *self,
+                    GstMessage *message)
+{
+  g_autoptr(GError) gst_error = NULL;
+  g_autofree char *debug = NULL;
+  g_autofree char *display = g_filename_display_basename (self->path);
+
+  gst_message_parse_error (message, &gst_error, &debug);
+
+  g_mutex_lock (&self->lock);
+  if (self->not_media)
+    {
+      g_mutex_unlock (&self->lock);
+      return g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_NOT_MEDIA,
+                          _("“%s” is not a video file (it holds text)"), display);
+    }
+  if (self->missing_plugin != NULL)
+    {
+      GError *e = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_MISSING_PLUGIN,
+                               _("“%s” needs a GStreamer plugin that is not installed (%s)"),
+                               display, self->missing_plugin);
+      g_mutex_unlock (&self->lock);
+      return e;
+    }
+  g_mutex_unlock (&self->lock);
+
+  return _vm_media_error_from_gst (self->path, gst_error, debug);
+}
+
+gboolean
+vm_sampler_run (const char              *path,
+                const VmSamplerOptions  *options,
+                VmFrameFunc              func,
+                gpointer                 user_data,
+                GCancellable            *cancellable,
+                GError                 **error)
+{
+  return vm_sampler_run_full (path, options, func, user_data, NULL, cancellable, error);
+}
+
+gboolean
+vm_sampler_run_full (const char              *path,
+                     const VmSamplerOptions  *options,
+                     VmFrameFunc              func,
+                     gpointer                 user_data,
+                     VmSamplerStats          *stats,
+                     GCancellable            *cancellable,
+                     GError                 **error)
+{
+  Sampler self_storage = { 0, };
+  Sampler *self = &self_storage;
+  g_autoptr(GstBus) bus = NULL;
+  g_autofree char *display = NULL;
+  GError *failure = NULL;
+  gboolean eos = FALSE;
+  guint watchdog_ms;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (stats != NULL)
+    memset (stats, 0, sizeof *stats);
+  if (!vm_media_init (error))
+    return FALSE;
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  if (!_vm_media_check_file (path, TRUE, error))
+    return FALSE;
+
+  display = g_filename_display_basename (path);
+
+  g_mutex_init (&self->lock);
+  self->fd = -1;
+  self->path = path;
+  if (options != NULL)
+    self->options = *options;
+  else
+    vm_sampler_options_init (&self->options);
+  if (self->options.mode == VM_SAMPLE_RATE && !(self->options.rate > 0))
+    self->options.rate = 1.0;
+  watchdog_ms = self->options.watchdog_ms ? self->options.watchdog_ms : 30000;
+  gst_segment_init (&self->in_segment, GST_FORMAT_TIME);
+  gst_segment_init (&self->out_segment, GST_FORMAT_TIME);
+  g_queue_init (&self->held);
+  self->last_target_ns = -1;
+  self->fallback_last_ns = -1;
+  self->targets = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->passed = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+
+  if (!sampler_build (self, &failure))
+    goto out;
+
+  bus = gst_element_get_bus (self->pipeline);
+  sampler_progress (self);
+
+  if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    {
+      GstMessage *message = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+
+      if (message != NULL)
+        {
+          failure = error_from_message (self, message);
+          gst_message_unref (message);
+        }
+      else
+        {
+          failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED,
+                                 _("“%s” could not be opened for decoding"), display);
+        }
+      goto out;
+    }
+
+  while (failure == NULL && !eos)
+    {
+      GstSample *sample;
+      GstMessage *message;
+      gint64 idle_ms;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, &failure))
+        break;
+
+      sample = gst_app_sink_try_pull_sample (GST_APP_SINK (self->appsink), POLL_INTERVAL);
+      if (sample != NULL)
+        {
+          gboolean ok;
+
+          sampler_progress (self);
+          ok = deliver_sample (self, sample, func, user_data, &failure);
+          gst_sample_unref (sample);
+          if (!ok)
+            break;
+          continue;
+        }
+
+      if (gst_app_sink_is_eos (GST_APP_SINK (self->appsink)))
+        {
+          eos = TRUE;
+          break;
+        }
+
+      while (failure == NULL &&
+             (message = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR | GST_MESSAGE_EOS |
+                                                   GST_MESSAGE_ELEMENT)) != NULL)
+        {
+          switch (GST_MESSAGE_TYPE (message))
+            {
+            case GST_MESSAGE_ERROR:
+              failure = error_from_message (self, message);
+              break;
+            case GST_MESSAGE_EOS:
+              /* The appsink reports its own EOS once its queue is empty. */
+              break;
+            case GST_MESSAGE_ELEMENT:
+              if (gst_is_missing_plugin_message (message))
+                {
+                  g_autofree char *what = gst_missing_plugin_message_get_description (message);
+
+                  g_mutex_lock (&self->lock);
+                  if (self->missing_plugin == NULL)
+                    self->missing_plugin = g_steal_pointer (&what);
+                  g_mutex_unlock (&self->lock);
+                }
+              break;
+            default:
+              break;
+            }
+          gst_message_unref (message);
+        }
+      if (failure != NULL)
+        {
+          /* Frames decoded before the failure are still delivered. */
+          GError *late = NULL;
+
+          while ((sample = gst_app_sink_try_pull_sample (GST_APP_SINK (self->appsink), 0)) != NULL)
+            {
+              gboolean ok = deliver_sample (self, sample, func, user_data, &late);
+
+              gst_sample_unref (sample);
+              if (!ok)
+                break;
+            }
+          g_clear_error (&late);
+          break;
+        }
+
+      g_mutex_lock (&self->lock);
+      if (self->no_more_pads && !self->video_linked)
+        {
+          if (self->not_media)
+            failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_NOT_MEDIA,
+                                   _("“%s” is not a video file (it holds text)"), display);
+          else if (self->missing_plugin != NULL)
+            failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_MISSING_PLUGIN,
+                                   _("“%s” needs a GStreamer plugin that is not installed (%s)"),
+                                   display, self->missing_plugin);
+          else
+            failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_NO_VIDEO,
+                                   self->saw_non_video ? _("“%s” holds only audio, no video")
+                                                       : _("“%s” holds no video stream"),
+                                   display);
+        }
+      idle_ms = (g_get_monotonic_time () - self->last_progress_us) / 1000;
+      g_mutex_unlock (&self->lock);
+
+      if (failure == NULL && idle_ms >= watchdog_ms)
+        failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_TIMEOUT,
+                               _("“%s” stopped progressing for %u ms and was abandoned"),
+                               display, watchdog_ms);
+    }
+
+out:
+  if (self->pipeline != NULL)
+    gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  if (stats != NULL)
+    *stats = self->stats;
+  sampler_clear (self);
+  if (failure != NULL)
+    {
+      g_propagate_error (error, failure);
+      return FALSE;
+    }
+  return TRUE;
+}
