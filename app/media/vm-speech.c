@@ -428,7 +428,7 @@ parsed_pad_added_cb (GstElement *parsebin,
                                                      "rate", G_TYPE_INT,
                                                      (int) vm_speech_engine_get_sample_rate (self->engine),
                                                      NULL);
-      GstAppSinkCallbacks callbacks = { NULL, NULL, feed_sample_cb, NULL, NULL, { NULL } };
+      GstAppSinkCallbacks callbacks = { .new_sample = feed_sample_cb };
 
       if (decode == NULL || convert == NULL || resample == NULL || sink == NULL)
         {

@@ -1134,7 +1134,7 @@ pad_added_cb (GstElement *parsebin,
   if (is_text_caps (caps, &ass))
     {
       Stream *stream = g_new0 (Stream, 1);
-      GstAppSinkCallbacks callbacks = { NULL, NULL, new_sample_cb, NULL, NULL, { NULL } };
+      GstAppSinkCallbacks callbacks = { .new_sample = new_sample_cb };
 
       stream->cues = g_ptr_array_new_with_free_func ((GDestroyNotify) cue_free);
       stream->ass = ass;
