@@ -33,6 +33,7 @@ typedef struct {
   VmTextIndexReport         *report;
   GPtrArray                 *segments;
   gint64                     duration_ns;
+  guint                      short_side;   /* of the video, 0 when unknown */
 } Extract;
 
 static void
@@ -190,8 +191,13 @@ extract_ocr (Extract       *self,
   g_autoptr(GPtrArray) segments = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *language = ocr_language (self->options->ocr_options.languages);
+  VmOcrOptions ocr_options = self->options->ocr_options;
 
-  segments = vm_ocr_extract (self->path, &self->options->ocr_options, cancellable,
+  /* Upscaling past twice the native size costs time and reads no better. */
+  if (self->short_side > 0)
+    ocr_options.short_side = MIN (ocr_options.short_side, 2 * self->short_side);
+
+  segments = vm_ocr_extract (self->path, &ocr_options, cancellable,
                              &self->report->ocr_stats, &local_error);
   if (segments == NULL)
     {
@@ -271,10 +277,11 @@ extract_speech (Extract       *self,
   return TRUE;
 }
 
-GPtrArray *
-vm_text_indexer_extract (const char                *path,
-                         gint64                     duration_ns,
-                         const VmTextIndexOptions  *options,
+static GPtrArray *
+extract (const char                *path,
+         gint64                     duration_ns,
+         guint                      short_side,
+         const VmTextIndexOptions  *options,
                          GCancellable              *cancellable,
                          VmTextIndexReport         *report,
                          GError                   **error)
@@ -300,6 +307,7 @@ vm_text_indexer_extract (const char                *path,
   self.report = report;
   self.segments = segments;
   self.duration_ns = duration_ns;
+  self.short_side = short_side;
 
   if (!options->enabled)
     return g_steal_pointer (&segments);
@@ -312,6 +320,17 @@ vm_text_indexer_extract (const char                *path,
     return NULL;
 
   return g_steal_pointer (&segments);
+}
+
+GPtrArray *
+vm_text_indexer_extract (const char                *path,
+                         gint64                     duration_ns,
+                         const VmTextIndexOptions  *options,
+                         GCancellable              *cancellable,
+                         VmTextIndexReport         *report,
+                         GError                   **error)
+{
+  return extract (path, duration_ns, 0, options, cancellable, report, error);
 }
 
 gboolean
@@ -340,7 +359,9 @@ vm_text_indexer_run (VmCatalog                 *catalog,
   if (!options->enabled)
     return TRUE;
 
-  segments = vm_text_indexer_extract (video->path, video->duration_ns, options, cancellable, report, error);
+  segments = extract (video->path, video->duration_ns,
+                      video->width > 0 && video->height > 0 ? (guint) MIN (video->width, video->height) : 0,
+                      options, cancellable, report, error);
   if (segments == NULL)
     return FALSE;
 

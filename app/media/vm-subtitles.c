@@ -158,6 +158,13 @@ vm_subtitles_decode (const guint8  *data,
 
   g_return_val_if_fail (data != NULL || length == 0, NULL);
 
+  if (length == 0)
+    {
+      if (out_encoding != NULL)
+        *out_encoding = "UTF-8";
+      return g_strdup ("");
+    }
+
   if (length >= 3 && data[0] == 0xef && data[1] == 0xbb && data[2] == 0xbf)
     {
       encoding = "UTF-8";
@@ -1085,9 +1092,16 @@ new_sample_cb (GstAppSink *sink,
       gint64 start = GST_BUFFER_PTS (buffer);
       gint64 end = GST_BUFFER_DURATION_IS_VALID (buffer) ? start + (gint64) GST_BUFFER_DURATION (buffer) : -1;
 
+      /* Only text: binary payloads of unknown subtitle codecs are dropped. */
+      for (gsize i = 0; i < map.size; i++)
+        if (map.data[i] < 0x20 && map.data[i] != '\n' && map.data[i] != '\r' && map.data[i] != '\t' &&
+            !(map.data[i] == 0 && i + 1 == map.size))
+          {
+            gst_buffer_unmap (buffer, &map);
+            return GST_FLOW_OK;
+          }
       raw = g_utf8_make_valid ((const char *) map.data, map.size);
       gst_buffer_unmap (buffer, &map);
-      /* Drop an embedded NUL and anything after it. */
       text = vm_subtitles_strip_markup (stream->ass ? ass_event_text (raw) : raw);
       if (text[0] != '\0')
         {
@@ -1112,9 +1126,12 @@ is_text_caps (GstCaps  *caps,
   s = gst_caps_get_structure (caps, 0);
   name = gst_structure_get_name (s);
   *out_ass = g_str_equal (name, "application/x-ass") || g_str_equal (name, "application/x-ssa");
+  /* WebVTT in WebM is "unknown" to GStreamer 1.22's demuxer; its blocks are
+   * plain cue text, and buffers that are not text are dropped below. */
   return g_str_equal (name, "text/x-raw") || *out_ass ||
          g_str_equal (name, "application/x-subtitle-vtt") ||
-         g_str_equal (name, "text/vtt") || g_str_equal (name, "application/x-subtitle");
+         g_str_equal (name, "text/vtt") || g_str_equal (name, "application/x-subtitle") ||
+         g_str_equal (name, "application/x-subtitle-unknown");
 }
 
 static void
