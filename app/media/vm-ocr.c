@@ -118,6 +118,30 @@ count_alnum (const char *s)
   return n;
 }
 
+static void
+add_line (GPtrArray  *lines,
+          const char *text,
+          double      confidence,
+          int         x0,
+          int         y0,
+          int         x1,
+          int         y1,
+          double      min_confidence)
+{
+  VmOcrLine *line;
+
+  if (confidence < min_confidence || count_alnum (text) < 2)
+    return;
+  line = g_new0 (VmOcrLine, 1);
+  line->text = g_strdup (text);
+  line->confidence = CLAMP (confidence, 0.0, 1.0);
+  line->x = x0 == G_MAXINT ? 0 : x0;
+  line->y = y0 == G_MAXINT ? 0 : y0;
+  line->width = MAX (0, x1 - line->x);
+  line->height = MAX (0, y1 - line->y);
+  g_ptr_array_add (lines, line);
+}
+
 GPtrArray *
 vm_ocr_recognize (VmOcr         *ocr,
                   const guint8  *rgb,
@@ -147,38 +171,60 @@ vm_ocr_recognize (VmOcr         *ocr,
       return NULL;
     }
 
+  /* Words, grouped into lines; words without a letter or digit (frames,
+   * bars and noise read as "|", "§", "—") and unsure words are dropped. */
   it = TessBaseAPIGetIterator (ocr->api);
   if (it != NULL)
     {
+      const TessPageIterator *page = TessResultIteratorGetPageIteratorConst (it);
+      g_autoptr(GString) text = g_string_new (NULL);
+      double conf_sum = 0;
+      guint n_words = 0;
+      int x0 = G_MAXINT, y0 = G_MAXINT, x1 = 0, y1 = 0;
+
       do
         {
-          char *raw = TessResultIteratorGetUTF8Text (it, RIL_TEXTLINE);
-          double confidence = TessResultIteratorConfidence (it, RIL_TEXTLINE) / 100.0;
-          g_autofree char *text = NULL;
+          char *raw;
+          double confidence;
           int left = 0, top = 0, right = 0, bottom = 0;
 
+          if (TessPageIteratorIsAtBeginningOf (page, RIL_TEXTLINE) && n_words > 0)
+            {
+              add_line (lines, text->str, conf_sum / n_words, x0, y0, x1, y1, min_confidence);
+              g_string_truncate (text, 0);
+              conf_sum = 0;
+              n_words = 0;
+              x0 = y0 = G_MAXINT;
+              x1 = y1 = 0;
+            }
+
+          raw = TessResultIteratorGetUTF8Text (it, RIL_WORD);
           if (raw == NULL)
             continue;
-          text = clean_line (raw);
+          confidence = TessResultIteratorConfidence (it, RIL_WORD) / 100.0;
+          if (confidence >= min_confidence && count_alnum (raw) > 0)
+            {
+              g_autofree char *word = clean_line (raw);
+
+              if (text->len > 0)
+                g_string_append_c (text, ' ');
+              g_string_append (text, word);
+              conf_sum += confidence;
+              n_words++;
+              if (TessPageIteratorBoundingBox (page, RIL_WORD, &left, &top, &right, &bottom))
+                {
+                  x0 = MIN (x0, left);
+                  y0 = MIN (y0, top);
+                  x1 = MAX (x1, right);
+                  y1 = MAX (y1, bottom);
+                }
+            }
           TessDeleteText (raw);
-          if (confidence < min_confidence || count_alnum (text) < 2)
-            continue;
-
-          TessPageIteratorBoundingBox (TessResultIteratorGetPageIteratorConst (it), RIL_TEXTLINE,
-                                       &left, &top, &right, &bottom);
-          {
-            VmOcrLine *line = g_new0 (VmOcrLine, 1);
-
-            line->text = g_steal_pointer (&text);
-            line->confidence = CLAMP (confidence, 0.0, 1.0);
-            line->x = left;
-            line->y = top;
-            line->width = right - left;
-            line->height = bottom - top;
-            g_ptr_array_add (lines, line);
-          }
         }
-      while (TessResultIteratorNext (it, RIL_TEXTLINE));
+      while (TessResultIteratorNext (it, RIL_WORD));
+
+      if (n_words > 0)
+        add_line (lines, text->str, conf_sum / n_words, x0, y0, x1, y1, min_confidence);
       TessResultIteratorDelete (it);
     }
   TessBaseAPIClear (ocr->api);

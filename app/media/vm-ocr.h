@@ -30,9 +30,10 @@ VmOcr     *vm_ocr_new        (const char    *languages,
 void       vm_ocr_free       (VmOcr         *ocr);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmOcr, vm_ocr_free)
 
-/* Recognises the text of one packed RGB image.  Lines whose confidence is
- * below @min_confidence or that hold fewer than two letters or digits are
- * dropped.  Element type VmOcrLine*, top to bottom. */
+/* Recognises the text of one packed RGB image.  Words whose confidence is
+ * below @min_confidence or without a letter or digit are dropped, then lines
+ * with fewer than two letters or digits.  Element type VmOcrLine*, in
+ * reading order; a line's confidence is the mean of its words'. */
 GPtrArray *vm_ocr_recognize  (VmOcr         *ocr,
                               const guint8  *rgb,
                               guint          width,
