@@ -176,7 +176,7 @@ vm_cli_cmd_search (VmCli              *cli,
   g_autofree char *sources_text = NULL;
   VmTextSearchOptions options;
   int top = 10;
-  double margin = 1.0;
+  double margin = 0.5;
   int ret = VM_EXIT_OK;
   const GOptionEntry entries[] = {
     { "top", 'n', 0, G_OPTION_ARG_INT, &top, N_("Show at most N moments (default 10)"), N_("N") },
@@ -184,7 +184,7 @@ vm_cli_cmd_search (VmCli              *cli,
     { "source", 0, 0, G_OPTION_ARG_STRING, &sources_text,
       N_("Use only these text sources: subtitle, ocr, speech (comma-separated)"), N_("LIST") },
     { "margin", 0, 0, G_OPTION_ARG_DOUBLE, &margin,
-      N_("Widen each moment by S seconds on each side (default 1)"), N_("S") },
+      N_("Widen each moment by S seconds on each side (default 0.5)"), N_("S") },
     { NULL }
   };
 

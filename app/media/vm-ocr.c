@@ -16,6 +16,11 @@
 #define CELL_DELTA 10.0
 /* Token bucket: frames that may be OCR'd back to back. */
 #define OCR_BURST 2.0
+/* A line read with this confidence needs no second reading of its frame. */
+#define SURE_CONFIDENCE 0.9
+/* Lines with fewer letters and digits than this need SHORT_LINE_CONFIDENCE. */
+#define SHORT_LINE 4
+#define SHORT_LINE_CONFIDENCE 0.8
 
 struct _VmOcr {
   TessBaseAPI *api;
@@ -130,7 +135,12 @@ add_line (GPtrArray  *lines,
 {
   VmOcrLine *line;
 
-  if (confidence < min_confidence || count_alnum (text) < 2)
+  guint n_alnum = count_alnum (text);
+
+  /* Short readings are mostly texture (checkers, grilles): keep them only
+   * when Tesseract is quite sure. */
+  if (confidence < min_confidence || n_alnum < 2 ||
+      (n_alnum < SHORT_LINE && confidence < SHORT_LINE_CONFIDENCE))
     return;
   line = g_new0 (VmOcrLine, 1);
   line->text = g_strdup (text);
@@ -142,33 +152,28 @@ add_line (GPtrArray  *lines,
   g_ptr_array_add (lines, line);
 }
 
-GPtrArray *
-vm_ocr_recognize (VmOcr         *ocr,
-                  const guint8  *rgb,
-                  guint          width,
-                  guint          height,
-                  guint          stride,
-                  double         min_confidence,
-                  GError       **error)
+/* One Tesseract pass over an image of 1 (gray) or 3 (RGB) bytes per pixel;
+ * appends the lines found to @lines. */
+static gboolean
+recognize_pass (VmOcr         *ocr,
+                const guint8  *pixels,
+                guint          width,
+                guint          height,
+                guint          bytes_per_pixel,
+                guint          stride,
+                double         min_confidence,
+                GPtrArray     *lines,
+                GError       **error)
 {
-  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func ((GDestroyNotify) vm_ocr_line_free);
   TessResultIterator *it;
 
-  g_return_val_if_fail (ocr != NULL, NULL);
-
-  if (rgb == NULL || width < 8 || height < 8 || stride < width * 3)
-    {
-      g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED, _("The image is too small for OCR"));
-      return NULL;
-    }
-
-  TessBaseAPISetImage (ocr->api, rgb, width, height, 3, stride);
+  TessBaseAPISetImage (ocr->api, pixels, width, height, bytes_per_pixel, stride);
   TessBaseAPISetSourceResolution (ocr->api, 96);
   if (TessBaseAPIRecognize (ocr->api, NULL) != 0)
     {
       TessBaseAPIClear (ocr->api);
       g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED, _("Tesseract could not read the frame"));
-      return NULL;
+      return FALSE;
     }
 
   /* Words, grouped into lines; words without a letter or digit (frames,
@@ -228,6 +233,85 @@ vm_ocr_recognize (VmOcr         *ocr,
       TessResultIteratorDelete (it);
     }
   TessBaseAPIClear (ocr->api);
+  return TRUE;
+}
+
+static gboolean
+has_sure_line (GPtrArray *lines)
+{
+  for (guint i = 0; i < lines->len; i++)
+    if (((VmOcrLine *) g_ptr_array_index (lines, i))->confidence >= SURE_CONFIDENCE)
+      return TRUE;
+  return FALSE;
+}
+
+/* Two readings of a frame: the "whiteness" (smallest of R, G, B) first,
+ * which keeps white and grey text and darkens coloured backgrounds (the
+ * usual case for captions and titles); then, unless that found a line
+ * Tesseract is sure of, the colour image itself (coloured text).  Lines of
+ * the second reading that repeat one of the first are dropped. */
+GPtrArray *
+vm_ocr_recognize (VmOcr         *ocr,
+                  const guint8  *rgb,
+                  guint          width,
+                  guint          height,
+                  guint          stride,
+                  double         min_confidence,
+                  GError       **error)
+{
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func ((GDestroyNotify) vm_ocr_line_free);
+  g_autoptr(GPtrArray) colour = NULL;
+  g_autofree guint8 *white = NULL;
+
+  g_return_val_if_fail (ocr != NULL, NULL);
+
+  if (rgb == NULL || width < 8 || height < 8 || stride < width * 3)
+    {
+      g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED, _("The image is too small for OCR"));
+      return NULL;
+    }
+
+  white = g_malloc ((gsize) width * height);
+  for (guint y = 0; y < height; y++)
+    {
+      const guint8 *p = rgb + (gsize) y * stride;
+      guint8 *q = white + (gsize) y * width;
+
+      for (guint x = 0; x < width; x++, p += 3)
+        q[x] = MIN (p[0], MIN (p[1], p[2]));
+    }
+
+  if (!recognize_pass (ocr, white, width, height, 1, width, min_confidence, lines, error))
+    return NULL;
+  if (has_sure_line (lines))
+    return g_steal_pointer (&lines);
+
+  colour = g_ptr_array_new_with_free_func ((GDestroyNotify) vm_ocr_line_free);
+  if (!recognize_pass (ocr, rgb, width, height, 3, stride, min_confidence, colour, error))
+    return NULL;
+  for (guint i = 0; i < colour->len; i++)
+    {
+      VmOcrLine *line = g_ptr_array_index (colour, i);
+      gboolean repeated = FALSE;
+
+      for (guint k = 0; k < lines->len && !repeated; k++)
+        {
+          VmOcrLine *other = g_ptr_array_index (lines, k);
+
+          if (vm_text_distance (line->text, other->text) <= 0.3)
+            {
+              repeated = TRUE;
+              if (line->confidence > other->confidence)
+                {
+                  g_free (other->text);
+                  other->text = g_strdup (line->text);
+                  other->confidence = line->confidence;
+                }
+            }
+        }
+      if (!repeated)
+        g_ptr_array_add (lines, g_steal_pointer (&colour->pdata[i]));
+    }
 
   return g_steal_pointer (&lines);
 }
@@ -383,6 +467,16 @@ vm_ocr_tracker_add (VmOcrTracker *self,
           continue;
         }
 
+      /* The same text twice in one frame (a repeated pattern) is one segment. */
+      {
+        gboolean seen = FALSE;
+
+        for (guint k = n_active; k < self->active->len && !seen; k++)
+          seen = g_str_equal (((Active *) g_ptr_array_index (self->active, k))->segment->text, line->text);
+        if (seen)
+          continue;
+      }
+
       {
         Active *a = g_new0 (Active, 1);
 
@@ -458,7 +552,7 @@ vm_ocr_options_init (VmOcrOptions *options)
   options->max_ocr_rate = 0.5;
   options->short_side = 720;
   options->change_fraction = 0.002;
-  options->min_confidence = 0.5;
+  options->min_confidence = 0.6;
   options->merge_distance = 0.3;
   options->watchdog_ms = 30000;
 }

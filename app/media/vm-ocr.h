@@ -50,7 +50,7 @@ typedef struct {
   double      max_ocr_rate;     /* frames OCR'd per second of video, on average; default 0.5 */
   guint       short_side;       /* frame size for OCR; default 720 */
   double      change_fraction;  /* share of the 32×32 grid's cells that must change; default 0.002 */
-  double      min_confidence;   /* default 0.5 */
+  double      min_confidence;   /* words below are dropped; default 0.6 */
   double      merge_distance;   /* normalised edit distance under which lines merge; default 0.3 */
   guint       watchdog_ms;      /* default 30000 */
 } VmOcrOptions;

@@ -88,7 +88,7 @@ vm_text_search_options_init (VmTextSearchOptions *options)
 {
   memset (options, 0, sizeof *options);
   options->limit = 10;
-  options->margin_ns = VM_NSEC_PER_SEC;
+  options->margin_ns = VM_NSEC_PER_SEC / 2;
   options->merge_gap_ns = VM_NSEC_PER_SEC;
   options->video_id = 0;
   options->sources = VM_SIGNAL_SUBTITLE | VM_SIGNAL_OCR | VM_SIGNAL_SPEECH;

@@ -73,7 +73,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmMoment, vm_moment_free)
 
 typedef struct {
   guint    limit;          /* moments returned; default 10 */
-  gint64   margin_ns;      /* widening on each side; default 1 s */
+  gint64   margin_ns;      /* widening on each side; default 0.5 s */
   gint64   merge_gap_ns;   /* moments of one video closer than this merge; default 1 s */
   gint64   video_id;       /* only this video; 0 for all */
   guint    sources;        /* VmSignal bits of the text sources to use; default all three */

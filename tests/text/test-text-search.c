@@ -207,8 +207,8 @@ test_search_basic (Fixture       *f,
       g_assert_nonnull (mb);
 
       g_assert_cmpstr (ma->path, ==, "/videos/a.mkv");
-      g_assert_cmpint (ma->start_ns, ==, SEC (1.0));
-      g_assert_cmpint (ma->end_ns, ==, SEC (6.0));
+      g_assert_cmpint (ma->start_ns, ==, SEC (1.5));
+      g_assert_cmpint (ma->end_ns, ==, SEC (5.5));
       g_assert_cmpuint (ma->signals, ==, VM_SIGNAL_SUBTITLE | VM_SIGNAL_OCR);
       g_assert_cmpuint (ma->snippets->len, ==, 2);
       g_assert_cmpint (((VmSnippet *) g_ptr_array_index (ma->snippets, 0))->source, ==, VM_TEXT_SOURCE_SUBTITLE);
@@ -244,8 +244,8 @@ test_search_phrases (Fixture       *f,
   g_assert_cmpuint (m2->len, ==, 0);
 
   g_assert_cmpuint (m3->len, ==, 1);
-  g_assert_cmpint (moment (m3, 0)->start_ns, ==, SEC (11.0));
-  g_assert_cmpint (moment (m3, 0)->end_ns, ==, SEC (14.0));
+  g_assert_cmpint (moment (m3, 0)->start_ns, ==, SEC (11.5));
+  g_assert_cmpint (moment (m3, 0)->end_ns, ==, SEC (13.5));
   g_assert_cmpuint (moment (m3, 0)->signals, ==, VM_SIGNAL_SPEECH);
 
   /* All words must be in one segment. */
@@ -264,7 +264,7 @@ test_search_options (Fixture       *f,
 
   vm_text_search_options_init (&options);
   g_assert_cmpuint (options.limit, ==, 10);
-  g_assert_cmpint (options.margin_ns, ==, SEC (1.0));
+  g_assert_cmpint (options.margin_ns, ==, SEC (0.5));
 
   /* One video. */
   options.video_id = f->b;
