@@ -433,6 +433,13 @@ vm_ocr_tracker_add (VmOcrTracker *self,
       VmOcrLine *line = g_ptr_array_index (lines, i);
       double best = 2.0;
       int best_k = -1;
+      gboolean repeated = FALSE;
+
+      /* The same text twice in one frame (a repeated pattern) counts once. */
+      for (guint j = 0; j < i && !repeated; j++)
+        repeated = g_str_equal (((VmOcrLine *) g_ptr_array_index (lines, j))->text, line->text);
+      if (repeated)
+        continue;
 
       for (guint k = 0; k < n_active; k++)
         {
@@ -466,16 +473,6 @@ vm_ocr_tracker_add (VmOcrTracker *self,
             }
           continue;
         }
-
-      /* The same text twice in one frame (a repeated pattern) is one segment. */
-      {
-        gboolean seen = FALSE;
-
-        for (guint k = n_active; k < self->active->len && !seen; k++)
-          seen = g_str_equal (((Active *) g_ptr_array_index (self->active, k))->segment->text, line->text);
-        if (seen)
-          continue;
-      }
 
       {
         Active *a = g_new0 (Active, 1);

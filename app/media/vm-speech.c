@@ -540,6 +540,10 @@ vm_speech_transcribe (VmSpeechEngine  *engine,
           g_mutex_lock (&self.lock);
           if (self.error != NULL)
             g_propagate_error (error, g_steal_pointer (&self.error));
+          else if (g_error_matches (gst_error, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND) ||
+                   g_error_matches (gst_error, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE))
+            g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_NOT_MEDIA,
+                         _("%s: not a media file GStreamer knows"), display);
           else
             g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_CORRUPT,
                          _("%s: the audio cannot be decoded: %s"), display, gst_error->message);
