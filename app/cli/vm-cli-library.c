@@ -984,12 +984,15 @@ cmd_demo (VmCli               *cli,
   return VM_EXIT_OK;
 }
 
+int vm_cli_cmd_search (VmCli *cli, const VmCliCommand *command, int argc, char **argv);
+
 const VmCliCommand vm_cli_commands[] = {
   { "add", N_("FOLDER…"), N_("Add folders to the library"), cmd_add },
   { "remove", N_("FOLDER…"), N_("Remove folders from the library (annotated videos are kept)"), cmd_remove },
   { "index", N_("[FOLDER…]"), N_("Scan the library and index new and changed videos"), cmd_index },
   { "list", NULL, N_("List the videos in the catalog"), cmd_list },
   { "info", N_("FILE"), N_("Show what a video file holds"), cmd_info },
+  { "search", N_("QUERY"), N_("Find moments by their subtitles, on-screen text or speech"), vm_cli_cmd_search },
   { "status", NULL, N_("Show the catalog and indexing progress"), cmd_status },
   { "demo", NULL, N_("Generate a demo library of short clips"), cmd_demo },
   { "gpu", NULL, N_("List the Vulkan devices and their features"), vm_cli_cmd_gpu },
