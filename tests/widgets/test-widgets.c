@@ -1024,6 +1024,8 @@ test_window (void)
   VmPlayback *playback = NULL;
   gpointer weak;
 
+  /* Never a remote of another instance on the session bus. */
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
   g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
   window = vm_window_new (GTK_APPLICATION (app), vm_catalog_get_path (catalog));
   weak = window;
