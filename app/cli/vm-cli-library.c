@@ -992,5 +992,6 @@ const VmCliCommand vm_cli_commands[] = {
   { "info", N_("FILE"), N_("Show what a video file holds"), cmd_info },
   { "status", NULL, N_("Show the catalog and indexing progress"), cmd_status },
   { "demo", NULL, N_("Generate a demo library of short clips"), cmd_demo },
+  { "gpu", NULL, N_("List the Vulkan devices and their features"), vm_cli_cmd_gpu },
   { NULL }
 };

@@ -14,7 +14,8 @@
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, "%s\n\n", _("Usage: vidmark [--catalog PATH] [--json] COMMAND [OPTIONS…]"));
+  fprintf (out, "%s\n", _("Usage: vidmark                      open the window"));
+  fprintf (out, "%s\n\n", _("       vidmark [--catalog PATH] [--json] COMMAND [OPTIONS…]"));
   fprintf (out, "%s\n\n", _("Find, scrub and label moments in your video library."));
   fprintf (out, "%s\n", _("Commands:"));
   for (guint i = 0; vm_cli_commands[i].name != NULL; i++)

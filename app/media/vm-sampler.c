@@ -37,6 +37,7 @@
 #include <gst/video/video.h>
 
 #define POLL_INTERVAL (50 * GST_MSECOND)
+#define MAX_HELD_BYTES (64 * 1024 * 1024)
 
 typedef struct {
   GMutex            lock;
@@ -61,8 +62,12 @@ typedef struct {
 
   /* Keyframe mode, decoder input side. */
   GstSegment        in_segment;
-  GQueue            held;            /* GstBuffer*, delta units since the last decoded one */
+  GQueue            held;            /* GstBuffer*, units since the last decoded one */
+  gsize             held_bytes;
   gboolean          replaying;
+  guint64           next_in_k;       /* rate mode: next target at the decoder input */
+  gint64            last_in_ts;
+  gboolean          reordered;       /* pts went backwards in decode order */
   gint64            last_target_ns;  /* stream time of the last frame chosen */
   GHashTable       *targets;         /* buffer pts → keyframe? + 1 */
 
@@ -130,6 +135,7 @@ clear_held_locked (Sampler *self)
 
   while ((buffer = g_queue_pop_head (&self->held)) != NULL)
     gst_buffer_unref (buffer);
+  self->held_bytes = 0;
 }
 
 /* ---- Decoder input: keep delta units away from the decoder ------------- */
@@ -149,6 +155,7 @@ replay_held_locked (Sampler *self,
     return;
 
   g_queue_init (&self->held);
+  self->held_bytes = 0;
   self->replaying = TRUE;
   g_mutex_unlock (&self->lock);
 
@@ -166,6 +173,80 @@ replay_held_locked (Sampler *self,
   g_mutex_lock (&self->lock);
   self->stats.units_decoded += n_replayed;
   self->replaying = FALSE;
+}
+
+/* Keeps @buffer back from the decoder; the probe owns it from now on.  When
+ * too much is held (a very long stretch without keyframes), it is decoded
+ * after all, to bound memory. */
+static void
+hold_locked (Sampler         *self,
+             GstPad          *pad,
+             GstPadProbeInfo *info,
+             GstBuffer       *buffer)
+{
+  g_queue_push_tail (&self->held, buffer);
+  self->held_bytes += gst_buffer_get_size (buffer);
+  GST_PAD_PROBE_INFO_DATA (info) = NULL;
+  if (self->held_bytes > MAX_HELD_BYTES)
+    replay_held_locked (self, pad);
+}
+
+static gint64
+rate_target_ns (const Sampler *self,
+                guint64        k)
+{
+  return (gint64) llround (k * (double) GST_SECOND / self->options.rate);
+}
+
+/* Rate mode, decoder input.  Every frame that will be delivered must be
+ * decoded, and so must everything it depends on; nothing else need be.
+ * Units are held back (compressed) from the last keyframe on; when one
+ * reaches the next target time, the held ones and it go to the decoder.  A
+ * keyframe that arrives first makes the held ones useless.  The result is
+ * the same as decoding everything, in the same order, without seeking.
+ *
+ * This relies on pts increasing in decode order; at the first sign of frame
+ * reordering (B-frames) everything from then on is decoded. */
+static GstPadProbeReturn
+rate_input_locked (Sampler         *self,
+                   GstPad          *pad,
+                   GstPadProbeInfo *info,
+                   GstBuffer       *buffer,
+                   gint64           ts,
+                   gint64           st)
+{
+  if (!self->reordered && ts >= 0 && self->last_in_ts >= 0 && ts < self->last_in_ts)
+    {
+      self->reordered = TRUE;
+      replay_held_locked (self, pad);
+    }
+  if (ts >= 0)
+    self->last_in_ts = ts;
+
+  if (self->reordered || st < 0)
+    {
+      replay_held_locked (self, pad);
+      self->stats.units_decoded++;
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_OK;
+    }
+
+  if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+    clear_held_locked (self);
+
+  if (st >= rate_target_ns (self, self->next_in_k))
+    {
+      replay_held_locked (self, pad);
+      while (rate_target_ns (self, self->next_in_k) <= st)
+        self->next_in_k++;
+      self->stats.units_decoded++;
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_OK;
+    }
+
+  hold_locked (self, pad, info, buffer);
+  g_mutex_unlock (&self->lock);
+  return GST_PAD_PROBE_HANDLED;
 }
 
 static GstPadProbeReturn
@@ -215,15 +296,13 @@ decoder_sink_probe_cb (GstPad          *pad,
       return GST_PAD_PROBE_OK;
     }
   self->stats.units_in++;
-  if (self->options.mode != VM_SAMPLE_KEYFRAMES)
-    {
-      self->stats.units_decoded++;
-      g_mutex_unlock (&self->lock);
-      return GST_PAD_PROBE_OK;
-    }
 
   ts = buffer_time (buffer);
   st = to_stream_time (&self->in_segment, ts);
+
+  if (self->options.mode == VM_SAMPLE_RATE)
+    return rate_input_locked (self, pad, info, buffer, ts, st);
+
   gap = max_gap_ns (self);
 
   if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT))
@@ -279,9 +358,8 @@ decoder_sink_probe_cb (GstPad          *pad,
       return GST_PAD_PROBE_OK;
     }
 
-  /* Keep it for later; the probe owns the reference now. */
-  g_queue_push_tail (&self->held, buffer);
-  GST_PAD_PROBE_INFO_DATA (info) = NULL;
+  /* Keep it for later. */
+  hold_locked (self, pad, info, buffer);
   g_mutex_unlock (&self->lock);
   return GST_PAD_PROBE_HANDLED;
 }
@@ -896,6 +974,7 @@ vm_sampler_run_full (const char              *path,
   gst_segment_init (&self->out_segment, GST_FORMAT_TIME);
   g_queue_init (&self->held);
   self->last_target_ns = -1;
+  self->last_in_ts = -1;
   self->fallback_last_ns = -1;
   self->targets = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   self->passed = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);

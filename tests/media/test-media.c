@@ -4,6 +4,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#define _GNU_SOURCE 1
 #include "media/vm-media.h"
 
 #include <errno.h>
@@ -104,6 +105,12 @@ clip (const char *name)
       spec.duration = 4.0;
       spec.keyframe_interval = 1.0;
       spec.variable_framerate = TRUE;
+    }
+  else if (g_str_equal (name, "bframes.mp4"))
+    {
+      spec.duration = 6.0;
+      spec.keyframe_interval = 2.0;
+      spec.b_frames = 2;
     }
   else if (g_str_equal (name, "gap.mp4"))
     {
@@ -274,6 +281,20 @@ make_bad (const char *name)
       g_assert_true (g_file_get_contents (full, &contents, &len, NULL));
       write_bytes (path, contents, len / 2);
     }
+  else if (g_str_equal (name, "unknown-codec.mkv"))
+    {
+      /* A Matroska file whose video codec nobody knows. */
+      g_autofree char *mkv = clip ("rich.mkv");
+      g_autofree char *contents = NULL;
+      char *at;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (mkv, &contents, &len, NULL));
+      at = memmem (contents, len, "V_MPEG4/ISO/AVC", 15);
+      g_assert_nonnull (at);
+      memcpy (at, "V_VIDMARK/TEST1", 15);
+      write_bytes (path, contents, len);
+    }
   else if (g_str_equal (name, "folder.mp4"))
     g_assert_cmpint (g_mkdir (path, 0755), ==, 0);
   else
@@ -288,6 +309,7 @@ static const BadCase bad_cases[] = {
   { "random.mkv", VM_MEDIA_ERROR_NOT_MEDIA },
   { "truncated.mp4", VM_MEDIA_ERROR_CORRUPT },
   { "folder.mp4", VM_MEDIA_ERROR_NOT_MEDIA },
+  { "unknown-codec.mkv", VM_MEDIA_ERROR_MISSING_PLUGIN },
 };
 
 static void
@@ -497,11 +519,32 @@ test_sample_rate_cfr (void)
   g_assert_true (vm_sampler_run_full (path, &options, collect_cb, &c, &stats, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (c.pts->len, ==, 8);
-  /* Everything is decoded; only the chosen frames are converted. */
+  /* Only what leads to a chosen frame is decoded: in each 2 s group of
+   * pictures, the keyframe and the 25 frames up to 1 s.  Only the chosen
+   * frames are converted. */
   g_assert_cmpuint (stats.units_in, ==, 200);
-  g_assert_cmpuint (stats.units_decoded, ==, 200);
-  g_assert_cmpuint (stats.frames_out, ==, 200);
+  g_assert_cmpuint (stats.units_decoded, ==, 4 * 26);
+  g_assert_cmpuint (stats.frames_out, ==, 4 * 26);
   g_assert_cmpuint (stats.frames, ==, 8);
+
+  /* The same pictures as from decoding every frame. */
+  {
+    Collect all;
+
+    collect_init (&all);
+    options.rate = 25.0;
+    g_assert_true (vm_sampler_run_full (path, &options, collect_cb, &all, &stats, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (stats.units_decoded, ==, 200);
+    g_assert_cmpuint (all.sums->len, ==, 200);
+    for (guint i = 0; i < 8; i++)
+      {
+        g_assert_cmpint (pts_at (&all, i * 25), ==, pts_at (&c, i));
+        g_assert_cmpuint (g_array_index (all.sums, guint64, i * 25), ==,
+                          g_array_index (c.sums, guint64, i));
+      }
+    collect_clear (&all);
+  }
   for (guint i = 0; i < 8; i++)
     g_assert_cmpint (pts_at (&c, i), ==, (gint64) i * SEC);
   g_assert_cmpuint (c.width, ==, 320);
@@ -649,6 +692,73 @@ check_vfr (const char *name)
         g_assert_cmpint (pts_at (&c, j), >, pts_at (&c, j - 1));
     }
   collect_clear (&c);
+}
+
+/* Frames decoded in another order than shown: every mode still gives the
+ * exact frames a full decode gives. */
+static void
+test_sample_bframes (void)
+{
+  g_autofree char *path = clip ("bframes.mp4");
+  g_autoptr(GError) error = NULL;
+  VmSamplerOptions options;
+  VmSamplerStats stats;
+  Collect all, c;
+  guint n_key = 0;
+
+  vm_sampler_options_init (&options);
+  options.mode = VM_SAMPLE_RATE;
+  options.rate = 25.0;
+  options.short_side = 120;
+  collect_init (&all);
+  g_assert_true (vm_sampler_run (path, &options, collect_cb, &all, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (all.pts->len, ==, 150);
+  for (guint i = 0; i < all.pts->len; i++)
+    g_assert_cmpint (pts_at (&all, i), ==, (gint64) i * 40 * MS);
+
+  collect_init (&c);
+  options.rate = 1.0;
+  g_assert_true (vm_sampler_run_full (path, &options, collect_cb, &c, &stats, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.pts->len, ==, 6);
+  for (guint i = 0; i < c.pts->len; i++)
+    {
+      g_assert_cmpint (pts_at (&c, i), ==, (gint64) i * SEC);
+      g_assert_cmpuint (g_array_index (c.sums, guint64, i), ==,
+                        g_array_index (all.sums, guint64, i * 25));
+    }
+  collect_clear (&c);
+
+  collect_init (&c);
+  options.mode = VM_SAMPLE_KEYFRAMES;
+  options.max_gap = 0.5;
+  g_assert_true (vm_sampler_run_full (path, &options, collect_cb, &c, &stats, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.pts->len, >=, 12);
+  g_assert_cmpint (pts_at (&c, 0), ==, 0);
+  for (guint i = 0; i < c.pts->len; i++)
+    {
+      guint index = (guint) (pts_at (&c, i) / (40 * MS));
+
+      g_assert_cmpint (pts_at (&c, i), ==, pts_at (&all, index));
+      g_assert_cmpuint (g_array_index (c.sums, guint64, i), ==,
+                        g_array_index (all.sums, guint64, index));
+      if (i > 0)
+        {
+          g_assert_cmpint (pts_at (&c, i), >, pts_at (&c, i - 1));
+          g_assert_cmpint (pts_at (&c, i) - pts_at (&c, i - 1), <=, 500 * MS);
+        }
+      if (g_array_index (c.key, gboolean, i))
+        {
+          g_assert_cmpint (pts_at (&c, i) % (2 * SEC), ==, 0);
+          n_key++;
+        }
+    }
+  g_assert_cmpuint (n_key, ==, 3);
+  g_assert_cmpuint (stats.units_decoded, <, stats.units_in);
+  collect_clear (&c);
+  collect_clear (&all);
 }
 
 /* Audio and subtitle streams are left alone and do not stall the run. */
@@ -840,6 +950,7 @@ test_sample_bad (void)
     { "text.mp4", VM_MEDIA_ERROR_NOT_MEDIA },
     { "random.mkv", VM_MEDIA_ERROR_NOT_MEDIA },
     { "truncated.mp4", VM_MEDIA_ERROR_CORRUPT },
+    { "unknown-codec.mkv", VM_MEDIA_ERROR_MISSING_PLUGIN },
   };
   VmSamplerOptions options;
 
@@ -1044,6 +1155,7 @@ main (int   argc,
   g_test_add_func ("/media/sample/rate", test_sample_rate_cfr);
   g_test_add_func ("/media/sample/webm", test_sample_webm);
   g_test_add_func ("/media/sample/rich", test_sample_rich);
+  g_test_add_func ("/media/sample/b-frames", test_sample_bframes);
   g_test_add_func ("/media/sample/vfr-mkv", test_sample_vfr_mkv);
   g_test_add_func ("/media/sample/vfr-mp4", test_sample_vfr_mp4);
   g_test_add_func ("/media/sample/gap-fill", test_sample_gap_fill);
