@@ -1556,7 +1556,7 @@ vm_window_init (VmWindow *self)
 
   self->mark_in = -1;
   self->active_edge = EDGE_END;
-  self->search_func = vm_search_text_and_names;
+  self->search_func = vm_search_get_default ();
 
   if (source != NULL && (schema = g_settings_schema_source_lookup (source, APP_ID, TRUE)) != NULL)
     self->settings = g_settings_new (APP_ID);
@@ -1636,7 +1636,7 @@ vm_window_set_search_func (VmWindow     *self,
                            gpointer      user_data)
 {
   g_return_if_fail (VM_IS_WINDOW (self));
-  self->search_func = func ? func : vm_search_text_and_names;
+  self->search_func = func ? func : vm_search_get_default ();
   self->search_data = user_data;
 }
 

@@ -249,6 +249,39 @@ test_search_text_and_names (void)
   g_assert_nonnull (r);
 }
 
+/* Whichever search the window uses by default finds the text and the name. */
+static void
+test_search_default (void)
+{
+  g_autoptr(VmCatalog) catalog = make_catalog ("default.sqlite", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) r = NULL;
+  VmSearchFunc func = vm_search_get_default ();
+  VmMomentItem *m;
+
+  g_assert_nonnull (func);
+  r = func (catalog, "brown fox", 10, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->len, >=, 1);
+  m = g_ptr_array_index (r, 0);
+  g_assert_cmpint (vm_moment_item_get_start (m), <=, 500 * MS);
+  g_assert_cmpint (vm_moment_item_get_end (m), >=, 1500 * MS);
+  g_assert_true (vm_moment_item_get_signals (m) & VM_MOMENT_SIGNAL_SUBTITLE);
+  g_assert_nonnull (strstr (vm_moment_item_get_snippet (m), "[brown]"));
+  g_assert_cmpstr (vm_moment_item_get_fingerprint (m), ==, "0123456789abcdef0123456789abcdef");
+  g_clear_pointer (&r, g_ptr_array_unref);
+
+  r = func (catalog, "clip", 10, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->len, ==, 1);
+  g_assert_cmpuint (vm_moment_item_get_signals (g_ptr_array_index (r, 0)), ==, VM_MOMENT_SIGNAL_NAME);
+  g_clear_pointer (&r, g_ptr_array_unref);
+
+  r = func (catalog, "***", 10, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->len, ==, 0);
+}
+
 typedef struct {
   GPtrArray *moments;
   GError    *error;
@@ -1024,10 +1057,14 @@ test_window (void)
   VmPlayback *playback = NULL;
   gpointer weak;
 
+  /* Never a remote of another instance on the session bus. */
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
   g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
   window = vm_window_new (GTK_APPLICATION (app), vm_catalog_get_path (catalog));
   weak = window;
   g_object_add_weak_pointer (G_OBJECT (window), &weak);
+  /* Exact text times (the search layer widens them by a margin). */
+  vm_window_set_search_func (window, vm_search_text_and_names, NULL);
   gtk_window_present (GTK_WINDOW (window));
 
   wait_for (window_idle, window, 20, "the library");
@@ -1151,6 +1188,7 @@ main (int   argc,
   g_test_add_func ("/widgets/moment/properties", test_moment_properties);
   g_test_add_func ("/widgets/search/fts-query", test_fts_query);
   g_test_add_func ("/widgets/search/text-and-names", test_search_text_and_names);
+  g_test_add_func ("/widgets/search/default", test_search_default);
   g_test_add_func ("/widgets/search/async", test_search_async);
   g_test_add_func ("/widgets/search/thumbnail", test_thumbnail_find);
   g_test_add_func ("/widgets/annotation/stack", test_annotation_stack);
