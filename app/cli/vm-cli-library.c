@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "cli/vm-cli.h"
+#include "cli/vm-cli-model.h"
 #include "core/vm-core.h"
 #include "index/vm-indexer.h"
 #include "media/vm-media.h"
@@ -917,5 +918,6 @@ const VmCliCommand vm_cli_commands[] = {
   { "info", N_("FILE"), N_("Show what a video file holds"), cmd_info },
   { "status", NULL, N_("Show the catalog and indexing progress"), cmd_status },
   { "demo", NULL, N_("Generate a demo library of short clips"), cmd_demo },
+  { "model", N_("COMMAND"), N_("Manage CLIP models: list, import, install, remove, default"), vm_cli_cmd_model },
   { NULL }
 };
