@@ -288,10 +288,12 @@ install_progress_cb (const VmDownloadProgress *p,
   switch (p->stage)
     {
     case VM_DOWNLOAD_RESOLVING:
-      fprintf (stderr, _("Looking up %s at %s…\n"), p->repo,
-               run->options.revision ? run->options.revision : _("its pinned revision"));
+      fprintf (stderr, _("looking up %s at %s\n"), p->repo, p->revision);
       break;
     case VM_DOWNLOAD_FILE_START:
+      /* On a terminal the progress line names the file. */
+      if (run->cli->is_tty && p->done_file == 0)
+        return;
       clear_progress (run);
       total = vm_format_size (p->size_file);
       if (p->done_file > 0)
@@ -305,6 +307,8 @@ install_progress_cb (const VmDownloadProgress *p,
                  p->file_index + 1, p->n_files);
       break;
     case VM_DOWNLOAD_FILE_DONE:
+      if (run->cli->is_tty)
+        return;
       clear_progress (run);
       fprintf (stderr, _("checked %s\n"), p->file);
       break;

@@ -152,6 +152,7 @@ typedef struct {
   char                   *token;
   char                   *repo;
   char                   *commit;
+  const char             *requested;   /* the revision asked for */
   GCancellable           *cancellable;
   VmDownloadProgressFunc  progress;
   gpointer                user_data;
@@ -178,7 +179,7 @@ report (Ctx             *ctx,
 {
   ctx->p.stage = stage;
   ctx->p.repo = ctx->repo;
-  ctx->p.revision = ctx->commit;
+  ctx->p.revision = ctx->commit ? ctx->commit : ctx->requested;
   if (ctx->progress != NULL)
     ctx->progress (&ctx->p, ctx->user_data);
 }
@@ -310,10 +311,13 @@ http_get (Ctx          *ctx,
   return NULL;
 }
 
+/* @about_repo: the answer to an API call, where 401/403/404 mean the
+ * repository is missing or closed to us. */
 static void
 set_http_error (Ctx          *ctx,
                 SoupMessage  *msg,
                 const char   *what,
+                gboolean      about_repo,
                 GError      **error)
 {
   guint status = soup_message_get_status (msg);
@@ -324,6 +328,11 @@ set_http_error (Ctx          *ctx,
       g_strcmp0 (code, "EntryNotFound") == 0)
     g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_NOT_FOUND,
                  _("Hugging Face repository “%s” has no %s"), ctx->repo, what);
+  else if (!about_repo)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                 _("%s answered HTTP %u %s for %s of “%s”"), ctx->endpoint_str, status,
+                 soup_message_get_reason_phrase (msg) ? soup_message_get_reason_phrase (msg) : "",
+                 what, ctx->repo);
   else if ((status == 401 || status == 403) && ctx->token != NULL)
     g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_NOT_FOUND,
                  _("Hugging Face refused access to “%s” (HTTP %u): check that HF_TOKEN "
@@ -357,7 +366,7 @@ api_get_json (Ctx         *ctx,
     return NULL;
   if (soup_message_get_status (msg) != 200)
     {
-      set_http_error (ctx, msg, what, error);
+      set_http_error (ctx, msg, what, TRUE, error);
       return NULL;
     }
 
@@ -747,8 +756,9 @@ fetch (Ctx           *ctx,
     {
       g_autofree char *what = g_strdup_printf (_("file %s"), f->path);
 
-      set_http_error (ctx, msg, what, error);
-      return FETCH_FAILED;
+      set_http_error (ctx, msg, what, FALSE, error);
+      /* Server errors (a busy CDN) are worth another try. */
+      return SOUP_STATUS_IS_SERVER_ERROR (status) ? FETCH_RETRY : FETCH_FAILED;
     }
 
   fd = g_open (part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -1055,6 +1065,7 @@ vm_model_install (const char              *models_dir,
   if (!resolve_spec (options->spec, options->name, &ctx.repo, &name, &pinned, error))
     goto out;
   revision = options->revision ? options->revision : pinned;
+  ctx.requested = revision;
 
   target = g_build_filename (dir, name, NULL);
   if (g_file_test (target, G_FILE_TEST_EXISTS))
@@ -1143,6 +1154,7 @@ vm_model_install (const char              *models_dir,
   /* 3. The downloads. */
   if (!vm_paths_ensure_dir (dir, error))
     goto out;
+  vm_model_store_cleanup (dir, 3600);
   partial_base = g_strconcat (".partial-", name, NULL);
   partial_dir = g_build_filename (dir, partial_base, NULL);
   if (g_mkdir (partial_dir, 0755) != 0 && errno != EEXIST)

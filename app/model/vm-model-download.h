@@ -55,7 +55,7 @@ typedef enum {
 typedef struct {
   VmDownloadStage stage;
   const char     *repo;
-  const char     *revision;    /* the commit, once known */
+  const char     *revision;    /* the revision asked for; the commit once known */
   const char     *file;        /* NULL before the first file */
   guint           file_index;  /* 0-based */
   guint           n_files;

@@ -498,6 +498,30 @@ vm_model_store_remove (const char  *models_dir,
   return vm_model_store_delete_tree (trash, error);
 }
 
+void
+vm_model_store_cleanup (const char *models_dir,
+                        guint       min_age)
+{
+  g_autofree char *dir = models_dir_or_default (models_dir);
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  const char *entry;
+
+  if (d == NULL)
+    return;
+  while ((entry = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      GStatBuf st;
+
+      if (!g_str_has_prefix (entry, ".tmp-") && !g_str_has_prefix (entry, ".removing-"))
+        continue;
+      path = g_build_filename (dir, entry, NULL);
+      if (g_lstat (path, &st) == 0 && S_ISDIR (st.st_mode) && now - (gint64) st.st_mtime >= (gint64) min_age)
+        vm_model_store_delete_tree (path, NULL);
+    }
+}
+
 /* ---- validation ---------------------------------------------------------- */
 
 static gboolean
@@ -833,6 +857,7 @@ vm_model_store_import (const char    *models_dir,
 
   if (!vm_paths_ensure_dir (dir, error))
     return NULL;
+  vm_model_store_cleanup (dir, 3600);
   template = g_strdup_printf (".tmp-%s-XXXXXX", model_name);
   tmp = g_build_filename (dir, template, NULL);
   if (g_mkdtemp_full (tmp, 0755) == NULL)

@@ -118,6 +118,12 @@ char        *vm_model_store_import        (const char   *models_dir,
                                            GCancellable *cancellable,
                                            GError      **error);
 
+/* Deletes what crashed imports and removals left behind: folders named
+ * ".tmp-*" or ".removing-*" not modified for @min_age seconds.  Interrupted
+ * downloads (".partial-*") are kept for resuming.  Best effort. */
+void         vm_model_store_cleanup       (const char   *models_dir,
+                                           guint         min_age);
+
 /* ---- for the downloader and tests --------------------------------------- */
 
 typedef struct {

@@ -55,6 +55,7 @@ class FakeHub:
         self.ignore_range = False     # answer 200 with the whole file to Range requests
         self.corrupt = set()          # paths served with one byte changed
         self.throttle = {}            # path → seconds to sleep per 64 bytes
+        self.fail = {}                # path → [status, count]: answer that status count times
         self.hub = self._start("hub")
         self.cdn = self._start("cdn")
 
@@ -80,6 +81,7 @@ class FakeHub:
         self.ignore_range = False
         self.corrupt.clear()
         self.throttle.clear()
+        self.fail.clear()
 
     def close(self):
         for s in (self.hub, self.cdn):
@@ -192,6 +194,11 @@ class FakeHub:
         import time
         if name in self.corrupt:
             data = data[:-1] + bytes([data[-1] ^ 0xFF])
+        fail = self.fail.get(name)
+        if fail is not None and fail[1] > 0:
+            fail[1] -= 1
+            self._send(h, fail[0], b"busy", "text/plain")
+            return
         start = 0
         rng = h.headers.get("Range")
         status = 200

@@ -154,6 +154,25 @@ def _():
     assert ranges == [None, "bytes=1000-"], ranges
 
 
+@case("server errors are retried, client errors are not")
+def _():
+    env = fresh_env()
+    hub.reset_faults()
+    hub.clear_log()
+    hub.fail["model.safetensors"] = [503, 1]
+    run(env, "model", "install", "acme/flaky", check=0)
+    check_installed(env, "flaky", flaky)
+    assert len(hub.requests("cdn", "model.safetensors")) == 2
+    env = fresh_env()
+    hub.reset_faults()
+    hub.clear_log()
+    hub.fail["vocab.json"] = [403, 1]
+    p = run(env, "model", "install", "acme/flaky", check=1)
+    assert "HTTP 403" in p.stderr, p.stderr
+    assert len(hub.requests("hub", "vocab.json")) == 1
+    assert visible_dirs(env) == []
+
+
 @case("an interrupted download resumes on the next run from the .part size")
 def _():
     env = fresh_env()

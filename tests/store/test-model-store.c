@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include "model/vm-model-download.h"
 #include "model/vm-model-error.h"
@@ -454,6 +455,33 @@ test_default_and_remove (void)
 
   g_assert_cmpuint (count_prefixed (models, ".removing"), ==, 0);
   g_assert_cmpuint (count_visible (models), ==, 2);   /* bravo and the incomplete echo */
+
+  /* Leftovers of crashed imports and removals go once old; partial
+   * downloads stay for resuming. */
+  {
+    g_autofree char *old_tmp = g_build_filename (models, ".tmp-x-123456", NULL);
+    g_autofree char *old_rm = g_build_filename (models, ".removing-y-123456", NULL);
+    g_autofree char *new_tmp = g_build_filename (models, ".tmp-z-123456", NULL);
+    g_autofree char *inner = g_build_filename (old_tmp, "config.json", NULL);
+    g_autofree char *partial = g_build_filename (models, ".partial-delta", NULL);
+
+    g_assert_cmpint (g_mkdir (old_tmp, 0755), ==, 0);
+    g_assert_true (g_file_set_contents (inner, "{}", -1, NULL));
+    g_assert_cmpint (g_mkdir (old_rm, 0755), ==, 0);
+    g_assert_cmpint (g_mkdir (new_tmp, 0755), ==, 0);
+    {
+      struct utimbuf times = { 1000000, 1000000 };
+
+      g_assert_cmpint (g_utime (old_tmp, &times), ==, 0);
+      g_assert_cmpint (g_utime (old_rm, &times), ==, 0);
+      g_assert_cmpint (g_utime (partial, &times), ==, 0);
+    }
+    vm_model_store_cleanup (models, 3600);
+    g_assert_false (g_file_test (old_tmp, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (old_rm, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (new_tmp, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (partial, G_FILE_TEST_EXISTS));
+  }
 }
 
 static void
