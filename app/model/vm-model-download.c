@@ -16,6 +16,7 @@
 
 #include "core/vm-paths.h"
 #include "core/vm-util.h"
+#include "model/vm-digest-private.h"
 #include "model/vm-model-error.h"
 #include "model/vm-model-store.h"
 
@@ -545,24 +546,24 @@ bad:
 /* ---- one file --------------------------------------------------------------- */
 
 typedef struct {
-  GChecksum *sha256;
-  GChecksum *sha1;
+  VmDigest *sha256;
+  VmDigest *sha1;
 } Sums;
 
 static void
 sums_reset (Sums          *s,
             const HubFile *f)
 {
-  g_clear_pointer (&s->sha256, g_checksum_free);
-  g_clear_pointer (&s->sha1, g_checksum_free);
-  s->sha256 = g_checksum_new (G_CHECKSUM_SHA256);
+  g_clear_pointer (&s->sha256, vm_digest_free);
+  g_clear_pointer (&s->sha1, vm_digest_free);
+  s->sha256 = vm_digest_new (G_CHECKSUM_SHA256);
   if (f->git_sha1 != NULL)
     {
       g_autofree char *header = g_strdup_printf ("blob %" G_GUINT64_FORMAT, f->size);
 
-      s->sha1 = g_checksum_new (G_CHECKSUM_SHA1);
+      s->sha1 = vm_digest_new (G_CHECKSUM_SHA1);
       /* The NUL after the header is part of what git hashes. */
-      g_checksum_update (s->sha1, (const guchar *) header, strlen (header) + 1);
+      vm_digest_update (s->sha1, header, strlen (header) + 1);
     }
 }
 
@@ -571,16 +572,16 @@ sums_update (Sums         *s,
              const guint8 *data,
              gsize         len)
 {
-  g_checksum_update (s->sha256, data, len);
+  vm_digest_update (s->sha256, data, len);
   if (s->sha1 != NULL)
-    g_checksum_update (s->sha1, data, len);
+    vm_digest_update (s->sha1, data, len);
 }
 
 static void
 sums_clear (Sums *s)
 {
-  g_clear_pointer (&s->sha256, g_checksum_free);
-  g_clear_pointer (&s->sha1, g_checksum_free);
+  g_clear_pointer (&s->sha256, vm_digest_free);
+  g_clear_pointer (&s->sha1, vm_digest_free);
 }
 
 /* Feeds the first @length bytes of @path into @sums. */
@@ -637,7 +638,7 @@ sums_match (Sums          *sums,
             char         **out_sha256,
             char         **out_problem)
 {
-  const char *sha256 = g_checksum_get_string (sums->sha256);
+  const char *sha256 = vm_digest_get_string (sums->sha256);
 
   *out_sha256 = g_strdup (sha256);
   if (f->sha256 != NULL && !g_str_equal (sha256, f->sha256))
@@ -645,10 +646,10 @@ sums_match (Sums          *sums,
       *out_problem = g_strdup_printf (_("its SHA-256 is %s, the Hub says %s"), sha256, f->sha256);
       return FALSE;
     }
-  if (f->git_sha1 != NULL && !g_str_equal (g_checksum_get_string (sums->sha1), f->git_sha1))
+  if (f->git_sha1 != NULL && !g_str_equal (vm_digest_get_string (sums->sha1), f->git_sha1))
     {
       *out_problem = g_strdup_printf (_("its git blob id is %s, the Hub says %s"),
-                                      g_checksum_get_string (sums->sha1), f->git_sha1);
+                                      vm_digest_get_string (sums->sha1), f->git_sha1);
       return FALSE;
     }
 

@@ -14,6 +14,7 @@
 
 #include "core/vm-paths.h"
 #include "core/vm-util.h"
+#include "model/vm-digest-private.h"
 #include "model/vm-model-error.h"
 #include "model/vm-safetensors.h"
 
@@ -748,7 +749,7 @@ copy_file (const char        *src,
            GCancellable      *cancellable,
            GError           **error)
 {
-  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(VmDigest) sum = vm_digest_new (G_CHECKSUM_SHA256);
   g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
   int in = -1, out = -1;
   gboolean ok = FALSE;
@@ -779,7 +780,7 @@ copy_file (const char        *src,
         break;
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         goto out;
-      g_checksum_update (sum, buf, n);
+      vm_digest_update (sum, buf, n);
       total += n;
       for (gssize off = 0; off < n;)
         {
@@ -803,7 +804,7 @@ copy_file (const char        *src,
     }
 
   entry->size = total;
-  entry->sha256 = g_strdup (g_checksum_get_string (sum));
+  entry->sha256 = g_strdup (vm_digest_get_string (sum));
   ok = TRUE;
 
 out:
