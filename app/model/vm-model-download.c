@@ -1219,3 +1219,133 @@ out:
 
   return result;
 }
+
+/* ---- async ---------------------------------------------------------------------- */
+
+typedef struct {
+  char             *models_dir;
+  char             *spec;
+  char             *name;
+  char             *revision;
+  char             *endpoint;
+  char             *token;
+  VmJob            *job;
+} InstallData;
+
+static void
+install_data_free (InstallData *data)
+{
+  g_free (data->models_dir);
+  g_free (data->spec);
+  g_free (data->name);
+  g_free (data->revision);
+  g_free (data->endpoint);
+  g_free (data->token);
+  g_clear_object (&data->job);
+  g_free (data);
+}
+
+/* Runs in the worker; VmJob's setters may be called from any thread. */
+static void
+job_progress_cb (const VmDownloadProgress *p,
+                 gpointer                  user_data)
+{
+  VmJob *job = user_data;
+  g_autofree char *message = NULL;
+
+  switch (p->stage)
+    {
+    case VM_DOWNLOAD_RESOLVING:
+      message = g_strdup_printf (_("Looking up %s"), p->repo);
+      break;
+    case VM_DOWNLOAD_VERIFYING:
+      message = g_strdup (_("Checking the model"));
+      break;
+    case VM_DOWNLOAD_FILE_START:
+    case VM_DOWNLOAD_PROGRESS:
+    case VM_DOWNLOAD_FILE_DONE:
+    default:
+      {
+        g_autofree char *done = vm_format_size (p->done);
+        g_autofree char *total = vm_format_size (p->total);
+
+        if (p->rate > 0)
+          {
+            g_autofree char *rate = vm_format_size ((guint64) p->rate);
+
+            message = g_strdup_printf (_("%s — %s of %s, %s/s"), p->file, done, total, rate);
+          }
+        else
+          message = g_strdup_printf (_("%s — %s of %s"), p->file, done, total);
+      }
+      break;
+    }
+
+  vm_job_set_message (job, message);
+  if (p->total > 0)
+    vm_job_set_fraction (job, (double) p->done / p->total);
+}
+
+static void
+install_thread_cb (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  InstallData *data = task_data;
+  VmInstallOptions options = {
+    .spec = data->spec,
+    .name = data->name,
+    .revision = data->revision,
+    .endpoint = data->endpoint,
+    .token = data->token,
+  };
+  GError *error = NULL;
+  char *name;
+
+  name = vm_model_install (data->models_dir, &options,
+                           data->job ? job_progress_cb : NULL, data->job,
+                           cancellable, &error);
+  if (name == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, name, g_free);
+}
+
+void
+vm_model_install_async (const char              *models_dir,
+                        const VmInstallOptions  *options,
+                        VmJob                   *job,
+                        GAsyncReadyCallback      callback,
+                        gpointer                 user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  InstallData *data;
+
+  g_return_if_fail (options != NULL && options->spec != NULL);
+  g_return_if_fail (job == NULL || VM_IS_JOB (job));
+
+  data = g_new0 (InstallData, 1);
+  data->models_dir = g_strdup (models_dir);
+  data->spec = g_strdup (options->spec);
+  data->name = g_strdup (options->name);
+  data->revision = g_strdup (options->revision);
+  data->endpoint = g_strdup (options->endpoint);
+  data->token = g_strdup (options->token);
+  data->job = job ? g_object_ref (job) : NULL;
+
+  task = g_task_new (NULL, job ? vm_job_get_cancellable (job) : NULL, callback, user_data);
+  g_task_set_source_tag (task, vm_model_install_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) install_data_free);
+  g_task_run_in_thread (task, install_thread_cb);
+}
+
+char *
+vm_model_install_finish (GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vm_model_install_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

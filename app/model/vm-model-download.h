@@ -27,6 +27,8 @@
 
 #include <gio/gio.h>
 
+#include "core/vm-job.h"
+
 G_BEGIN_DECLS
 
 #define VM_HF_DEFAULT_ENDPOINT "https://huggingface.co"
@@ -97,5 +99,19 @@ char     *vm_model_install      (const char              *models_dir,
                                  gpointer                 user_data,
                                  GCancellable            *cancellable,
                                  GError                 **error);
+
+/* The same in a worker thread, for the app: @job (optional) gets the
+ * progress as its message ("model.safetensors — 120 MB of 605 MB, 11 MB/s")
+ * and fraction, and cancelling it cancels the download; @options is
+ * copied.  The callback runs in the thread-default main context of the
+ * caller. */
+void      vm_model_install_async  (const char              *models_dir,
+                                   const VmInstallOptions  *options,
+                                   VmJob                   *job,
+                                   GAsyncReadyCallback      callback,
+                                   gpointer                 user_data);
+/* The installed name, or NULL and the error. */
+char     *vm_model_install_finish (GAsyncResult            *result,
+                                   GError                 **error);
 
 G_END_DECLS

@@ -234,3 +234,24 @@ class FakeHub:
                 time.sleep(delay)
             return
         h.wfile.write(body)
+
+
+def main():
+    """Serves a few tiny models for the C tests: prints the endpoint, then
+    runs until standard input closes (at most 120 s)."""
+    import os
+    import sys
+    import tinymodel
+
+    hub = FakeHub()
+    hub.add(Repo("acme/tiny-clip", tinymodel.files()))
+    hub.add(Repo("acme/slow", tinymodel.files(seed=5)))
+    hub.throttle["model.safetensors"] = 0.05
+    threading.Timer(120, lambda: os._exit(1)).start()
+    print(hub.endpoint, flush=True)
+    sys.stdin.read()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
