@@ -9,6 +9,7 @@
 #include "cli/vm-cli-model.h"
 #include "core/vm-core.h"
 #include "model/vm-model-download.h"
+#include "model/vm-model-error.h"
 #include "model/vm-model-store.h"
 
 static JsonNode *
@@ -56,6 +57,7 @@ model_list (VmCli              *cli,
             char              **argv)
 {
   g_autoptr(GPtrArray) models = NULL;
+  g_autoptr(GPtrArray) interrupted = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = vm_paths_models_dir ();
   gboolean available = FALSE;
@@ -121,6 +123,7 @@ model_list (VmCli              *cli,
       vm_cli_error ("%s", error->message);
       return VM_EXIT_FAILURE;
     }
+  interrupted = vm_model_list_interrupted (dir);
 
   if (cli->json)
     {
@@ -147,6 +150,30 @@ model_list (VmCli              *cli,
         json_builder_add_string_value (b, def);
       else
         json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "interrupted");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < interrupted->len; i++)
+        {
+          const VmInterruptedDownload *d = g_ptr_array_index (interrupted, i);
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "name");
+          json_builder_add_string_value (b, d->name);
+          json_builder_set_member_name (b, "repo");
+          if (d->repo != NULL)
+            json_builder_add_string_value (b, d->repo);
+          else
+            json_builder_add_null_value (b);
+          json_builder_set_member_name (b, "revision");
+          if (d->revision != NULL)
+            json_builder_add_string_value (b, d->revision);
+          else
+            json_builder_add_null_value (b);
+          json_builder_set_member_name (b, "size");
+          json_builder_add_int_value (b, (gint64) d->size);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
       json_builder_end_object (b);
       root = json_builder_get_root (b);
       vm_cli_print_json (root);
@@ -158,10 +185,10 @@ model_list (VmCli              *cli,
       g_autofree char *hint = vm_model_store_no_model_hint ();
 
       printf ("%s\n", hint);
-      return VM_EXIT_OK;
     }
+  else
+    printf ("  %-32s %5s %7s %9s  %s\n", _("NAME"), _("DIMS"), _("INPUT"), _("SIZE"), _("SOURCE"));
 
-  printf ("  %-32s %5s %7s %9s  %s\n", _("NAME"), _("DIMS"), _("INPUT"), _("SIZE"), _("SOURCE"));
   for (guint i = 0; i < models->len; i++)
     {
       const VmModelInfo *info = g_ptr_array_index (models, i);
@@ -177,6 +204,24 @@ model_list (VmCli              *cli,
         source = g_strdup (info->source ? info->source : "");
       printf ("%s %-32s %5s %7s %9s  %s\n", info->is_default ? "*" : " ", info->name, dims, input,
               size, source);
+    }
+
+  for (guint i = 0; i < interrupted->len; i++)
+    {
+      const VmInterruptedDownload *d = g_ptr_array_index (interrupted, i);
+      g_autofree char *size = vm_format_size (d->size);
+      g_autofree char *installed_as = d->repo ? vm_model_install_name (d->repo, NULL, NULL) : NULL;
+      g_autofree char *args = NULL;
+
+      if (d->repo == NULL)
+        args = g_strdup (d->name);
+      else if (g_strcmp0 (installed_as, d->name) == 0)
+        args = g_strdup (d->repo);
+      else
+        args = g_strdup_printf ("%s --name %s", d->repo, d->name);
+      printf (_("Interrupted download of “%s” (%s so far): run “vidmark model install %s” again "
+                "to continue, or “vidmark model remove %s” to discard it.\n"),
+              d->name, size, args, d->name);
     }
 
   return VM_EXIT_OK;
@@ -484,12 +529,25 @@ model_remove (VmCli              *cli,
 
   if (!vm_model_store_remove (NULL, argv[1], force, &error))
     {
-      vm_cli_error ("%s", error->message);
-      return VM_EXIT_FAILURE;
+      g_autoptr(GError) partial_error = NULL;
+
+      /* No such model: maybe an interrupted download to discard. */
+      if (!g_error_matches (error, VM_MODEL_ERROR, VM_MODEL_ERROR_NOT_FOUND) ||
+          !vm_model_discard_interrupted (NULL, argv[1], &partial_error))
+        {
+          if (partial_error != NULL &&
+              !g_error_matches (partial_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+            vm_cli_error ("%s", partial_error->message);
+          else
+            vm_cli_error ("%s", error->message);
+          return VM_EXIT_FAILURE;
+        }
+      if (!cli->quiet && !cli->json)
+        printf (_("Discarded the interrupted download of “%s”.\n"), argv[1]);
     }
-  if (!cli->quiet && !cli->json)
+  else if (!cli->quiet && !cli->json)
     printf (_("Removed model “%s”.\n"), argv[1]);
-  else if (cli->json)
+  if (cli->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
       g_autoptr(JsonNode) root = NULL;

@@ -1220,6 +1220,116 @@ out:
   return result;
 }
 
+/* ---- interrupted downloads -------------------------------------------------------- */
+
+void
+vm_interrupted_download_free (VmInterruptedDownload *download)
+{
+  if (download == NULL)
+    return;
+  g_free (download->name);
+  g_free (download->repo);
+  g_free (download->revision);
+  g_free (download);
+}
+
+static int
+compare_downloads (gconstpointer a,
+                   gconstpointer b)
+{
+  const VmInterruptedDownload *da = *(VmInterruptedDownload * const *) a;
+  const VmInterruptedDownload *db = *(VmInterruptedDownload * const *) b;
+
+  return strcmp (da->name, db->name);
+}
+
+GPtrArray *
+vm_model_list_interrupted (const char *models_dir)
+{
+  g_autofree char *dir = models_dir ? g_strdup (models_dir) : vm_paths_models_dir ();
+  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) vm_interrupted_download_free);
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *entry;
+
+  if (d == NULL)
+    return list;
+  while ((entry = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *origin_path = NULL;
+      g_autofree char *origin = NULL;
+      g_autoptr(GDir) files = NULL;
+      VmInterruptedDownload *download;
+      const char *file;
+
+      if (!g_str_has_prefix (entry, ".partial-") ||
+          !vm_model_name_is_valid (entry + strlen (".partial-")))
+        continue;
+      path = g_build_filename (dir, entry, NULL);
+      if ((files = g_dir_open (path, 0, NULL)) == NULL)
+        continue;
+
+      download = g_new0 (VmInterruptedDownload, 1);
+      download->name = g_strdup (entry + strlen (".partial-"));
+      origin_path = g_build_filename (path, ".origin", NULL);
+      if (g_file_get_contents (origin_path, &origin, NULL, NULL))
+        {
+          g_auto(GStrv) lines = g_strsplit (origin, "\n", 4);
+
+          if (g_strv_length (lines) >= 3)
+            {
+              download->repo = g_strdup (lines[1]);
+              download->revision = g_strdup (lines[2]);
+            }
+        }
+      while ((file = g_dir_read_name (files)) != NULL)
+        if (file[0] != '.')
+          {
+            g_autofree char *file_path = g_build_filename (path, file, NULL);
+            guint64 size = file_size (file_path);
+
+            if (size != G_MAXUINT64)
+              download->size += size;
+          }
+      g_ptr_array_add (list, download);
+    }
+  g_ptr_array_sort (list, compare_downloads);
+
+  return list;
+}
+
+gboolean
+vm_model_discard_interrupted (const char  *models_dir,
+                              const char  *name,
+                              GError     **error)
+{
+  g_autofree char *dir = models_dir ? g_strdup (models_dir) : vm_paths_models_dir ();
+  g_autofree char *base = NULL;
+  g_autofree char *path = NULL;
+  gboolean ok;
+  int lock_fd;
+
+  if (!vm_model_name_is_valid (name))
+    goto none;
+  base = g_strconcat (".partial-", name, NULL);
+  path = g_build_filename (dir, base, NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+    goto none;
+
+  lock_fd = lock_partial (path, name, error);
+  if (lock_fd < 0)
+    return FALSE;
+  ok = vm_model_store_delete_tree (path, error);
+  close (lock_fd);
+
+  return ok;
+
+none:
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+               _("There is no interrupted download of “%s”"), name);
+  return FALSE;
+}
+
 /* ---- async ---------------------------------------------------------------------- */
 
 typedef struct {

@@ -100,6 +100,24 @@ char     *vm_model_install      (const char              *models_dir,
                                  GCancellable            *cancellable,
                                  GError                 **error);
 
+typedef struct {
+  char    *name;       /* the model it will install as */
+  char    *repo;       /* NULL when unknown */
+  char    *revision;   /* the commit; NULL when unknown */
+  guint64  size;       /* bytes downloaded so far */
+} VmInterruptedDownload;
+
+void       vm_interrupted_download_free (VmInterruptedDownload *download);
+
+/* The interrupted downloads (models/.partial-<name>) that running the
+ * install again continues, in name order. */
+GPtrArray *vm_model_list_interrupted    (const char  *models_dir);
+/* Deletes an interrupted download; G_IO_ERROR_BUSY while it runs,
+ * G_IO_ERROR_NOT_FOUND when there is none. */
+gboolean   vm_model_discard_interrupted (const char  *models_dir,
+                                         const char  *name,
+                                         GError     **error);
+
 /* The same in a worker thread, for the app: @job (optional) gets the
  * progress as its message ("model.safetensors — 120 MB of 605 MB, 11 MB/s")
  * and fraction, and cancelling it cancels the download; @options is

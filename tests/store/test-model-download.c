@@ -159,6 +159,25 @@ test_async_cancel (void)
   def = vm_model_store_get_default (models, &error);
   g_assert_null (def);
   g_assert_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* It is listed as interrupted, and can be discarded. */
+  {
+    g_autoptr(GPtrArray) list = vm_model_list_interrupted (models);
+    const VmInterruptedDownload *d;
+
+    g_assert_cmpuint (list->len, ==, 1);
+    d = g_ptr_array_index (list, 0);
+    g_assert_cmpstr (d->name, ==, "slow");
+    g_assert_cmpstr (d->repo, ==, "acme/slow");
+    g_assert_cmpuint (strlen (d->revision), ==, 40);
+    g_assert_cmpuint (d->size, >, 0);
+  }
+  g_assert_true (vm_model_discard_interrupted (models, "slow", &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+  g_assert_false (vm_model_discard_interrupted (models, "slow", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
 }
 
 static void

@@ -184,9 +184,16 @@ def _():
     assert visible_dirs(env) == [], visible_dirs(env)
     part = os.path.join(models_dir(env), ".partial-flaky", "model.safetensors.part")
     assert os.path.getsize(part) == 1200, os.path.getsize(part)
-    # The model is not listed while incomplete.
+    # The model is not listed while incomplete; the interrupted download is.
     p = run(env, "model", "list", "--json", check=0)
-    assert json.loads(p.stdout)["models"] == [], p.stdout
+    doc = json.loads(p.stdout)
+    assert doc["models"] == [], p.stdout
+    assert doc["interrupted"] == [{"name": "flaky", "repo": "acme/flaky", "revision": flaky.commit,
+                                   "size": sum(len(flaky.files[f]) for f in ("config.json", "merges.txt"))
+                                   + 1200}], doc
+    p = run(env, "model", "list", check=0)
+    assert "No CLIP model is installed" in p.stdout, p.stdout
+    assert "vidmark model install acme/flaky” again" in p.stdout, p.stdout
     hub.reset_faults()
     hub.clear_log()
     p = run(env, "model", "install", "acme/flaky", check=0)
@@ -196,6 +203,21 @@ def _():
     # Files completed in the first run are not fetched again.
     assert not hub.requests("hub", "/resolve/" + flaky.commit + "/config.json"), hub.log
     check_installed(env, "flaky", flaky)
+
+
+@case("remove discards an interrupted download")
+def _():
+    env = fresh_env()
+    hub.reset_faults()
+    hub.drop_at["model.safetensors"] = [500, 100]
+    run(env, "model", "install", "acme/flaky", "--name", "other", check=1)
+    p = run(env, "model", "list", check=0)
+    assert "install acme/flaky --name other” again" in p.stdout, p.stdout
+    p = run(env, "model", "remove", "other", check=0)
+    assert "Discarded" in p.stdout, p.stdout
+    assert os.listdir(models_dir(env)) == [], os.listdir(models_dir(env))
+    p = run(env, "model", "remove", "other", check=1)
+    assert "No model named “other”" in p.stderr, p.stderr
 
 
 @case("a server that ignores Range (200) makes the download start over")
