@@ -329,6 +329,14 @@ set_http_error (Ctx          *ctx,
       g_strcmp0 (code, "EntryNotFound") == 0)
     g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_NOT_FOUND,
                  _("Hugging Face repository “%s” has no %s"), ctx->repo, what);
+  else if (!about_repo && (status == 401 || status == 403))
+    g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_NOT_FOUND,
+                 ctx->token != NULL ?
+                 _("Hugging Face refused access to %s of “%s” (HTTP %u): check that HF_TOKEN grants "
+                   "access to it and that you accepted its conditions") :
+                 _("Hugging Face refused access to %s of “%s” (HTTP %u): the repository is gated; "
+                   "accept its conditions on the Hub and set HF_TOKEN to an access token"),
+                 what, ctx->repo, status);
   else if (!about_repo)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                  _("%s answered HTTP %u %s for %s of “%s”"), ctx->endpoint_str, status,

@@ -127,13 +127,14 @@ class FakeHub:
     def _json(self, h, obj, status=200, headers=()):
         self._send(h, status, json.dumps(obj).encode(), headers=headers)
 
-    def _repo_or_error(self, h, repo_id):
+    def _repo_or_error(self, h, repo_id, files=False):
         repo = self.repos.get(repo_id)
         if repo is None:
             self._json(h, {"error": "Repository not found"}, 401 if "Authorization" not in h.headers else 404,
                        headers=[("X-Error-Code", "RepoNotFound")])
             return None
-        if repo.gated and h.headers.get("Authorization") != "Bearer " + self.token:
+        # Like the Hub, a gated repository's metadata is public, its files are not.
+        if files and repo.gated and h.headers.get("Authorization") != "Bearer " + self.token:
             self._json(h, {"error": "Access to this model is restricted"}, 401,
                        headers=[("X-Error-Code", "GatedRepo")])
             return None
@@ -165,7 +166,7 @@ class FakeHub:
             return
         m = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
         if m:
-            repo = self._repo_or_error(h, m.group(1))
+            repo = self._repo_or_error(h, m.group(1), files=True)
             if repo is None:
                 return
             if m.group(2) != repo.commit or m.group(3) not in repo.files:

@@ -264,9 +264,10 @@ def _():
     assert "HF_TOKEN" in p.stderr, p.stderr
     assert visible_dirs(env) == []
     p = run(env, "model", "install", "acme/gated", check=1)
-    assert "HF_TOKEN" in p.stderr, p.stderr
+    assert "gated" in p.stderr and "HF_TOKEN" in p.stderr, p.stderr
+    assert visible_dirs(env) == []
     p = run(fresh_env(token="wrong"), "model", "install", "acme/gated", check=1)
-    assert "refused access" in p.stderr, p.stderr
+    assert "refused access" in p.stderr and "check that HF_TOKEN" in p.stderr, p.stderr
     env = fresh_env(token="secret")
     hub.clear_log()
     run(env, "model", "install", "acme/gated", check=0)
