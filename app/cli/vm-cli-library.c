@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "cli/vm-cli.h"
+#include "cli/vm-cli-model.h"
 #include "core/vm-core.h"
 #include "index/vm-indexer.h"
 #include "media/vm-media.h"
@@ -995,6 +996,7 @@ const VmCliCommand vm_cli_commands[] = {
   { "search", N_("QUERY"), N_("Find moments by their subtitles, on-screen text or speech"), vm_cli_cmd_search },
   { "status", NULL, N_("Show the catalog and indexing progress"), cmd_status },
   { "demo", NULL, N_("Generate a demo library of short clips"), cmd_demo },
+  { "model", N_("COMMAND"), N_("Manage CLIP models: list, import, install, remove, default"), vm_cli_cmd_model },
   { "gpu", NULL, N_("List the Vulkan devices and their features"), vm_cli_cmd_gpu },
   { NULL }
 };
