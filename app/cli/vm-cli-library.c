@@ -985,7 +985,6 @@ cmd_demo (VmCli               *cli,
   return VM_EXIT_OK;
 }
 
-int vm_cli_cmd_search (VmCli *cli, const VmCliCommand *command, int argc, char **argv);
 
 const VmCliCommand vm_cli_commands[] = {
   { "add", N_("FOLDER…"), N_("Add folders to the library"), cmd_add },
