@@ -119,6 +119,18 @@ def _():
     doc = json.loads(p.stdout)
     assert doc["default"] == "tiny-clip" and doc["models"][0]["embed_dim"] == 8, doc
     assert doc["models"][0]["revision"] == tiny.commit
+    # The manifest checks the files later on.
+    p = run(env, "model", "verify", check=0)
+    assert "intact" in p.stdout, p.stdout
+    st = os.path.join(models_dir(env), "tiny-clip", "model.safetensors")
+    data = bytearray(open(st, "rb").read())
+    data[-1] ^= 1
+    open(st, "wb").write(bytes(data))
+    p = run(env, "model", "verify", "tiny-clip", check=1)
+    assert "model.safetensors of model “tiny-clip” has changed" in p.stderr, p.stderr
+    data[-1] ^= 1
+    open(st, "wb").write(bytes(data))
+    run(env, "model", "verify", "tiny-clip", check=0)
     # Installing again is refused before any download.
     p = run(env, "model", "install", "acme/tiny-clip", check=1)
     assert "already installed" in p.stderr, p.stderr
