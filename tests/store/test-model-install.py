@@ -343,6 +343,38 @@ def _():
     check_installed(env, "flaky", flaky)
 
 
+@case("on a terminal, one progress line with rate and ETA")
+def _():
+    import pty
+    env = fresh_env()
+    hub.reset_faults()
+    hub.throttle["model.safetensors"] = 0.02     # ~0.8 s for the file
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([VIDMARK, "model", "install", "acme/flaky"], env=env,
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    proc.wait(timeout=30)
+    hub.reset_faults()
+    text = b"".join(chunks).decode()
+    assert proc.returncode == 0, text
+    assert "\r\x1b[K[" in text and "model.safetensors (3/5)" in text, text
+    assert "/s, ETA " in text and "…/s, ETA …" in text, text
+    assert any(c.isdigit() for line in text.split("\r") if "/s, ETA " in line and "…" not in line
+               for c in line.split("ETA ")[1]), text
+    # No per-file lines on a terminal.
+    assert "downloading model.safetensors" not in text, text
+
+
 @case("import, list, default and remove from the command line")
 def _():
     env = fresh_env()
