@@ -390,6 +390,7 @@ test_default_and_remove (void)
       g_autofree char *name = vm_model_store_import (models, src, names[i], NULL, &error);
 
       g_assert_no_error (error);
+      g_assert_cmpstr (name, ==, names[i]);
     }
 
   /* Folders starting with '.' and incomplete folders are not models. */
