@@ -44,6 +44,7 @@ lines_of (const char *first,
 
       line->text = g_strdup (t);
       line->confidence = g_str_has_suffix (t, "!") ? 0.7 : 0.9;
+      line->appeared_ns = -1;
       g_ptr_array_add (lines, line);
     }
   va_end (args);
