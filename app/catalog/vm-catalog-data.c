@@ -1042,6 +1042,138 @@ vm_catalog_delete_annotation (VmCatalog  *self,
   return TRUE;
 }
 
+#define ANNOTATION_COLUMNS \
+  "id, set_id, video_id, start_ns, end_ns, text, saliency, created_at, modified_at"
+
+static VmAnnotation *
+annotation_from_row (sqlite3_stmt *stmt)
+{
+  VmAnnotation *annotation = g_new0 (VmAnnotation, 1);
+
+  annotation->id = sqlite3_column_int64 (stmt, 0);
+  annotation->set_id = sqlite3_column_int64 (stmt, 1);
+  annotation->video_id = sqlite3_column_int64 (stmt, 2);
+  annotation->start_ns = sqlite3_column_int64 (stmt, 3);
+  annotation->end_ns = sqlite3_column_int64 (stmt, 4);
+  annotation->text = _vm_column_strdup (stmt, 5);
+  annotation->saliency = sqlite3_column_type (stmt, 6) == SQLITE_NULL
+                         ? -1 : sqlite3_column_int (stmt, 6);
+  annotation->created_at = sqlite3_column_int64 (stmt, 7);
+  annotation->modified_at = sqlite3_column_int64 (stmt, 8);
+
+  return annotation;
+}
+
+VmAnnotation *
+vm_catalog_get_annotation (VmCatalog  *self,
+                           gint64      id,
+                           GError    **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = _vm_catalog_prepare (self, "SELECT " ANNOTATION_COLUMNS " FROM annotations WHERE id = ?1",
+                              error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, id);
+
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    return annotation_from_row (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      _vm_catalog_set_error (self, rc, _("Cannot read an annotation"), error);
+      return NULL;
+    }
+
+  g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
+               _("No annotation with id %" G_GINT64_FORMAT " in the catalog"), id);
+  return NULL;
+}
+
+void
+vm_annotation_set_free (VmAnnotationSet *set)
+{
+  if (set == NULL)
+    return;
+
+  g_free (set->name);
+  g_free (set);
+}
+
+GPtrArray *
+vm_catalog_list_annotation_sets (VmCatalog  *self,
+                                 GError    **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+  g_autoptr(GPtrArray) sets = NULL;
+  int rc;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = _vm_catalog_prepare (self,
+                              "SELECT s.id, s.name, s.created_at, "
+                              "(SELECT count(*) FROM annotations AS a WHERE a.set_id = s.id) "
+                              "FROM annotation_sets AS s ORDER BY s.name",
+                              error);
+  if (stmt == NULL)
+    return NULL;
+
+  sets = g_ptr_array_new_with_free_func ((GDestroyNotify) vm_annotation_set_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      VmAnnotationSet *set = g_new0 (VmAnnotationSet, 1);
+
+      set->id = sqlite3_column_int64 (stmt, 0);
+      set->name = _vm_column_strdup (stmt, 1);
+      set->created_at = sqlite3_column_int64 (stmt, 2);
+      set->n_annotations = (guint) sqlite3_column_int64 (stmt, 3);
+      g_ptr_array_add (sets, set);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      _vm_catalog_set_error (self, rc, _("Cannot list annotation sets"), error);
+      return NULL;
+    }
+
+  return g_steal_pointer (&sets);
+}
+
+gboolean
+vm_catalog_find_annotation_set (VmCatalog   *self,
+                                const char  *name,
+                                gint64      *out_id,
+                                GError     **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+  gint64 id = 0;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  stmt = _vm_catalog_prepare (self, "SELECT id FROM annotation_sets WHERE name = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  _vm_bind_text (stmt, 1, name != NULL ? name : "");
+  if (!_vm_catalog_query_int64 (self, stmt, &id, _("Cannot look up an annotation set"), error))
+    return FALSE;
+  if (id == 0)
+    {
+      g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
+                   _("No annotation set named “%s” in the catalog"), name != NULL ? name : "");
+      return FALSE;
+    }
+
+  if (out_id != NULL)
+    *out_id = id;
+  return TRUE;
+}
+
 GPtrArray *
 vm_catalog_list_annotations (VmCatalog  *self,
                              gint64      set_id,
@@ -1056,8 +1188,7 @@ vm_catalog_list_annotations (VmCatalog  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   stmt = _vm_catalog_prepare (self,
-                              "SELECT id, set_id, video_id, start_ns, end_ns, text, saliency, "
-                              "created_at, modified_at FROM annotations "
+                              "SELECT " ANNOTATION_COLUMNS " FROM annotations "
                               "WHERE (?1 = 0 OR set_id = ?1) AND (?2 = 0 OR video_id = ?2) "
                               "ORDER BY video_id, start_ns, end_ns, id",
                               error);
@@ -1068,21 +1199,7 @@ vm_catalog_list_annotations (VmCatalog  *self,
 
   annotations = g_ptr_array_new_with_free_func ((GDestroyNotify) vm_annotation_free);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      VmAnnotation *annotation = g_new0 (VmAnnotation, 1);
-
-      annotation->id = sqlite3_column_int64 (stmt, 0);
-      annotation->set_id = sqlite3_column_int64 (stmt, 1);
-      annotation->video_id = sqlite3_column_int64 (stmt, 2);
-      annotation->start_ns = sqlite3_column_int64 (stmt, 3);
-      annotation->end_ns = sqlite3_column_int64 (stmt, 4);
-      annotation->text = _vm_column_strdup (stmt, 5);
-      annotation->saliency = sqlite3_column_type (stmt, 6) == SQLITE_NULL
-                             ? -1 : sqlite3_column_int (stmt, 6);
-      annotation->created_at = sqlite3_column_int64 (stmt, 7);
-      annotation->modified_at = sqlite3_column_int64 (stmt, 8);
-      g_ptr_array_add (annotations, annotation);
-    }
+    g_ptr_array_add (annotations, annotation_from_row (stmt));
   if (rc != SQLITE_DONE)
     {
       _vm_catalog_set_error (self, rc, _("Cannot list annotations"), error);

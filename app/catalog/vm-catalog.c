@@ -488,14 +488,26 @@ check_existing (VmCatalog  *self,
                 int         n_migrations,
                 GError    **error)
 {
+  g_autoptr(VmOwnedStmt) stmt = NULL;
   gint64 version = 0, application_id = 0, n_objects = 0;
   int rc;
 
-  rc = read_int (self->db, "PRAGMA user_version", &version);
+  /* One statement, so that the three values come from one snapshot even
+   * while another connection is creating the catalog. */
+  rc = sqlite3_prepare_v2 (self->db,
+                           "SELECT (SELECT user_version FROM pragma_user_version), "
+                           "(SELECT application_id FROM pragma_application_id), "
+                           "(SELECT count(*) FROM sqlite_master)",
+                           -1, &stmt, NULL);
   if (rc == SQLITE_OK)
-    rc = read_int (self->db, "PRAGMA application_id", &application_id);
-  if (rc == SQLITE_OK)
-    rc = read_int (self->db, "SELECT count(*) FROM sqlite_master", &n_objects);
+    rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      version = sqlite3_column_int64 (stmt, 0);
+      application_id = sqlite3_column_int64 (stmt, 1);
+      n_objects = sqlite3_column_int64 (stmt, 2);
+      rc = SQLITE_OK;
+    }
 
   if (rc != SQLITE_OK)
     {
@@ -516,7 +528,8 @@ check_existing (VmCatalog  *self,
         }
     }
 
-  if ((version > 0 && application_id != VM_CATALOG_APPLICATION_ID) ||
+  if (version < 0 ||
+      (version > 0 && application_id != VM_CATALOG_APPLICATION_ID) ||
       (version == 0 && n_objects > 0))
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_OPEN,
@@ -584,7 +597,8 @@ check_header (VmCatalog  *self,
 
   version = read_be32 (header + 60);
   application_id = read_be32 (header + 68);
-  if (version > 0 && application_id != VM_CATALOG_APPLICATION_ID)
+  /* Both are signed 32-bit numbers for SQLite. */
+  if ((gint32) version < 0 || (version > 0 && application_id != VM_CATALOG_APPLICATION_ID))
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_OPEN,
                    _("“%s” is not a Vidmark catalog: it is another program’s database"),
@@ -609,19 +623,37 @@ configure_connection (VmCatalog  *self,
 {
   const char *context = _("Cannot configure the catalog");
 
+  /* Changing the journal mode needs the file to itself and does not wait
+   * for the busy handler: retry while another connection is creating the
+   * catalog. */
   if (!self->in_memory)
     {
-      g_autoptr(VmOwnedStmt) stmt = NULL;
-      int rc;
+      gint64 deadline = g_get_monotonic_time () + BUSY_TIMEOUT_MS * G_GINT64_CONSTANT (1000);
 
-      rc = sqlite3_prepare_v2 (self->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
-      if (rc == SQLITE_OK)
-        rc = sqlite3_step (stmt);
-      if (rc != SQLITE_ROW)
-        return _vm_catalog_set_error (self, rc, context, error);
-      if (g_ascii_strcasecmp ((const char *) sqlite3_column_text (stmt, 0), "wal") != 0)
-        g_debug ("Catalog %s: WAL mode unavailable, journal mode is %s",
-                 self->path, sqlite3_column_text (stmt, 0));
+      for (;;)
+        {
+          g_autoptr(VmOwnedStmt) stmt = NULL;
+          int rc;
+
+          rc = sqlite3_prepare_v2 (self->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
+          if (rc == SQLITE_OK)
+            rc = sqlite3_step (stmt);
+          if (rc == SQLITE_ROW)
+            {
+              if (g_ascii_strcasecmp ((const char *) sqlite3_column_text (stmt, 0), "wal") != 0)
+                g_debug ("Catalog %s: WAL mode unavailable, journal mode is %s",
+                         self->path, sqlite3_column_text (stmt, 0));
+              break;
+            }
+          if (((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) &&
+              g_get_monotonic_time () < deadline)
+            {
+              g_clear_pointer (&stmt, _vm_owned_stmt_free);
+              g_usleep (5000);
+              continue;
+            }
+          return _vm_catalog_set_error (self, rc, context, error);
+        }
     }
 
   return exec_sql (self,
@@ -642,9 +674,16 @@ open_internal (const char          *path,
   gint64 fk = 0;
   int rc;
 
+  if (*path == '\0')
+    {
+      g_set_error_literal (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_OPEN,
+                           _("Cannot open the catalog: no path given"));
+      return NULL;
+    }
+
   self = g_object_new (VM_TYPE_CATALOG, NULL);
   self->path = g_strdup (path);
-  self->in_memory = strcmp (path, ":memory:") == 0 || *path == '\0';
+  self->in_memory = strcmp (path, ":memory:") == 0;
 
   if (!self->in_memory)
     {
@@ -754,6 +793,15 @@ vm_catalog_get_path (VmCatalog *self)
   return self->path;
 }
 
+void
+vm_catalog_set_busy_timeout (VmCatalog *self,
+                             guint      timeout_ms)
+{
+  g_return_if_fail (VM_IS_CATALOG (self));
+
+  sqlite3_busy_timeout (self->db, (int) MIN (timeout_ms, (guint) G_MAXINT));
+}
+
 int
 vm_catalog_get_schema_version (VmCatalog *self)
 {
@@ -814,7 +862,11 @@ void
 vm_catalog_rollback (VmCatalog *self)
 {
   g_return_if_fail (VM_IS_CATALOG (self));
-  g_return_if_fail (self->tx_depth > 0);
+
+  /* A failed commit has already ended the transaction; the usual
+   * "if (!a || !b || !commit) rollback" must not trip over it. */
+  if (self->tx_depth == 0)
+    return;
 
   if (--self->tx_depth > 0)
     {
@@ -1183,7 +1235,8 @@ vm_catalog_save_video (VmCatalog   *self,
                                 "height = ?8, fps_num = ?9, fps_den = ?10, container = ?11, "
                                 "video_codec = ?12, audio_codec = ?13, has_audio = ?14, "
                                 "status = ?15, error_message = ?16, indexed_at = ?17, "
-                                "added_at = ?18 WHERE id = ?19",
+                                "added_at = CASE WHEN ?18 = 0 THEN added_at ELSE ?18 END "
+                                "WHERE id = ?19",
                                 error);
   if (stmt == NULL)
     return FALSE;
@@ -1222,6 +1275,19 @@ vm_catalog_save_video (VmCatalog   *self,
   if (video->id == 0)
     {
       video->id = sqlite3_last_insert_rowid (self->db);
+    }
+  else if (sqlite3_changes (self->db) > 0 && video->added_at == 0)
+    {
+      g_autoptr(VmCachedStmt) added = NULL;
+
+      g_clear_pointer (&stmt, _vm_cached_stmt_release);
+      added = _vm_catalog_prepare (self, "SELECT added_at FROM videos WHERE id = ?1", error);
+      if (added == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (added, 1, video->id);
+      if (!_vm_catalog_query_int64 (self, added, &video->added_at,
+                                    _("Cannot read a video from the catalog"), error))
+        return FALSE;
     }
   else if (sqlite3_changes (self->db) == 0)
     {

@@ -49,10 +49,16 @@ const char *vm_catalog_get_path              (VmCatalog           *self);
 int         vm_catalog_get_schema_version    (VmCatalog           *self);
 /* The number of migrations compiled into this program. */
 int         vm_catalog_get_latest_version    (void);
+/* How long a write waits for another connection's transaction before failing
+ * with VM_CATALOG_ERROR_BUSY (default 5000 ms). */
+void        vm_catalog_set_busy_timeout      (VmCatalog           *self,
+                                              guint                timeout_ms);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Nesting is counted: only the
  * outermost pair touches the database, and a rollback anywhere makes the
- * outermost commit fail and roll back. */
+ * outermost commit fail and roll back.  (A failed outermost commit has
+ * rolled back already; a rollback after it, or with no transaction open,
+ * does nothing.) */
 gboolean    vm_catalog_begin                 (VmCatalog  *self,
                                               GError    **error);
 gboolean    vm_catalog_commit                (VmCatalog  *self,
@@ -168,7 +174,8 @@ typedef struct {
 } VmFrameRecord;
 
 /* Replaces all frames of @video_id (and drops its embeddings, which index
- * frames by position), in one transaction. */
+ * frames by position), in one transaction.  Timestamps must strictly
+ * increase (VM_CATALOG_ERROR_INVALID otherwise). */
 gboolean    vm_catalog_replace_frames        (VmCatalog            *self,
                                               gint64                video_id,
                                               const VmFrameRecord  *frames,
@@ -203,7 +210,10 @@ GPtrArray  *vm_catalog_list_models           (VmCatalog   *self,
 
 /* Embeddings are stored as fp16, in chunks of up to VM_CATALOG_EMBEDDING_CHUNK
  * frames (one BLOB per chunk per video and model).  @first_frame indexes the
- * video's frames in pts order. */
+ * video's frames in pts order.
+ * (Store the frames first: first_frame + n_frames may not pass the video's
+ * frame count.  @dim must be the model's.  Puts of any size and order are
+ * merged into aligned chunks; a put replaces the frames it covers.) */
 #define VM_CATALOG_EMBEDDING_CHUNK 256
 
 gboolean    vm_catalog_put_embeddings        (VmCatalog      *self,
@@ -216,7 +226,9 @@ gboolean    vm_catalog_put_embeddings        (VmCatalog      *self,
                                               GError        **error);
 /* Returns the concatenated embeddings of the frames that have one, in frame
  * order, as n × dim fp16 values.  @out_first (optional) receives the index of
- * the first frame covered; frames are covered contiguously from there. */
+ * the first frame covered; frames are covered contiguously from there.
+ * (An empty GBytes with n = 0 when there are none; after a gap in the
+ * coverage only the first contiguous run is returned.) */
 GBytes     *vm_catalog_get_embeddings        (VmCatalog   *self,
                                               gint64       video_id,
                                               gint64       model_id,
@@ -259,7 +271,8 @@ gboolean    vm_catalog_clear_text_segments   (VmCatalog   *self,
                                               gint64       video_id,
                                               int          source,
                                               GError     **error);
-/* Element type VmTextSegment*, best first.  @query is FTS5 syntax. */
+/* Element type VmTextSegment*, best first.  @query is FTS5 syntax; a
+ * malformed one gives VM_CATALOG_ERROR_INVALID.  @limit 0 means no limit. */
 GPtrArray  *vm_catalog_search_text           (VmCatalog   *self,
                                               const char  *query,
                                               guint        limit,
@@ -305,6 +318,30 @@ gboolean    vm_catalog_delete_annotation     (VmCatalog   *self,
 GPtrArray  *vm_catalog_list_annotations      (VmCatalog   *self,
                                               gint64       set_id,
                                               gint64       video_id,
+                                              GError     **error);
+/* VM_CATALOG_ERROR_NOT_FOUND when there is no annotation with that id. */
+VmAnnotation *vm_catalog_get_annotation      (VmCatalog   *self,
+                                              gint64       id,
+                                              GError     **error);
+
+typedef struct {
+  gint64  id;
+  char   *name;
+  gint64  created_at;     /* unix µs */
+  guint   n_annotations;
+} VmAnnotationSet;
+
+void        vm_annotation_set_free           (VmAnnotationSet *set);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmAnnotationSet, vm_annotation_set_free)
+
+/* Element type VmAnnotationSet*, ordered by name. */
+GPtrArray  *vm_catalog_list_annotation_sets  (VmCatalog   *self,
+                                              GError     **error);
+/* Looks up a set without creating it: FALSE with VM_CATALOG_ERROR_NOT_FOUND
+ * when there is no set of that name. */
+gboolean    vm_catalog_find_annotation_set   (VmCatalog   *self,
+                                              const char  *name,
+                                              gint64      *out_id,
                                               GError     **error);
 
 /* ---- Statistics --------------------------------------------------------- */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "cli/vm-cli.h"
+#include "cli/vm-cli-model.h"
 #include "core/vm-core.h"
 #include "index/vm-indexer.h"
 #include "media/vm-media.h"
@@ -155,6 +156,7 @@ typedef struct {
   GError         *error;
   gboolean        ok;
   gboolean        progress_shown;
+  gboolean        progress_json;  /* --progress-json: one JSON line per event */
 } IndexRun;
 
 typedef struct {
@@ -216,11 +218,64 @@ show_progress (IndexRun *run)
   run->progress_shown = TRUE;
 }
 
+/* --progress-json: one line of JSON per event on stdout, for the window's
+ * indexing worker. */
+static void
+print_json_line (IndexRun   *run,
+                 const char *type,
+                 const char *path,
+                 const char *result,
+                 const char *message)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
+  json_builder_set_member_name (b, "fraction");
+  json_builder_add_double_value (b, vm_job_get_fraction (run->job));
+  json_builder_set_member_name (b, "eta");
+  json_builder_add_double_value (b, vm_job_get_eta (run->job));
+  if (path != NULL)
+    {
+      json_builder_set_member_name (b, "path");
+      json_builder_add_string_value (b, path);
+    }
+  if (result != NULL)
+    {
+      json_builder_set_member_name (b, "result");
+      json_builder_add_string_value (b, result);
+    }
+  if (message != NULL)
+    {
+      json_builder_set_member_name (b, "message");
+      json_builder_add_string_value (b, message);
+    }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  printf ("%s\n", text);
+  fflush (stdout);
+}
+
 static void
 job_notify_cb (GObject    *object,
                GParamSpec *pspec,
                gpointer    user_data)
 {
+  IndexRun *run = user_data;
+
+  if (run->progress_json)
+    {
+      g_autofree char *message = vm_job_dup_message (run->job);
+
+      print_json_line (run, "progress", NULL, NULL, message);
+      return;
+    }
   show_progress (user_data);
 }
 
@@ -230,6 +285,24 @@ dispatch_event_cb (gpointer data)
   EventCopy *ev = data;
   IndexRun *run = ev->run;
   const char *verb = NULL;
+
+  if (run->progress_json)
+    {
+      const char *result = NULL;
+
+      switch (ev->type)
+        {
+        case VM_INDEX_EVENT_STARTED: result = "started"; break;
+        case VM_INDEX_EVENT_INDEXED: result = "indexed"; break;
+        case VM_INDEX_EVENT_FAILED: result = "failed"; break;
+        case VM_INDEX_EVENT_FOLDER_ERROR: result = "folder-error"; break;
+        case VM_INDEX_EVENT_MOVED: result = "moved"; break;
+        case VM_INDEX_EVENT_MISSING: result = "missing"; break;
+        default: break;
+        }
+      if (result != NULL)
+        print_json_line (run, "file", ev->path, result, ev->message);
+    }
 
   if (run->cli->json)
     {
@@ -405,6 +478,7 @@ cmd_index (VmCli               *cli,
     { "force", 'f', 0, G_OPTION_ARG_NONE, &force, N_("Index unchanged files again"), NULL },
     { "retry-failed", 0, 0, G_OPTION_ARG_NONE, &retry, N_("Try files that failed before again"), NULL },
     { "no-thumbnails", 0, 0, G_OPTION_ARG_NONE, &no_thumbs, N_("Do not write thumbnails"), NULL },
+    { "progress-json", 0, 0, G_OPTION_ARG_NONE, &run.progress_json, N_("Print one JSON line per progress event on standard output"), NULL },
     { NULL }
   };
 
@@ -447,6 +521,8 @@ cmd_index (VmCli               *cli,
   run.options.force = force;
   run.options.retry_failed = retry;
   run.options.thumbnails = !no_thumbs;
+  if (run.progress_json)
+    cli->quiet = TRUE;
 
   if (!(catalog = vm_cli_open_catalog (cli, &ret)))
     return ret;
@@ -920,5 +996,7 @@ const VmCliCommand vm_cli_commands[] = {
   { "search", N_("QUERY"), N_("Find moments by their subtitles, on-screen text or speech"), vm_cli_cmd_search },
   { "status", NULL, N_("Show the catalog and indexing progress"), cmd_status },
   { "demo", NULL, N_("Generate a demo library of short clips"), cmd_demo },
+  { "model", N_("COMMAND"), N_("Manage CLIP models: list, import, install, remove, default"), vm_cli_cmd_model },
+  { "gpu", NULL, N_("List the Vulkan devices and their features"), vm_cli_cmd_gpu },
   { NULL }
 };

@@ -9,11 +9,13 @@
 
 #include "cli/vm-cli.h"
 #include "core/vm-core.h"
+#include "widgets/vm-application.h"
 
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, "%s\n\n", _("Usage: vidmark [--catalog PATH] [--json] COMMAND [OPTIONS…]"));
+  fprintf (out, "%s\n", _("Usage: vidmark                      open the window"));
+  fprintf (out, "%s\n\n", _("       vidmark [--catalog PATH] [--json] COMMAND [OPTIONS…]"));
   fprintf (out, "%s\n\n", _("Find, scrub and label moments in your video library."));
   fprintf (out, "%s\n", _("Commands:"));
   for (guint i = 0; vm_cli_commands[i].name != NULL; i++)
@@ -44,6 +46,13 @@ main (int   argc,
   g_set_prgname ("vidmark");
 
   cli.is_tty = isatty (STDERR_FILENO);
+
+  /* No command: the window, where there is a display (without one, the
+   * usage below).  GApplication's own options (D-Bus activation) go there
+   * too. */
+  if ((argc == 1 && (g_getenv ("DISPLAY") != NULL || g_getenv ("WAYLAND_DISPLAY") != NULL)) ||
+      (argc > 1 && g_str_has_prefix (argv[1], "--gapplication-")))
+    return vm_application_run (argc, argv);
 
   /* Global options may stand before the command; commands accept them too. */
   while (first < argc && argv[first][0] == '-')

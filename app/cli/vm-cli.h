@@ -59,6 +59,12 @@ void        vm_cli_print_json   (JsonNode           *node);
 void        vm_cli_error        (const char         *format,
                                  ...) G_GNUC_PRINTF (1, 2);
 
+/* Commands living in their own files. */
+int         vm_cli_cmd_gpu      (VmCli              *cli,
+                                 const VmCliCommand *command,
+                                 int                 argc,
+                                 char              **argv);
+
 /* JSON views shared by commands. */
 JsonNode   *vm_cli_video_to_json (const VmVideo *video);
 

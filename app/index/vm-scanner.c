@@ -70,11 +70,28 @@ maybe_add_entry (GPtrArray *out,
                  GFileInfo *info)
 {
   const char *content_type = g_file_info_get_content_type (info);
+  g_autofree char *by_name = NULL;
   g_autoptr(GDateTime) mtime = NULL;
   VmScanEntry *entry;
 
   if (!vm_scanner_is_video_type (content_type))
-    return;
+    {
+      /* Content sniffing wins, but a file whose name says video and whose
+       * content says nothing useful (empty, unreadable, damaged) is still
+       * taken, so that its problem is reported rather than ignored. */
+      const char *name = g_file_info_get_name (info);
+      gboolean uncertain = FALSE;
+
+      by_name = g_content_type_guess (name, NULL, 0, &uncertain);
+      if (uncertain || !vm_scanner_is_video_type (by_name))
+        return;
+      if (content_type != NULL &&
+          !g_content_type_equals (content_type, "application/x-zerosize") &&
+          !g_content_type_equals (content_type, "application/octet-stream") &&
+          !g_content_type_is_a (content_type, "text/plain"))
+        return;
+      content_type = by_name;
+    }
 
   mtime = g_file_info_get_modification_date_time (info);
   entry = g_new0 (VmScanEntry, 1);

@@ -99,6 +99,29 @@ overlay_probe_cb (GstPad          *pad,
   return GST_PAD_PROBE_OK;
 }
 
+/* The Debian package that brings each element we use. */
+static const char *
+package_of (const char *factory)
+{
+  static const struct { const char *factory, *package; } packages[] = {
+    { "textoverlay", "gstreamer1.0-x" },
+    { "x264enc", "gstreamer1.0-plugins-ugly" },
+    { "vp9enc", "gstreamer1.0-plugins-good" },
+    { "webmmux", "gstreamer1.0-plugins-good" },
+    { "matroskamux", "gstreamer1.0-plugins-good" },
+    { "mp4mux", "gstreamer1.0-plugins-good" },
+    { "wavparse", "gstreamer1.0-plugins-good" },
+    { "lamemp3enc", "gstreamer1.0-plugins-good" },
+    { "h264parse", "gstreamer1.0-plugins-bad" },
+    { "voaacenc", "gstreamer1.0-plugins-bad" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (packages); i++)
+    if (g_str_equal (packages[i].factory, factory))
+      return packages[i].package;
+  return "gstreamer1.0-plugins-base";
+}
+
 static GstElement *
 make (const char  *factory,
       GError     **error)
@@ -107,7 +130,8 @@ make (const char  *factory,
 
   if (element == NULL)
     g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_MISSING_PLUGIN,
-                 _("The GStreamer element “%s” is not installed"), factory);
+                 _("The GStreamer element “%s” is not installed (Debian package %s)"),
+                 factory, package_of (factory));
   return element;
 }
 
@@ -242,7 +266,7 @@ speak_to_wav (const char    *text,
                      NULL, NULL, NULL, &err_out, &status, &local_error))
     {
       g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_MISSING_PLUGIN,
-                   _("Speech needs espeak-ng: %s"), local_error->message);
+                   _("Speech needs espeak-ng (Debian package espeak-ng): %s"), local_error->message);
       return FALSE;
     }
   if (!g_spawn_check_wait_status (status, &local_error))
@@ -382,7 +406,7 @@ build_pipeline (Generator         *gen,
         return NULL;
       g_object_set (encoder,
                     "key-int-max", key_int,
-                    "bframes", 0,
+                    "bframes", MIN (spec->b_frames, 16u),
                     "bitrate", (guint) MAX (300, spec->width * spec->height / 400),
                     NULL);
       gst_util_set_object_arg (G_OBJECT (encoder), "speed-preset", "ultrafast");
@@ -609,14 +633,14 @@ static const VmTimedText demo_overlay[] = {
 };
 
 static const VmTimedText demo_mkv_subtitles[] = {
-  { 0.5, 3.0, "A red ball bounces across the screen" },
-  { 3.5, 6.0, "The ball stops near the corner" },
-  { 6.5, 9.0, "Then the picture fades out" },
+  { 0.5, 3.0, "A white ball bounces around a black screen" },
+  { 3.5, 6.0, "The ball keeps moving from wall to wall" },
+  { 6.5, 9.0, "This is the last line of the subtitles" },
 };
 
 static const VmTimedText demo_sidecar[] = {
-  { 0.5, 3.5, "Colour bars appear on the screen" },
-  { 4.0, 7.5, "A test tone would play here" },
+  { 0.5, 3.5, "Colour bars fill the screen" },
+  { 4.0, 7.5, "These subtitles come from a separate file" },
 };
 
 static const char demo_speech[] =
@@ -637,22 +661,24 @@ typedef struct {
   const char        *about;
 } DemoClip;
 
+/* videotestsrc patterns: 0 SMPTE bars, 11 circular, 18 ball, 24 colors,
+ * 25 SMPTE RP 219 bars. */
 static const DemoClip demo_clips[] = {
   { "bars-h264.mp4", VM_CLIP_MP4_H264, 0, 8.0, NULL, 0, NULL, 0, NULL, 0, NULL,
-    "H.264 in MP4: scrolling colour bars." },
+    "H.264 in MP4: SMPTE colour bars scrolling sideways." },
   { "ball-vp9.webm", VM_CLIP_WEBM_VP9, 18, 6.0, NULL, 0, NULL, 0, NULL, 0, NULL,
     "VP9 in WebM: a white ball moving over black." },
   { "subtitled.mkv", VM_CLIP_MKV_H264, 18, 9.0, NULL, 0,
     demo_mkv_subtitles, G_N_ELEMENTS (demo_mkv_subtitles), NULL, 0, NULL,
-    "H.264 in Matroska with an embedded text subtitle track." },
+    "H.264 in Matroska with an embedded text subtitle track; a white ball over black." },
   { "sidecar.mp4", VM_CLIP_MP4_H264, 25, 8.0, NULL, 0, NULL, 0,
     demo_sidecar, G_N_ELEMENTS (demo_sidecar), NULL,
-    "H.264 in MP4 with a sidecar subtitle file, sidecar.srt, beside it." },
+    "H.264 in MP4, colour bars, with a sidecar subtitle file (sidecar.srt) beside it." },
   { "welcome.mp4", VM_CLIP_MP4_H264, 24, 7.0,
     demo_overlay, G_N_ELEMENTS (demo_overlay), NULL, 0, NULL, 0, NULL,
-    "On-screen text from 1 s to 6 s." },
-  { "speech.mkv", VM_CLIP_MKV_H264, 13, 8.0, NULL, 0, NULL, 0, NULL, 0, demo_speech,
-    "Synthetic speech (espeak-ng) over a zone plate." },
+    "H.264 in MP4: a colour grid with white text on it from 1 s to 6 s." },
+  { "speech.mkv", VM_CLIP_MKV_H264, 11, 8.0, NULL, 0, NULL, 0, NULL, 0, demo_speech,
+    "H.264 and Opus in Matroska: circles, with synthetic speech (espeak-ng)." },
 };
 
 static void

@@ -49,7 +49,11 @@ typedef struct {
 void         vm_media_info_free (VmMediaInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmMediaInfo, vm_media_info_free)
 
-/* Probes @path with GstDiscoverer, giving up after @timeout_ms. */
+/* Probes @path with GstDiscoverer, giving up after @timeout_ms (0: 10 s).
+ * Before GStreamer looks at it, the file is checked for existence,
+ * readability, emptiness and (MP4/QuickTime) a complete box structure.
+ * Only the headers are read: other truncated files probe fine and are
+ * reported by vm_sampler_run(). */
 VmMediaInfo *vm_media_probe     (const char    *path,
                                  guint          timeout_ms,
                                  GError       **error);
@@ -60,8 +64,8 @@ typedef enum {
   /* Decode only keyframes (delta units are dropped before the decoder);
    * where keyframes are further apart than max_gap, decode forward to fill. */
   VM_SAMPLE_KEYFRAMES,
-  /* One frame every 1/rate seconds from a full sequential decode (no seeks),
-   * with the loop filter skipped where the decoder allows it. */
+  /* One frame every 1/rate seconds from a sequential decode (no seeks) of
+   * everything those frames depend on; see vm_sampler_run(). */
   VM_SAMPLE_RATE,
 } VmSampleMode;
 
@@ -103,12 +107,21 @@ typedef gboolean (*VmFrameFunc) (const VmFrame  *frame,
  * than max_gap it also delivers the last frame at or before
  * last delivered + max_gap (decoding forward from the keyframe), so
  * consecutive frames are at most max_gap apart (max_gap <= 0: keyframes only).
- * Rate mode delivers, for each k, the first frame whose pts >= k / rate.
+ * Rate mode delivers, for each k, the first frame whose pts >= k / rate
+ * (one frame never counts for two k).  It reads the file sequentially and
+ * never seeks; compressed frames are held back and decoded only when one of
+ * them is needed, so frames after the last target of a group of pictures
+ * are never decoded.  The frames are exactly those of a full decode.  The
+ * libav decoders do not expose skipping the loop filter, so it is not
+ * skipped.
  *
- * Errors: when the file turns out damaged part way (VM_MEDIA_ERROR_CORRUPT),
- * the frames decoded before the damage have been delivered and the run
- * still returns FALSE with that error; callers that want partial results keep
- * what they received.  No progress for watchdog_ms gives
+ * Errors: when the file turns out damaged part way (VM_MEDIA_ERROR_CORRUPT:
+ * a decoding/demuxing error, or video that stops well before the duration
+ * the container announces, i.e. a truncated file), the frames decoded before
+ * the damage have been delivered and the run still returns FALSE with that
+ * error; callers that want partial results keep what they received.  A file
+ * without a single decodable frame is VM_MEDIA_ERROR_CORRUPT too.  Damage the
+ * decoder can conceal (garbage inside a frame) is not an error.  No progress for watchdog_ms gives
  * VM_MEDIA_ERROR_TIMEOUT; cancelling gives G_IO_ERROR_CANCELLED within about
  * 50 ms.  The pipeline is torn down on every path.  FIFOs and character
  * devices are read with a source that can be interrupted. */
@@ -170,6 +183,7 @@ typedef struct {
   const VmTimedText *subtitles;        /* embedded text track (MKV), n_subtitles entries */
   guint              n_subtitles;
   const char        *speech;           /* spoken with espeak-ng from the start, or NULL */
+  guint              b_frames;         /* H.264: B-frames between references, default 0 */
 } VmClipSpec;
 
 void     vm_clip_spec_init       (VmClipSpec *spec);

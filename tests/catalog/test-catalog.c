@@ -405,6 +405,83 @@ test_open_too_new (TmpDir        *fixture,
   g_assert_cmpint (raw_int (path, "PRAGMA user_version"), ==, newer);
 }
 
+/* A newer Vidmark left its migration in the WAL, not yet checkpointed: the
+ * file header still says the old version, SQLite sees the new one.  Refused,
+ * and neither the file nor the WAL is changed (no checkpoint on close). */
+static void
+test_open_too_new_in_wal (TmpDir        *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (fixture->dir, "catalog.sqlite", NULL);
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  g_autofree char *sql = NULL;
+  g_autofree char *header = NULL;
+  g_autofree char *main_before = NULL, *wal_before = NULL;
+  g_autofree char *main_after = NULL, *wal_after = NULL;
+  g_autoptr(VmCatalog) catalog = NULL;
+  int newer = vm_catalog_get_latest_version () + 1;
+  sqlite3 *db = NULL;
+
+  catalog = vm_catalog_open (path, &error);
+  g_assert_no_error (error);
+  g_clear_object (&catalog);
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  sqlite3_db_config (db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+  sql = g_strdup_printf ("CREATE TABLE future (x INTEGER); PRAGMA user_version = %d;", newer);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  g_assert_true (g_file_test (wal, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_get_contents (path, &header, NULL, NULL));
+  g_assert_cmpint (header[63], ==, vm_catalog_get_latest_version ());
+  main_before = file_checksum (path);
+  wal_before = file_checksum (wal);
+
+  catalog = vm_catalog_open (path, &error);
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_TOO_NEW);
+  g_assert_null (catalog);
+  g_test_message ("error: %s", error->message);
+
+  main_after = file_checksum (path);
+  wal_after = file_checksum (wal);
+  g_assert_cmpstr (main_before, ==, main_after);
+  g_assert_cmpstr (wal_before, ==, wal_after);
+  g_assert_cmpint (raw_int (path, "PRAGMA user_version"), ==, newer);
+}
+
+static gpointer
+open_in_thread_cb (gpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmCatalog) catalog = vm_catalog_open (data, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (vm_catalog_get_schema_version (catalog), ==, vm_catalog_get_latest_version ());
+  g_assert_true (vm_catalog_add_folder (catalog, "/shared", NULL, &error));
+  g_assert_no_error (error);
+  return NULL;
+}
+
+/* Several connections creating the same catalog at once: one migrates, the
+ * others wait and find it done. */
+static void
+test_open_concurrent (TmpDir        *fixture,
+                      gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (fixture->dir, "new", "catalog.sqlite", NULL);
+  GThread *threads[4];
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("open", open_in_thread_cb, path);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+
+  g_assert_cmpint (raw_int (path, "PRAGMA user_version"), ==, vm_catalog_get_latest_version ());
+  g_assert_cmpint (raw_int (path, "SELECT count(*) FROM folders"), ==, 1);
+}
+
 static void
 test_open_foreign (TmpDir        *fixture,
                    gconstpointer  data)
@@ -447,6 +524,29 @@ test_open_foreign (TmpDir        *fixture,
   g_clear_error (&error);
   after = file_checksum (other);
   g_assert_cmpstr (before, ==, after);
+
+  /* Another program's database that uses user_version too, or a negative
+   * one: not ours, rather than "too new". */
+  {
+    static const char * const pragmas[] = { "PRAGMA user_version = 99", "PRAGMA user_version = -1" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (pragmas); i++)
+      {
+        g_autofree char *name = g_strdup_printf ("versioned-%u.sqlite", i);
+        g_autofree char *versioned = g_build_filename (fixture->dir, name, NULL);
+        g_autofree char *sum_before = NULL, *sum_after = NULL;
+
+        raw_exec (versioned, pragmas[i]);
+        sum_before = file_checksum (versioned);
+        catalog = vm_catalog_open (versioned, &error);
+        g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_OPEN);
+        g_assert_null (catalog);
+        g_test_message ("error: %s", error->message);
+        g_clear_error (&error);
+        sum_after = file_checksum (versioned);
+        g_assert_cmpstr (sum_before, ==, sum_after);
+      }
+  }
 
   /* A folder where the file should be. */
   catalog = vm_catalog_open (fixture->dir, &error);
@@ -590,10 +690,18 @@ test_videos (void)
   g_assert_no_error (error);
   g_assert_cmpint (copy->id, ==, video->id);
 
-  got = vm_catalog_find_video_by_path (catalog, "/v/holiday.mkv", &error);
+  /* An update without added_at keeps the stored one. */
+  copy->added_at = 0;
+  g_assert_true (vm_catalog_save_video (catalog, copy, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (copy->added_at, ==, video->added_at);
+
+  /* Paths are stored canonical and looked up the same way. */
+  got = vm_catalog_find_video_by_path (catalog, "/v/./sub/../holiday.mkv", &error);
   g_assert_no_error (error);
   g_assert_nonnull (got);
   g_assert_cmpint (got->id, ==, video->id);
+  g_assert_cmpint (got->added_at, ==, video->added_at);
   g_assert_cmpint (got->width, ==, 1280);
   g_assert_null (got->audio_codec);
   g_assert_false (got->has_audio);
@@ -703,6 +811,14 @@ test_video_delete (void)
 
   video = add_video (catalog, 0, "/v/a.mp4", NULL);
   set_frames (catalog, video, 20);
+  {
+    guint16 emb[20 * 2] = { 0, };
+    gint64 model = 0;
+
+    g_assert_true (vm_catalog_ensure_model (catalog, "m", 2, NULL, &model, &error));
+    g_assert_true (vm_catalog_put_embeddings (catalog, video, model, 0, 20, 2, emb, &error));
+    g_assert_no_error (error);
+  }
   add_text (catalog, video, VM_TEXT_SOURCE_SUBTITLE, 1, "a zebra crossing");
   g_assert_true (vm_catalog_ensure_annotation_set (catalog, "mine", &set, &error));
   g_assert_no_error (error);
@@ -731,6 +847,15 @@ test_video_delete (void)
   hits = vm_catalog_search_text (catalog, "zebra", 10, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (hits->len, ==, 0);
+  {
+    VmCatalogStats stats;
+
+    g_assert_true (vm_catalog_get_stats (catalog, &stats, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (stats.n_videos, ==, 0);
+    g_assert_cmpuint (stats.n_embeddings, ==, 0);
+    g_assert_cmpuint (stats.n_text_segments, ==, 0);
+  }
 
   g_assert_false (vm_catalog_delete_video (catalog, video, &error));
   g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND);
@@ -1338,6 +1463,42 @@ test_annotations (void)
   list = vm_catalog_list_annotations (catalog, 0, 0, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (list->len, ==, 3);
+  g_clear_pointer (&list, g_ptr_array_unref);
+
+  /* One by id. */
+  {
+    gint64 id = add_annotation (catalog, set2, v2, 3 * SEC, 4 * SEC, "single");
+    g_autoptr(VmAnnotation) got = vm_catalog_get_annotation (catalog, id, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (got->text, ==, "single");
+    g_assert_cmpint (got->video_id, ==, v2);
+    g_assert_cmpint (got->end_ns, ==, 4 * SEC);
+    g_assert_null (vm_catalog_get_annotation (catalog, annotation->id, &error));
+    g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+  }
+
+  /* Sets: listed with their counts, found without being created. */
+  list = vm_catalog_list_annotation_sets (catalog, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->len, ==, 2);
+  g_assert_cmpstr (((VmAnnotationSet *) list->pdata[0])->name, ==, "highlights");
+  g_assert_cmpuint (((VmAnnotationSet *) list->pdata[0])->n_annotations, ==, 2);
+  g_assert_cmpstr (((VmAnnotationSet *) list->pdata[1])->name, ==, "other");
+  g_assert_cmpuint (((VmAnnotationSet *) list->pdata[1])->n_annotations, ==, 2);
+  g_assert_cmpint (((VmAnnotationSet *) list->pdata[1])->created_at, >, 0);
+  g_clear_pointer (&list, g_ptr_array_unref);
+
+  g_assert_true (vm_catalog_find_annotation_set (catalog, "other", &again, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (again, ==, set2);
+  g_assert_false (vm_catalog_find_annotation_set (catalog, "nope", &again, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  list = vm_catalog_list_annotation_sets (catalog, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->len, ==, 2);
 }
 
 /* ---- Transactions, locking, statistics --------------------------------- */
@@ -1387,6 +1548,8 @@ test_transactions (void)
   g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_SQL);
   g_clear_error (&error);
   g_assert_cmpuint (count_folders (catalog), ==, 2);
+  /* The usual cleanup after a failed commit is harmless. */
+  vm_catalog_rollback (catalog);
 
   /* An API call failing inside the caller's transaction dooms it too. */
   g_assert_true (vm_catalog_begin (catalog, &error));
@@ -1419,6 +1582,7 @@ test_busy (TmpDir        *fixture,
   g_assert_no_error (error);
   other = vm_catalog_open (path, &error);
   g_assert_no_error (error);
+  vm_catalog_set_busy_timeout (other, 200);
 
   g_assert_true (vm_catalog_begin (writer, &error));
   g_assert_true (vm_catalog_add_folder (writer, "/a", NULL, &error));
@@ -1430,9 +1594,17 @@ test_busy (TmpDir        *fixture,
   g_assert_cmpuint (folders->len, ==, 0);
 
   /* ...and cannot write until the busy timeout runs out. */
-  g_assert_false (vm_catalog_add_folder (other, "/b", NULL, &error));
+  {
+    gint64 t0 = g_get_monotonic_time ();
+
+    g_assert_false (vm_catalog_add_folder (other, "/b", NULL, &error));
+    g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_BUSY);
+    g_test_message ("error after %.2f s: %s", (g_get_monotonic_time () - t0) / 1e6, error->message);
+    g_assert_cmpint (g_get_monotonic_time () - t0, >=, 150 * 1000);
+    g_clear_error (&error);
+  }
+  g_assert_false (vm_catalog_begin (other, &error));
   g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_BUSY);
-  g_test_message ("error: %s", error->message);
   g_clear_error (&error);
 
   g_assert_true (vm_catalog_commit (writer, &error));
@@ -1581,7 +1753,9 @@ main (int    argc,
   ADD_TMP ("/catalog/migrations/idempotent", test_migrations_idempotent_memory_list);
   ADD_TMP ("/catalog/migrations/failing", test_migrations_failing);
   ADD_TMP ("/catalog/open/too-new", test_open_too_new);
+  ADD_TMP ("/catalog/open/too-new-in-wal", test_open_too_new_in_wal);
   ADD_TMP ("/catalog/open/foreign", test_open_foreign);
+  ADD_TMP ("/catalog/open/concurrent", test_open_concurrent);
   g_test_add_func ("/catalog/folders", test_folders);
   g_test_add_func ("/catalog/videos/status-strings", test_video_status_strings);
   g_test_add_func ("/catalog/videos/crud", test_videos);

@@ -47,7 +47,7 @@ cat = os.path.join(tmp, "catalog.sqlite")
 @case("help and usage errors")
 def _():
     p = run("--help", check=0)
-    for cmd in ("add", "remove", "index", "list", "info", "status", "demo"):
+    for cmd in ("add", "remove", "index", "list", "info", "status", "demo", "gpu"):
         assert cmd in p.stdout, cmd
     assert "Exit status" in p.stdout
     for cmd in ("add", "remove", "index", "list", "info", "status", "demo"):
@@ -57,7 +57,10 @@ def _():
     run("index", "--mode", "sometimes", catalog=cat, check=2)
     run("index", "--rate", "-1", catalog=cat, check=2)
     run("add", catalog=cat, check=2)
-    run(check=2)
+    run("--json", check=2)
+    # No command: the window where there is a display, the usage without one.
+    headless = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    run(check=2, env=headless)
     p = run("--version", check=0)
     assert p.stdout.startswith("vidmark ")
 
@@ -179,10 +182,9 @@ def _():
     os.makedirs(lib2)
     src = [os.path.join(lib, n) for n in sorted(os.listdir(lib)) if n.endswith((".mp4", ".webm", ".mkv"))]
     for i in range(12):
-        shutil.copy(src[i % len(src)], os.path.join(lib2, f"c{i:02d}" + os.path.splitext(src[i % len(src)])[1]))
-        # Different content per copy, so that none is taken for a move.
-        with open(os.path.join(lib2, f"c{i:02d}" + os.path.splitext(src[i % len(src)])[1]), "ab") as fh:
-            fh.write(b"\0" * (i + 1))
+        # Identical copies are distinct videos (none of them moved).
+        ext = os.path.splitext(src[i % len(src)])[1]
+        shutil.copy(src[i % len(src)], os.path.join(lib2, f"c{i:02d}{ext}"))
     cat2 = os.path.join(tmp, "cat2.sqlite")
     run("add", lib2, catalog=cat2, check=0, env=env)
     proc = subprocess.Popen([VIDMARK, "--catalog", cat2, "index", "--json"], env=env,
@@ -210,6 +212,27 @@ def _():
     p = run("list", "--json", catalog=cat, check=0, env=env)
     assert json.loads(p.stdout)["videos"] == [], p.stdout
     run("remove", os.path.join(tmp, "never-added"), catalog=cat, check=1, env=env)
+
+
+@case("gpu lists devices; no driver is a clear error")
+def _():
+    p = run("gpu", "--json", env=env)
+    doc = json.loads(p.stdout)
+    if p.returncode == 0:
+        assert len(doc["devices"]) >= 1 and doc["error"] is None, doc
+        assert sum(d["chosen"] for d in doc["devices"]) == 1, doc
+        for d in doc["devices"]:
+            for key in ("name", "type", "usable", "api_version", "features", "memory_heaps"):
+                assert key in d, key
+            assert "shader_float16" in d["features"] and "cooperative_matrix_nv" in d["features"]
+        p = run("gpu", env=env, check=0)
+        assert "* 0:" in p.stdout or "* " in p.stdout, p.stdout
+    else:
+        assert doc["error"], doc
+    bad = dict(env)
+    bad["VK_DRIVER_FILES"] = bad["VK_ICD_FILENAMES"] = os.path.join(tmp, "no-such-icd.json")
+    p = run("gpu", env=bad, check=1)
+    assert p.stderr.startswith("vidmark: ") and p.stderr.count("\n") == 1, p.stderr
 
 
 print(f"1..{len(results)}")

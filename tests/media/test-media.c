@@ -4,7 +4,9 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#define _GNU_SOURCE 1
 #include "media/vm-media.h"
+#include "media/vm-media-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,6 +107,19 @@ clip (const char *name)
       spec.keyframe_interval = 1.0;
       spec.variable_framerate = TRUE;
     }
+  else if (g_str_equal (name, "long.mkv"))
+    {
+      spec.format = VM_CLIP_MKV_H264;
+      spec.duration = 8.0;
+      spec.width = 160;
+      spec.height = 120;
+    }
+  else if (g_str_equal (name, "bframes.mp4"))
+    {
+      spec.duration = 6.0;
+      spec.keyframe_interval = 2.0;
+      spec.b_frames = 2;
+    }
   else if (g_str_equal (name, "gap.mp4"))
     {
       spec.duration = 12.0;
@@ -132,22 +147,14 @@ write_bytes (const char *path,
   g_assert_no_error (error);
 }
 
-/* An audio-only file made with GStreamer directly. */
-static char *
-audio_only (void)
+static void
+run_launch (const char *desc)
 {
-  g_autofree char *path = media_path ("audio-only.ogg");
-  g_autofree char *desc = NULL;
   g_autoptr(GError) error = NULL;
   GstElement *pipeline;
   GstBus *bus;
   GstMessage *msg;
 
-  if (g_file_test (path, G_FILE_TEST_EXISTS))
-    return g_steal_pointer (&path);
-
-  desc = g_strdup_printf ("audiotestsrc num-buffers=40 ! audioconvert ! opusenc ! oggmux ! "
-                          "filesink location=\"%s\"", path);
   pipeline = gst_parse_launch (desc, &error);
   g_assert_no_error (error);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
@@ -159,6 +166,21 @@ audio_only (void)
   gst_object_unref (bus);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
+}
+
+/* An audio-only file made with GStreamer directly. */
+static char *
+audio_only (void)
+{
+  g_autofree char *path = media_path ("audio-only.ogg");
+  g_autofree char *desc = NULL;
+
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    return g_steal_pointer (&path);
+
+  desc = g_strdup_printf ("audiotestsrc num-buffers=40 ! audioconvert ! opusenc ! oggmux ! "
+                          "filesink location=\"%s\"", path);
+  run_launch (desc);
   return g_steal_pointer (&path);
 }
 
@@ -274,6 +296,20 @@ make_bad (const char *name)
       g_assert_true (g_file_get_contents (full, &contents, &len, NULL));
       write_bytes (path, contents, len / 2);
     }
+  else if (g_str_equal (name, "unknown-codec.mkv"))
+    {
+      /* A Matroska file whose video codec nobody knows. */
+      g_autofree char *mkv = clip ("rich.mkv");
+      g_autofree char *contents = NULL;
+      char *at;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (mkv, &contents, &len, NULL));
+      at = memmem (contents, len, "V_MPEG4/ISO/AVC", 15);
+      g_assert_nonnull (at);
+      memcpy (at, "V_VIDMARK/TEST1", 15);
+      write_bytes (path, contents, len);
+    }
   else if (g_str_equal (name, "folder.mp4"))
     g_assert_cmpint (g_mkdir (path, 0755), ==, 0);
   else
@@ -288,6 +324,7 @@ static const BadCase bad_cases[] = {
   { "random.mkv", VM_MEDIA_ERROR_NOT_MEDIA },
   { "truncated.mp4", VM_MEDIA_ERROR_CORRUPT },
   { "folder.mp4", VM_MEDIA_ERROR_NOT_MEDIA },
+  { "unknown-codec.mkv", VM_MEDIA_ERROR_MISSING_PLUGIN },
 };
 
 static void
@@ -303,6 +340,44 @@ test_probe_bad (void)
       g_assert_null (info);
       assert_one_line_error (error, bad_cases[i].code);
     }
+}
+
+/* Matroska/WebM cut short is found from the header alone; the push-mode
+ * check behind the discoverer's timeout names the damage of a file cut
+ * right after its header. */
+static void
+test_probe_truncated_mkv (void)
+{
+  g_autofree char *full = clip ("long.mkv");
+  g_autofree char *webm = clip ("cfr.webm");
+  g_autofree char *half = media_path ("half-probe.mkv");
+  g_autofree char *stub = media_path ("stub.webm");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmMediaInfo) info = NULL;
+  GError *confirmed;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (full, &contents, &len, NULL));
+  write_bytes (half, contents, len / 2);
+  info = vm_media_probe (half, 10000, &error);
+  g_assert_null (info);
+  assert_one_line_error (error, VM_MEDIA_ERROR_CORRUPT);
+  g_clear_error (&error);
+  g_clear_pointer (&contents, g_free);
+
+  g_assert_true (g_file_get_contents (webm, &contents, &len, NULL));
+  write_bytes (stub, contents, 300);
+  info = vm_media_probe (stub, 10000, &error);
+  g_assert_null (info);
+  assert_one_line_error (error, VM_MEDIA_ERROR_CORRUPT);
+
+  confirmed = _vm_media_confirm_timeout (stub, 5000);
+  g_assert_nonnull (confirmed);
+  assert_one_line_error (confirmed, VM_MEDIA_ERROR_CORRUPT);
+  g_error_free (confirmed);
+  g_assert_null (_vm_media_confirm_timeout (webm, 5000));
+  g_assert_null (_vm_media_confirm_timeout (full, 5000));
 }
 
 static void
@@ -497,11 +572,32 @@ test_sample_rate_cfr (void)
   g_assert_true (vm_sampler_run_full (path, &options, collect_cb, &c, &stats, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (c.pts->len, ==, 8);
-  /* Everything is decoded; only the chosen frames are converted. */
+  /* Only what leads to a chosen frame is decoded: in each 2 s group of
+   * pictures, the keyframe and the 25 frames up to 1 s.  Only the chosen
+   * frames are converted. */
   g_assert_cmpuint (stats.units_in, ==, 200);
-  g_assert_cmpuint (stats.units_decoded, ==, 200);
-  g_assert_cmpuint (stats.frames_out, ==, 200);
+  g_assert_cmpuint (stats.units_decoded, ==, 4 * 26);
+  g_assert_cmpuint (stats.frames_out, ==, 4 * 26);
   g_assert_cmpuint (stats.frames, ==, 8);
+
+  /* The same pictures as from decoding every frame. */
+  {
+    Collect all;
+
+    collect_init (&all);
+    options.rate = 25.0;
+    g_assert_true (vm_sampler_run_full (path, &options, collect_cb, &all, &stats, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (stats.units_decoded, ==, 200);
+    g_assert_cmpuint (all.sums->len, ==, 200);
+    for (guint i = 0; i < 8; i++)
+      {
+        g_assert_cmpint (pts_at (&all, i * 25), ==, pts_at (&c, i));
+        g_assert_cmpuint (g_array_index (all.sums, guint64, i * 25), ==,
+                          g_array_index (c.sums, guint64, i));
+      }
+    collect_clear (&all);
+  }
   for (guint i = 0; i < 8; i++)
     g_assert_cmpint (pts_at (&c, i), ==, (gint64) i * SEC);
   g_assert_cmpuint (c.width, ==, 320);
@@ -651,6 +747,111 @@ check_vfr (const char *name)
   collect_clear (&c);
 }
 
+/* Frames decoded in another order than shown: every mode still gives the
+ * exact frames a full decode gives. */
+static void
+test_sample_bframes (void)
+{
+  g_autofree char *path = clip ("bframes.mp4");
+  g_autoptr(GError) error = NULL;
+  VmSamplerOptions options;
+  VmSamplerStats stats;
+  Collect all, c;
+  guint n_key = 0;
+
+  vm_sampler_options_init (&options);
+  options.mode = VM_SAMPLE_RATE;
+  options.rate = 25.0;
+  options.short_side = 120;
+  collect_init (&all);
+  g_assert_true (vm_sampler_run (path, &options, collect_cb, &all, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (all.pts->len, ==, 150);
+  for (guint i = 0; i < all.pts->len; i++)
+    g_assert_cmpint (pts_at (&all, i), ==, (gint64) i * 40 * MS);
+
+  collect_init (&c);
+  options.rate = 1.0;
+  g_assert_true (vm_sampler_run_full (path, &options, collect_cb, &c, &stats, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.pts->len, ==, 6);
+  for (guint i = 0; i < c.pts->len; i++)
+    {
+      g_assert_cmpint (pts_at (&c, i), ==, (gint64) i * SEC);
+      g_assert_cmpuint (g_array_index (c.sums, guint64, i), ==,
+                        g_array_index (all.sums, guint64, i * 25));
+    }
+  collect_clear (&c);
+
+  collect_init (&c);
+  options.mode = VM_SAMPLE_KEYFRAMES;
+  options.max_gap = 0.5;
+  g_assert_true (vm_sampler_run_full (path, &options, collect_cb, &c, &stats, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.pts->len, >=, 12);
+  g_assert_cmpint (pts_at (&c, 0), ==, 0);
+  for (guint i = 0; i < c.pts->len; i++)
+    {
+      guint index = (guint) (pts_at (&c, i) / (40 * MS));
+
+      g_assert_cmpint (pts_at (&c, i), ==, pts_at (&all, index));
+      g_assert_cmpuint (g_array_index (c.sums, guint64, i), ==,
+                        g_array_index (all.sums, guint64, index));
+      if (i > 0)
+        {
+          g_assert_cmpint (pts_at (&c, i), >, pts_at (&c, i - 1));
+          g_assert_cmpint (pts_at (&c, i) - pts_at (&c, i - 1), <=, 500 * MS);
+        }
+      if (g_array_index (c.key, gboolean, i))
+        {
+          g_assert_cmpint (pts_at (&c, i) % (2 * SEC), ==, 0);
+          n_key++;
+        }
+    }
+  g_assert_cmpuint (n_key, ==, 3);
+  g_assert_cmpuint (stats.units_decoded, <, stats.units_in);
+  collect_clear (&c);
+  collect_clear (&all);
+}
+
+/* Two video tracks: one is sampled, consistently, and the other is not
+ * decoded into it. */
+static void
+test_sample_two_videos (void)
+{
+  g_autofree char *path = media_path ("two-videos.mkv");
+  g_autofree char *desc = g_strdup_printf (
+    "videotestsrc num-buffers=100 pattern=ball ! video/x-raw,width=160,height=120,framerate=25/1 ! "
+    "x264enc speed-preset=ultrafast key-int-max=25 ! h264parse ! matroskamux name=m ! "
+    "filesink location=\"%s\" "
+    "videotestsrc num-buffers=100 ! video/x-raw,width=320,height=180,framerate=25/1 ! "
+    "x264enc speed-preset=ultrafast key-int-max=50 ! h264parse ! m.", path);
+  g_autoptr(GError) error = NULL;
+  VmSamplerOptions options;
+  VmSamplerStats stats;
+  Collect c;
+
+  run_launch (desc);
+  collect_init (&c);
+  vm_sampler_options_init (&options);
+  g_assert_true (vm_sampler_run_full (path, &options, collect_cb, &c, &stats, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.units_in, ==, 100);
+  if (c.width == 298)
+    {
+      g_assert_cmpuint (c.pts->len, ==, 4);
+      for (guint i = 0; i < 4; i++)
+        g_assert_cmpint (pts_at (&c, i), ==, (gint64) i * SEC);
+    }
+  else
+    {
+      g_assert_cmpuint (c.width, ==, 398);
+      g_assert_cmpuint (c.pts->len, ==, 2);
+      g_assert_cmpint (pts_at (&c, 1), ==, 2 * SEC);
+    }
+  collect_clear (&c);
+}
+
 /* Audio and subtitle streams are left alone and do not stall the run. */
 static void
 test_sample_rich (void)
@@ -779,7 +980,7 @@ test_sample_cancel (void)
   start = g_get_monotonic_time ();
   g_assert_false (vm_sampler_run (path, &options, collect_cb, &c, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
   g_assert_cmpuint (c.pts->len, ==, 1);
   collect_clear (&c);
   g_clear_error (&error);
@@ -840,6 +1041,7 @@ test_sample_bad (void)
     { "text.mp4", VM_MEDIA_ERROR_NOT_MEDIA },
     { "random.mkv", VM_MEDIA_ERROR_NOT_MEDIA },
     { "truncated.mp4", VM_MEDIA_ERROR_CORRUPT },
+    { "unknown-codec.mkv", VM_MEDIA_ERROR_MISSING_PLUGIN },
   };
   VmSamplerOptions options;
 
@@ -868,6 +1070,44 @@ test_sample_bad (void)
     assert_one_line_error (error, VM_MEDIA_ERROR_NO_VIDEO);
     collect_clear (&c);
   }
+}
+
+/* Matroska cut in half: the demuxer just stops, the sampler notices that
+ * the video ends well before the announced duration.  The frames before the
+ * cut are delivered first. */
+static void
+test_sample_truncated_mkv (void)
+{
+  g_autofree char *full = clip ("long.mkv");
+  g_autofree char *path = media_path ("half.mkv");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  VmSamplerOptions options;
+  gsize len;
+  Collect c;
+
+  g_assert_true (g_file_get_contents (full, &contents, &len, NULL));
+  write_bytes (path, contents, len / 2);
+
+  collect_init (&c);
+  vm_sampler_options_init (&options);
+  options.mode = VM_SAMPLE_RATE;
+  g_assert_false (vm_sampler_run (path, &options, collect_cb, &c, NULL, &error));
+  assert_one_line_error (error, VM_MEDIA_ERROR_CORRUPT);
+  g_test_message ("%s", error->message);
+  g_assert_cmpuint (c.pts->len, >=, 2);
+  for (guint i = 0; i < c.pts->len; i++)
+    g_assert_cmpint (pts_at (&c, i), ==, (gint64) i * SEC);
+  g_assert_cmpint (pts_at (&c, c.pts->len - 1), <, 6 * SEC);
+  collect_clear (&c);
+
+  /* The whole file is fine. */
+  collect_init (&c);
+  g_clear_error (&error);
+  g_assert_true (vm_sampler_run (full, &options, collect_cb, &c, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.pts->len, ==, 8);
+  collect_clear (&c);
 }
 
 static void
@@ -1038,18 +1278,22 @@ main (int   argc,
   g_test_add_func ("/media/probe/webm", test_probe_webm);
   g_test_add_func ("/media/probe/mkv", test_probe_mkv);
   g_test_add_func ("/media/probe/bad", test_probe_bad);
+  g_test_add_func ("/media/probe/truncated-mkv", test_probe_truncated_mkv);
   g_test_add_func ("/media/probe/audio-only", test_probe_audio_only);
   g_test_add_func ("/media/probe/unreadable", test_probe_unreadable);
   g_test_add_func ("/media/sample/keyframes", test_sample_keyframes_cfr);
   g_test_add_func ("/media/sample/rate", test_sample_rate_cfr);
   g_test_add_func ("/media/sample/webm", test_sample_webm);
   g_test_add_func ("/media/sample/rich", test_sample_rich);
+  g_test_add_func ("/media/sample/b-frames", test_sample_bframes);
+  g_test_add_func ("/media/sample/two-videos", test_sample_two_videos);
   g_test_add_func ("/media/sample/vfr-mkv", test_sample_vfr_mkv);
   g_test_add_func ("/media/sample/vfr-mp4", test_sample_vfr_mp4);
   g_test_add_func ("/media/sample/gap-fill", test_sample_gap_fill);
   g_test_add_func ("/media/sample/cancel", test_sample_cancel);
   g_test_add_func ("/media/sample/watchdog", test_sample_watchdog);
   g_test_add_func ("/media/sample/bad", test_sample_bad);
+  g_test_add_func ("/media/sample/truncated-mkv", test_sample_truncated_mkv);
   g_test_add_func ("/media/sample/thumbnails", test_sample_thumbnails);
   g_test_add_func ("/media/generate/srt", test_write_srt);
   g_test_add_func ("/media/generate/demo", test_generate_demo);

@@ -3,7 +3,8 @@
 -- Vidmark catalog, schema version 1.
 --
 -- Applied inside one transaction together with PRAGMA user_version = 1.
--- Times: *_at in unix seconds, except annotations (unix microseconds);
+-- Times: *_at in unix seconds, except annotations and annotation sets (unix
+-- microseconds);
 -- media times in nanoseconds.
 
 -- Library folders the user added.

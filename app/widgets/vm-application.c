@@ -1,0 +1,171 @@
+/* vm-application.c — the application: app actions, windows.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gi18n.h>
+
+#include "media/vm-media.h"
+#include "widgets/vm-application.h"
+#include "widgets/vm-preferences-window.h"
+#include "widgets/vm-window.h"
+#include "vm-widgets-resources.h"
+
+struct _VmApplication
+{
+  AdwApplication  parent_instance;
+
+  char           *catalog_path;
+};
+
+G_DEFINE_FINAL_TYPE (VmApplication, vm_application, ADW_TYPE_APPLICATION)
+
+void
+vm_widgets_init (void)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once))
+    {
+      vm_widgets_register_resource ();
+      g_once_init_leave (&once, 1);
+    }
+}
+
+static void
+vm_application_activate (GApplication *app)
+{
+  VmApplication *self = VM_APPLICATION (app);
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+
+  if (window == NULL)
+    window = GTK_WINDOW (vm_window_new (GTK_APPLICATION (app), self->catalog_path));
+  gtk_window_present (window);
+}
+
+static void
+quit_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  g_application_quit (G_APPLICATION (user_data));
+}
+
+static void
+about_action (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  static const char *developers[] = { N_("The Vidmark authors"), NULL };
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+  GtkWidget *about;
+
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", parent,
+                        "application-name", _("Vidmark"),
+                        "application-icon", APP_ID,
+                        "developer-name", _("The Vidmark authors"),
+                        "version", PACKAGE_VERSION,
+                        "comments", _("Find moments in your videos by what is said or shown, label them to the frame, and export them as datasets."),
+                        "license-type", GTK_LICENSE_GPL_3_0,
+                        "developers", developers,
+                        NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autoptr(GSettings) settings = NULL;
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  GtkWidget *window;
+
+  if (source == NULL || (schema = g_settings_schema_source_lookup (source, APP_ID, TRUE)) == NULL)
+    {
+      if (VM_IS_WINDOW (parent))
+        vm_window_toast (VM_WINDOW (parent), _("Preferences are unavailable: the settings schema is not installed"));
+      return;
+    }
+  settings = g_settings_new (APP_ID);
+  window = vm_preferences_window_new (settings);
+  gtk_window_set_transient_for (GTK_WINDOW (window), parent);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static const GActionEntry app_actions[] = {
+  { "quit", quit_action },
+  { "about", about_action },
+  { "preferences", preferences_action },
+};
+
+static void
+vm_application_startup (GApplication *app)
+{
+  static const char *quit_accels[] = { "<Control>q", NULL };
+  static const char *prefs_accels[] = { "<Control>comma", NULL };
+  static const char *close_accels[] = { "<Control>w", NULL };
+
+  G_APPLICATION_CLASS (vm_application_parent_class)->startup (app);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.preferences", prefs_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "window.close", close_accels);
+
+  vm_media_init (NULL);
+}
+
+static void
+vm_application_finalize (GObject *object)
+{
+  VmApplication *self = VM_APPLICATION (object);
+
+  g_free (self->catalog_path);
+
+  G_OBJECT_CLASS (vm_application_parent_class)->finalize (object);
+}
+
+static void
+vm_application_class_init (VmApplicationClass *klass)
+{
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = vm_application_finalize;
+  app_class->activate = vm_application_activate;
+  app_class->startup = vm_application_startup;
+}
+
+static void
+vm_application_init (VmApplication *self)
+{
+}
+
+VmApplication *
+vm_application_new (const char *catalog_path)
+{
+  VmApplication *self;
+
+  vm_widgets_init ();
+  self = g_object_new (VM_TYPE_APPLICATION,
+                       "application-id", APP_ID,
+                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "resource-base-path", "/io/github/vidmark/Vidmark",
+                       NULL);
+  self->catalog_path = g_strdup (catalog_path);
+  return self;
+}
+
+int
+vm_application_run (int    argc,
+                    char **argv)
+{
+  g_autoptr(VmApplication) app = NULL;
+
+  g_set_application_name (_("Vidmark"));
+  gtk_window_set_default_icon_name (APP_ID);
+  app = vm_application_new (NULL);
+  return g_application_run (G_APPLICATION (app), argc, argv);
+}

@@ -1,0 +1,53 @@
+/* vm-moment-item.h — one search result: a time range of a video with a score and
+ * the signals that matched.  A plain GObject (no GTK), so that any search
+ * layer (text, visual, hybrid) can produce it.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  VM_MOMENT_SIGNAL_NONE     = 0,
+  VM_MOMENT_SIGNAL_VISUAL   = 1 << 0,
+  VM_MOMENT_SIGNAL_SUBTITLE = 1 << 1,
+  VM_MOMENT_SIGNAL_OCR      = 1 << 2,
+  VM_MOMENT_SIGNAL_SPEECH   = 1 << 3,
+  VM_MOMENT_SIGNAL_NAME     = 1 << 4,   /* the file name matched */
+} VmMomentSignals;
+
+#define VM_TYPE_MOMENT_ITEM (vm_moment_item_get_type ())
+G_DECLARE_FINAL_TYPE (VmMomentItem, vm_moment_item, VM, MOMENT_ITEM, GObject)
+
+VmMomentItem        *vm_moment_item_new             (gint64           video_id,
+                                            const char      *path,
+                                            const char      *fingerprint,
+                                            gint64           start_ns,
+                                            gint64           end_ns,
+                                            double           score,
+                                            VmMomentSignals  signals,
+                                            const char      *snippet);
+
+gint64           vm_moment_item_get_video_id    (VmMomentItem *self);
+const char      *vm_moment_item_get_path        (VmMomentItem *self);
+/* The file's base name, for display. */
+const char      *vm_moment_item_get_title       (VmMomentItem *self);
+const char      *vm_moment_item_get_fingerprint (VmMomentItem *self);
+gint64           vm_moment_item_get_start       (VmMomentItem *self);
+gint64           vm_moment_item_get_end         (VmMomentItem *self);
+double           vm_moment_item_get_score       (VmMomentItem *self);
+VmMomentSignals  vm_moment_item_get_signals     (VmMomentItem *self);
+const char      *vm_moment_item_get_snippet     (VmMomentItem *self);
+/* Adds signals and keeps the best score (merging two hits of one moment). */
+void             vm_moment_item_merge           (VmMomentItem *self,
+                                            VmMomentItem *other);
+
+/* "subtitle · on-screen text", translated. */
+char            *vm_moment_item_signals_to_string (VmMomentSignals signals);
+/* "0:00:01.500 – 0:00:04.000" */
+char            *vm_moment_item_format_range      (VmMomentItem *self);
+
+G_END_DECLS

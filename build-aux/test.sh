@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds Vidmark and runs the whole test suite under
+# Xvfb and a D-Bus session, with Mesa's lavapipe as the Vulkan device and the
+# Khronos validation layer on; then the engine tests again under
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+bash build-aux/install-deps.sh
+
+jobs=$(nproc)
+main=${VIDMARK_BUILDDIR:-_build/test}
+asan=${VIDMARK_ASAN_BUILDDIR:-_build/asan}
+
+# Vulkan on the CPU: lavapipe, with validation.
+lvp=$(ls /usr/share/vulkan/icd.d/lvp_icd.*.json 2>/dev/null | head -n 1 || true)
+if [ -n "$lvp" ]; then
+  export VK_DRIVER_FILES="$lvp" VK_ICD_FILENAMES="$lvp"
+fi
+export VIDMARK_VULKAN_VALIDATION=1
+# Tests must not touch the user's data or cache.
+export XDG_DATA_HOME="$here/$main/test-home/data"
+export XDG_CACHE_HOME="$here/$main/test-home/cache"
+export XDG_CONFIG_HOME="$here/$main/test-home/config"
+mkdir -p "$XDG_DATA_HOME" "$XDG_CACHE_HOME" "$XDG_CONFIG_HOME"
+
+setup() {
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@"
+  fi
+}
+
+status=0
+
+echo "== Build (debugoptimized) =="
+setup "$main" --buildtype=debugoptimized
+meson compile -C "$main"
+
+echo "== Test suite (Xvfb, D-Bus, lavapipe) =="
+dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
+  env GDK_BACKEND=x11 GSK_RENDERER=cairo \
+  meson test -C "$main" --print-errorlogs --num-processes "$jobs" || status=1
+
+echo "== Engine tests under AddressSanitizer + UndefinedBehaviorSanitizer =="
+setup "$asan" --buildtype=debug -Dsanitizers=true
+meson compile -C "$asan"
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  meson test -C "$asan" --suite engine --print-errorlogs --num-processes "$jobs" \
+    --timeout-multiplier 3 || status=1
+
+# One closing line over both runs.
+python3 - "$main" "$asan" <<'PY'
+import json, sys, os
+passed = failed = skipped = 0
+for d in sys.argv[1:]:
+    log = os.path.join(d, "meson-logs", "testlog.json")
+    if not os.path.exists(log):
+        continue
+    for line in open(log):
+        r = json.loads(line).get("result")
+        if r in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+
+exit $status

@@ -1,0 +1,1218 @@
+/* test-widgets.c — the window's models and widgets: moments, search,
+ * annotation stack (undo/redo, autosave, failed saves), export, time line,
+ * playback and its paintable, index worker, preferences and the window.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "catalog/vm-catalog.h"
+#include "core/vm-paths.h"
+#include "media/vm-media.h"
+#include "widgets/vm-annotation-stack.h"
+#include "widgets/vm-application.h"
+#include "widgets/vm-export.h"
+#include "widgets/vm-index-runner.h"
+#include "widgets/vm-library.h"
+#include "widgets/vm-moment-item.h"
+#include "widgets/vm-playback.h"
+#include "widgets/vm-player.h"
+#include "widgets/vm-preferences-window.h"
+#include "widgets/vm-search.h"
+#include "widgets/vm-timeline.h"
+#include "widgets/vm-video-paintable.h"
+#include "widgets/vm-window.h"
+
+#define MS (G_GINT64_CONSTANT (1000000))
+#define SEC (G_GINT64_CONSTANT (1000000000))
+
+static char *tmp_dir;
+static char *clip_path;     /* 320×240, 25 fps, 4 s, H.264 in MP4 */
+static char *media_dir;     /* holds clip_path only */
+
+typedef gboolean (*CondFunc) (gpointer data);
+
+static gboolean
+timeout_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop until @cond holds; fails the test after @seconds. */
+static void
+wait_for (CondFunc  cond,
+          gpointer  data,
+          guint     seconds,
+          const char *what)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (seconds, timeout_cb, &timed_out);
+
+  while (!cond (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (timed_out)
+    g_error ("timed out waiting for %s", what);
+  g_source_remove (id);
+}
+
+static void
+spin (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, timeout_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static char *
+new_catalog_path (const char *name)
+{
+  return g_build_filename (tmp_dir, name, NULL);
+}
+
+/* A catalog with the test clip as an indexed video and some timed text. */
+static VmCatalog *
+make_catalog (const char *name,
+              gint64     *out_video_id)
+{
+  g_autofree char *path = new_catalog_path (name);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmVideo) video = vm_video_new ();
+  VmCatalog *catalog;
+  gint64 folder_id;
+  const struct { double s, e; VmTextSource src; const char *text; } texts[] = {
+    { 0.5, 1.5, VM_TEXT_SOURCE_SUBTITLE, "a quick brown fox jumps" },
+    { 2.0, 3.0, VM_TEXT_SOURCE_OCR, "Welcome to the lab" },
+    { 2.0, 3.0, VM_TEXT_SOURCE_SPEECH, "welcome everybody" },
+  };
+
+  catalog = vm_catalog_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (vm_catalog_add_folder (catalog, media_dir, &folder_id, &error));
+  g_assert_no_error (error);
+
+  video->folder_id = folder_id;
+  video->path = g_strdup (clip_path);
+  video->fingerprint = g_strdup ("0123456789abcdef0123456789abcdef");
+  video->duration_ns = 4 * SEC;
+  video->width = 320;
+  video->height = 240;
+  video->fps_num = 25;
+  video->fps_den = 1;
+  video->status = VM_VIDEO_STATUS_INDEXED;
+  g_assert_true (vm_catalog_save_video (catalog, video, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      VmTextSegment seg = { 0 };
+
+      seg.video_id = video->id;
+      seg.start_ns = (gint64) (texts[i].s * SEC);
+      seg.end_ns = (gint64) (texts[i].e * SEC);
+      seg.source = texts[i].src;
+      seg.text = (char *) texts[i].text;
+      seg.confidence = 1.0;
+      g_assert_true (vm_catalog_add_text_segment (catalog, &seg, &error));
+      g_assert_no_error (error);
+    }
+
+  if (out_video_id)
+    *out_video_id = video->id;
+  return catalog;
+}
+
+/* ---- Moments and search --------------------------------------------------- */
+
+static void
+test_moment_properties (void)
+{
+  g_autoptr(VmMomentItem) m = vm_moment_item_new (7, "/videos/a b.mp4", "ffee", 1500 * MS, 4 * SEC, 0.75,
+                                         VM_MOMENT_SIGNAL_SUBTITLE, "a [fox]");
+  g_autoptr(VmMomentItem) other = vm_moment_item_new (7, "/videos/a b.mp4", "ffee", 1500 * MS, 4 * SEC, 0.9,
+                                             VM_MOMENT_SIGNAL_OCR, NULL);
+  g_autofree char *title = NULL;
+  g_autofree char *range = NULL;
+  g_autofree char *signals = NULL;
+  gint64 start = 0;
+  guint notified = 0;
+
+  g_object_get (m, "title", &title, "start", &start, NULL);
+  g_assert_cmpstr (title, ==, "a b.mp4");
+  g_assert_cmpint (start, ==, 1500 * MS);
+  g_assert_cmpint (vm_moment_item_get_video_id (m), ==, 7);
+  g_assert_cmpint (vm_moment_item_get_end (m), ==, 4 * SEC);
+  range = vm_moment_item_format_range (m);
+  g_assert_cmpstr (range, ==, "0:00:01.500 – 0:00:04.000");
+
+  g_signal_connect_swapped (m, "notify", G_CALLBACK (g_nullify_pointer), NULL);
+  g_signal_handlers_disconnect_matched (m, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, NULL);
+  g_signal_connect_swapped (m, "notify::score", G_CALLBACK (g_atomic_int_inc), &notified);
+  vm_moment_item_merge (m, other);
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_cmpfloat (vm_moment_item_get_score (m), ==, 0.9);
+  g_assert_cmpuint (vm_moment_item_get_signals (m), ==, VM_MOMENT_SIGNAL_SUBTITLE | VM_MOMENT_SIGNAL_OCR);
+  g_assert_cmpstr (vm_moment_item_get_snippet (m), ==, "a [fox]");
+  vm_moment_item_merge (m, other);   /* nothing new: no notification */
+  g_assert_cmpuint (notified, ==, 1);
+
+  signals = vm_moment_item_signals_to_string (vm_moment_item_get_signals (m));
+  g_assert_nonnull (strstr (signals, "subtitles"));
+  g_assert_nonnull (strstr (signals, "on-screen text"));
+
+  /* A negative start is clamped, the end never precedes the start. */
+  {
+    g_autoptr(VmMomentItem) odd = vm_moment_item_new (1, NULL, NULL, -5, -10, 0, 0, NULL);
+
+    g_assert_cmpint (vm_moment_item_get_start (odd), ==, 0);
+    g_assert_cmpint (vm_moment_item_get_end (odd), ==, 0);
+    g_assert_cmpstr (vm_moment_item_get_title (odd), ==, "");
+  }
+}
+
+static void
+test_fts_query (void)
+{
+  struct { const char *in; const char *out; } cases[] = {
+    { "brown fox", "\"brown\" \"fox\"*" },
+    { "  Fox  ", "\"fox\"*" },
+    { "fox\" OR 1", "\"fox\" \"or\" \"1\"*" },
+    { "NEAR(a b)", "\"near\" \"a\" \"b\"*" },
+    { "*** ---", NULL },
+    { "", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *q = vm_search_make_fts_query (cases[i].in);
+
+      g_assert_cmpstr (q, ==, cases[i].out);
+    }
+  g_assert_null (vm_search_make_fts_query (NULL));
+}
+
+static void
+test_search_text_and_names (void)
+{
+  g_autoptr(VmCatalog) catalog = make_catalog ("search.sqlite", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) r = NULL;
+  VmMomentItem *m;
+
+  r = vm_search_text_and_names (catalog, "quick fo", 10, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->len, ==, 1);
+  m = g_ptr_array_index (r, 0);
+  g_assert_cmpint (vm_moment_item_get_start (m), ==, 500 * MS);
+  g_assert_cmpint (vm_moment_item_get_end (m), ==, 1500 * MS);
+  g_assert_cmpuint (vm_moment_item_get_signals (m), ==, VM_MOMENT_SIGNAL_SUBTITLE);
+  g_assert_cmpstr (vm_moment_item_get_path (m), ==, clip_path);
+  g_assert_nonnull (strstr (vm_moment_item_get_snippet (m), "[quick]"));
+  g_assert_cmpfloat (vm_moment_item_get_score (m), >, 0.5);
+  g_clear_pointer (&r, g_ptr_array_unref);
+
+  /* One time range found in on-screen text and speech is one moment. */
+  r = vm_search_text_and_names (catalog, "welcome", 10, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->len, ==, 1);
+  m = g_ptr_array_index (r, 0);
+  g_assert_cmpuint (vm_moment_item_get_signals (m), ==, VM_MOMENT_SIGNAL_OCR | VM_MOMENT_SIGNAL_SPEECH);
+  g_clear_pointer (&r, g_ptr_array_unref);
+
+  /* The file name: the clip is "clip.mp4". */
+  r = vm_search_text_and_names (catalog, "CLIP", 10, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->len, ==, 1);
+  m = g_ptr_array_index (r, 0);
+  g_assert_cmpuint (vm_moment_item_get_signals (m), ==, VM_MOMENT_SIGNAL_NAME);
+  g_assert_cmpint (vm_moment_item_get_start (m), ==, 0);
+  g_assert_cmpint (vm_moment_item_get_end (m), ==, 4 * SEC);
+  g_clear_pointer (&r, g_ptr_array_unref);
+
+  /* Text hits rank above name hits; the limit holds. */
+  r = vm_search_text_and_names (catalog, "a", 1, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->len, <=, 1);
+  g_clear_pointer (&r, g_ptr_array_unref);
+
+  r = vm_search_text_and_names (catalog, "zebra", 10, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->len, ==, 0);
+  g_clear_pointer (&r, g_ptr_array_unref);
+
+  /* Query syntax never reaches FTS5. */
+  r = vm_search_text_and_names (catalog, "fox\" AND (", 10, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (r);
+}
+
+/* Whichever search the window uses by default finds the text and the name. */
+static void
+test_search_default (void)
+{
+  g_autoptr(VmCatalog) catalog = make_catalog ("default.sqlite", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) r = NULL;
+  VmSearchFunc func = vm_search_get_default ();
+  VmMomentItem *m;
+
+  g_assert_nonnull (func);
+  r = func (catalog, "brown fox", 10, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->len, >=, 1);
+  m = g_ptr_array_index (r, 0);
+  g_assert_cmpint (vm_moment_item_get_start (m), <=, 500 * MS);
+  g_assert_cmpint (vm_moment_item_get_end (m), >=, 1500 * MS);
+  g_assert_true (vm_moment_item_get_signals (m) & VM_MOMENT_SIGNAL_SUBTITLE);
+  g_assert_nonnull (strstr (vm_moment_item_get_snippet (m), "[brown]"));
+  g_assert_cmpstr (vm_moment_item_get_fingerprint (m), ==, "0123456789abcdef0123456789abcdef");
+  g_clear_pointer (&r, g_ptr_array_unref);
+
+  r = func (catalog, "clip", 10, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->len, ==, 1);
+  g_assert_cmpuint (vm_moment_item_get_signals (g_ptr_array_index (r, 0)), ==, VM_MOMENT_SIGNAL_NAME);
+  g_clear_pointer (&r, g_ptr_array_unref);
+
+  r = func (catalog, "***", 10, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->len, ==, 0);
+}
+
+typedef struct {
+  GPtrArray *moments;
+  GError    *error;
+  gboolean   done;
+} AsyncResult;
+
+static void
+search_async_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  AsyncResult *r = user_data;
+
+  r->moments = vm_search_finish (result, &r->error);
+  r->done = TRUE;
+}
+
+static gboolean
+async_done (gpointer data)
+{
+  return ((AsyncResult *) data)->done;
+}
+
+static void
+test_search_async (void)
+{
+  g_autoptr(VmCatalog) catalog = make_catalog ("async.sqlite", NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  AsyncResult r = { 0 };
+
+  vm_search_async (vm_catalog_get_path (catalog), "fox", 10, NULL, NULL, NULL, search_async_cb, &r);
+  wait_for (async_done, &r, 20, "search");
+  g_assert_no_error (r.error);
+  g_assert_cmpuint (r.moments->len, ==, 1);
+  g_clear_pointer (&r.moments, g_ptr_array_unref);
+
+  /* Cancelled: the caller gets CANCELLED, never stale results. */
+  memset (&r, 0, sizeof r);
+  vm_search_async (vm_catalog_get_path (catalog), "fox", 10, NULL, NULL, cancellable, search_async_cb, &r);
+  g_cancellable_cancel (cancellable);
+  wait_for (async_done, &r, 20, "cancelled search");
+  g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (r.moments);
+  g_clear_error (&r.error);
+
+  /* A catalog that cannot be opened is an error, not a crash. */
+  memset (&r, 0, sizeof r);
+  {
+    g_autofree char *file = g_build_filename (tmp_dir, "plain-file", NULL);
+    g_autofree char *inside = g_build_filename (file, "c.sqlite", NULL);
+
+    g_assert_true (g_file_set_contents (file, "x", 1, NULL));
+    vm_search_async (inside, "fox", 10, NULL, NULL, NULL, search_async_cb, &r);
+  }
+  wait_for (async_done, &r, 20, "failing search");
+  g_assert_nonnull (r.error);
+  g_clear_error (&r.error);
+}
+
+static void
+test_thumbnail_find (void)
+{
+  g_autofree char *root = g_build_filename (tmp_dir, "thumbs", NULL);
+  g_autofree char *dir = g_build_filename (root, "abcdef0123456789", NULL);
+  const char *names[] = { "0.jpg", "1000.jpg", "2500.jpg", "junk.txt", "12x.jpg" };
+  g_autofree char *f = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, names[i], NULL);
+
+      g_assert_true (g_file_set_contents (p, "x", 1, NULL));
+    }
+
+  f = vm_thumbnail_find (root, "abcdef0123456789ffff", 1200 * MS);
+  g_assert_true (g_str_has_suffix (f, "/1000.jpg"));
+  g_clear_pointer (&f, g_free);
+  f = vm_thumbnail_find (root, "abcdef0123456789ffff", 2000 * MS);
+  g_assert_true (g_str_has_suffix (f, "/2500.jpg"));
+  g_clear_pointer (&f, g_free);
+  f = vm_thumbnail_find (root, "abcdef0123456789ffff", 99 * SEC);
+  g_assert_true (g_str_has_suffix (f, "/2500.jpg"));
+  g_clear_pointer (&f, g_free);
+  g_assert_null (vm_thumbnail_find (root, "ffffffffffffffff", 0));
+  g_assert_null (vm_thumbnail_find (root, NULL, 0));
+  g_assert_null (vm_thumbnail_find (root, "", 0));
+}
+
+/* ---- Annotations ------------------------------------------------------------- */
+
+typedef struct {
+  guint  changed;
+  guint  failed;
+  guint  failed_key;
+} StackCounts;
+
+static void
+changed_cb (VmAnnotationStack *stack,
+            StackCounts       *c)
+{
+  c->changed++;
+}
+
+static void
+failed_cb (VmAnnotationStack *stack,
+           guint              key,
+           const GError      *error,
+           StackCounts       *c)
+{
+  g_assert_nonnull (error);
+  c->failed++;
+  c->failed_key = key;
+}
+
+static guint
+count_in_catalog (VmCatalog *catalog,
+                  gint64     set_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) list = vm_catalog_list_annotations (catalog, set_id, 0, &error);
+
+  g_assert_no_error (error);
+  return list->len;
+}
+
+static void
+test_annotation_stack (void)
+{
+  gint64 video_id, set_id;
+  g_autoptr(VmCatalog) catalog = make_catalog ("stack.sqlite", &video_id);
+  g_autoptr(VmAnnotationStack) stack = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  StackCounts c = { 0 };
+  guint a, b;
+  const VmSegment *seg;
+  VmAnnotationStack *weak;
+
+  g_assert_true (vm_catalog_ensure_annotation_set (catalog, "test", &set_id, &error));
+  stack = vm_annotation_stack_new (catalog, set_id, video_id, &error);
+  g_assert_no_error (error);
+  g_signal_connect (stack, "changed", G_CALLBACK (changed_cb), &c);
+  g_signal_connect (stack, "save-failed", G_CALLBACK (failed_cb), &c);
+  g_assert_false (vm_annotation_stack_can_undo (stack));
+
+  /* Invalid ranges are refused and leave no undo step. */
+  g_assert_false (vm_annotation_stack_add (stack, 2 * SEC, 1 * SEC, "x", NULL, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (vm_annotation_stack_can_undo (stack));
+
+  g_assert_true (vm_annotation_stack_add (stack, 2 * SEC, 3 * SEC, "second", &b, &error));
+  g_assert_true (vm_annotation_stack_add (stack, 1 * SEC, 2 * SEC, "first", &a, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.changed, ==, 2);
+  g_assert_cmpuint (vm_annotation_stack_get_n_segments (stack), ==, 2);
+  /* By start time. */
+  g_assert_cmpuint (vm_annotation_stack_get_segment (stack, 0)->key, ==, a);
+  g_assert_null (vm_annotation_stack_get_segment (stack, 2));
+  /* Every edit is in the catalog at once. */
+  g_assert_cmpuint (count_in_catalog (catalog, set_id), ==, 2);
+
+  g_assert_true (vm_annotation_stack_set_range (stack, a, 1200 * MS, 1800 * MS, &error));
+  g_assert_true (vm_annotation_stack_set_text (stack, a, "edited", &error));
+  g_assert_no_error (error);
+  list = vm_catalog_list_annotations (catalog, set_id, video_id, &error);
+  g_assert_cmpint (((VmAnnotation *) g_ptr_array_index (list, 0))->start_ns, ==, 1200 * MS);
+  g_assert_cmpstr (((VmAnnotation *) g_ptr_array_index (list, 0))->text, ==, "edited");
+  g_clear_pointer (&list, g_ptr_array_unref);
+
+  /* The same value again is no edit. */
+  c.changed = 0;
+  g_assert_true (vm_annotation_stack_set_text (stack, a, "edited", &error));
+  g_assert_cmpuint (c.changed, ==, 0);
+
+  /* Undo the text, the range, then the creation of "first". */
+  g_assert_true (vm_annotation_stack_undo (stack));
+  seg = vm_annotation_stack_lookup (stack, a);
+  g_assert_cmpstr (seg->annotation->text, ==, "first");
+  g_assert_true (vm_annotation_stack_undo (stack));
+  seg = vm_annotation_stack_lookup (stack, a);
+  g_assert_cmpint (seg->annotation->start_ns, ==, 1 * SEC);
+  g_assert_true (vm_annotation_stack_undo (stack));
+  g_assert_null (vm_annotation_stack_lookup (stack, a));
+  g_assert_cmpuint (count_in_catalog (catalog, set_id), ==, 1);
+
+  /* Redo all three: "first" is back in the catalog with its edits. */
+  g_assert_true (vm_annotation_stack_can_redo (stack));
+  g_assert_true (vm_annotation_stack_redo (stack));
+  g_assert_true (vm_annotation_stack_redo (stack));
+  g_assert_true (vm_annotation_stack_redo (stack));
+  g_assert_false (vm_annotation_stack_redo (stack));
+  g_assert_cmpuint (count_in_catalog (catalog, set_id), ==, 2);
+  list = vm_catalog_list_annotations (catalog, set_id, video_id, &error);
+  g_assert_cmpstr (((VmAnnotation *) g_ptr_array_index (list, 0))->text, ==, "edited");
+  g_assert_cmpint (((VmAnnotation *) g_ptr_array_index (list, 0))->end_ns, ==, 1800 * MS);
+  g_clear_pointer (&list, g_ptr_array_unref);
+
+  /* Removal, undone. */
+  g_assert_true (vm_annotation_stack_remove (stack, b, &error));
+  g_assert_cmpuint (count_in_catalog (catalog, set_id), ==, 1);
+  g_assert_false (vm_annotation_stack_remove (stack, b, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_true (vm_annotation_stack_undo (stack));
+  g_assert_cmpuint (count_in_catalog (catalog, set_id), ==, 2);
+
+  /* A new edit clears the redo history. */
+  g_assert_true (vm_annotation_stack_undo (stack));
+  g_assert_true (vm_annotation_stack_can_redo (stack));
+  g_assert_true (vm_annotation_stack_set_text (stack, a, "again", &error));
+  g_assert_false (vm_annotation_stack_can_redo (stack));
+  g_assert_cmpuint (c.failed, ==, 0);
+
+  /* A second stack on the same set and video loads what was saved. */
+  {
+    g_autoptr(VmAnnotationStack) again = vm_annotation_stack_new (catalog, set_id, video_id, &error);
+
+    g_assert_no_error (error);
+    /* "first" (edited to "again", starting first) and "second". */
+    g_assert_cmpuint (vm_annotation_stack_get_n_segments (again), ==, 2);
+    g_assert_cmpstr (vm_annotation_stack_get_segment (again, 0)->annotation->text, ==, "again");
+    g_assert_cmpstr (vm_annotation_stack_get_segment (again, 1)->annotation->text, ==, "second");
+  }
+
+  weak = stack;
+  g_object_add_weak_pointer (G_OBJECT (stack), (gpointer *) &weak);
+  g_clear_object (&stack);
+  g_assert_null (weak);
+}
+
+static void
+test_annotation_save_failure (void)
+{
+  gint64 video_id, set_id;
+  g_autoptr(VmCatalog) catalog = make_catalog ("fail.sqlite", &video_id);
+  g_autoptr(VmAnnotationStack) stack = NULL;
+  g_autoptr(GError) error = NULL;
+  StackCounts c = { 0 };
+  guint key;
+
+  g_assert_true (vm_catalog_ensure_annotation_set (catalog, "test", &set_id, &error));
+  /* A video that is not in the catalog: every save fails. */
+  stack = vm_annotation_stack_new (catalog, set_id, video_id + 1000, &error);
+  g_assert_no_error (error);
+  g_signal_connect (stack, "save-failed", G_CALLBACK (failed_cb), &c);
+
+  g_assert_true (vm_annotation_stack_add (stack, 0, SEC, "kept", &key, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.failed, ==, 1);
+  g_assert_cmpuint (c.failed_key, ==, key);
+  /* The edit is kept in memory, marked unsaved. */
+  g_assert_cmpuint (vm_annotation_stack_get_n_segments (stack), ==, 1);
+  g_assert_true (vm_annotation_stack_lookup (stack, key)->unsaved);
+  g_assert_true (vm_annotation_stack_has_unsaved (stack));
+  g_assert_cmpuint (count_in_catalog (catalog, set_id), ==, 0);
+  g_assert_false (vm_annotation_stack_retry (stack));
+  g_assert_cmpuint (c.failed, ==, 2);
+}
+
+static void
+test_export_json (void)
+{
+  gint64 video_id, set_id;
+  g_autoptr(VmCatalog) catalog = make_catalog ("export.sqlite", &video_id);
+  g_autoptr(VmAnnotationStack) stack = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *out = g_build_filename (tmp_dir, "export.json", NULL);
+  JsonObject *root, *first;
+  JsonArray *list;
+  guint count = 0;
+
+  g_assert_true (vm_catalog_ensure_annotation_set (catalog, "fox-set", &set_id, &error));
+  stack = vm_annotation_stack_new (catalog, set_id, video_id, &error);
+  g_assert_true (vm_annotation_stack_add (stack, 500 * MS, 1500 * MS, "a fox", NULL, &error));
+  g_assert_true (vm_annotation_stack_add (stack, 2 * SEC, 3 * SEC, "welcome", NULL, &error));
+  g_assert_true (vm_export_set_json (catalog, set_id, "fox-set", out, &count, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count, ==, 2);
+
+  g_assert_true (json_parser_load_from_file (parser, out, &error));
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (root, "set"), ==, "fox-set");
+  list = json_object_get_array_member (root, "annotations");
+  g_assert_cmpuint (json_array_get_length (list), ==, 2);
+  first = json_array_get_object_element (list, 0);
+  g_assert_cmpstr (json_object_get_string_member (first, "video"), ==, clip_path);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (first, "start"), 0.5, 1e-9);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (first, "end"), 1.5, 1e-9);
+  g_assert_cmpstr (json_object_get_string_member (first, "text"), ==, "a fox");
+
+  /* An unwritable destination is an error. */
+  g_assert_false (vm_export_set_json (catalog, set_id, "fox-set", "/proc/vidmark-cannot-write-here/x.json", NULL, &error));
+  g_assert_nonnull (error);
+}
+
+/* ---- Library ---------------------------------------------------------------- */
+
+static void
+test_library_load (void)
+{
+  g_autoptr(VmCatalog) catalog = make_catalog ("library.sqlite", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) items = vm_library_load (catalog, &error);
+  VmLibraryItem *folder, *video;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (items->len, ==, 2);
+  folder = g_ptr_array_index (items, 0);
+  video = g_ptr_array_index (items, 1);
+  g_assert_cmpint (vm_library_item_get_kind (folder), ==, VM_LIBRARY_ITEM_FOLDER);
+  g_assert_cmpstr (vm_library_item_get_path (folder), ==, media_dir);
+  g_assert_cmpint (vm_library_item_get_kind (video), ==, VM_LIBRARY_ITEM_VIDEO);
+  g_assert_cmpstr (vm_library_item_get_title (video), ==, "clip.mp4");
+  g_assert_cmpint (vm_library_item_get_status (video), ==, VM_VIDEO_STATUS_INDEXED);
+  g_assert_cmpstr (vm_library_item_get_status_icon (video), ==, "emblem-ok-symbolic");
+  g_assert_cmpint (vm_library_item_get_duration (video), ==, 4 * SEC);
+}
+
+/* ---- Time line ---------------------------------------------------------------- */
+
+static void
+test_timeline (void)
+{
+  gint64 video_id, set_id;
+  g_autoptr(VmCatalog) catalog = make_catalog ("timeline.sqlite", &video_id);
+  g_autoptr(VmAnnotationStack) stack = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) hits = g_ptr_array_new_with_free_func (g_object_unref);
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *timeline = vm_timeline_new ();
+  VmTimeline *tl = VM_TIMELINE (timeline);
+  gpointer weak = timeline;
+  guint notified = 0;
+  guint key;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 400, 100);
+  gtk_window_set_child (GTK_WINDOW (window), timeline);
+  gtk_window_present (GTK_WINDOW (window));
+  g_object_add_weak_pointer (G_OBJECT (timeline), &weak);
+
+  g_signal_connect_swapped (timeline, "notify::duration", G_CALLBACK (g_atomic_int_inc), &notified);
+  vm_timeline_set_duration (tl, 10 * SEC);
+  vm_timeline_set_duration (tl, 10 * SEC);
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_cmpint (vm_timeline_get_duration (tl), ==, 10 * SEC);
+
+  while (gtk_widget_get_width (timeline) <= 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (vm_timeline_x_to_time (tl, 0), ==, 0);
+  g_assert_cmpint (vm_timeline_x_to_time (tl, gtk_widget_get_width (timeline)), ==, 10 * SEC);
+  g_assert_cmpfloat_with_epsilon (vm_timeline_time_to_x (tl, 5 * SEC), gtk_widget_get_width (timeline) / 2.0, 0.01);
+
+  /* Frame snapping. */
+  vm_timeline_set_frame_duration (tl, 40 * MS);
+  g_assert_cmpint (vm_timeline_snap (tl, 1019 * MS), ==, 1000 * MS);
+  g_assert_cmpint (vm_timeline_snap (tl, 1021 * MS), ==, 1040 * MS);
+  g_assert_cmpint (vm_timeline_snap (tl, 1020 * MS), ==, 1000 * MS);
+  g_assert_cmpint (vm_timeline_snap (tl, 99 * SEC), ==, 10 * SEC);
+
+  /* Zoom: clamped, keeps the playhead in view. */
+  vm_timeline_set_position (tl, 8 * SEC);
+  vm_timeline_zoom_in (tl);
+  vm_timeline_zoom_in (tl);
+  g_assert_cmpfloat (vm_timeline_get_zoom (tl), ==, 4.0);
+  g_assert_cmpint (vm_timeline_get_view_length (tl), ==, 2500 * MS);
+  g_assert_cmpint (vm_timeline_get_view_start (tl), <=, 8 * SEC);
+  g_assert_cmpint (vm_timeline_get_view_start (tl) + vm_timeline_get_view_length (tl), >=, 8 * SEC);
+  vm_timeline_set_zoom (tl, 1e9);
+  g_assert_cmpfloat (vm_timeline_get_zoom (tl), ==, VM_TIMELINE_MAX_ZOOM);
+  vm_timeline_set_zoom (tl, 0.01);
+  g_assert_cmpfloat (vm_timeline_get_zoom (tl), ==, 1.0);
+  g_assert_cmpint (vm_timeline_get_view_start (tl), ==, 0);
+
+  /* The score curve peaks on the hits and falls off away from them. */
+  g_ptr_array_add (hits, vm_moment_item_new (video_id, clip_path, NULL, 2 * SEC, 3 * SEC, 0.8, 0, NULL));
+  vm_timeline_set_hits (tl, hits);
+  g_assert_cmpfloat_with_epsilon (vm_timeline_get_score_at (tl, 2500 * MS), 0.8, 1e-9);
+  g_assert_cmpfloat (vm_timeline_get_score_at (tl, 4 * SEC), <, 0.8);
+  g_assert_cmpfloat (vm_timeline_get_score_at (tl, 9 * SEC), <, 0.01);
+  vm_timeline_set_hits (tl, NULL);
+  g_assert_cmpfloat (vm_timeline_get_score_at (tl, 2500 * MS), ==, 0);
+
+  /* Segments: the selection follows removals. */
+  g_assert_true (vm_catalog_ensure_annotation_set (catalog, "t", &set_id, &error));
+  stack = vm_annotation_stack_new (catalog, set_id, video_id, &error);
+  vm_timeline_set_annotations (tl, stack);
+  g_assert_true (vm_annotation_stack_add (stack, SEC, 2 * SEC, "seg", &key, &error));
+  vm_timeline_set_selected (tl, key);
+  g_assert_cmpuint (vm_timeline_get_selected (tl), ==, key);
+  g_assert_true (vm_annotation_stack_remove (stack, key, &error));
+  g_assert_cmpuint (vm_timeline_get_selected (tl), ==, 0);
+
+  /* Drawn at least once without trouble. */
+  spin (50);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_null (weak);
+}
+
+/* ---- Playback ------------------------------------------------------------------- */
+
+typedef struct {
+  VmPlayback *playback;
+  gint64      want;
+} PlaybackWait;
+
+static gboolean
+has_frame_and_duration (gpointer data)
+{
+  PlaybackWait *w = data;
+  g_autoptr(GstSample) sample = vm_playback_dup_sample (w->playback);
+
+  return sample != NULL && vm_playback_get_duration (w->playback) > 0;
+}
+
+static gboolean
+position_is (gpointer data)
+{
+  PlaybackWait *w = data;
+
+  return llabs (vm_playback_get_position (w->playback) - w->want) < 2 * MS;
+}
+
+static gboolean
+is_playing (gpointer data)
+{
+  return vm_playback_get_playing (((PlaybackWait *) data)->playback);
+}
+
+static gboolean
+is_paused (gpointer data)
+{
+  return !vm_playback_get_playing (((PlaybackWait *) data)->playback);
+}
+
+static void
+test_playback (void)
+{
+  g_autoptr(VmPlayback) playback = vm_playback_new ();
+  g_autoptr(VmVideoPaintable) paintable = vm_video_paintable_new (playback);
+  PlaybackWait w = { playback, 0 };
+  guint muted_notified = 0;
+  gpointer weak;
+
+  g_assert_null (vm_playback_get_path (playback));
+  vm_playback_open (playback, clip_path);
+  g_assert_cmpstr (vm_playback_get_path (playback), ==, clip_path);
+  /* Asked before preroll: kept, done after. */
+  vm_playback_seek (playback, 2 * SEC, TRUE);
+  wait_for (has_frame_and_duration, &w, 20, "preroll");
+  g_assert_cmpint (vm_playback_get_duration (playback), ==, 4 * SEC);
+
+  w.want = 2 * SEC;
+  wait_for (position_is, &w, 20, "the pending seek");
+  g_assert_cmpint (vm_playback_get_frame_duration (playback), ==, 40 * MS);
+
+  /* The frame reached the paintable as an RGBA texture of the clip's size. */
+  g_assert_nonnull (vm_video_paintable_get_texture (paintable));
+  g_assert_cmpint (gdk_paintable_get_intrinsic_width (GDK_PAINTABLE (paintable)), ==, 320);
+  g_assert_cmpint (gdk_paintable_get_intrinsic_height (GDK_PAINTABLE (paintable)), ==, 240);
+  g_assert_cmpuint (vm_video_paintable_get_n_frames (paintable), >=, 1);
+
+  /* Accurate seek, frame steps. */
+  vm_playback_seek (playback, 1 * SEC, TRUE);
+  w.want = 1 * SEC;
+  wait_for (position_is, &w, 20, "accurate seek");
+  vm_playback_step (playback, 1);
+  w.want = 1040 * MS;
+  wait_for (position_is, &w, 20, "step forward");
+  vm_playback_step (playback, 1);
+  w.want = 1080 * MS;
+  wait_for (position_is, &w, 20, "second step forward");
+  vm_playback_step (playback, -1);
+  w.want = 1040 * MS;
+  wait_for (position_is, &w, 20, "step back");
+
+  /* Rate, clamped. */
+  vm_playback_set_rate (playback, 10);
+  g_assert_cmpfloat (vm_playback_get_rate (playback), ==, VM_PLAYBACK_MAX_RATE);
+  vm_playback_set_rate (playback, 0);
+  g_assert_cmpfloat (vm_playback_get_rate (playback), ==, VM_PLAYBACK_MIN_RATE);
+  vm_playback_set_rate (playback, 1);
+
+  /* Volume and mute notify once per change. */
+  g_signal_connect_swapped (playback, "notify::muted", G_CALLBACK (g_atomic_int_inc), &muted_notified);
+  vm_playback_set_muted (playback, TRUE);
+  vm_playback_set_muted (playback, TRUE);
+  g_assert_true (vm_playback_get_muted (playback));
+  g_assert_cmpuint (muted_notified, ==, 1);
+  vm_playback_set_volume (playback, 0.25);
+  g_assert_cmpfloat_with_epsilon (vm_playback_get_volume (playback), 0.25, 1e-6);
+
+  /* Loop range. */
+  vm_playback_set_loop (playback, SEC, 1500 * MS);
+  g_assert_true (vm_playback_get_looping (playback));
+  vm_playback_set_loop (playback, SEC, SEC);
+  g_assert_false (vm_playback_get_looping (playback));
+
+  /* Play and pause. */
+  vm_playback_play (playback);
+  wait_for (is_playing, &w, 20, "playing");
+  vm_playback_toggle (playback);
+  wait_for (is_paused, &w, 20, "paused");
+
+  /* Closing clears the frame. */
+  vm_playback_open (playback, NULL);
+  g_assert_null (vm_video_paintable_get_texture (paintable));
+  g_assert_cmpint (vm_playback_get_position (playback), ==, -1);
+
+  weak = playback;
+  g_object_add_weak_pointer (G_OBJECT (playback), &weak);
+  g_clear_object (&paintable);
+  g_clear_object (&playback);
+  g_assert_null (weak);
+}
+
+static void
+playback_error_cb (VmPlayback   *playback,
+                   const GError *error,
+                   gboolean     *seen)
+{
+  g_assert_nonnull (error->message);
+  *seen = TRUE;
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static void
+test_playback_error (void)
+{
+  g_autoptr(VmPlayback) playback = vm_playback_new ();
+  g_autofree char *bad = g_build_filename (tmp_dir, "not-a-video.mp4", NULL);
+  gboolean seen = FALSE;
+
+  g_assert_true (g_file_set_contents (bad, "this is not a video", -1, NULL));
+  g_signal_connect (playback, "error", G_CALLBACK (playback_error_cb), &seen);
+  vm_playback_open (playback, bad);
+  wait_for (flag_set, &seen, 20, "a playback error");
+  g_assert_false (vm_playback_get_playing (playback));
+}
+
+/* ---- Player widget ------------------------------------------------------------------ */
+
+static void
+test_player_widget (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *player = vm_player_new ();
+  VmPlayback *playback = vm_player_get_playback (VM_PLAYER (player));
+  PlaybackWait w = { playback, 1500 * MS };
+  gpointer weak_player = player, weak_playback = playback;
+
+  g_object_add_weak_pointer (G_OBJECT (player), &weak_player);
+  g_object_add_weak_pointer (G_OBJECT (playback), &weak_playback);
+  gtk_window_set_child (GTK_WINDOW (window), player);
+  gtk_window_present (GTK_WINDOW (window));
+
+  vm_player_play_range (VM_PLAYER (player), clip_path, 1500 * MS, 2500 * MS, FALSE);
+  wait_for (position_is, &w, 20, "the player's seek");
+  g_assert_false (vm_playback_get_looping (playback));
+  vm_player_toggle_loop (VM_PLAYER (player));
+  g_assert_true (vm_playback_get_looping (playback));
+
+  vm_player_faster (VM_PLAYER (player));
+  g_assert_cmpfloat (vm_playback_get_rate (playback), ==, 1.5);
+  vm_player_slower (VM_PLAYER (player));
+  vm_player_slower (VM_PLAYER (player));
+  g_assert_cmpfloat (vm_playback_get_rate (playback), ==, 0.5);
+  for (guint i = 0; i < 10; i++)
+    vm_player_faster (VM_PLAYER (player));
+  g_assert_cmpfloat (vm_playback_get_rate (playback), ==, 4.0);
+
+  vm_player_toggle_mute (VM_PLAYER (player));
+  g_assert_true (vm_playback_get_muted (playback));
+
+  /* The widget's own actions. */
+  g_assert_true (gtk_widget_activate_action (player, "player.play-pause", NULL));
+  wait_for (is_playing, &w, 20, "playing from the action");
+  g_assert_true (gtk_widget_activate_action (player, "player.play-pause", NULL));
+  wait_for (is_paused, &w, 20, "paused from the action");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_null (weak_player);
+  g_assert_null (weak_playback);
+}
+
+/* ---- Index worker ------------------------------------------------------------------- */
+
+typedef struct {
+  gboolean done;
+  int      status;
+  gboolean had_error;
+  guint    files;
+  guint    fraction_notifies;
+} RunnerWait;
+
+static void
+runner_finished_cb (VmIndexRunner *runner,
+                    int            status,
+                    const GError  *error,
+                    RunnerWait    *w)
+{
+  w->done = TRUE;
+  w->status = status;
+  w->had_error = error != NULL;
+  if (error)
+    g_test_message ("worker error: %s", error->message);
+}
+
+static void
+runner_file_cb (VmIndexRunner *runner,
+                const char    *path,
+                const char    *result,
+                const char    *message,
+                RunnerWait    *w)
+{
+  if (g_str_equal (result, "indexed"))
+    w->files++;
+}
+
+static gboolean
+runner_done (gpointer data)
+{
+  return ((RunnerWait *) data)->done;
+}
+
+static void
+test_index_runner (void)
+{
+  g_autofree char *catalog_path = new_catalog_path ("runner.sqlite");
+  g_autoptr(VmIndexRunner) runner = vm_index_runner_new (NULL, catalog_path);
+  g_autoptr(GError) error = NULL;
+  RunnerWait w = { 0 };
+
+  if (g_getenv ("VIDMARK_CLI") == NULL)
+    {
+      g_test_skip ("VIDMARK_CLI is not set");
+      return;
+    }
+
+  {
+    g_autoptr(VmCatalog) catalog = vm_catalog_open (catalog_path, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (vm_catalog_add_folder (catalog, media_dir, NULL, &error));
+  }
+
+  g_signal_connect (runner, "finished", G_CALLBACK (runner_finished_cb), &w);
+  g_signal_connect (runner, "file-done", G_CALLBACK (runner_file_cb), &w);
+  g_signal_connect_swapped (runner, "notify::fraction", G_CALLBACK (g_atomic_int_inc), &w.fraction_notifies);
+
+  {
+    const char *args[] = { "--no-thumbnails", NULL };
+
+    g_assert_true (vm_index_runner_start (runner, args, &error));
+  }
+  g_assert_no_error (error);
+  g_assert_true (vm_index_runner_get_running (runner));
+  /* One at a time. */
+  g_assert_false (vm_index_runner_start (runner, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_clear_error (&error);
+
+  wait_for (runner_done, &w, 60, "the index worker");
+  g_assert_false (w.had_error);
+  g_assert_cmpint (w.status, ==, 0);
+  g_assert_cmpuint (w.files, ==, 1);
+  g_assert_cmpuint (w.fraction_notifies, >=, 1);
+  g_assert_cmpfloat (vm_index_runner_get_fraction (runner), ==, 1.0);
+  g_assert_false (vm_index_runner_get_running (runner));
+
+  /* The worker wrote to the catalog. */
+  {
+    g_autoptr(VmCatalog) catalog = vm_catalog_open (catalog_path, &error);
+    g_autoptr(GPtrArray) videos = vm_catalog_list_videos (catalog, 0, &error);
+
+    g_assert_cmpuint (videos->len, ==, 1);
+    g_assert_cmpint (((VmVideo *) g_ptr_array_index (videos, 0))->status, ==, VM_VIDEO_STATUS_INDEXED);
+  }
+
+  /* Stopped at once: it ends cleanly, with no error. */
+  memset (&w, 0, sizeof w);
+  {
+    const char *args[] = { "--force", "--no-thumbnails", NULL };
+
+    g_assert_true (vm_index_runner_start (runner, args, &error));
+  }
+  vm_index_runner_cancel (runner);
+  wait_for (runner_done, &w, 60, "the stopped worker");
+  g_assert_false (w.had_error);
+  g_assert_true (w.status == 130 || w.status == 0);
+
+  /* A worker that cannot start is an error. */
+  {
+    g_autoptr(VmIndexRunner) broken = vm_index_runner_new ("/nonexistent/vidmark", catalog_path);
+
+    g_assert_false (vm_index_runner_start (broken, NULL, &error));
+    g_assert_nonnull (error);
+    g_clear_error (&error);
+  }
+}
+
+/* ---- Preferences ---------------------------------------------------------------------- */
+
+static void
+test_preferences (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.vidmark.Vidmark");
+  GtkWidget *window = vm_preferences_window_new (settings);
+  gpointer weak = window;
+  GtkWidget *w;
+  GtkSwitch *ocr = NULL;
+
+  g_object_add_weak_pointer (G_OBJECT (window), &weak);
+  gtk_window_present (GTK_WINDOW (window));
+
+  /* Find the first switch: on-screen text. */
+  for (w = window; w != NULL; )
+    {
+      if (GTK_IS_SWITCH (w))
+        {
+          ocr = GTK_SWITCH (w);
+          break;
+        }
+      if (gtk_widget_get_first_child (w) != NULL)
+        w = gtk_widget_get_first_child (w);
+      else
+        {
+          while (w != NULL && gtk_widget_get_next_sibling (w) == NULL)
+            w = gtk_widget_get_parent (w);
+          if (w != NULL)
+            w = gtk_widget_get_next_sibling (w);
+        }
+    }
+  g_assert_nonnull (ocr);
+
+  g_settings_set_boolean (settings, "ocr-enabled", FALSE);
+  g_assert_false (gtk_switch_get_active (ocr));
+  g_settings_set_boolean (settings, "ocr-enabled", TRUE);
+  g_assert_true (gtk_switch_get_active (ocr));
+  gtk_switch_set_active (ocr, FALSE);
+  g_assert_false (g_settings_get_boolean (settings, "ocr-enabled"));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_null (weak);
+}
+
+/* ---- Window ---------------------------------------------------------------------------- */
+
+static gboolean
+window_idle (gpointer data)
+{
+  return !vm_window_get_busy (data);
+}
+
+static void
+test_window (void)
+{
+  gint64 video_id;
+  g_autoptr(VmCatalog) catalog = make_catalog ("window.sqlite", &video_id);
+  g_autoptr(VmApplication) app = vm_application_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = g_build_filename (tmp_dir, "window-export.json", NULL);
+  VmWindow *window;
+  VmAnnotationStack *stack;
+  VmPlayback *playback = NULL;
+  gpointer weak;
+
+  /* Never a remote of another instance on the session bus. */
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  window = vm_window_new (GTK_APPLICATION (app), vm_catalog_get_path (catalog));
+  weak = window;
+  g_object_add_weak_pointer (G_OBJECT (window), &weak);
+  /* Exact text times (the search layer widens them by a margin). */
+  vm_window_set_search_func (window, vm_search_text_and_names, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+
+  wait_for (window_idle, window, 20, "the library");
+  g_assert_cmpstr (vm_window_get_page (window), ==, "main");
+  g_assert_cmpuint (g_list_model_get_n_items (vm_window_get_library (window)), ==, 2);
+  g_assert_cmpstr (vm_window_get_results_page (window), ==, "hint");
+
+  vm_window_search (window, "zebra");
+  wait_for (window_idle, window, 20, "a search");
+  g_assert_cmpstr (vm_window_get_results_page (window), ==, "no-results");
+
+  /* A newer search cancels the older one: only its results show. */
+  vm_window_search (window, "clip");
+  vm_window_search (window, "brown fox");
+  wait_for (window_idle, window, 20, "a search");
+  g_assert_cmpstr (vm_window_get_results_page (window), ==, "results");
+  g_assert_cmpuint (g_list_model_get_n_items (vm_window_get_results (window)), ==, 1);
+
+  vm_window_search (window, "  ");
+  g_assert_cmpstr (vm_window_get_results_page (window), ==, "hint");
+  g_assert_cmpuint (g_list_model_get_n_items (vm_window_get_results (window)), ==, 0);
+
+  vm_window_search (window, "brown fox");
+  wait_for (window_idle, window, 20, "a search");
+  vm_window_open_result (window, 0);
+  stack = vm_window_get_annotations (window);
+  g_assert_nonnull (stack);
+  g_assert_cmpint (vm_annotation_stack_get_video_id (stack), ==, video_id);
+
+  /* A segment from the result, with the query as its text; undo, redo. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.add-from-result", NULL));
+  g_assert_cmpuint (vm_annotation_stack_get_n_segments (stack), ==, 1);
+  g_assert_cmpstr (vm_annotation_stack_get_segment (stack, 0)->annotation->text, ==, "brown fox");
+  g_assert_cmpint (vm_annotation_stack_get_segment (stack, 0)->annotation->start_ns, ==, 500 * MS);
+  /* Nudge the end by a frame (to the next frame start at 25 fps) and a
+   * second, then undo both. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.nudge-frame", "i", 1));
+  g_assert_cmpint (vm_annotation_stack_get_segment (stack, 0)->annotation->end_ns, ==, 1520 * MS);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.nudge-second", "i", 1));
+  g_assert_cmpint (vm_annotation_stack_get_segment (stack, 0)->annotation->end_ns, ==, 2520 * MS);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.undo", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.undo", NULL));
+  g_assert_cmpint (vm_annotation_stack_get_segment (stack, 0)->annotation->end_ns, ==, 1500 * MS);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.undo", NULL));
+  g_assert_cmpuint (vm_annotation_stack_get_n_segments (stack), ==, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.redo", NULL));
+  g_assert_cmpuint (vm_annotation_stack_get_n_segments (stack), ==, 1);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "s", out));
+  g_assert_true (g_file_test (out, G_FILE_TEST_EXISTS));
+
+  /* The player is playing the moment. */
+  {
+    GListModel *results = vm_window_get_results (window);
+    g_autoptr(VmMomentItem) m = g_list_model_get_item (results, 0);
+
+    g_assert_cmpstr (vm_moment_item_get_path (m), ==, clip_path);
+  }
+  (void) playback;
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_null (weak);
+}
+
+static void
+test_window_errors (void)
+{
+  g_autofree char *bad = g_build_filename (tmp_dir, "not-a-catalog.sqlite", NULL);
+  g_autofree char *empty = new_catalog_path ("empty.sqlite");
+  VmWindow *window;
+
+  /* Not a catalog: an error page, no crash. */
+  g_assert_true (g_file_set_contents (bad, "definitely not sqlite", -1, NULL));
+  window = vm_window_new (NULL, bad);
+  g_assert_cmpstr (vm_window_get_page (window), ==, "error");
+  gtk_window_destroy (GTK_WINDOW (window));
+
+  /* An empty catalog: the "add a folder" page. */
+  window = vm_window_new (NULL, empty);
+  wait_for (window_idle, window, 20, "the library");
+  g_assert_cmpstr (vm_window_get_page (window), ==, "no-library");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  VmClipSpec spec;
+  int ret;
+
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  g_test_init (&argc, &argv, NULL);
+
+  if (!gtk_init_check ())
+    {
+      g_test_skip ("no display (run under Xvfb: build-aux/test.sh)");
+      return 77;
+    }
+  adw_init ();
+  vm_widgets_init ();
+  g_assert_true (vm_media_init (&error));
+
+  tmp_dir = g_dir_make_tmp ("vm-widgets-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
+  media_dir = g_build_filename (tmp_dir, "media", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (media_dir, 0700), ==, 0);
+  clip_path = g_build_filename (media_dir, "clip.mp4", NULL);
+  vm_clip_spec_init (&spec);
+  spec.format = VM_CLIP_MP4_H264;
+  spec.duration = 4;
+  spec.keyframe_interval = 1;
+  g_assert_true (vm_media_generate_clip (&spec, clip_path, NULL, &error));
+  g_assert_no_error (error);
+
+  g_test_add_func ("/widgets/moment/properties", test_moment_properties);
+  g_test_add_func ("/widgets/search/fts-query", test_fts_query);
+  g_test_add_func ("/widgets/search/text-and-names", test_search_text_and_names);
+  g_test_add_func ("/widgets/search/default", test_search_default);
+  g_test_add_func ("/widgets/search/async", test_search_async);
+  g_test_add_func ("/widgets/search/thumbnail", test_thumbnail_find);
+  g_test_add_func ("/widgets/annotation/stack", test_annotation_stack);
+  g_test_add_func ("/widgets/annotation/save-failure", test_annotation_save_failure);
+  g_test_add_func ("/widgets/annotation/export", test_export_json);
+  g_test_add_func ("/widgets/library/load", test_library_load);
+  g_test_add_func ("/widgets/timeline", test_timeline);
+  g_test_add_func ("/widgets/playback/basics", test_playback);
+  g_test_add_func ("/widgets/playback/error", test_playback_error);
+  g_test_add_func ("/widgets/player", test_player_widget);
+  g_test_add_func ("/widgets/index-runner", test_index_runner);
+  g_test_add_func ("/widgets/preferences", test_preferences);
+  g_test_add_func ("/widgets/window/flow", test_window);
+  g_test_add_func ("/widgets/window/errors", test_window_errors);
+
+  ret = g_test_run ();
+
+  {
+    g_autoptr(GFile) dir = g_file_new_for_path (tmp_dir);
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp_dir);
+
+    (void) dir;
+    if (system (cmd) != 0)
+      g_printerr ("could not remove %s\n", tmp_dir);
+  }
+  return ret;
+}
