@@ -69,8 +69,11 @@ typedef struct {
   gsize             held_bytes;
   gboolean          replaying;
   guint64           next_in_k;       /* rate mode: next target at the decoder input */
-  gint64            last_in_ts;
-  gboolean          reordered;       /* pts went backwards in decode order */
+  gint64            trigger_ts;      /* rate mode: latest pts decoded for a target */
+  gboolean          pending_key;     /* rate mode: the last held unit is an undecided keyframe */
+  gint64            key_ts;
+  gint64            key_st;
+  gboolean          full_decode;     /* open GOP seen: decode everything */
   gint64            max_in_st;       /* latest stream time seen at the decoder input */
   gint64            last_target_ns;  /* stream time of the last frame chosen */
   GHashTable       *targets;         /* buffer pts → keyframe? + 1 */
@@ -148,6 +151,7 @@ clear_held_locked (Sampler *self)
   while ((buffer = g_queue_pop_head (&self->held)) != NULL)
     gst_buffer_unref (buffer);
   self->held_bytes = 0;
+  self->pending_key = FALSE;
 }
 
 /* ---- Decoder input: keep delta units away from the decoder ------------- */
@@ -168,6 +172,7 @@ replay_held_locked (Sampler *self,
 
   g_queue_init (&self->held);
   self->held_bytes = 0;
+  self->pending_key = FALSE;
   self->replaying = TRUE;
   g_mutex_unlock (&self->lock);
 
@@ -210,15 +215,52 @@ rate_target_ns (const Sampler *self,
   return (gint64) llround (k * (double) GST_SECOND / self->options.rate);
 }
 
+/* Rate mode: the keyframe last held, undecided until the next unit shows
+ * whether its group of pictures is closed.  If so, what came before it is
+ * useless and dropped; the keyframe is decoded when it reaches the next
+ * target time. */
+static void
+settle_pending_key_locked (Sampler *self,
+                           GstPad  *pad)
+{
+  if (!self->pending_key)
+    return;
+  self->pending_key = FALSE;
+
+  while (g_queue_get_length (&self->held) > 1)
+    {
+      GstBuffer *old = g_queue_pop_head (&self->held);
+
+      self->held_bytes -= MIN (self->held_bytes, gst_buffer_get_size (old));
+      gst_buffer_unref (old);
+    }
+
+  if (self->key_st >= rate_target_ns (self, self->next_in_k))
+    {
+      replay_held_locked (self, pad);
+      while (rate_target_ns (self, self->next_in_k) <= self->key_st)
+        self->next_in_k++;
+      self->trigger_ts = MAX (self->trigger_ts, self->key_ts);
+    }
+}
+
 /* Rate mode, decoder input.  Every frame that will be delivered must be
  * decoded, and so must everything it depends on; nothing else need be.
  * Units are held back (compressed) from the last keyframe on; when one
  * reaches the next target time, the held ones and it go to the decoder.  A
- * keyframe that arrives first makes the held ones useless.  The result is
- * the same as decoding everything, in the same order, without seeking.
+ * keyframe that arrives first makes the held ones useless.
  *
- * This relies on pts increasing in decode order; at the first sign of frame
- * reordering (B-frames) everything from then on is decoded. */
+ * With frame reordering (B-frames) the first unit in decode order at or
+ * after the target is not always the first in presentation order: units
+ * that come later but show earlier than a unit already decoded (the
+ * B-frames after a P-frame) are decoded too.
+ *
+ * Open groups of pictures (frames right after a keyframe that show before
+ * it and refer to the group before) are seen one unit after the keyframe,
+ * while the group before is still held; from then on everything is decoded.
+ *
+ * The result is the same as decoding everything, in the same order, without
+ * seeking. */
 static GstPadProbeReturn
 rate_input_locked (Sampler         *self,
                    GstPad          *pad,
@@ -227,15 +269,16 @@ rate_input_locked (Sampler         *self,
                    gint64           ts,
                    gint64           st)
 {
-  if (!self->reordered && ts >= 0 && self->last_in_ts >= 0 && ts < self->last_in_ts)
-    {
-      self->reordered = TRUE;
-      replay_held_locked (self, pad);
-    }
-  if (ts >= 0)
-    self->last_in_ts = ts;
+  gboolean keyframe = !GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
 
-  if (self->reordered || st < 0)
+  if (self->pending_key && !keyframe && ts >= 0 && ts < self->key_ts)
+    {
+      /* A leading picture: open GOP. */
+      self->full_decode = TRUE;
+      self->pending_key = FALSE;
+    }
+
+  if (self->full_decode || st < 0)
     {
       replay_held_locked (self, pad);
       self->stats.units_decoded++;
@@ -243,14 +286,36 @@ rate_input_locked (Sampler         *self,
       return GST_PAD_PROBE_OK;
     }
 
-  if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT))
-    clear_held_locked (self);
+  settle_pending_key_locked (self, pad);
+
+  if (ts >= 0 && ts < self->trigger_ts)
+    {
+      /* Shown before a frame already decoded: it may be the frame wanted. */
+      replay_held_locked (self, pad);
+      self->stats.units_decoded++;
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_OK;
+    }
+
+  if (keyframe)
+    {
+      hold_locked (self, pad, info, buffer);
+      if (!g_queue_is_empty (&self->held))
+        {
+          self->pending_key = TRUE;
+          self->key_ts = ts;
+          self->key_st = st;
+        }
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_HANDLED;
+    }
 
   if (st >= rate_target_ns (self, self->next_in_k))
     {
       replay_held_locked (self, pad);
       while (rate_target_ns (self, self->next_in_k) <= st)
         self->next_in_k++;
+      self->trigger_ts = MAX (self->trigger_ts, ts);
       self->stats.units_decoded++;
       g_mutex_unlock (&self->lock);
       return GST_PAD_PROBE_OK;
@@ -281,8 +346,13 @@ decoder_sink_probe_cb (GstPad          *pad,
         case GST_EVENT_SEGMENT:
           gst_event_copy_segment (event, &self->in_segment);
           break;
-        case GST_EVENT_FLUSH_STOP:
         case GST_EVENT_EOS:
+          /* A keyframe held last may still be wanted. */
+          if (self->options.mode == VM_SAMPLE_RATE)
+            settle_pending_key_locked (self, pad);
+          clear_held_locked (self);
+          break;
+        case GST_EVENT_FLUSH_STOP:
         case GST_EVENT_STREAM_START:
           clear_held_locked (self);
           break;
@@ -1240,7 +1310,9 @@ vm_sampler_run_full (const char              *path,
   gst_segment_init (&self->out_segment, GST_FORMAT_TIME);
   g_queue_init (&self->held);
   self->last_target_ns = -1;
-  self->last_in_ts = -1;
+  self->trigger_ts = -1;
+  self->key_ts = -1;
+  self->key_st = -1;
   self->max_in_st = -1;
   self->fallback_last_ns = -1;
   self->targets = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
