@@ -16,6 +16,8 @@
 #define CELL_DELTA 10.0
 /* Token bucket: frames that may be OCR'd back to back. */
 #define OCR_BURST 2.0
+/* Sampled frames remembered between two OCRs, to date new text. */
+#define HISTORY 32
 /* A line read with this confidence needs no second reading of its frame. */
 #define SURE_CONFIDENCE 0.9
 /* Lines with fewer letters and digits than this need SHORT_LINE_CONFIDENCE. */
@@ -149,6 +151,7 @@ add_line (GPtrArray  *lines,
   line->y = y0 == G_MAXINT ? 0 : y0;
   line->width = MAX (0, x1 - line->x);
   line->height = MAX (0, y1 - line->y);
+  line->appeared_ns = -1;
   g_ptr_array_add (lines, line);
 }
 
@@ -363,6 +366,8 @@ vm_text_distance (const char *a,
 
 typedef struct {
   VmOcrSegment *segment;
+  int           x, y, width, height;   /* where it was last read */
+  gint64        vanished_ns;           /* its region changed here; -1 when not */
   gint64        last_seen;
   double        best_confidence;
   double        confidence_sum;
@@ -462,6 +467,11 @@ vm_ocr_tracker_add (VmOcrTracker *self,
 
           matched[best_k] = TRUE;
           a->last_seen = pts_ns;
+          a->vanished_ns = -1;
+          a->x = line->x;
+          a->y = line->y;
+          a->width = line->width;
+          a->height = line->height;
           a->confidence_sum += line->confidence;
           a->n_seen++;
           /* Keep the reading Tesseract was surest of. */
@@ -478,7 +488,12 @@ vm_ocr_tracker_add (VmOcrTracker *self,
         Active *a = g_new0 (Active, 1);
 
         a->segment = g_new0 (VmOcrSegment, 1);
-        a->segment->start_ns = changed_ns;
+        a->segment->start_ns = line->appeared_ns >= 0 ? MIN (line->appeared_ns, pts_ns) : changed_ns;
+        a->x = line->x;
+        a->y = line->y;
+        a->width = line->width;
+        a->height = line->height;
+        a->vanished_ns = -1;
         a->segment->end_ns = -1;
         a->segment->text = g_strdup (line->text);
         a->last_seen = pts_ns;
@@ -492,7 +507,30 @@ vm_ocr_tracker_add (VmOcrTracker *self,
   /* Text of earlier frames that is gone ended when the image changed. */
   for (guint k = n_active; k > 0; k--)
     if (!matched[k - 1])
-      close_active (self, k - 1, changed_ns);
+      {
+        Active *a = g_ptr_array_index (self->active, k - 1);
+
+        close_active (self, k - 1, a->vanished_ns >= 0 ? a->vanished_ns : changed_ns);
+      }
+}
+
+void
+vm_ocr_tracker_check_regions (VmOcrTracker    *self,
+                              gint64           pts_ns,
+                              VmOcrRegionFunc  same,
+                              gpointer         user_data)
+{
+  for (guint k = 0; k < self->active->len; k++)
+    {
+      Active *a = g_ptr_array_index (self->active, k);
+
+      if (a->vanished_ns >= 0)
+        continue;
+      if (same (a->x, a->y, a->width, a->height, user_data))
+        a->last_seen = MAX (a->last_seen, pts_ns);
+      else
+        a->vanished_ns = pts_ns;
+    }
 }
 
 void
@@ -504,6 +542,7 @@ vm_ocr_tracker_extend (VmOcrTracker *self,
       Active *a = g_ptr_array_index (self->active, k);
 
       a->last_seen = MAX (a->last_seen, pts_ns);
+      a->vanished_ns = -1;
     }
 }
 
@@ -529,7 +568,8 @@ vm_ocr_tracker_finish (VmOcrTracker *self,
     {
       Active *a = g_ptr_array_index (self->active, self->active->len - 1);
 
-      close_active (self, self->active->len - 1, MAX (end_ns, a->last_seen));
+      close_active (self, self->active->len - 1,
+                    a->vanished_ns >= 0 ? a->vanished_ns : MAX (end_ns, a->last_seen));
     }
 
   result = g_steal_pointer (&self->done);
@@ -564,7 +604,94 @@ typedef struct {
   gint64              changed_ns;               /* first changed frame since the last OCR, or -1 */
   gint64              last_pts;
   double              tokens;
+  /* Sampled frames since the last OCR, oldest first (a ring of HISTORY). */
+  float               history[HISTORY][GRID * GRID];
+  gint64              history_pts[HISTORY];
+  guint               history_first;
+  guint               history_len;
+  const float        *region_grid;              /* for region_same_cb */
+  guint               width, height;
 } Extract;
+
+/* The grid cells a pixel rectangle touches. */
+static void
+region_cells (Extract *self,
+              int      x,
+              int      y,
+              int      width,
+              int      height,
+              guint   *x0,
+              guint   *y0,
+              guint   *x1,
+              guint   *y1)
+{
+  *x0 = CLAMP (x, 0, (int) self->width - 1) * GRID / self->width;
+  *y0 = CLAMP (y, 0, (int) self->height - 1) * GRID / self->height;
+  *x1 = CLAMP (x + width - 1, 0, (int) self->width - 1) * GRID / self->width;
+  *y1 = CLAMP (y + height - 1, 0, (int) self->height - 1) * GRID / self->height;
+}
+
+/* Whether two grids agree over a region: at most a quarter of its cells
+ * moved by more than CELL_DELTA. */
+static gboolean
+region_equal (Extract     *self,
+              const float *a,
+              const float *b,
+              int          x,
+              int          y,
+              int          width,
+              int          height)
+{
+  guint x0, y0, x1, y1, n = 0, changed = 0;
+
+  if (width <= 0 || height <= 0)
+    return FALSE;
+  region_cells (self, x, y, width, height, &x0, &y0, &x1, &y1);
+  for (guint gy = y0; gy <= y1; gy++)
+    for (guint gx = x0; gx <= x1; gx++)
+      {
+        n++;
+        if (ABS (a[gy * GRID + gx] - b[gy * GRID + gx]) > CELL_DELTA)
+          changed++;
+      }
+  return changed * 4 <= n;
+}
+
+static gboolean
+region_same_cb (int      x,
+                int      y,
+                int      width,
+                int      height,
+                gpointer user_data)
+{
+  Extract *self = user_data;
+
+  return region_equal (self, self->region_grid, self->last_grid, x, y, width, height);
+}
+
+/* When did @line's region take the look it has in @grid?  The first frame
+ * since the last OCR from which it stayed so; -1 when it looked so already
+ * at the last OCR (then the earlier reading simply missed it). */
+static gint64
+line_appeared (Extract         *self,
+               const VmOcrLine *line,
+               const float     *grid)
+{
+  gint64 appeared = -1;
+
+  for (guint i = self->history_len; i > 0; i--)
+    {
+      guint k = (self->history_first + i - 1) % HISTORY;
+
+      if (!region_equal (self, self->history[k], grid, line->x, line->y, line->width, line->height))
+        return appeared;
+      appeared = self->history_pts[k];
+    }
+  if (self->have_last &&
+      region_equal (self, self->last_grid, grid, line->x, line->y, line->width, line->height))
+    return -1;
+  return appeared;
+}
 
 static void
 luma_grid (const VmFrame *frame,
@@ -621,11 +748,33 @@ ocr_frame_cb (const VmFrame  *frame,
                                       (frame->pts_ns - self->last_pts) / (double) VM_NSEC_PER_SEC);
   self->last_pts = frame->pts_ns;
 
+  self->width = frame->width;
+  self->height = frame->height;
+
+  /* Remember this frame, to date text that the next OCR finds. */
+  {
+    guint k;
+
+    if (self->history_len == HISTORY)
+      {
+        self->history_first = (self->history_first + 1) % HISTORY;
+        self->history_len--;
+      }
+    k = (self->history_first + self->history_len) % HISTORY;
+    memcpy (self->history[k], grid, sizeof grid);
+    self->history_pts[k] = frame->pts_ns;
+    self->history_len++;
+  }
+
   if (!changed && self->changed_ns < 0)
     {
       vm_ocr_tracker_extend (self->tracker, frame->pts_ns);
       return TRUE;
     }
+
+  /* Changed: text whose own region did not change goes on. */
+  self->region_grid = grid;
+  vm_ocr_tracker_check_regions (self->tracker, frame->pts_ns, region_same_cb, self);
 
   if (self->changed_ns < 0)
     {
@@ -645,10 +794,17 @@ ocr_frame_cb (const VmFrame  *frame,
         return FALSE;
       self->stats->n_ocr++;
       self->tokens = MAX (0.0, self->tokens - 1.0);
+      for (guint i = 0; i < lines->len; i++)
+        {
+          VmOcrLine *line = g_ptr_array_index (lines, i);
+
+          line->appeared_ns = line_appeared (self, line, grid);
+        }
       vm_ocr_tracker_add (self->tracker, self->changed_ns, frame->pts_ns, lines);
       memcpy (self->last_grid, grid, sizeof grid);
       self->have_last = TRUE;
       self->changed_ns = -1;
+      self->history_len = 0;
     }
 
   return TRUE;
@@ -666,7 +822,7 @@ vm_ocr_extract (const char          *path,
   VmOcrOptions defaults;
   VmOcrStats local_stats = { 0 };
   VmSamplerOptions sampler;
-  Extract self = { 0 };
+  g_autofree Extract *self = g_new0 (Extract, 1);
   gint64 end_ns;
 
   if (options == NULL)
@@ -695,18 +851,18 @@ vm_ocr_extract (const char          *path,
   sampler.short_side = options->short_side;
   sampler.watchdog_ms = options->watchdog_ms;
 
-  self.options = options;
-  self.ocr = ocr;
-  self.tracker = tracker;
-  self.stats = stats;
-  self.changed_ns = -1;
-  self.last_pts = -1;
-  self.tokens = 1.0;
+  self->options = options;
+  self->ocr = ocr;
+  self->tracker = tracker;
+  self->stats = stats;
+  self->changed_ns = -1;
+  self->last_pts = -1;
+  self->tokens = 1.0;
 
-  if (!vm_sampler_run (path, &sampler, ocr_frame_cb, &self, cancellable, error))
+  if (!vm_sampler_run (path, &sampler, ocr_frame_cb, self, cancellable, error))
     return NULL;
 
   /* Open text lasts to the end of the last frame looked at. */
-  end_ns = self.last_pts < 0 ? 0 : self.last_pts + (gint64) (VM_NSEC_PER_SEC / options->sample_rate);
+  end_ns = self->last_pts < 0 ? 0 : self->last_pts + (gint64) (VM_NSEC_PER_SEC / options->sample_rate);
   return vm_ocr_tracker_finish (tracker, end_ns);
 }

@@ -17,6 +17,7 @@ typedef struct {
   char   *text;          /* UTF-8, whitespace collapsed */
   double  confidence;    /* 0..1 */
   int     x, y, width, height;
+  gint64  appeared_ns;   /* when the text is known to have appeared; -1 when not */
 } VmOcrLine;
 
 void vm_ocr_line_free (VmOcrLine *line);
@@ -75,9 +76,10 @@ typedef struct {
 
 /* Samples @path at options->sample_rate, OCRs changed frames within the
  * budget (options->max_ocr_rate × video time, plus a burst of 2), and merges
- * the lines into segments.  A segment starts at the first sampled frame that
- * differed from the last frame OCR'd before its text was seen, and ends at
- * the first changed frame where it is gone (or at the end of the video).
+ * the lines into segments.  A segment starts at the first sampled frame
+ * from which its text's region looked as when it was read, and ends at the
+ * first sampled frame where that region changed and the text was not read
+ * again (or at the end of the video).
  * Element type VmOcrSegment*, by start.  @stats is optional. */
 GPtrArray *vm_ocr_extract    (const char           *path,
                               const VmOcrOptions   *options,
@@ -98,7 +100,9 @@ typedef struct _VmOcrTracker VmOcrTracker;
 VmOcrTracker *vm_ocr_tracker_new    (double         merge_distance);
 void          vm_ocr_tracker_free   (VmOcrTracker  *tracker);
 /* The frame at @pts_ns was OCR'd with @lines (VmOcrLine*); the image first
- * differed from the previous OCR'd frame at @changed_ns (<= pts_ns). */
+ * differed from the previous OCR'd frame at @changed_ns (<= pts_ns).  New
+ * text starts at its line's appeared_ns when known, else at @changed_ns;
+ * text no longer read ends where its region changed, else at @changed_ns. */
 void          vm_ocr_tracker_add    (VmOcrTracker  *tracker,
                                      gint64         changed_ns,
                                      gint64         pts_ns,
@@ -106,6 +110,20 @@ void          vm_ocr_tracker_add    (VmOcrTracker  *tracker,
 /* The frame at @pts_ns looks like the last OCR'd frame: its text goes on. */
 void          vm_ocr_tracker_extend (VmOcrTracker  *tracker,
                                      gint64         pts_ns);
+/* Says whether the region x, y, width, height of the frame looks as it did
+ * in the last OCR'd frame. */
+typedef gboolean (*VmOcrRegionFunc) (int       x,
+                                     int       y,
+                                     int       width,
+                                     int       height,
+                                     gpointer  user_data);
+/* The frame at @pts_ns changed: text whose region is unchanged goes on;
+ * other text is taken to have gone at the first such frame, unless the next
+ * OCR reads it again. */
+void          vm_ocr_tracker_check_regions (VmOcrTracker    *tracker,
+                                            gint64           pts_ns,
+                                            VmOcrRegionFunc  same,
+                                            gpointer         user_data);
 /* Ends the open segments at @end_ns and returns all segments, by start
  * (element type VmOcrSegment*).  The tracker is left empty. */
 GPtrArray    *vm_ocr_tracker_finish (VmOcrTracker  *tracker,

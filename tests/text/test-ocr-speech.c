@@ -44,6 +44,7 @@ lines_of (const char *first,
 
       line->text = g_strdup (t);
       line->confidence = g_str_has_suffix (t, "!") ? 0.7 : 0.9;
+      line->appeared_ns = -1;
       g_ptr_array_add (lines, line);
     }
   va_end (args);
@@ -94,6 +95,58 @@ test_tracker (void)
   g_clear_pointer (&segments, g_ptr_array_unref);
   segments = vm_ocr_tracker_finish (tracker, SEC (7.0));
   g_assert_cmpuint (segments->len, ==, 0);
+}
+
+static gboolean
+region_same_cb (int      x,
+                int      y,
+                int      width,
+                int      height,
+                gpointer user_data)
+{
+  return *(gboolean *) user_data;
+}
+
+static void
+test_tracker_regions (void)
+{
+  g_autoptr(VmOcrTracker) tracker = vm_ocr_tracker_new (0.3);
+  g_autoptr(GPtrArray) segments = NULL;
+  GPtrArray *lines;
+  gboolean same;
+  VmOcrSegment *s;
+
+  /* Read at 1 s, known to have appeared at 0.5 s. */
+  lines = lines_of ("TITLE ONE", "TITLE TWO", NULL);
+  ((VmOcrLine *) g_ptr_array_index (lines, 0))->appeared_ns = SEC (0.5);
+  vm_ocr_tracker_add (tracker, SEC (0.2), SEC (1.0), lines);
+  g_ptr_array_unref (lines);
+
+  /* The picture moves but the text regions stay; then they change at 2 s. */
+  same = TRUE;
+  vm_ocr_tracker_check_regions (tracker, SEC (1.5), region_same_cb, &same);
+  same = FALSE;
+  vm_ocr_tracker_check_regions (tracker, SEC (2.0), region_same_cb, &same);
+  same = TRUE;
+  vm_ocr_tracker_check_regions (tracker, SEC (2.5), region_same_cb, &same);
+
+  /* At 3 s only the second title is read again: it goes on, the first
+   * ended where its region changed. */
+  lines = lines_of ("TITLE TWO", NULL);
+  vm_ocr_tracker_add (tracker, SEC (1.5), SEC (3.0), lines);
+  g_ptr_array_unref (lines);
+
+  segments = vm_ocr_tracker_finish (tracker, SEC (4.0));
+  g_assert_cmpuint (segments->len, ==, 2);
+  /* By start. */
+  s = g_ptr_array_index (segments, 0);
+  g_assert_cmpstr (s->text, ==, "TITLE TWO");
+  g_assert_cmpint (s->start_ns, ==, SEC (0.2));
+  g_assert_cmpint (s->end_ns, ==, SEC (4.0));
+  s = g_ptr_array_index (segments, 1);
+  g_assert_cmpstr (s->text, ==, "TITLE ONE");
+  g_assert_cmpint (s->start_ns, ==, SEC (0.5));
+  g_assert_cmpint (s->end_ns, ==, SEC (2.0));
 }
 
 static void
@@ -174,8 +227,8 @@ test_ocr_video (void)
 
       g_test_message ("%.2f–%.2f %.2f %s", s->start_ns / 1e9, s->end_ns / 1e9, s->confidence, s->text);
       g_assert_cmpfloat (vm_text_distance (s->text, overlay[i].text), <=, 0.2);
-      g_assert_cmpfloat (ABS (s->start_ns / 1e9 - overlay[i].start), <=, 0.55);
-      g_assert_cmpfloat (ABS (s->end_ns / 1e9 - overlay[i].end), <=, 0.55);
+      g_assert_cmpfloat (ABS (s->start_ns / 1e9 - overlay[i].start), <=, 0.3);
+      g_assert_cmpfloat (ABS (s->end_ns / 1e9 - overlay[i].end), <=, 0.3);
       g_assert_cmpfloat (s->confidence, >, 0.6);
     }
 
@@ -476,6 +529,7 @@ main (int   argc,
 
   g_test_add_func ("/ocr/distance", test_distance);
   g_test_add_func ("/ocr/tracker", test_tracker);
+  g_test_add_func ("/ocr/tracker-regions", test_tracker_regions);
   g_test_add_func ("/ocr/errors", test_ocr_errors);
   g_test_add_func ("/ocr/video", test_ocr_video);
   g_test_add_func ("/speech/phrases", test_phrases);
