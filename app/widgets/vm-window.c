@@ -1556,6 +1556,18 @@ vm_window_init (VmWindow *self)
 
   self->mark_in = -1;
   self->active_edge = EDGE_END;
+
+  /* GtkWindow binds Space to "activate the focus widget" before any binding
+   * of ours; below the window, Space plays and pauses (text fields and
+   * buttons still take it first). */
+  {
+    GtkEventController *shortcuts = gtk_shortcut_controller_new ();
+
+    gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts),
+                                          gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_space, 0),
+                                                            gtk_named_action_new ("video.play-pause")));
+    gtk_widget_add_controller (GTK_WIDGET (self->toast_overlay), shortcuts);
+  }
   self->search_func = vm_search_get_default ();
 
   if (source != NULL && (schema = g_settings_schema_source_lookup (source, APP_ID, TRUE)) != NULL)
