@@ -1339,6 +1339,19 @@ vm_window_constructed (GObject *object)
       g_signal_connect_object (self->runner, "file-done", G_CALLBACK (runner_file_done_cb), self, 0);
       g_signal_connect_object (self->runner, "finished", G_CALLBACK (runner_finished_cb), self, 0);
       reload_library (self);
+
+      /* The annotation sets of the catalog, "default" first. */
+      {
+        g_autoptr(GPtrArray) sets = vm_catalog_list_annotation_sets (self->catalog, NULL);
+
+        for (guint i = 0; sets != NULL && i < sets->len; i++)
+          {
+            VmAnnotationSet *set = g_ptr_array_index (sets, i);
+
+            if (!g_str_equal (set->name, DEFAULT_SET_NAME))
+              gtk_string_list_append (self->set_names, set->name);
+          }
+      }
     }
 
   self->has_model = find_model ();
