@@ -97,7 +97,7 @@ G_STATIC_ASSERT (sizeof (MergePush) == 16);
 /* ---- pipeline descriptions ------------------------------------------------ */
 
 #define DESC(ident, name, bindings, push, lx, ly) \
-  static const VmGpuPipelineDesc ident = { name, bindings, sizeof (push), { lx, ly, 1 } };
+  static const VmGpuPipelineDesc ident = { name, bindings, sizeof (push), { lx, ly, 1 }, 0 };
 
 DESC (gemm_f32_desc, "gemm_f32", 5, GemmPush, 256, 1)
 DESC (gemm_f16_desc, "gemm_f16", 5, GemmPush, 256, 1)
@@ -114,7 +114,19 @@ DESC (patch_f16_desc, "patch_embed_f16", 3, PatchPush, 64, 1)
 DESC (class_pos_f32_desc, "class_pos_f32", 4, ClassPosPush, 64, 1)
 DESC (class_pos_f16_desc, "class_pos_f16", 4, ClassPosPush, 64, 1)
 DESC (gather_desc, "gather_rows_f32", 3, GatherPush, 64, 1)
-DESC (sim_desc, "sim_topk_f16", 3, SimPush, 64, 1)
+/* [texel][q1, q4, q16] */
+static const VmGpuPipelineDesc sim_descs[2][3] = {
+  {
+    { "sim_topk_q1_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0 },
+    { "sim_topk_q4_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0 },
+    { "sim_topk_q16_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0 },
+  },
+  {
+    { "sim_topk_texel_q1_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0 },
+    { "sim_topk_texel_q4_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0 },
+    { "sim_topk_texel_q16_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0 },
+  },
+};
 DESC (merge_desc, "topk_merge", 3, MergePush, 64, 1)
 
 #define SIM_QUERIES_PER_GROUP 16
@@ -155,18 +167,18 @@ check_f16 (VmGpuGraph  *graph,
 /* Binds @n_bytes of @view, aligning the binding's start down to the device's
  * offset alignment; *elem_off receives the remainder in @elem_size units. */
 static gboolean
-bind_view (VmGpuGraph   *graph,
-           VmGpuView     view,
-           guint64       n_bytes,
-           guint         elem_size,
-           VmGpuAccess   access,
-           VmGpuBinding *binding,
-           guint32      *elem_off,
-           const char   *op,
-           GError      **error)
+bind_view_aligned (VmGpuGraph   *graph,
+                   VmGpuView     view,
+                   guint64       n_bytes,
+                   guint         elem_size,
+                   guint64       align,
+                   VmGpuAccess   access,
+                   VmGpuBinding *binding,
+                   guint32      *elem_off,
+                   const char   *op,
+                   GError      **error)
 {
   VmGpuDevice *device = vm_gpu_graph_get_device (graph);
-  guint64 align = device->limits.minStorageBufferOffsetAlignment;
   guint64 start, rem, range, size;
 
   if (view.buffer == NULL)
@@ -195,6 +207,23 @@ bind_view (VmGpuGraph   *graph,
   *binding = (VmGpuBinding) { view.buffer, start, range, access };
   *elem_off = (guint32) (rem / elem_size);
   return TRUE;
+}
+
+static gboolean
+bind_view (VmGpuGraph   *graph,
+           VmGpuView     view,
+           guint64       n_bytes,
+           guint         elem_size,
+           VmGpuAccess   access,
+           VmGpuBinding *binding,
+           guint32      *elem_off,
+           const char   *op,
+           GError      **error)
+{
+  VmGpuDevice *device = vm_gpu_graph_get_device (graph);
+
+  return bind_view_aligned (graph, view, n_bytes, elem_size, device->limits.minStorageBufferOffsetAlignment,
+                            access, binding, elem_off, op, error);
 }
 
 static guint
@@ -745,6 +774,38 @@ vm_gpu_gather_rows (VmGpuGraph  *graph,
 
 /* ---- similarity -------------------------------------------------------------------- */
 
+static gboolean
+can_texel (VmGpuDevice            *device,
+           const VmGpuSimilarity  *s)
+{
+  return device->texel_f16 && s->database.offset % 8 == 0 &&
+         device->limits.minTexelBufferOffsetAlignment % 8 == 0;
+}
+
+static const VmGpuPipelineDesc *
+similarity_desc (VmGpuDevice            *device,
+                 const VmGpuSimilarity  *s)
+{
+  const char *env = g_getenv ("VIDMARK_GPU_SIMILARITY");
+  gboolean texel = device->info->type == VM_GPU_DEVICE_TYPE_CPU;
+  guint width;
+
+  if (g_strcmp0 (env, "storage") == 0)
+    texel = FALSE;
+  else if (g_strcmp0 (env, "texel") == 0)
+    texel = TRUE;
+  texel = texel && can_texel (device, s);
+  width = s->n_queries <= 1 ? 0 : s->n_queries <= 4 ? 1 : 2;
+  return &sim_descs[texel ? 1 : 0][width];
+}
+
+const char *
+vm_gpu_similarity_variant (VmGpuDevice            *device,
+                           const VmGpuSimilarity  *s)
+{
+  return similarity_desc (device, s)->name;
+}
+
 gboolean
 vm_gpu_similarity_topk (VmGpuGraph             *graph,
                         const VmGpuSimilarity  *s,
@@ -757,6 +818,9 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
   guint64 chunk_rows, budget, slots_max;
   guint rows_per_wg, n_slots = 0, n_groups, slot;
   VmGpuBuffer *partials;
+  const VmGpuPipelineDesc *desc;
+  gboolean texel;
+  guint target_wgs, group;
   VmGpuBinding qbind, bind[3];
   guint32 q_off4;
 
@@ -775,8 +839,20 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
   if (chunk_rows < SIM_TILE)
     return invalid (error, op, "rows too long for this device");
 
-  /* About 256 workgroups over the rows, within the partials' budget. */
-  rows_per_wg = div_up (s->n_rows, 256);
+  desc = similarity_desc (device, s);
+  texel = desc->texel_bindings != 0;
+  group = desc == &sim_descs[texel][0] ? 1 : desc == &sim_descs[texel][1] ? 4 : SIM_QUERIES_PER_GROUP;
+  if (texel)
+    {
+      chunk_rows = MIN (chunk_rows, (guint64) device->limits.maxTexelBufferElements * 8 / row_bytes);
+      if (chunk_rows < SIM_TILE)
+        return invalid (error, op, "rows too long for this device");
+    }
+
+  /* About 256 workgroups over the rows on a GPU, 64 on a CPU (longer runs
+   * raise the top-k threshold sooner), within the partials' budget. */
+  target_wgs = device->info->type == VM_GPU_DEVICE_TYPE_CPU ? 64 : 256;
+  rows_per_wg = div_up (s->n_rows, target_wgs);
   rows_per_wg = CLAMP (div_up (rows_per_wg, SIM_TILE) * SIM_TILE, 256u, 65536u);
   budget = MIN (max_range, (guint64) 64 << 20);
   slots_max = budget / ((guint64) s->n_queries * s->k * 8);
@@ -790,7 +866,7 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
 
   for (guint64 r = 0; r < s->n_rows; r += chunk_rows)
     n_slots += div_up (MIN (chunk_rows, s->n_rows - r), rows_per_wg);
-  n_groups = div_up (s->n_queries, SIM_QUERIES_PER_GROUP);
+  n_groups = div_up (s->n_queries, group);
 
   partials = vm_gpu_graph_scratch (graph, (guint64) s->n_queries * n_slots * s->k * 8, error);
   if (partials == NULL)
@@ -809,12 +885,16 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
       guint n_wg = div_up (rows, rows_per_wg);
       SimPush push = { rows, s->dim / 4, s->n_queries, s->k, 0, q_off4, rows_per_wg, slot, n_slots, (guint32) r };
 
-      if (!bind_view (graph, VM_GPU_VIEW (s->database.buffer, s->database.offset + r * row_bytes),
-                      rows * row_bytes, 8, VM_GPU_ACCESS_READ, &bind[0], &push.db_off4, op, error))
+      if (!bind_view_aligned (graph, VM_GPU_VIEW (s->database.buffer, s->database.offset + r * row_bytes),
+                              rows * row_bytes, 8,
+                              texel ? MAX (device->limits.minTexelBufferOffsetAlignment,
+                                           device->limits.minStorageBufferOffsetAlignment)
+                                    : device->limits.minStorageBufferOffsetAlignment,
+                              VM_GPU_ACCESS_READ, &bind[0], &push.db_off4, op, error))
         return FALSE;
       bind[1] = qbind;
       bind[2] = (VmGpuBinding) { partials, 0, 0, VM_GPU_ACCESS_WRITE };
-      if (!vm_gpu_graph_dispatch (graph, &sim_desc, bind, 3, &push, sizeof push, n_wg, n_groups, 1, error))
+      if (!vm_gpu_graph_dispatch (graph, desc, bind, 3, &push, sizeof push, n_wg, n_groups, 1, error))
         return FALSE;
       slot += n_wg;
     }

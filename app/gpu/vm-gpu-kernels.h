@@ -194,5 +194,11 @@ typedef struct {
 gboolean vm_gpu_similarity_topk (VmGpuGraph             *graph,
                                  const VmGpuSimilarity  *sim,
                                  GError                **error);
+/* The scoring kernel vm_gpu_similarity_topk() uses: "sim_topk_q{1,4,16}_f16"
+ * (rows through 16-bit storage) or "sim_topk_texel_q{1,4,16}_f16" (rows
+ * through an RGBA16F texel buffer: the default on CPU drivers), by the
+ * number of queries.  VIDMARK_GPU_SIMILARITY=storage|texel overrides. */
+const char *vm_gpu_similarity_variant (VmGpuDevice            *device,
+                                       const VmGpuSimilarity  *sim);
 
 G_END_DECLS

@@ -103,7 +103,7 @@ upload_weights (const float *w,
 
   if (type == VM_GPU_F16)
     {
-      g_autofree guint16 *h = g_new (guint16, MAX (n, 1));
+      g_autofree guint16 *h = g_new0 (guint16, MAX (n, 2));
 
       for (gsize i = 0; i < n; i++)
         {
@@ -953,6 +953,7 @@ static void
 test_similarity (void)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  static const char *variants[] = { "storage", "texel" };
 
   REQUIRE_DEVICE ();
   if (!vm_gpu_device_supports_f16 (device))
@@ -960,12 +961,24 @@ test_similarity (void)
       g_test_skip ("this device has no 16-bit storage");
       return;
     }
-  run_similarity_case (rand, 1, 4, 1, 1);
-  run_similarity_case (rand, 10, 8, 2, 16);     /* fewer rows than k */
-  run_similarity_case (rand, 5000, 64, 1, 10);
-  run_similarity_case (rand, 3001, 36, 3, 64);
-  run_similarity_case (rand, 20000, 128, 16, 20);
-  run_similarity_case (rand, 4099, 32, 37, 5);  /* three query groups */
+  /* Both ways of reading the rows, every query-group width. */
+  for (guint v = 0; v < G_N_ELEMENTS (variants); v++)
+    {
+      VmGpuSimilarity probe = { .n_queries = 5, .dim = 8 };
+
+      g_setenv ("VIDMARK_GPU_SIMILARITY", variants[v], TRUE);
+      g_test_message ("similarity kernel: %s", vm_gpu_similarity_variant (device, &probe));
+      if (v == 0)
+        g_assert_cmpstr (vm_gpu_similarity_variant (device, &probe), ==, "sim_topk_q16_f16");
+      run_similarity_case (rand, 1, 4, 1, 1);
+      run_similarity_case (rand, 10, 8, 2, 16);     /* fewer rows than k */
+      run_similarity_case (rand, 5000, 64, 1, 10);
+      run_similarity_case (rand, 3001, 36, 3, 64);
+      run_similarity_case (rand, 20000, 128, 16, 20);
+      run_similarity_case (rand, 4099, 32, 37, 5);  /* three query groups */
+      run_similarity_case (rand, 30000, 512, 1, 64);
+    }
+  g_unsetenv ("VIDMARK_GPU_SIMILARITY");
   assert_no_validation_messages ();
 }
 
@@ -1253,7 +1266,7 @@ run_preprocess_case (GRand *rand,
         max_step = MAX (max_step, step);
         n_off += step > 0.01;
       }
-    g_test_message ("preprocess %ux%u → %u/%u: %u of %" G_GSIZE_FORMAT " values one 8-bit step off",
+    g_test_message ("preprocess %ux%u to %u, crop %u: %u of %" G_GSIZE_FORMAT " values one 8-bit step off",
                     width, height, resize, crop, n_off, n_out);
     g_assert_cmpfloat (max_step, <, 1.1);
     g_assert_cmpuint (n_off, <=, n_out / 100);
