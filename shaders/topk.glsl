@@ -1,13 +1,17 @@
 // topk.glsl — per-workgroup top-k of up to NQ score streams.
 // Candidates above the current k-th best are appended to a shared buffer of
-// CAP = KMAX + TILE entries; when a stream could not take another tile, the
-// best k are kept (score descending, index ascending) and the threshold
-// rises.  TILE is the workgroup size and at most TILE candidates are offered
-// per stream per tile, so the buffer never overflows.
+// CAP = KMAX + OFFERS entries; when a stream could not take another tile,
+// the best k are kept (score descending, index ascending) and the threshold
+// rises.  TILE is the workgroup size; at most OFFERS (a multiple of TILE)
+// candidates are offered per stream per tile, so the buffer never overflows.
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 #define KMAX 64u
-#define CAP 128u
+// Most candidates one stream can receive between two compactions.
+#ifndef OFFERS
+#define OFFERS TILE
+#endif
+#define CAP (KMAX + OFFERS)
 #define NEG_INF_BITS 0xff800000u
 
 shared uvec2 vm_cand[NQ][CAP];
@@ -87,6 +91,6 @@ void vm_topk_after_tile (uint nq, uint k)
 {
   barrier ();
   for (uint q = 0u; q < nq; q++)
-    if (vm_cnt[q] > CAP - TILE)
+    if (vm_cnt[q] > CAP - OFFERS)
       vm_topk_compact (q, k);
 }

@@ -443,9 +443,12 @@ vm_gpu_graph_dispatch (VmGpuGraph               *self,
         }
       if (desc->texel_bindings & (1u << i))
         {
-          range = range / 8 * 8;
-          if (!device->texel_f16 || b->offset % limits->minTexelBufferOffsetAlignment != 0 ||
-              range == 0 || range / 8 > limits->maxTexelBufferElements)
+          guint texel = b->texel_format == VM_GPU_TEXEL_RGBA32F ? 16 : 8;
+
+          range = range / texel * texel;
+          if ((b->texel_format == VM_GPU_TEXEL_RGBA16F && !device->texel_f16) ||
+              b->offset % limits->minTexelBufferOffsetAlignment != 0 ||
+              range == 0 || range / texel > limits->maxTexelBufferElements)
             {
               g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
                            _("The GPU kernel “%s” was given an invalid texel buffer view"), desc->name);
@@ -478,7 +481,8 @@ vm_gpu_graph_dispatch (VmGpuGraph               *self,
           VkBufferViewCreateInfo view_info = {
             .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
             .buffer = infos[i].buffer,
-            .format = VK_FORMAT_R16G16B16A16_SFLOAT,
+            .format = bindings[i].texel_format == VM_GPU_TEXEL_RGBA32F ? VK_FORMAT_R32G32B32A32_SFLOAT
+                                                                       : VK_FORMAT_R16G16B16A16_SFLOAT,
             .offset = infos[i].offset,
             .range = infos[i].range,
           };

@@ -17,7 +17,7 @@ typedef struct {
   guint       push_size;      /* bytes; must equal the shader's block */
   guint       local_size[3];  /* the shader's workgroup size, informational */
   guint       texel_bindings; /* bit i: binding i is a uniform texel buffer
-                                 of RGBA16F texels instead */
+                                 (format from VmGpuBinding.texel_format) */
 } VmGpuPipelineDesc;
 
 typedef struct _VmGpuPipeline VmGpuPipeline;
