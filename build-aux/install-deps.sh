@@ -7,7 +7,7 @@ packages=(
   # toolchain
   gcc clang lld meson ninja-build pkg-config gettext itstool git
   # engine libraries
-  libglib2.0-dev libglib2.0-bin libsqlite3-dev sqlite3 libjson-glib-dev libsoup-3.0-dev
+  libglib2.0-dev libglib2.0-bin libsqlite3-dev sqlite3 libjson-glib-dev libsoup-3.0-dev libgnutls28-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
@@ -18,7 +18,7 @@ packages=(
   # test and demo media
   espeak-ng ffmpeg fonts-dejavu-core shared-mime-info
   # tests, validation and benchmarks
-  xvfb xauth dbus dbus-x11 at-spi2-core imagemagick desktop-file-utils appstream
+  xvfb xauth xdotool dbus dbus-x11 at-spi2-core imagemagick desktop-file-utils appstream
   python3 python3-numpy python3-regex libopenblas-dev libopenblas0-pthread libfaiss-dev
   libclang-rt-14-dev
 )

@@ -47,9 +47,11 @@ main (int   argc,
 
   cli.is_tty = isatty (STDERR_FILENO);
 
-  /* No command: the window.  GApplication's own options (D-Bus activation)
-   * go there too. */
-  if (argc == 1 || g_str_has_prefix (argv[1], "--gapplication-"))
+  /* No command: the window, where there is a display (without one, the
+   * usage below).  GApplication's own options (D-Bus activation) go there
+   * too. */
+  if ((argc == 1 && (g_getenv ("DISPLAY") != NULL || g_getenv ("WAYLAND_DISPLAY") != NULL)) ||
+      (argc > 1 && g_str_has_prefix (argv[1], "--gapplication-")))
     return vm_application_run (argc, argv);
 
   /* Global options may stand before the command; commands accept them too. */

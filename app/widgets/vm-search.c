@@ -7,6 +7,9 @@
 
 #include "core/vm-paths.h"
 #include "widgets/vm-search.h"
+#ifdef VM_HAVE_TEXT_SEARCH
+#include "search/vm-text-search.h"
+#endif
 
 char *
 vm_search_make_fts_query (const char *text)
@@ -81,6 +84,62 @@ compare_moments_cb (gconstpointer a,
          vm_moment_item_get_start (ma) > vm_moment_item_get_start (mb);
 }
 
+/* Fills @videos (id → VmVideo*) with every video of the catalog. */
+static gboolean
+load_videos (VmCatalog   *catalog,
+             GHashTable  *videos,
+             GError     **error)
+{
+  g_autoptr(GPtrArray) all = vm_catalog_list_videos (catalog, 0, error);
+
+  if (all == NULL)
+    return FALSE;
+  for (guint i = 0; i < all->len; i++)
+    {
+      VmVideo *v = g_ptr_array_index (all, i);
+
+      g_hash_table_insert (videos, &v->id, v);
+    }
+  g_ptr_array_set_free_func (all, NULL);
+  return TRUE;
+}
+
+/* A moment for each video whose file name holds every word of @query. */
+static void
+add_name_matches (GHashTable  *videos,
+                  const char  *query,
+                  GPtrArray   *moments)
+{
+  g_auto(GStrv) words = NULL;
+
+  words = g_str_tokenize_and_fold (query, NULL, NULL);
+  if (words[0] != NULL)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, videos);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          VmVideo *video = value;
+          g_autofree char *base = g_path_get_basename (video->path);
+          g_autofree char *folded = g_utf8_casefold (base, -1);
+          gboolean all_found = TRUE;
+          gint64 end;
+
+          for (guint w = 0; words[w] != NULL && all_found; w++)
+            all_found = strstr (folded, words[w]) != NULL;
+          if (!all_found)
+            continue;
+
+          end = video->duration_ns > 0 ? MIN (video->duration_ns, 10 * G_GINT64_CONSTANT (1000000000))
+                                       : 10 * G_GINT64_CONSTANT (1000000000);
+          g_ptr_array_add (moments, vm_moment_item_new (video->id, video->path, video->fingerprint,
+                                                   0, end, 0.4, VM_MOMENT_SIGNAL_NAME, NULL));
+        }
+    }
+}
+
 GPtrArray *
 vm_search_text_and_names (VmCatalog     *catalog,
                           const char    *query,
@@ -93,9 +152,7 @@ vm_search_text_and_names (VmCatalog     *catalog,
   g_autoptr(GHashTable) videos = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
                                                          (GDestroyNotify) vm_video_free);
   g_autofree char *fts = vm_search_make_fts_query (query);
-  g_auto(GStrv) words = NULL;
   g_autoptr(GPtrArray) hits = NULL;
-  g_autoptr(GPtrArray) all = NULL;
 
   if (fts == NULL)
     return g_steal_pointer (&moments);
@@ -108,16 +165,8 @@ vm_search_text_and_names (VmCatalog     *catalog,
 
   /* Every video once: names are matched against all of them and text hits
    * look their video up here. */
-  all = vm_catalog_list_videos (catalog, 0, error);
-  if (all == NULL)
+  if (!load_videos (catalog, videos, error))
     return NULL;
-  for (guint i = 0; i < all->len; i++)
-    {
-      VmVideo *v = g_ptr_array_index (all, i);
-
-      g_hash_table_insert (videos, &v->id, v);
-    }
-  g_ptr_array_set_free_func (all, NULL);
 
   for (guint i = 0; i < hits->len; i++)
     {
@@ -152,38 +201,102 @@ vm_search_text_and_names (VmCatalog     *catalog,
         g_ptr_array_add (moments, m);
     }
 
-  words = g_str_tokenize_and_fold (query, NULL, NULL);
-  if (words[0] != NULL)
-    {
-      GHashTableIter iter;
-      gpointer value;
-
-      g_hash_table_iter_init (&iter, videos);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        {
-          VmVideo *video = value;
-          g_autofree char *base = g_path_get_basename (video->path);
-          g_autofree char *folded = g_utf8_casefold (base, -1);
-          gboolean all_found = TRUE;
-          gint64 end;
-
-          for (guint w = 0; words[w] != NULL && all_found; w++)
-            all_found = strstr (folded, words[w]) != NULL;
-          if (!all_found)
-            continue;
-
-          end = video->duration_ns > 0 ? MIN (video->duration_ns, 10 * G_GINT64_CONSTANT (1000000000))
-                                       : 10 * G_GINT64_CONSTANT (1000000000);
-          g_ptr_array_add (moments, vm_moment_item_new (video->id, video->path, video->fingerprint,
-                                                   0, end, 0.4, VM_MOMENT_SIGNAL_NAME, NULL));
-        }
-    }
+  add_name_matches (videos, query, moments);
 
   g_ptr_array_sort (moments, compare_moments_cb);
   if (moments->len > limit)
     g_ptr_array_set_size (moments, limit);
 
   return g_steal_pointer (&moments);
+}
+
+#ifdef VM_HAVE_TEXT_SEARCH
+static VmMomentSignals
+signals_from_layer (guint bits)
+{
+  VmMomentSignals signals = VM_MOMENT_SIGNAL_NONE;
+
+  if (bits & VM_SIGNAL_SUBTITLE)
+    signals |= VM_MOMENT_SIGNAL_SUBTITLE;
+  if (bits & VM_SIGNAL_OCR)
+    signals |= VM_MOMENT_SIGNAL_OCR;
+  if (bits & VM_SIGNAL_SPEECH)
+    signals |= VM_MOMENT_SIGNAL_SPEECH;
+  if (bits & VM_SIGNAL_VISUAL)
+    signals |= VM_MOMENT_SIGNAL_VISUAL;
+  return signals;
+}
+
+/* The search layer's moments (merged, with margins and snippets) plus file
+ * name matches. */
+static GPtrArray *
+search_with_layer (VmCatalog     *catalog,
+                   const char    *query,
+                   guint          limit,
+                   GCancellable  *cancellable,
+                   gpointer       user_data,
+                   GError       **error)
+{
+  g_autoptr(GPtrArray) moments = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GHashTable) videos = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
+                                                         (GDestroyNotify) vm_video_free);
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(GError) local_error = NULL;
+  VmTextSearchOptions options;
+
+  vm_text_search_options_init (&options);
+  options.limit = limit;
+  hits = vm_text_search (catalog, query, &options, &local_error);
+  if (hits == NULL)
+    {
+      if (g_error_matches (local_error, VM_SEARCH_ERROR, VM_SEARCH_ERROR_EMPTY_QUERY))
+        return g_steal_pointer (&moments);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+  if (!load_videos (catalog, videos, error))
+    return NULL;
+
+  for (guint i = 0; i < hits->len; i++)
+    {
+      VmMoment *hit = g_ptr_array_index (hits, i);
+      VmVideo *video = g_hash_table_lookup (videos, &hit->video_id);
+      g_autoptr(GString) snippet = g_string_new (NULL);
+
+      for (guint j = 0; hit->snippets != NULL && j < hit->snippets->len && j < 3; j++)
+        {
+          VmSnippet *sn = g_ptr_array_index (hit->snippets, j);
+
+          if (snippet->len > 0)
+            g_string_append (snippet, " … ");
+          g_string_append (snippet, sn->highlighted ? sn->highlighted : sn->text);
+        }
+      g_ptr_array_add (moments, vm_moment_item_new (hit->video_id, hit->path,
+                                                    video ? video->fingerprint : NULL,
+                                                    hit->start_ns, hit->end_ns,
+                                                    0.5 + 0.5 * CLAMP (hit->score, 0, 1),
+                                                    signals_from_layer (hit->signals),
+                                                    snippet->len > 0 ? snippet->str : NULL));
+    }
+
+  add_name_matches (videos, query, moments);
+  g_ptr_array_sort (moments, compare_moments_cb);
+  if (moments->len > limit)
+    g_ptr_array_set_size (moments, limit);
+  return g_steal_pointer (&moments);
+}
+#endif
+
+VmSearchFunc
+vm_search_get_default (void)
+{
+#ifdef VM_HAVE_TEXT_SEARCH
+  return search_with_layer;
+#else
+  return vm_search_text_and_names;
+#endif
 }
 
 typedef struct {
@@ -255,7 +368,7 @@ vm_search_async (const char          *catalog_path,
   data->catalog_path = g_strdup (catalog_path);
   data->query = g_strdup (query);
   data->limit = limit > 0 ? limit : 50;
-  data->func = func ? func : vm_search_text_and_names;
+  data->func = func ? func : vm_search_get_default ();
   data->func_data = func_data;
 
   task = g_task_new (NULL, cancellable, callback, user_data);

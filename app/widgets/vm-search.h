@@ -32,6 +32,11 @@ GPtrArray *vm_search_text_and_names (VmCatalog     *catalog,
                                      gpointer       user_data,
                                      GError       **error);
 
+/* The search the window uses: the search layer's text search (moments with
+ * margins, merged across sources) plus file names when that layer is built,
+ * vm_search_text_and_names() otherwise. */
+VmSearchFunc vm_search_get_default  (void);
+
 /* Turns what a person typed into a safe FTS5 query: each word quoted, the
  * last one as a prefix.  NULL when there is no word. */
 char      *vm_search_make_fts_query (const char    *text);

@@ -58,6 +58,9 @@ def _():
     run("index", "--rate", "-1", catalog=cat, check=2)
     run("add", catalog=cat, check=2)
     run("--json", check=2)
+    # No command: the window where there is a display, the usage without one.
+    headless = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    run(check=2, env=headless)
     p = run("--version", check=0)
     assert p.stdout.startswith("vidmark ")
 
