@@ -18,7 +18,7 @@ packages=(
   # test and demo media
   espeak-ng ffmpeg fonts-dejavu-core shared-mime-info
   # tests, validation and benchmarks
-  xvfb xauth dbus dbus-x11 at-spi2-core imagemagick desktop-file-utils appstream
+  xvfb xauth xdotool dbus dbus-x11 at-spi2-core imagemagick desktop-file-utils appstream
   python3 python3-numpy python3-regex libopenblas-dev libopenblas0-pthread libfaiss-dev
   libclang-rt-14-dev
 )

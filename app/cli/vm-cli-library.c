@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "cli/vm-cli.h"
+#include "cli/vm-cli-export.h"
 #include "cli/vm-cli-model.h"
 #include "core/vm-core.h"
 #include "index/vm-indexer.h"
@@ -985,7 +986,6 @@ cmd_demo (VmCli               *cli,
   return VM_EXIT_OK;
 }
 
-int vm_cli_cmd_search (VmCli *cli, const VmCliCommand *command, int argc, char **argv);
 
 const VmCliCommand vm_cli_commands[] = {
   { "add", N_("FOLDER…"), N_("Add folders to the library"), cmd_add },
@@ -996,6 +996,9 @@ const VmCliCommand vm_cli_commands[] = {
   { "search", N_("QUERY"), N_("Find moments by their subtitles, on-screen text or speech"), vm_cli_cmd_search },
   { "status", NULL, N_("Show the catalog and indexing progress"), cmd_status },
   { "demo", NULL, N_("Generate a demo library of short clips"), cmd_demo },
+  { "export", N_("--set NAME -o FILE"), N_("Export an annotation set as a dataset"), vm_cli_cmd_export },
+  { "import", N_("FILE --format FORMAT --set NAME"), N_("Import a dataset into an annotation set"), vm_cli_cmd_import },
+  { "eval", N_("--set NAME --predictions FILE"), N_("Score predictions against an annotation set"), vm_cli_cmd_eval },
   { "model", N_("COMMAND"), N_("Manage CLIP models: list, import, install, remove, default"), vm_cli_cmd_model },
   { "gpu", NULL, N_("List the Vulkan devices and their features"), vm_cli_cmd_gpu },
   { NULL }

@@ -615,6 +615,48 @@ model_default (VmCli              *cli,
   return VM_EXIT_OK;
 }
 
+static int
+model_verify (VmCli              *cli,
+              const VmCliCommand *command,
+              int                 argc,
+              char              **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = NULL;
+
+  if (!vm_cli_parse (cli, command, NULL,
+                     _("Checks an installed model's files (the default model without NAME) against "
+                       "the sizes and SHA-256 hashes recorded when it was installed."), &argc, &argv))
+    return VM_EXIT_USAGE;
+  if (argc > 2)
+    {
+      vm_cli_error (_("Name one model"));
+      return VM_EXIT_USAGE;
+    }
+  name = argc == 2 ? g_strdup (argv[1]) : vm_model_store_get_default (NULL, &error);
+  if (name == NULL || !vm_model_store_verify (NULL, name, NULL, &error))
+    {
+      vm_cli_error ("%s", error->message);
+      return VM_EXIT_FAILURE;
+    }
+  if (cli->json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "verified");
+      json_builder_add_string_value (b, name);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      vm_cli_print_json (root);
+    }
+  else if (!cli->quiet)
+    printf (_("Model “%s” is intact.\n"), name);
+
+  return VM_EXIT_OK;
+}
+
 /* ---- dispatch ----------------------------------------------------------------- */
 
 static const VmCliCommand model_commands[] = {
@@ -623,6 +665,7 @@ static const VmCliCommand model_commands[] = {
   { "model install", N_("NAME|ORG/REPO"), N_("Download and install a model from Hugging Face"), model_install },
   { "model remove", N_("NAME"), N_("Delete an installed model"), model_remove },
   { "model default", N_("[NAME]"), N_("Show or set the default model"), model_default },
+  { "model verify", N_("[NAME]"), N_("Check a model's files against its manifest"), model_verify },
   { NULL }
 };
 

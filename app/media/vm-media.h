@@ -111,9 +111,10 @@ typedef gboolean (*VmFrameFunc) (const VmFrame  *frame,
  * (one frame never counts for two k).  It reads the file sequentially and
  * never seeks; compressed frames are held back and decoded only when one of
  * them is needed, so frames after the last target of a group of pictures
- * are never decoded.  The frames are exactly those of a full decode.  The
- * libav decoders do not expose skipping the loop filter, so it is not
- * skipped.
+ * are never decoded (with B-frames too; files with open GOPs are decoded in
+ * full from the first one seen).  The frames are exactly those of a full
+ * decode.  The libav decoders do not expose skipping the loop filter, so it
+ * is not skipped.
  *
  * Errors: when the file turns out damaged part way (VM_MEDIA_ERROR_CORRUPT:
  * a decoding/demuxing error, or video that stops well before the duration

@@ -8,14 +8,18 @@
  * appsink with a short timeout and the bus is polled in between, so no
  * GMainLoop is needed.  Two pad probes do the work that makes sampling cheap:
  *
- *  - on the decoder's sink pad (keyframe mode), delta units are kept away
- *    from the decoder.  They are held back (compressed, so cheap) until the
- *    next keyframe discards them; when a delta unit past last + max_gap
- *    arrives first, the held units are replayed into the decoder so that it
- *    decodes forward to the last of them (the last frame at or before
- *    last + max_gap), which fills the gap between two distant keyframes;
+ *  - on the decoder's sink pad, compressed units are kept away from the
+ *    decoder until they are known to be needed.  They are held back (cheap:
+ *    they are compressed) and either thrown away when the next keyframe makes
+ *    them useless, or replayed into the decoder, in order, when a frame that
+ *    depends on them is wanted.  Keyframe mode wants the keyframes, and
+ *    where keyframes are further apart than max_gap, the last frame at or
+ *    before last + max_gap.  Rate mode wants the first frame at or after
+ *    each k / rate (see rate_input_locked ());
  *  - on decodebin's video pad, every decoded frame that will not be
  *    delivered is dropped before it reaches the scaler and converter.
+ *
+ * No seek is ever made: the file is read once, in order.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -63,7 +67,7 @@ typedef struct {
   GstElement       *decoder;         /* the video decoder sampled */
   char             *missing_plugin;
 
-  /* Keyframe mode, decoder input side. */
+  /* Decoder input side. */
   GstSegment        in_segment;
   GQueue            held;            /* GstBuffer*, units since the last decoded one */
   gsize             held_bytes;
@@ -154,9 +158,9 @@ clear_held_locked (Sampler *self)
   self->pending_key = FALSE;
 }
 
-/* ---- Decoder input: keep delta units away from the decoder ------------- */
+/* ---- Decoder input: keep units away from the decoder until needed ----- */
 
-/* Gives the held delta units to the decoder, in order.  Called and returns
+/* Gives the held units to the decoder, in order.  Called and returns
  * with the lock held; drops it while the decoder works. */
 static void
 replay_held_locked (Sampler *self,

@@ -705,6 +705,7 @@ fetch (Ctx           *ctx,
   g_autofree guint8 *buf = NULL;
   g_autoptr(GError) local_error = NULL;
   FetchResult result = FETCH_FAILED;
+  guint64 base = ctx->p.done - *have;   /* bytes of the files before this one */
   guint status;
   int fd = -1;
 
@@ -833,7 +834,7 @@ fetch (Ctx           *ctx,
       sums_update (sums, buf, n);
       *have += n;
       ctx->p.done_file = *have;
-      ctx->p.done += n;
+      ctx->p.done = base + *have;
       ctx->p.transferred += n;
       report_bytes (ctx, FALSE);
     }
@@ -928,10 +929,12 @@ download_file (Ctx            *ctx,
           ctx->p.done = done_before + have;
           if (r == FETCH_OK)
             break;
-          /* Count only attempts that made no progress, so a flaky but
-           * working connection still finishes. */
+          /* Count only tries in a row that made no progress, so a flaky
+           * but working connection still finishes. */
           if (have <= before)
             attempt++;
+          else
+            attempt = 0;
           if (r == FETCH_FAILED || attempt >= MAX_ATTEMPTS)
             {
               if (r == FETCH_RETRY)

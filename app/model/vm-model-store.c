@@ -816,6 +816,128 @@ out:
   return ok;
 }
 
+static gboolean
+hash_file (const char    *path,
+           guint64       *out_size,
+           char         **out_sha256,
+           GCancellable  *cancellable,
+           GError       **error)
+{
+  g_autoptr(VmDigest) sum = vm_digest_new (G_CHECKSUM_SHA256);
+  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
+  guint64 total = 0;
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+
+  if (fd < 0)
+    return set_errno_error (error, errno, _("Cannot read"), path);
+  for (;;)
+    {
+      gssize n = read (fd, buf, COPY_CHUNK);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved_errno = errno;
+
+          close (fd);
+          return set_errno_error (error, saved_errno, _("Cannot read"), path);
+        }
+      if (n == 0)
+        break;
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          close (fd);
+          return FALSE;
+        }
+      vm_digest_update (sum, buf, n);
+      total += n;
+    }
+  close (fd);
+  *out_size = total;
+  *out_sha256 = g_strdup (vm_digest_get_string (sum));
+
+  return TRUE;
+}
+
+gboolean
+vm_model_store_verify (const char    *models_dir,
+                       const char    *name,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  g_autofree char *dir = models_dir_or_default (models_dir);
+  g_autofree char *path = NULL;
+  g_autofree char *manifest_path = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  gsize length = 0;
+  JsonNode *root, *files;
+
+  if (!is_installed (dir, name))
+    return set_not_installed (error, name);
+  path = g_build_filename (dir, name, NULL);
+  manifest_path = g_build_filename (path, VM_MODEL_MANIFEST_NAME, NULL);
+  if (!g_file_get_contents (manifest_path, &text, &length, NULL) || length > MANIFEST_MAX_BYTES ||
+      !json_parser_load_from_data (parser, text, length, NULL) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+      (files = json_object_get_member (json_node_get_object (root), "files")) == NULL ||
+      !JSON_NODE_HOLDS_ARRAY (files))
+    {
+      g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_NOT_FOUND,
+                   _("Model “%s” has no readable %s to check it against"), name, VM_MODEL_MANIFEST_NAME);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (files)); i++)
+    {
+      JsonNode *node = json_array_get_element (json_node_get_array (files), i);
+      JsonObject *f;
+      g_autofree char *file = NULL;
+      g_autofree char *sha = NULL;
+      g_autofree char *actual = NULL;
+      g_autofree char *file_path = NULL;
+      g_autoptr(GError) local_error = NULL;
+      JsonNode *size_node;
+      guint64 size = 0;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      f = json_node_get_object (node);
+      file = json_dup_string (f, "path");
+      sha = json_dup_string (f, "sha256");
+      size_node = json_object_get_member (f, "size");
+      if (file == NULL || sha == NULL || strchr (file, '/') != NULL || file[0] == '.' ||
+          size_node == NULL || !JSON_NODE_HOLDS_VALUE (size_node) ||
+          json_node_get_value_type (size_node) != G_TYPE_INT64)
+        {
+          g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_NOT_FOUND,
+                       _("The %s of model “%s” is malformed"), VM_MODEL_MANIFEST_NAME, name);
+          return FALSE;
+        }
+      file_path = g_build_filename (path, file, NULL);
+      if (!hash_file (file_path, &size, &actual, cancellable, &local_error))
+        {
+          if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            g_propagate_error (error, g_steal_pointer (&local_error));
+          else
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                         _("%s of model “%s” cannot be read: %s"), file, name, local_error->message);
+          return FALSE;
+        }
+      if (size != (guint64) json_node_get_int (size_node) || g_ascii_strcasecmp (actual, sha) != 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("%s of model “%s” has changed since it was installed (SHA-256 %s, "
+                         "expected %s); remove the model and install it again"),
+                       file, name, actual, sha);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
 char *
 vm_model_store_import (const char    *models_dir,
                        const char    *source_dir,

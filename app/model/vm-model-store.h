@@ -97,6 +97,15 @@ gboolean     vm_model_store_remove        (const char   *models_dir,
                                            gboolean      force,
                                            GError      **error);
 
+/* Re-hashes an installed model's files and compares them with its
+ * manifest: G_IO_ERROR_INVALID_DATA naming the first file that changed or
+ * went missing; VM_MODEL_ERROR_NOT_FOUND when the model or its manifest is
+ * missing. */
+gboolean     vm_model_store_verify        (const char   *models_dir,
+                                           const char   *name,
+                                           GCancellable *cancellable,
+                                           GError      **error);
+
 /* Checks that @dir holds a usable CLIP folder: the required files are
  * present and regular, config.json parses as a CLIP config (filled into
  * @config when not NULL), model.safetensors has a valid header and holds

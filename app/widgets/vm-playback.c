@@ -125,8 +125,17 @@ static GstFlowReturn
 take_sample (VmPlayback *self,
              GstSample  *sample)
 {
+  GstSample *own;
+
   if (sample == NULL)
     return GST_FLOW_ERROR;
+
+  /* appsink reuses one GstSample and changes its caps in place when the
+   * caps change (GStreamer 1.22): keep a sample of our own, never its. */
+  own = gst_sample_new (gst_sample_get_buffer (sample), gst_sample_get_caps (sample),
+                        gst_sample_get_segment (sample), NULL);
+  gst_sample_unref (sample);
+  sample = own;
 
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->sample, gst_sample_unref);

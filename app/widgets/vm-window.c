@@ -1339,6 +1339,19 @@ vm_window_constructed (GObject *object)
       g_signal_connect_object (self->runner, "file-done", G_CALLBACK (runner_file_done_cb), self, 0);
       g_signal_connect_object (self->runner, "finished", G_CALLBACK (runner_finished_cb), self, 0);
       reload_library (self);
+
+      /* The annotation sets of the catalog, "default" first. */
+      {
+        g_autoptr(GPtrArray) sets = vm_catalog_list_annotation_sets (self->catalog, NULL);
+
+        for (guint i = 0; sets != NULL && i < sets->len; i++)
+          {
+            VmAnnotationSet *set = g_ptr_array_index (sets, i);
+
+            if (!g_str_equal (set->name, DEFAULT_SET_NAME))
+              gtk_string_list_append (self->set_names, set->name);
+          }
+      }
     }
 
   self->has_model = find_model ();
@@ -1556,6 +1569,18 @@ vm_window_init (VmWindow *self)
 
   self->mark_in = -1;
   self->active_edge = EDGE_END;
+
+  /* GtkWindow binds Space to "activate the focus widget" before any binding
+   * of ours; below the window, Space plays and pauses (text fields and
+   * buttons still take it first). */
+  {
+    GtkEventController *shortcuts = gtk_shortcut_controller_new ();
+
+    gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (shortcuts),
+                                          gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_space, 0),
+                                                            gtk_named_action_new ("video.play-pause")));
+    gtk_widget_add_controller (GTK_WIDGET (self->toast_overlay), shortcuts);
+  }
   self->search_func = vm_search_get_default ();
 
   if (source != NULL && (schema = g_settings_schema_source_lookup (source, APP_ID, TRUE)) != NULL)

@@ -119,6 +119,18 @@ def _():
     doc = json.loads(p.stdout)
     assert doc["default"] == "tiny-clip" and doc["models"][0]["embed_dim"] == 8, doc
     assert doc["models"][0]["revision"] == tiny.commit
+    # The manifest checks the files later on.
+    p = run(env, "model", "verify", check=0)
+    assert "intact" in p.stdout, p.stdout
+    st = os.path.join(models_dir(env), "tiny-clip", "model.safetensors")
+    data = bytearray(open(st, "rb").read())
+    data[-1] ^= 1
+    open(st, "wb").write(bytes(data))
+    p = run(env, "model", "verify", "tiny-clip", check=1)
+    assert "model.safetensors of model “tiny-clip” has changed" in p.stderr, p.stderr
+    data[-1] ^= 1
+    open(st, "wb").write(bytes(data))
+    run(env, "model", "verify", "tiny-clip", check=0)
     # Installing again is refused before any download.
     p = run(env, "model", "install", "acme/tiny-clip", check=1)
     assert "already installed" in p.stderr, p.stderr
@@ -329,6 +341,38 @@ def _():
     ranges = [r[3].get("Range") for r in hub.requests("cdn", "model.safetensors")]
     assert ranges == ["bytes=%d-" % have], (ranges, have)
     check_installed(env, "flaky", flaky)
+
+
+@case("on a terminal, one progress line with rate and ETA")
+def _():
+    import pty
+    env = fresh_env()
+    hub.reset_faults()
+    hub.throttle["model.safetensors"] = 0.02     # ~0.8 s for the file
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([VIDMARK, "model", "install", "acme/flaky"], env=env,
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    proc.wait(timeout=30)
+    hub.reset_faults()
+    text = b"".join(chunks).decode()
+    assert proc.returncode == 0, text
+    assert "\r\x1b[K[" in text and "model.safetensors (3/5)" in text, text
+    assert "/s, ETA " in text and "…/s, ETA …" in text, text
+    assert any(c.isdigit() for line in text.split("\r") if "/s, ETA " in line and "…" not in line
+               for c in line.split("ETA ")[1]), text
+    # No per-file lines on a terminal.
+    assert "downloading model.safetensors" not in text, text
 
 
 @case("import, list, default and remove from the command line")

@@ -270,6 +270,34 @@ test_import (void)
         }
     }
 
+  /* The manifest catches a changed or missing file. */
+  g_assert_true (vm_model_store_verify (models, "tiny", NULL, &error));
+  g_assert_no_error (error);
+  {
+    g_autofree char *vocab = g_build_filename (models, "tiny", "vocab.json", NULL);
+    g_autofree char *pre = g_build_filename (models, "tiny", "preprocessor_config.json", NULL);
+    g_autofree char *saved = NULL;
+    gsize saved_len = 0;
+
+    g_assert_true (g_file_get_contents (vocab, &saved, &saved_len, NULL));
+    g_assert_true (g_file_set_contents (vocab, "{\"a\": 1}", -1, NULL));
+    g_assert_false (vm_model_store_verify (models, "tiny", NULL, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+    g_assert_nonnull (strstr (error->message, "vocab.json"));
+    g_clear_error (&error);
+    g_assert_true (g_file_set_contents (vocab, saved, saved_len, NULL));
+    g_assert_true (vm_model_store_verify (models, "tiny", NULL, &error));
+
+    g_assert_cmpint (g_unlink (pre), ==, 0);
+    g_assert_false (vm_model_store_verify (models, "tiny", NULL, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+    g_assert_nonnull (strstr (error->message, "preprocessor_config.json"));
+    g_clear_error (&error);
+  }
+  g_assert_false (vm_model_store_verify (models, "nothing", NULL, &error));
+  g_assert_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
   /* The same name again is refused; no temporary folder is left behind. */
   g_assert_null (vm_model_store_import (models, src, "tiny", NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
@@ -362,6 +390,7 @@ test_default_and_remove (void)
       g_autofree char *name = vm_model_store_import (models, src, names[i], NULL, &error);
 
       g_assert_no_error (error);
+      g_assert_cmpstr (name, ==, names[i]);
     }
 
   /* Folders starting with '.' and incomplete folders are not models. */

@@ -190,6 +190,58 @@ position_is (gpointer data)
          llabs (vm_playback_get_position (w->playback) - w->want) < 2 * MS;
 }
 
+static gboolean
+is_playing (gpointer data)
+{
+  return vm_playback_get_playing (data);
+}
+
+static gboolean
+is_paused (gpointer data)
+{
+  return !vm_playback_get_playing (data);
+}
+
+static gboolean
+send_keys (GtkWindow  *window,
+           const char *keys)
+{
+  g_autofree char *xdotool = g_find_program_in_path ("xdotool");
+  g_autofree char *cmd = NULL;
+  GdkSurface *surface = gtk_native_get_surface (GTK_NATIVE (window));
+
+  if (xdotool == NULL || surface == NULL || g_strcmp0 (g_getenv ("GDK_BACKEND"), "x11") != 0)
+    return FALSE;
+  cmd = g_strdup_printf ("%s search --sync --name '%s' windowfocus --sync key --delay 50 %s",
+                         xdotool, gtk_window_get_title (window), keys);
+  return system (cmd) == 0;
+}
+
+static void
+keys_through_x (VmWindow   *window,
+                VmPlayback *playback)
+{
+  if (vm_playback_get_playing (playback))
+    gtk_widget_activate_action (GTK_WIDGET (window), "video.play-pause", NULL);
+  wait_for (is_paused, playback, 30, "pause");
+  if (!send_keys (GTK_WINDOW (window), "space"))
+    {
+      g_test_message ("xdotool or X11 not available: key presses not tested");
+      return;
+    }
+  wait_for (is_playing, playback, 30, "Space to play");
+  g_assert_true (send_keys (GTK_WINDOW (window), "space"));
+  wait_for (is_paused, playback, 30, "Space to pause");
+  g_assert_true (send_keys (GTK_WINDOW (window), "bracketright m"));
+  spin (300);
+  g_assert_cmpfloat (vm_playback_get_rate (playback), ==, 1.5);
+  g_assert_true (vm_playback_get_muted (playback));
+  g_assert_true (send_keys (GTK_WINDOW (window), "bracketleft m"));
+  spin (300);
+  g_assert_cmpfloat (vm_playback_get_rate (playback), ==, 1.0);
+  g_assert_false (vm_playback_get_muted (playback));
+}
+
 static void
 test_e2e (void)
 {
@@ -275,6 +327,10 @@ test_e2e (void)
   wait_for (prerolled, &w, 30, "the video");
   stack = vm_window_get_annotations (window);
   g_assert_nonnull (stack);
+
+  /* Real key presses through the X server, where xdotool is installed: the
+   * window's shortcuts reach the player (Space, ], M). */
+  keys_through_x (window, playback);
 
   /* 4. Mark a segment: pause, seek, In; seek, Out; label it. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "video.play-pause", NULL));

@@ -1038,6 +1038,26 @@ test_preferences (void)
 
 /* ---- Window ---------------------------------------------------------------------------- */
 
+/* The first widget of @type below @root with @tooltip (or any when NULL). */
+static GtkWidget *
+find_widget_of_type (GtkWidget  *root,
+                     GType       type,
+                     const char *tooltip)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type) &&
+          (tooltip == NULL || g_strcmp0 (gtk_widget_get_tooltip_text (child), tooltip) == 0))
+        return child;
+      if ((found = find_widget_of_type (child, type, tooltip)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
 static gboolean
 window_idle (gpointer data)
 {
@@ -1050,6 +1070,9 @@ test_window (void)
   gint64 video_id;
   g_autoptr(VmCatalog) catalog = make_catalog ("window.sqlite", &video_id);
   g_autoptr(VmApplication) app = vm_application_new (NULL);
+  GtkWidget *dropdown;
+  GListModel *set_names;
+  gint64 other_set;
   g_autoptr(GError) error = NULL;
   g_autofree char *out = g_build_filename (tmp_dir, "window-export.json", NULL);
   VmWindow *window;
@@ -1060,6 +1083,7 @@ test_window (void)
   /* Never a remote of another instance on the session bus. */
   g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
   g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_true (vm_catalog_ensure_annotation_set (catalog, "zzz-other", &other_set, &error));
   window = vm_window_new (GTK_APPLICATION (app), vm_catalog_get_path (catalog));
   weak = window;
   g_object_add_weak_pointer (G_OBJECT (window), &weak);
@@ -1116,6 +1140,22 @@ test_window (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "s", out));
   g_assert_true (g_file_test (out, G_FILE_TEST_EXISTS));
 
+  /* The catalog's sets are offered, "default" first; switching the set
+   * shows that set's segments (none in the other one). */
+  dropdown = find_widget_of_type (GTK_WIDGET (window), GTK_TYPE_DROP_DOWN, "Annotation Set");
+  g_assert_nonnull (dropdown);
+  set_names = gtk_drop_down_get_model (GTK_DROP_DOWN (dropdown));
+  g_assert_cmpuint (g_list_model_get_n_items (set_names), ==, 2);
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (set_names), 0), ==, "default");
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (set_names), 1), ==, "zzz-other");
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), 1);
+  stack = vm_window_get_annotations (window);
+  g_assert_cmpint (vm_annotation_stack_get_set_id (stack), ==, other_set);
+  g_assert_cmpuint (vm_annotation_stack_get_n_segments (stack), ==, 0);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), 0);
+  stack = vm_window_get_annotations (window);
+  g_assert_cmpuint (vm_annotation_stack_get_n_segments (stack), ==, 1);
+
   /* The player is playing the moment. */
   {
     GListModel *results = vm_window_get_results (window);
@@ -1129,6 +1169,55 @@ test_window (void)
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_assert_null (weak);
+}
+
+static gboolean
+library_indexed (gpointer data)
+{
+  GListModel *library = vm_window_get_library (data);
+  guint n = g_list_model_get_n_items (library);
+
+  if (vm_window_get_busy (data) || n != 2)
+    return FALSE;
+  {
+    g_autoptr(VmLibraryItem) video = g_list_model_get_item (library, 1);
+
+    return vm_library_item_get_status (video) == VM_VIDEO_STATUS_INDEXED;
+  }
+}
+
+/* Adding a folder in the window indexes it in the worker process, and the
+ * library shows the result. */
+static void
+test_window_index (void)
+{
+  g_autofree char *catalog_path = new_catalog_path ("window-index.sqlite");
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.vidmark.Vidmark");
+  g_auto(GStrv) folders = NULL;
+  VmWindow *window;
+
+  if (g_getenv ("VIDMARK_CLI") == NULL)
+    {
+      g_test_skip ("VIDMARK_CLI is not set");
+      return;
+    }
+
+  window = vm_window_new (NULL, catalog_path);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for (window_idle, window, 20, "the empty library");
+  g_assert_cmpstr (vm_window_get_page (window), ==, "no-library");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "library.add-folder-path", "s", media_dir));
+  /* Indexing runs: the action is off until it is done. */
+  g_assert_true (vm_window_get_busy (window));
+  wait_for (library_indexed, window, 90, "indexing in the worker");
+  g_assert_cmpstr (vm_window_get_page (window), ==, "main");
+
+  /* The folder is remembered in the settings too. */
+  folders = g_settings_get_strv (settings, "library-folders");
+  g_assert_true (g_strv_contains ((const char * const *) folders, media_dir));
+
+  gtk_window_destroy (GTK_WINDOW (window));
 }
 
 static void
@@ -1203,6 +1292,7 @@ main (int   argc,
   g_test_add_func ("/widgets/preferences", test_preferences);
   g_test_add_func ("/widgets/window/flow", test_window);
   g_test_add_func ("/widgets/window/errors", test_window_errors);
+  g_test_add_func ("/widgets/window/index", test_window_index);
 
   ret = g_test_run ();
 
