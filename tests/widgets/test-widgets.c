@@ -605,6 +605,36 @@ test_library_load (void)
 
 /* ---- Time line ---------------------------------------------------------------- */
 
+typedef struct {
+  guint    key;
+  gint64   start;
+  gint64   end;
+  gint64   last_seek;
+  gboolean last_accurate;
+} DragResult;
+
+static void
+segment_changed_cb (VmTimeline *timeline,
+                    guint       key,
+                    gint64      start,
+                    gint64      end,
+                    DragResult *r)
+{
+  r->key = key;
+  r->start = start;
+  r->end = end;
+}
+
+static void
+seek_cb (VmTimeline *timeline,
+         gint64      t,
+         gboolean    accurate,
+         DragResult *r)
+{
+  r->last_seek = t;
+  r->last_accurate = accurate;
+}
+
 static void
 test_timeline (void)
 {
@@ -667,11 +697,48 @@ test_timeline (void)
   vm_timeline_set_hits (tl, NULL);
   g_assert_cmpfloat (vm_timeline_get_score_at (tl, 2500 * MS), ==, 0);
 
-  /* Segments: the selection follows removals. */
+  /* Segments: dragging an edge moves it to a frame boundary. */
   g_assert_true (vm_catalog_ensure_annotation_set (catalog, "t", &set_id, &error));
   stack = vm_annotation_stack_new (catalog, set_id, video_id, &error);
   vm_timeline_set_annotations (tl, stack);
   g_assert_true (vm_annotation_stack_add (stack, SEC, 2 * SEC, "seg", &key, &error));
+  {
+    g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (timeline);
+    GtkGesture *drag = NULL;
+    DragResult r = { 0 };
+    double x_end = vm_timeline_time_to_x (tl, 2 * SEC);
+    double dx = vm_timeline_time_to_x (tl, 3 * SEC + 7 * MS) - x_end;
+
+    for (guint i = 0; i < g_list_model_get_n_items (controllers) && drag == NULL; i++)
+      {
+        g_autoptr(GObject) c = g_list_model_get_item (controllers, i);
+
+        if (GTK_IS_GESTURE_DRAG (c))
+          drag = GTK_GESTURE (c);
+      }
+    g_assert_nonnull (drag);
+    g_signal_connect (timeline, "segment-changed", G_CALLBACK (segment_changed_cb), &r);
+    g_signal_connect (timeline, "seek", G_CALLBACK (seek_cb), &r);
+    /* Grab the end edge in the segment band, drag it right by ~1 s. */
+    g_signal_emit_by_name (drag, "drag-begin", x_end, 75.0);
+    g_assert_cmpuint (vm_timeline_get_selected (tl), ==, key);
+    g_signal_emit_by_name (drag, "drag-update", dx, 0.0);
+    g_signal_emit_by_name (drag, "drag-end", dx, 0.0);
+    g_assert_cmpuint (r.key, ==, key);
+    g_assert_cmpint (r.start, ==, SEC);
+    /* Snapped to 40 ms frames, within a pixel's worth of time. */
+    g_assert_cmpint (r.end % (40 * MS), ==, 0);
+    g_assert_cmpint (llabs (r.end - 3 * SEC), <=, 60 * MS);
+    /* The playhead follows the edge, accurately on release. */
+    g_assert_true (r.last_accurate);
+    g_assert_cmpint (r.last_seek, ==, r.end);
+
+    /* A click elsewhere seeks. */
+    g_signal_emit_by_name (drag, "drag-begin", vm_timeline_time_to_x (tl, 8 * SEC), 30.0);
+    g_signal_emit_by_name (drag, "drag-end", 0.0, 0.0);
+    g_assert_cmpint (llabs (r.last_seek - 8 * SEC), <=, 60 * MS);
+    g_signal_handlers_disconnect_by_data (timeline, &r);
+  }
   vm_timeline_set_selected (tl, key);
   g_assert_cmpuint (vm_timeline_get_selected (tl), ==, key);
   g_assert_true (vm_annotation_stack_remove (stack, key, &error));
