@@ -64,6 +64,7 @@ struct _VmWindow
   guint                 n_busy;
   gboolean              has_model;
   VmIndexRunner        *runner;
+  guint                 reload_id;     /* a library reload while indexing */
 
   /* The open video */
   gint64                video_id;
@@ -1035,6 +1036,16 @@ runner_notify_cb (VmIndexRunner *runner,
   update_actions (self);
 }
 
+static gboolean
+reload_timeout_cb (gpointer user_data)
+{
+  VmWindow *self = user_data;
+
+  self->reload_id = 0;
+  reload_library (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 runner_file_done_cb (VmIndexRunner *runner,
                      const char    *path,
@@ -1049,6 +1060,11 @@ runner_file_done_cb (VmIndexRunner *runner,
 
       vm_window_toast (self, text);
     }
+
+  /* Videos appear in the library as they are indexed (at most a reload
+   * every 700 ms). */
+  if (self->reload_id == 0)
+    self->reload_id = g_timeout_add (700, reload_timeout_cb, self);
 }
 
 static void
@@ -1071,6 +1087,7 @@ runner_finished_cb (VmIndexRunner *runner,
 
       vm_window_toast (self, text);
     }
+  g_clear_handle_id (&self->reload_id, g_source_remove);
   reload_library (self);
   busy_pop (self);
 }
@@ -1377,6 +1394,7 @@ vm_window_dispose (GObject *object)
   g_clear_object (&self->search_cancellable);
   g_cancellable_cancel (self->library_cancellable);
   g_clear_object (&self->library_cancellable);
+  g_clear_handle_id (&self->reload_id, g_source_remove);
   if (self->stack != NULL)
     g_signal_handlers_disconnect_by_data (self->stack, self);
   g_clear_object (&self->stack);

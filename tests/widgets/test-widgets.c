@@ -27,6 +27,10 @@
 #define MS (G_GINT64_CONSTANT (1000000))
 #define SEC (G_GINT64_CONSTANT (1000000000))
 
+static GtkWidget *find_widget_of_type (GtkWidget  *root,
+                                       GType       type,
+                                       const char *tooltip);
+
 static char *tmp_dir;
 static char *clip_path;     /* 320×240, 25 fps, 4 s, H.264 in MP4 */
 static char *media_dir;     /* holds clip_path only */
@@ -1098,6 +1102,25 @@ test_preferences (void)
   g_assert_true (gtk_switch_get_active (ocr));
   gtk_switch_set_active (ocr, FALSE);
   g_assert_false (g_settings_get_boolean (settings, "ocr-enabled"));
+
+  /* The sampling mode drives the combo row; the rate row is only sensitive
+   * in fixed-rate mode. */
+  {
+    AdwComboRow *mode = ADW_COMBO_ROW (find_widget_of_type (window, ADW_TYPE_COMBO_ROW, NULL));
+    GtkWidget *spin = find_widget_of_type (window, GTK_TYPE_SPIN_BUTTON, NULL);
+    GtkWidget *rate_row = gtk_widget_get_ancestor (spin, ADW_TYPE_ACTION_ROW);
+
+    g_settings_set_string (settings, "sample-mode", "rate");
+    g_assert_cmpuint (adw_combo_row_get_selected (mode), ==, 1);
+    g_assert_true (gtk_widget_get_sensitive (rate_row));
+    adw_combo_row_set_selected (mode, 0);
+    g_autofree char *value = g_settings_get_string (settings, "sample-mode");
+    g_assert_cmpstr (value, ==, "keyframes");
+    g_assert_false (gtk_widget_get_sensitive (rate_row));
+
+    gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), 2.5);
+    g_assert_cmpfloat (g_settings_get_double (settings, "sample-rate"), ==, 2.5);
+  }
 
   gtk_window_destroy (GTK_WINDOW (window));
   g_assert_null (weak);
