@@ -8,6 +8,8 @@
 #include <stdio.h>
 
 #include "cli/vm-cli.h"
+#include "cli/vm-cli-export.h"
+#include "cli/vm-cli-model.h"
 #include "core/vm-core.h"
 #include "index/vm-indexer.h"
 #include "media/vm-media.h"
@@ -984,14 +986,20 @@ cmd_demo (VmCli               *cli,
   return VM_EXIT_OK;
 }
 
+
 const VmCliCommand vm_cli_commands[] = {
   { "add", N_("FOLDER…"), N_("Add folders to the library"), cmd_add },
   { "remove", N_("FOLDER…"), N_("Remove folders from the library (annotated videos are kept)"), cmd_remove },
   { "index", N_("[FOLDER…]"), N_("Scan the library and index new and changed videos"), cmd_index },
   { "list", NULL, N_("List the videos in the catalog"), cmd_list },
   { "info", N_("FILE"), N_("Show what a video file holds"), cmd_info },
+  { "search", N_("QUERY"), N_("Find moments by their subtitles, on-screen text or speech"), vm_cli_cmd_search },
   { "status", NULL, N_("Show the catalog and indexing progress"), cmd_status },
   { "demo", NULL, N_("Generate a demo library of short clips"), cmd_demo },
+  { "export", N_("--set NAME -o FILE"), N_("Export an annotation set as a dataset"), vm_cli_cmd_export },
+  { "import", N_("FILE --format FORMAT --set NAME"), N_("Import a dataset into an annotation set"), vm_cli_cmd_import },
+  { "eval", N_("--set NAME --predictions FILE"), N_("Score predictions against an annotation set"), vm_cli_cmd_eval },
+  { "model", N_("COMMAND"), N_("Manage CLIP models: list, import, install, remove, default"), vm_cli_cmd_model },
   { "gpu", NULL, N_("List the Vulkan devices and their features"), vm_cli_cmd_gpu },
   { NULL }
 };

@@ -64,6 +64,10 @@ int         vm_cli_cmd_gpu      (VmCli              *cli,
                                  const VmCliCommand *command,
                                  int                 argc,
                                  char              **argv);
+int         vm_cli_cmd_search   (VmCli              *cli,
+                                 const VmCliCommand *command,
+                                 int                 argc,
+                                 char              **argv);
 
 /* JSON views shared by commands. */
 JsonNode   *vm_cli_video_to_json (const VmVideo *video);

@@ -18,6 +18,7 @@ vm_index_options_init (VmIndexOptions *options)
   options->probe_timeout_ms = 15000;
   options->thumbnails = TRUE;
   options->shot_threshold = 0.6;
+  vm_text_index_options_init (&options->text);
 }
 
 typedef struct {
@@ -222,6 +223,11 @@ index_one (Indexer  *self,
       vm_catalog_rollback (self->catalog);
       return FALSE;
     }
+
+  /* Timed text (subtitles, OCR, speech); only a catalog error or a cancel fails. */
+  if (self->options->text.enabled &&
+      !vm_text_indexer_run (self->catalog, video, &self->options->text, self->cancellable, NULL, error))
+    return FALSE;
 
   *out_frames = frames->len;
   return TRUE;

@@ -9,6 +9,7 @@
 
 #include "catalog/vm-catalog.h"
 #include "core/vm-job.h"
+#include "index/vm-text-indexer.h"
 #include "media/vm-media.h"
 
 G_BEGIN_DECLS
@@ -21,6 +22,7 @@ typedef struct {
   gboolean          thumbnails;         /* default TRUE */
   const char       *thumbnail_root;     /* default $XDG_CACHE_HOME/vidmark/thumbnails */
   double            shot_threshold;     /* histogram L1 distance in 0..2; default 0.6 */
+  VmTextIndexOptions text;              /* timed text after the frames; text.enabled default TRUE */
 } VmIndexOptions;
 
 void vm_index_options_init (VmIndexOptions *options);

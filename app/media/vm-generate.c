@@ -99,6 +99,29 @@ overlay_probe_cb (GstPad          *pad,
   return GST_PAD_PROBE_OK;
 }
 
+/* The Debian package that brings each element we use. */
+static const char *
+package_of (const char *factory)
+{
+  static const struct { const char *factory, *package; } packages[] = {
+    { "textoverlay", "gstreamer1.0-x" },
+    { "x264enc", "gstreamer1.0-plugins-ugly" },
+    { "vp9enc", "gstreamer1.0-plugins-good" },
+    { "webmmux", "gstreamer1.0-plugins-good" },
+    { "matroskamux", "gstreamer1.0-plugins-good" },
+    { "mp4mux", "gstreamer1.0-plugins-good" },
+    { "wavparse", "gstreamer1.0-plugins-good" },
+    { "lamemp3enc", "gstreamer1.0-plugins-good" },
+    { "h264parse", "gstreamer1.0-plugins-bad" },
+    { "voaacenc", "gstreamer1.0-plugins-bad" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (packages); i++)
+    if (g_str_equal (packages[i].factory, factory))
+      return packages[i].package;
+  return "gstreamer1.0-plugins-base";
+}
+
 static GstElement *
 make (const char  *factory,
       GError     **error)
@@ -107,7 +130,8 @@ make (const char  *factory,
 
   if (element == NULL)
     g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_MISSING_PLUGIN,
-                 _("The GStreamer element “%s” is not installed"), factory);
+                 _("The GStreamer element “%s” is not installed (Debian package %s)"),
+                 factory, package_of (factory));
   return element;
 }
 
@@ -242,7 +266,7 @@ speak_to_wav (const char    *text,
                      NULL, NULL, NULL, &err_out, &status, &local_error))
     {
       g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_MISSING_PLUGIN,
-                   _("Speech needs espeak-ng: %s"), local_error->message);
+                   _("Speech needs espeak-ng (Debian package espeak-ng): %s"), local_error->message);
       return FALSE;
     }
   if (!g_spawn_check_wait_status (status, &local_error))

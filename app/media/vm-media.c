@@ -170,12 +170,100 @@ check_iso_bmff (int          fd,
   return TRUE;
 }
 
+/* Reads an EBML variable-length integer at @p (at most @avail bytes): its
+ * length in bytes, 0 when invalid.  @keep_marker keeps the length bits (IDs
+ * are written that way).  *@unknown is set for the reserved "unknown size". */
+static guint
+read_vint (const guint8 *p,
+           gsize         avail,
+           gboolean      keep_marker,
+           guint64      *out,
+           gboolean     *unknown)
+{
+  guint len = 1;
+  guint64 v;
+  gboolean all_ones;
+
+  if (avail < 1 || p[0] == 0)
+    return 0;
+  while (len <= 8 && !(p[0] & (0x80 >> (len - 1))))
+    len++;
+  if (len > 8 || len > avail)
+    return 0;
+
+  v = keep_marker ? p[0] : (p[0] & (0xff >> len));
+  all_ones = (p[0] & (0xff >> len)) == (0xff >> len);
+  for (guint i = 1; i < len; i++)
+    {
+      v = (v << 8) | p[i];
+      all_ones = all_ones && p[i] == 0xff;
+    }
+  *out = v;
+  if (unknown != NULL)
+    *unknown = all_ones;
+  return len;
+}
+
+/* Matroska/WebM: the EBML header, then a Segment whose size (when the
+ * muxer wrote one) says how long the file must be. */
+static gboolean
+check_ebml (int          fd,
+            guint64      file_size,
+            const char  *display,
+            GError     **error)
+{
+  guint8 buf[64];
+  gssize got = pread (fd, buf, sizeof buf, 0);
+  guint64 id, size, offset;
+  gboolean unknown = FALSE;
+  guint n;
+
+  if (got < 4 || memcmp (buf, "\x1a\x45\xdf\xa3", 4) != 0)
+    return TRUE;
+
+  offset = 4;
+  n = read_vint (buf + offset, (gsize) got - offset, FALSE, &size, &unknown);
+  if (n == 0 || unknown)
+    return TRUE;
+  offset += n + size;
+
+  got = pread (fd, buf, 12, (off_t) offset);
+  if (got < 0)
+    return TRUE;
+  if (got < 5)
+    {
+      g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_CORRUPT,
+                   _("“%s” is truncated (it ends after its header)"), display);
+      return FALSE;
+    }
+  n = read_vint (buf, (gsize) got, TRUE, &id, NULL);
+  if (n == 0 || id != 0x18538067)
+    return TRUE;
+  offset += n;
+  n = read_vint (buf + 4, (gsize) got - 4, FALSE, &size, &unknown);
+  if (n == 0 || unknown)
+    return TRUE;
+  offset += n;
+
+  if (offset + size > file_size)
+    {
+      g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_CORRUPT,
+                   _("“%s” is truncated (it ends %" G_GUINT64_FORMAT " bytes early)"),
+                   display, offset + size - file_size);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Checks what can be checked without GStreamer: the file exists, is a
  * regular file (or, with @allow_special, a FIFO/character device), can be
- * opened for reading and is not empty. */
+ * opened for reading and is not empty; an MP4 has all its boxes and its
+ * index; with @check_structure, a Matroska/WebM file is as long as its
+ * header says. */
 gboolean
 _vm_media_check_file (const char  *path,
                       gboolean     allow_special,
+                      gboolean     check_structure,
                       GError     **error)
 {
   GStatBuf st;
@@ -268,7 +356,9 @@ _vm_media_check_file (const char  *path,
         }
     }
 
-  if (S_ISREG (st.st_mode) && !check_iso_bmff (fd, (guint64) st.st_size, display, error))
+  if (S_ISREG (st.st_mode) &&
+      (!check_iso_bmff (fd, (guint64) st.st_size, display, error) ||
+       (check_structure && !check_ebml (fd, (guint64) st.st_size, display, error))))
     {
       close (fd);
       return FALSE;
@@ -325,6 +415,14 @@ _vm_media_error_from_gst (const char   *path,
         case GST_STREAM_ERROR_DECRYPT_NOKEY:
           return g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_CORRUPT,
                               _("“%s” is damaged or truncated (%s)"), display, detail);
+        case GST_STREAM_ERROR_FAILED:
+          /* Mostly "streaming stopped, reason error": a demuxer or parser
+           * gave up on the data.  Negotiation failures are ours, not the
+           * file's. */
+          if (debug != NULL && strstr (debug, "not-negotiated") != NULL)
+            break;
+          return g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_CORRUPT,
+                              _("“%s” is damaged or truncated"), display);
         default:
           code = VM_MEDIA_ERROR_FAILED;
           break;

@@ -49,7 +49,11 @@ typedef struct {
 void         vm_media_info_free (VmMediaInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmMediaInfo, vm_media_info_free)
 
-/* Probes @path with GstDiscoverer, giving up after @timeout_ms. */
+/* Probes @path with GstDiscoverer, giving up after @timeout_ms (0: 10 s).
+ * Before GStreamer looks at it, the file is checked for existence,
+ * readability, emptiness and (MP4/QuickTime) a complete box structure.
+ * Only the headers are read: other truncated files probe fine and are
+ * reported by vm_sampler_run(). */
 VmMediaInfo *vm_media_probe     (const char    *path,
                                  guint          timeout_ms,
                                  GError       **error);
@@ -107,14 +111,18 @@ typedef gboolean (*VmFrameFunc) (const VmFrame  *frame,
  * (one frame never counts for two k).  It reads the file sequentially and
  * never seeks; compressed frames are held back and decoded only when one of
  * them is needed, so frames after the last target of a group of pictures
- * are never decoded.  The frames are exactly those of a full decode.  The
- * libav decoders do not expose skipping the loop filter, so it is not
- * skipped.
+ * are never decoded (with B-frames too; files with open GOPs are decoded in
+ * full from the first one seen).  The frames are exactly those of a full
+ * decode.  The libav decoders do not expose skipping the loop filter, so it
+ * is not skipped.
  *
- * Errors: when the file turns out damaged part way (VM_MEDIA_ERROR_CORRUPT),
- * the frames decoded before the damage have been delivered and the run
- * still returns FALSE with that error; callers that want partial results keep
- * what they received.  No progress for watchdog_ms gives
+ * Errors: when the file turns out damaged part way (VM_MEDIA_ERROR_CORRUPT:
+ * a decoding/demuxing error, or video that stops well before the duration
+ * the container announces, i.e. a truncated file), the frames decoded before
+ * the damage have been delivered and the run still returns FALSE with that
+ * error; callers that want partial results keep what they received.  A file
+ * without a single decodable frame is VM_MEDIA_ERROR_CORRUPT too.  Damage the
+ * decoder can conceal (garbage inside a frame) is not an error.  No progress for watchdog_ms gives
  * VM_MEDIA_ERROR_TIMEOUT; cancelling gives G_IO_ERROR_CANCELLED within about
  * 50 ms.  The pipeline is torn down on every path.  FIFOs and character
  * devices are read with a source that can be interrupted. */

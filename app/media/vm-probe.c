@@ -79,6 +79,87 @@ missing_description (GstDiscovererInfo *info)
   return g_string_free (s, FALSE);
 }
 
+static void
+confirm_pad_added_cb (GstElement *decodebin,
+                      GstPad     *pad,
+                      gpointer    user_data)
+{
+  GstElement *pipeline = user_data;
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  g_autoptr(GstPad) sinkpad = NULL;
+
+  if (sink == NULL)
+    return;
+  g_object_set (sink, "sync", FALSE, NULL);
+  gst_bin_add (GST_BIN (pipeline), sink);
+  sinkpad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_link (pad, sinkpad);
+  gst_element_sync_state_with_parent (sink);
+}
+
+/* GstDiscoverer reads in pull mode, where decodebin can swallow an error
+ * that a demuxer posts while it is being started (the file then looks
+ * stuck until the timeout).  After a timeout, a short look in push mode,
+ * where that cannot happen, tells a broken file from a slow one.  Returns
+ * the file's error, or NULL when it looks fine or still gets nowhere. */
+GError *
+_vm_media_confirm_timeout (const char *path,
+                           guint       budget_ms)
+{
+  g_autoptr(GstElement) pipeline = gst_pipeline_new ("vm-probe-check");
+  g_autoptr(GstBus) bus = NULL;
+  GstElement *src = gst_element_factory_make ("filesrc", NULL);
+  GstElement *queue = gst_element_factory_make ("queue", NULL);
+  GstElement *decodebin = gst_element_factory_make ("decodebin", NULL);
+  GError *result = NULL;
+  gint64 deadline;
+
+  if (src == NULL || queue == NULL || decodebin == NULL)
+    {
+      g_clear_object (&src);
+      g_clear_object (&queue);
+      g_clear_object (&decodebin);
+      return NULL;
+    }
+  g_object_set (src, "location", path, NULL);
+  gst_bin_add_many (GST_BIN (pipeline), src, queue, decodebin, NULL);
+  if (!gst_element_link_many (src, queue, decodebin, NULL))
+    return NULL;
+  g_signal_connect (decodebin, "pad-added", G_CALLBACK (confirm_pad_added_cb), pipeline);
+
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PAUSED);
+  deadline = g_get_monotonic_time () + (gint64) budget_ms * 1000;
+  while (result == NULL)
+    {
+      gint64 left = deadline - g_get_monotonic_time ();
+      GstMessage *message;
+
+      if (left <= 0)
+        break;
+      message = gst_bus_timed_pop_filtered (bus, (GstClockTime) left * GST_USECOND,
+                                            GST_MESSAGE_ERROR | GST_MESSAGE_ASYNC_DONE);
+      if (message == NULL)
+        break;
+      if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
+        {
+          g_autoptr(GError) gst_error = NULL;
+          g_autofree char *debug = NULL;
+
+          gst_message_parse_error (message, &gst_error, &debug);
+          result = _vm_media_error_from_gst (path, gst_error, debug);
+        }
+      else if (GST_MESSAGE_SRC (message) == GST_OBJECT (pipeline))
+        {
+          gst_message_unref (message);
+          break;
+        }
+      gst_message_unref (message);
+    }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  return result;
+}
+
 VmMediaInfo *
 vm_media_probe (const char  *path,
                 guint        timeout_ms,
@@ -99,7 +180,7 @@ vm_media_probe (const char  *path,
 
   if (!vm_media_init (error))
     return NULL;
-  if (!_vm_media_check_file (path, FALSE, error))
+  if (!_vm_media_check_file (path, FALSE, TRUE, error))
     return NULL;
 
   display = g_filename_display_basename (path);
@@ -139,8 +220,15 @@ vm_media_probe (const char  *path,
                    _("“%s” does not exist"), display);
       return NULL;
     case GST_DISCOVERER_TIMEOUT:
-      g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_TIMEOUT,
-                   _("“%s” took longer than %u ms to inspect"), display, timeout_ms);
+      {
+        GError *real = _vm_media_confirm_timeout (path, MIN (timeout_ms, 3000));
+
+        if (real != NULL)
+          g_propagate_error (error, real);
+        else
+          g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_TIMEOUT,
+                       _("“%s” took longer than %u ms to inspect"), display, timeout_ms);
+      }
       return NULL;
     case GST_DISCOVERER_BUSY:
       g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED,

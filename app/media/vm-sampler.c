@@ -8,19 +8,24 @@
  * appsink with a short timeout and the bus is polled in between, so no
  * GMainLoop is needed.  Two pad probes do the work that makes sampling cheap:
  *
- *  - on the decoder's sink pad (keyframe mode), delta units are kept away
- *    from the decoder.  They are held back (compressed, so cheap) until the
- *    next keyframe discards them; when a delta unit past last + max_gap
- *    arrives first, the held units are replayed into the decoder so that it
- *    decodes forward to the last of them (the last frame at or before
- *    last + max_gap), which fills the gap between two distant keyframes;
+ *  - on the decoder's sink pad, compressed units are kept away from the
+ *    decoder until they are known to be needed.  They are held back (cheap:
+ *    they are compressed) and either thrown away when the next keyframe makes
+ *    them useless, or replayed into the decoder, in order, when a frame that
+ *    depends on them is wanted.  Keyframe mode wants the keyframes, and
+ *    where keyframes are further apart than max_gap, the last frame at or
+ *    before last + max_gap.  Rate mode wants the first frame at or after
+ *    each k / rate (see rate_input_locked ());
  *  - on decodebin's video pad, every decoded frame that will not be
  *    delivered is dropped before it reaches the scaler and converter.
+ *
+ * No seek is ever made: the file is read once, in order.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "media/vm-media.h"
 #include "media/vm-media-private.h"
+#include "core/vm-util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +38,7 @@
 #include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 #include <gst/pbutils/pbutils.h>
 #include <gst/video/video.h>
 
@@ -58,16 +64,21 @@ typedef struct {
   gboolean          not_media;
   gboolean          no_more_pads;
   gboolean          input_probe;
+  GstElement       *decoder;         /* the video decoder sampled */
   char             *missing_plugin;
 
-  /* Keyframe mode, decoder input side. */
+  /* Decoder input side. */
   GstSegment        in_segment;
   GQueue            held;            /* GstBuffer*, units since the last decoded one */
   gsize             held_bytes;
   gboolean          replaying;
   guint64           next_in_k;       /* rate mode: next target at the decoder input */
-  gint64            last_in_ts;
-  gboolean          reordered;       /* pts went backwards in decode order */
+  gint64            trigger_ts;      /* rate mode: latest pts decoded for a target */
+  gboolean          pending_key;     /* rate mode: the last held unit is an undecided keyframe */
+  gint64            key_ts;
+  gint64            key_st;
+  gboolean          full_decode;     /* open GOP seen: decode everything */
+  gint64            max_in_st;       /* latest stream time seen at the decoder input */
   gint64            last_target_ns;  /* stream time of the last frame chosen */
   GHashTable       *targets;         /* buffer pts → keyframe? + 1 */
 
@@ -78,6 +89,14 @@ typedef struct {
   GHashTable       *passed;          /* buffer pts → keyframe? + 1, frames on their way to the appsink */
 
   VmSamplerStats    stats;
+
+  /* Thumbnails, calling thread only. */
+  GstElement       *thumb_pipeline;
+  GstElement       *thumb_src;
+  GstElement       *thumb_sink;
+  GstCaps          *thumb_caps;
+  guint             thumb_width;
+  guint             thumb_height;
 } Sampler;
 
 static void
@@ -136,11 +155,12 @@ clear_held_locked (Sampler *self)
   while ((buffer = g_queue_pop_head (&self->held)) != NULL)
     gst_buffer_unref (buffer);
   self->held_bytes = 0;
+  self->pending_key = FALSE;
 }
 
-/* ---- Decoder input: keep delta units away from the decoder ------------- */
+/* ---- Decoder input: keep units away from the decoder until needed ----- */
 
-/* Gives the held delta units to the decoder, in order.  Called and returns
+/* Gives the held units to the decoder, in order.  Called and returns
  * with the lock held; drops it while the decoder works. */
 static void
 replay_held_locked (Sampler *self,
@@ -156,6 +176,7 @@ replay_held_locked (Sampler *self,
 
   g_queue_init (&self->held);
   self->held_bytes = 0;
+  self->pending_key = FALSE;
   self->replaying = TRUE;
   g_mutex_unlock (&self->lock);
 
@@ -198,15 +219,52 @@ rate_target_ns (const Sampler *self,
   return (gint64) llround (k * (double) GST_SECOND / self->options.rate);
 }
 
+/* Rate mode: the keyframe last held, undecided until the next unit shows
+ * whether its group of pictures is closed.  If so, what came before it is
+ * useless and dropped; the keyframe is decoded when it reaches the next
+ * target time. */
+static void
+settle_pending_key_locked (Sampler *self,
+                           GstPad  *pad)
+{
+  if (!self->pending_key)
+    return;
+  self->pending_key = FALSE;
+
+  while (g_queue_get_length (&self->held) > 1)
+    {
+      GstBuffer *old = g_queue_pop_head (&self->held);
+
+      self->held_bytes -= MIN (self->held_bytes, gst_buffer_get_size (old));
+      gst_buffer_unref (old);
+    }
+
+  if (self->key_st >= rate_target_ns (self, self->next_in_k))
+    {
+      replay_held_locked (self, pad);
+      while (rate_target_ns (self, self->next_in_k) <= self->key_st)
+        self->next_in_k++;
+      self->trigger_ts = MAX (self->trigger_ts, self->key_ts);
+    }
+}
+
 /* Rate mode, decoder input.  Every frame that will be delivered must be
  * decoded, and so must everything it depends on; nothing else need be.
  * Units are held back (compressed) from the last keyframe on; when one
  * reaches the next target time, the held ones and it go to the decoder.  A
- * keyframe that arrives first makes the held ones useless.  The result is
- * the same as decoding everything, in the same order, without seeking.
+ * keyframe that arrives first makes the held ones useless.
  *
- * This relies on pts increasing in decode order; at the first sign of frame
- * reordering (B-frames) everything from then on is decoded. */
+ * With frame reordering (B-frames) the first unit in decode order at or
+ * after the target is not always the first in presentation order: units
+ * that come later but show earlier than a unit already decoded (the
+ * B-frames after a P-frame) are decoded too.
+ *
+ * Open groups of pictures (frames right after a keyframe that show before
+ * it and refer to the group before) are seen one unit after the keyframe,
+ * while the group before is still held; from then on everything is decoded.
+ *
+ * The result is the same as decoding everything, in the same order, without
+ * seeking. */
 static GstPadProbeReturn
 rate_input_locked (Sampler         *self,
                    GstPad          *pad,
@@ -215,15 +273,16 @@ rate_input_locked (Sampler         *self,
                    gint64           ts,
                    gint64           st)
 {
-  if (!self->reordered && ts >= 0 && self->last_in_ts >= 0 && ts < self->last_in_ts)
-    {
-      self->reordered = TRUE;
-      replay_held_locked (self, pad);
-    }
-  if (ts >= 0)
-    self->last_in_ts = ts;
+  gboolean keyframe = !GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
 
-  if (self->reordered || st < 0)
+  if (self->pending_key && !keyframe && ts >= 0 && ts < self->key_ts)
+    {
+      /* A leading picture: open GOP. */
+      self->full_decode = TRUE;
+      self->pending_key = FALSE;
+    }
+
+  if (self->full_decode || st < 0)
     {
       replay_held_locked (self, pad);
       self->stats.units_decoded++;
@@ -231,14 +290,36 @@ rate_input_locked (Sampler         *self,
       return GST_PAD_PROBE_OK;
     }
 
-  if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT))
-    clear_held_locked (self);
+  settle_pending_key_locked (self, pad);
+
+  if (ts >= 0 && ts < self->trigger_ts)
+    {
+      /* Shown before a frame already decoded: it may be the frame wanted. */
+      replay_held_locked (self, pad);
+      self->stats.units_decoded++;
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_OK;
+    }
+
+  if (keyframe)
+    {
+      hold_locked (self, pad, info, buffer);
+      if (!g_queue_is_empty (&self->held))
+        {
+          self->pending_key = TRUE;
+          self->key_ts = ts;
+          self->key_st = st;
+        }
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_HANDLED;
+    }
 
   if (st >= rate_target_ns (self, self->next_in_k))
     {
       replay_held_locked (self, pad);
       while (rate_target_ns (self, self->next_in_k) <= st)
         self->next_in_k++;
+      self->trigger_ts = MAX (self->trigger_ts, ts);
       self->stats.units_decoded++;
       g_mutex_unlock (&self->lock);
       return GST_PAD_PROBE_OK;
@@ -269,8 +350,13 @@ decoder_sink_probe_cb (GstPad          *pad,
         case GST_EVENT_SEGMENT:
           gst_event_copy_segment (event, &self->in_segment);
           break;
-        case GST_EVENT_FLUSH_STOP:
         case GST_EVENT_EOS:
+          /* A keyframe held last may still be wanted. */
+          if (self->options.mode == VM_SAMPLE_RATE)
+            settle_pending_key_locked (self, pad);
+          clear_held_locked (self);
+          break;
+        case GST_EVENT_FLUSH_STOP:
         case GST_EVENT_STREAM_START:
           clear_held_locked (self);
           break;
@@ -299,6 +385,8 @@ decoder_sink_probe_cb (GstPad          *pad,
 
   ts = buffer_time (buffer);
   st = to_stream_time (&self->in_segment, ts);
+  if (st > self->max_in_st)
+    self->max_in_st = st;
 
   if (self->options.mode == VM_SAMPLE_RATE)
     return rate_input_locked (self, pad, info, buffer, ts, st);
@@ -366,6 +454,9 @@ decoder_sink_probe_cb (GstPad          *pad,
 
 /* ---- Decoded frames: drop what will not be delivered -------------------- */
 
+static void set_output_size (Sampler *self,
+                             GstCaps *caps);
+
 static GstPadProbeReturn
 video_out_probe_cb (GstPad          *pad,
                     GstPadProbeInfo *info,
@@ -386,6 +477,14 @@ video_out_probe_cb (GstPad          *pad,
           g_mutex_lock (&self->lock);
           gst_event_copy_segment (event, &self->out_segment);
           g_mutex_unlock (&self->lock);
+        }
+      else if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS)
+        {
+          GstCaps *caps = NULL;
+
+          /* New or changed picture size: keep the short side. */
+          gst_event_parse_caps (event, &caps);
+          set_output_size (self, caps);
         }
       return GST_PAD_PROBE_OK;
     }
@@ -509,6 +608,14 @@ autoplug_continue_cb (GstElement *bin,
   return TRUE;
 }
 
+static GstPadProbeReturn
+drop_all_probe_cb (GstPad          *pad,
+                   GstPadProbeInfo *info,
+                   gpointer         user_data)
+{
+  return GST_PAD_PROBE_DROP;
+}
+
 static void
 deep_element_added_cb (GstBin     *bin,
                        GstBin     *sub_bin,
@@ -530,13 +637,85 @@ deep_element_added_cb (GstBin     *bin,
   if (sinkpad == NULL)
     return;
 
+  /* The first video decoder is the one we sample; any other video stream is
+   * not decoded at all. */
   g_mutex_lock (&self->lock);
-  self->input_probe = TRUE;
-  g_mutex_unlock (&self->lock);
+  if (self->decoder == NULL)
+    {
+      self->decoder = gst_object_ref (element);
+      self->input_probe = TRUE;
+      g_mutex_unlock (&self->lock);
+      gst_pad_add_probe (sinkpad,
+                         GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                         decoder_sink_probe_cb, self, NULL);
+    }
+  else
+    {
+      g_mutex_unlock (&self->lock);
+      gst_pad_add_probe (sinkpad, GST_PAD_PROBE_TYPE_BUFFER, drop_all_probe_cb, NULL, NULL);
+    }
+}
 
-  gst_pad_add_probe (sinkpad,
-                     GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-                     decoder_sink_probe_cb, self, NULL);
+static void
+deep_element_removed_cb (GstBin     *bin,
+                         GstBin     *sub_bin,
+                         GstElement *element,
+                         gpointer    user_data)
+{
+  Sampler *self = user_data;
+
+  /* decodebin gave up on this decoder and will try another. */
+  GstElement *old = NULL;
+
+  g_mutex_lock (&self->lock);
+  if (self->decoder == element)
+    {
+      old = g_steal_pointer (&self->decoder);
+      clear_held_locked (self);
+    }
+  g_mutex_unlock (&self->lock);
+  g_clear_object (&old);
+}
+
+/* TRUE when @pad carries the output of @element: walks upstream through
+ * ghost pads and single-input elements. */
+static gboolean
+pad_comes_from (GstPad     *pad,
+                GstElement *element)
+{
+  GstPad *p = gst_object_ref (pad);
+  gboolean found = FALSE;
+
+  for (guint depth = 0; p != NULL && depth < 32 && !found; depth++)
+    {
+      GstPad *next = NULL;
+
+      if (GST_IS_GHOST_PAD (p))
+        {
+          next = gst_ghost_pad_get_target (GST_GHOST_PAD (p));
+        }
+      else
+        {
+          GstElement *parent = gst_pad_get_parent_element (p);
+
+          if (parent != NULL)
+            {
+              if (parent == element)
+                found = TRUE;
+              else if (parent->numsinkpads == 1)
+                {
+                  GstPad *sink = GST_PAD (parent->sinkpads->data);
+                  next = gst_pad_get_peer (sink);
+                }
+              gst_object_unref (parent);
+            }
+        }
+      gst_object_unref (p);
+      p = next;
+    }
+  if (p != NULL)
+    gst_object_unref (p);
+  return found;
 }
 
 static void
@@ -583,6 +762,31 @@ compute_size (const Sampler *self,
   *out_height = MAX (h, 2);
 }
 
+/* Sets the RGB caps the appsink gets, from the decoded caps @caps (or
+ * only the format while they are not known yet). */
+static void
+set_output_size (Sampler *self,
+                 GstCaps *caps)
+{
+  g_autoptr(GstCaps) filter = NULL;
+  int w = 0, h = 0;
+
+  if (caps != NULL && gst_caps_is_fixed (caps))
+    compute_size (self, caps, &w, &h);
+  if (w > 0 && h > 0)
+    filter = gst_caps_new_simple ("video/x-raw",
+                                  "format", G_TYPE_STRING, "RGB",
+                                  "width", G_TYPE_INT, w,
+                                  "height", G_TYPE_INT, h,
+                                  "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
+                                  NULL);
+  else
+    filter = gst_caps_new_simple ("video/x-raw",
+                                  "format", G_TYPE_STRING, "RGB",
+                                  NULL);
+  g_object_set (self->capsfilter, "caps", filter, NULL);
+}
+
 static void
 pad_added_cb (GstElement *bin,
               GstPad     *pad,
@@ -592,6 +796,8 @@ pad_added_cb (GstElement *bin,
   g_autoptr(GstCaps) caps = gst_pad_get_current_caps (pad);
   const char *name = NULL;
   gboolean link_video = FALSE;
+  GstElement *decoder;
+  gboolean ours;
 
   if (caps == NULL)
     caps = gst_pad_query_caps (pad, NULL);
@@ -599,7 +805,13 @@ pad_added_cb (GstElement *bin,
     name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
 
   g_mutex_lock (&self->lock);
-  if (name != NULL && g_str_equal (name, "video/x-raw") && !self->video_linked)
+  decoder = self->decoder != NULL ? gst_object_ref (self->decoder) : NULL;
+  g_mutex_unlock (&self->lock);
+  ours = decoder == NULL || pad_comes_from (pad, decoder);
+  g_clear_object (&decoder);
+
+  g_mutex_lock (&self->lock);
+  if (name != NULL && g_str_equal (name, "video/x-raw") && !self->video_linked && ours)
     {
       self->video_linked = TRUE;
       link_video = TRUE;
@@ -613,23 +825,8 @@ pad_added_cb (GstElement *bin,
   if (link_video)
     {
       g_autoptr(GstPad) sinkpad = gst_element_get_static_pad (self->scale, "sink");
-      g_autoptr(GstCaps) filter = NULL;
-      int w, h;
 
-      compute_size (self, caps, &w, &h);
-      if (w > 0 && h > 0)
-        filter = gst_caps_new_simple ("video/x-raw",
-                                      "format", G_TYPE_STRING, "RGB",
-                                      "width", G_TYPE_INT, w,
-                                      "height", G_TYPE_INT, h,
-                                      "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
-                                      NULL);
-      else
-        filter = gst_caps_new_simple ("video/x-raw",
-                                      "format", G_TYPE_STRING, "RGB",
-                                      NULL);
-      g_object_set (self->capsfilter, "caps", filter, NULL);
-
+      set_output_size (self, caps);
       gst_pad_add_probe (pad,
                          GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
                          video_out_probe_cb, self, NULL);
@@ -654,9 +851,12 @@ no_more_pads_cb (GstElement *bin,
 
 /* ---- Running ------------------------------------------------------------ */
 
+static void thumbnailer_stop (Sampler *self);
+
 static void
 sampler_clear (Sampler *self)
 {
+  thumbnailer_stop (self);
   if (self->pipeline != NULL)
     {
       gst_element_set_state (self->pipeline, GST_STATE_NULL);
@@ -670,6 +870,7 @@ sampler_clear (Sampler *self)
   g_mutex_lock (&self->lock);
   clear_held_locked (self);
   g_mutex_unlock (&self->lock);
+  gst_clear_object (&self->decoder);
   g_clear_pointer (&self->targets, g_hash_table_unref);
   g_clear_pointer (&self->passed, g_hash_table_unref);
   g_clear_pointer (&self->missing_plugin, g_free);
@@ -749,6 +950,7 @@ sampler_build (Sampler  *self,
   g_signal_connect (self->decodebin, "pad-added", G_CALLBACK (pad_added_cb), self);
   g_signal_connect (self->decodebin, "no-more-pads", G_CALLBACK (no_more_pads_cb), self);
   g_signal_connect (self->pipeline, "deep-element-added", G_CALLBACK (deep_element_added_cb), self);
+  g_signal_connect (self->pipeline, "deep-element-removed", G_CALLBACK (deep_element_removed_cb), self);
 
   return TRUE;
 }
@@ -765,6 +967,122 @@ vm_sampler_thumbnail_path (const char *dir,
   return g_build_filename (dir, name, NULL);
 }
 
+/* One small JPEG encoding pipeline per run, kept while the frame size
+ * stays the same: much cheaper than a pipeline per thumbnail. */
+static gboolean
+thumbnailer_start (Sampler  *self,
+                   GstCaps  *in_caps,
+                   guint     width,
+                   guint     height,
+                   GError  **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GstCaps) out_caps = NULL;
+  GstElement *pipeline;
+  GstElement *src, *filter, *sink;
+
+  pipeline = gst_parse_launch ("appsrc name=src format=time ! videoscale ! videoconvert ! "
+                               "capsfilter name=filter ! jpegenc quality=80 ! "
+                               "appsink name=sink sync=false enable-last-sample=false",
+                               &local_error);
+  if (pipeline == NULL || local_error != NULL)
+    {
+      g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_MISSING_PLUGIN,
+                   _("Thumbnails need the jpeg plugin (gstreamer1.0-plugins-good): %s"),
+                   local_error ? local_error->message : _("unknown error"));
+      if (pipeline != NULL)
+        gst_object_unref (pipeline);
+      return FALSE;
+    }
+
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  filter = gst_bin_get_by_name (GST_BIN (pipeline), "filter");
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  out_caps = gst_caps_new_simple ("video/x-raw",
+                                  "width", G_TYPE_INT, (int) width,
+                                  "height", G_TYPE_INT, (int) height,
+                                  "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
+                                  NULL);
+  g_object_set (src, "caps", in_caps, NULL);
+  g_object_set (filter, "caps", out_caps, NULL);
+  gst_object_unref (filter);
+
+  self->thumb_pipeline = pipeline;
+  self->thumb_src = src;
+  self->thumb_sink = sink;
+  self->thumb_caps = gst_caps_ref (in_caps);
+  self->thumb_width = width;
+  self->thumb_height = height;
+
+  if (gst_element_set_state (pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    {
+      g_set_error_literal (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED,
+                           _("The thumbnail encoder could not start"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+thumbnailer_stop (Sampler *self)
+{
+  if (self->thumb_pipeline != NULL)
+    gst_element_set_state (self->thumb_pipeline, GST_STATE_NULL);
+  gst_clear_object (&self->thumb_src);
+  gst_clear_object (&self->thumb_sink);
+  gst_clear_object (&self->thumb_pipeline);
+  gst_clear_caps (&self->thumb_caps);
+}
+
+static GstSample *
+encode_thumbnail (Sampler    *self,
+                  GstSample  *sample,
+                  guint       width,
+                  guint       height,
+                  GError    **error)
+{
+  GstCaps *caps = gst_sample_get_caps (sample);
+  GstBuffer *buffer;
+  GstSample *jpeg;
+
+  if (self->thumb_pipeline != NULL &&
+      (self->thumb_width != width || self->thumb_height != height ||
+       !gst_caps_is_equal (self->thumb_caps, caps)))
+    thumbnailer_stop (self);
+  if (self->thumb_pipeline == NULL && !thumbnailer_start (self, caps, width, height, error))
+    {
+      thumbnailer_stop (self);
+      return NULL;
+    }
+
+  /* Same memory, no timestamps: the encoder needs no timing. */
+  buffer = gst_buffer_copy (gst_sample_get_buffer (sample));
+  GST_BUFFER_PTS (buffer) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION (buffer) = GST_CLOCK_TIME_NONE;
+  if (gst_app_src_push_buffer (GST_APP_SRC (self->thumb_src), buffer) != GST_FLOW_OK)
+    jpeg = NULL;
+  else
+    jpeg = gst_app_sink_try_pull_sample (GST_APP_SINK (self->thumb_sink), 5 * GST_SECOND);
+
+  if (jpeg == NULL || gst_sample_get_buffer (jpeg) == NULL)
+    {
+      g_autoptr(GstBus) bus = gst_element_get_bus (self->thumb_pipeline);
+      g_autoptr(GstMessage) message = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+      g_autoptr(GError) gst_error = NULL;
+
+      if (message != NULL)
+        gst_message_parse_error (message, &gst_error, NULL);
+      g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED,
+                   _("A thumbnail could not be made: %s"),
+                   gst_error ? gst_error->message : _("the encoder gave nothing back"));
+      g_clear_pointer (&jpeg, gst_sample_unref);
+      thumbnailer_stop (self);
+      return NULL;
+    }
+  return jpeg;
+}
+
 static gboolean
 write_thumbnail (Sampler    *self,
                  GstSample  *sample,
@@ -773,7 +1091,6 @@ write_thumbnail (Sampler    *self,
                  guint       height,
                  GError    **error)
 {
-  g_autoptr(GstCaps) caps = NULL;
   g_autoptr(GstSample) jpeg = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *path = NULL;
@@ -784,19 +1101,10 @@ write_thumbnail (Sampler    *self,
   gboolean ok;
 
   tw = (guint) MAX (2, lround ((double) width * th / MAX (height, 1) / 2.0) * 2);
-  caps = gst_caps_new_simple ("image/jpeg",
-                              "width", G_TYPE_INT, (int) tw,
-                              "height", G_TYPE_INT, (int) th,
-                              "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
-                              NULL);
-  jpeg = gst_video_convert_sample (sample, caps, 5 * GST_SECOND, &local_error);
-  if (jpeg == NULL || (buffer = gst_sample_get_buffer (jpeg)) == NULL)
-    {
-      g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED,
-                   _("A thumbnail could not be made: %s"),
-                   local_error ? local_error->message : _("unknown error"));
-      return FALSE;
-    }
+  jpeg = encode_thumbnail (self, sample, tw, th, error);
+  if (jpeg == NULL)
+    return FALSE;
+  buffer = gst_sample_get_buffer (jpeg);
 
   if (g_mkdir_with_parents (self->options.thumbnail_dir, 0755) != 0)
     {
@@ -917,6 +1225,38 @@ error_from_message (Sampler    *self,
   return _vm_media_error_from_gst (self->path, gst_error, debug);
 }
 
+/* A stream that ends well before the duration its container announces was
+ * cut short (demuxers usually just stop at the end of the data). */
+static gboolean
+sampler_truncated (Sampler     *self,
+                   const char  *display,
+                   GError     **error)
+{
+  gint64 duration = -1, last, slack;
+
+  if (!gst_element_query_duration (self->pipeline, GST_FORMAT_TIME, &duration) || duration <= 0)
+    return FALSE;
+
+  g_mutex_lock (&self->lock);
+  last = self->max_in_st;
+  g_mutex_unlock (&self->lock);
+  if (last < 0)
+    return FALSE;
+
+  slack = MAX (2 * GST_SECOND, duration / 20);
+  if (last + slack >= duration)
+    return FALSE;
+
+  {
+    g_autofree char *at = vm_format_timestamp (last);
+    g_autofree char *of = vm_format_timestamp (duration);
+
+    g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_CORRUPT,
+                 _("“%s” is truncated: its video stops at %s of %s"), display, at, of);
+  }
+  return TRUE;
+}
+
 gboolean
 vm_sampler_run (const char              *path,
                 const VmSamplerOptions  *options,
@@ -955,7 +1295,7 @@ vm_sampler_run_full (const char              *path,
     return FALSE;
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
-  if (!_vm_media_check_file (path, TRUE, error))
+  if (!_vm_media_check_file (path, TRUE, FALSE, error))
     return FALSE;
 
   display = g_filename_display_basename (path);
@@ -974,7 +1314,10 @@ vm_sampler_run_full (const char              *path,
   gst_segment_init (&self->out_segment, GST_FORMAT_TIME);
   g_queue_init (&self->held);
   self->last_target_ns = -1;
-  self->last_in_ts = -1;
+  self->trigger_ts = -1;
+  self->key_ts = -1;
+  self->key_st = -1;
+  self->max_in_st = -1;
   self->fallback_last_ns = -1;
   self->targets = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   self->passed = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
@@ -1098,6 +1441,26 @@ vm_sampler_run_full (const char              *path,
         failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_TIMEOUT,
                                _("“%s” stopped progressing for %u ms and was abandoned"),
                                display, watchdog_ms);
+    }
+
+  if (failure == NULL && eos)
+    {
+      /* An error posted just before the end still counts. */
+      GstMessage *message = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+
+      if (message != NULL)
+        {
+          failure = error_from_message (self, message);
+          gst_message_unref (message);
+        }
+      else if (sampler_truncated (self, display, &failure))
+        {
+        }
+      else if (self->stats.frames == 0)
+        {
+          failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_CORRUPT,
+                                 _("“%s” has no video frame that could be decoded"), display);
+        }
     }
 
 out:

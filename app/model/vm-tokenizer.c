@@ -186,7 +186,7 @@ static GArray *
 html_unescape (const gunichar *in,
                gsize           n)
 {
-  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n);
+  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n + 1);  /* never NULL data */
   gsize i = 0;
 
   while (i < n)
@@ -362,7 +362,7 @@ static GArray *
 lower (const gunichar *in,
        gsize           n)
 {
-  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n);
+  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), n + 1);  /* never NULL data */
 
   for (gsize i = 0; i < n; i++)
     {
@@ -419,7 +419,7 @@ clean (const char *text)
   while (end > begin && is_py_space (t[end - 1]))
     end--;
 
-  spaced = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), end - begin);
+  spaced = g_array_sized_new (FALSE, FALSE, sizeof (gunichar), end - begin + 1);  /* never NULL data */
   for (gsize i = begin; i < end;)
     {
       if (is_re_space (t[i]))

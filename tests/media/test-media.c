@@ -6,13 +6,16 @@
  */
 #define _GNU_SOURCE 1
 #include "media/vm-media.h"
+#include "media/vm-media-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include <glib/gstdio.h>
@@ -37,10 +40,54 @@ __lsan_default_suppressions (void)
          "leak:libfontconfig.so\n";
 }
 
+/* TRUE when @hay contains @needle, without the C library: ASan asks for its
+ * options before its own string functions (and its shadow memory) work. */
+__attribute__ ((no_sanitize_address)) static gboolean
+contains (const char *hay,
+          const char *needle)
+{
+  for (; *hay != '\0'; hay++)
+    {
+      const char *h = hay, *n = needle;
+
+      while (*n != '\0' && *h == *n)
+        h++, n++;
+      if (*n == '\0')
+        return TRUE;
+    }
+  return FALSE;
+}
+
 const char *__asan_default_options (void);
-const char *
+__attribute__ ((no_sanitize_address)) const char *
 __asan_default_options (void)
 {
+  /* Slow (several times the run time), so only when leaks are looked for.
+   * This runs before getenv () works, so the environment is read from /proc. */
+  static char env[32768];
+  gssize n = 0;
+  long fd = syscall (SYS_openat, AT_FDCWD, "/proc/self/environ", O_RDONLY | O_CLOEXEC);
+
+  /* Raw system calls: ASan's wrappers of read () are not ready yet. */
+  if (fd >= 0)
+    {
+      n = syscall (SYS_read, fd, env, sizeof env - 1);
+      syscall (SYS_close, fd);
+    }
+  if (n < 0)
+    n = 0;
+  env[n] = '\0';
+  for (gssize i = 0; i < n; )
+    {
+      const char *entry = env + i;
+      gssize len = 0;
+
+      while (i + len < n && entry[len] != '\0')
+        len++;
+      if (entry[0] == 'A' && contains (entry, "ASAN_OPTIONS=") && contains (entry, "detect_leaks=0"))
+        return "";
+      i += len + 1;
+    }
   return "fast_unwind_on_malloc=0";
 }
 
@@ -106,6 +153,13 @@ clip (const char *name)
       spec.keyframe_interval = 1.0;
       spec.variable_framerate = TRUE;
     }
+  else if (g_str_equal (name, "long.mkv"))
+    {
+      spec.format = VM_CLIP_MKV_H264;
+      spec.duration = 8.0;
+      spec.width = 160;
+      spec.height = 120;
+    }
   else if (g_str_equal (name, "bframes.mp4"))
     {
       spec.duration = 6.0;
@@ -139,22 +193,14 @@ write_bytes (const char *path,
   g_assert_no_error (error);
 }
 
-/* An audio-only file made with GStreamer directly. */
-static char *
-audio_only (void)
+static void
+run_launch (const char *desc)
 {
-  g_autofree char *path = media_path ("audio-only.ogg");
-  g_autofree char *desc = NULL;
   g_autoptr(GError) error = NULL;
   GstElement *pipeline;
   GstBus *bus;
   GstMessage *msg;
 
-  if (g_file_test (path, G_FILE_TEST_EXISTS))
-    return g_steal_pointer (&path);
-
-  desc = g_strdup_printf ("audiotestsrc num-buffers=40 ! audioconvert ! opusenc ! oggmux ! "
-                          "filesink location=\"%s\"", path);
   pipeline = gst_parse_launch (desc, &error);
   g_assert_no_error (error);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
@@ -166,6 +212,21 @@ audio_only (void)
   gst_object_unref (bus);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
+}
+
+/* An audio-only file made with GStreamer directly. */
+static char *
+audio_only (void)
+{
+  g_autofree char *path = media_path ("audio-only.ogg");
+  g_autofree char *desc = NULL;
+
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    return g_steal_pointer (&path);
+
+  desc = g_strdup_printf ("audiotestsrc num-buffers=40 ! audioconvert ! opusenc ! oggmux ! "
+                          "filesink location=\"%s\"", path);
+  run_launch (desc);
   return g_steal_pointer (&path);
 }
 
@@ -325,6 +386,44 @@ test_probe_bad (void)
       g_assert_null (info);
       assert_one_line_error (error, bad_cases[i].code);
     }
+}
+
+/* Matroska/WebM cut short is found from the header alone; the push-mode
+ * check behind the discoverer's timeout names the damage of a file cut
+ * right after its header. */
+static void
+test_probe_truncated_mkv (void)
+{
+  g_autofree char *full = clip ("long.mkv");
+  g_autofree char *webm = clip ("cfr.webm");
+  g_autofree char *half = media_path ("half-probe.mkv");
+  g_autofree char *stub = media_path ("stub.webm");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmMediaInfo) info = NULL;
+  GError *confirmed;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (full, &contents, &len, NULL));
+  write_bytes (half, contents, len / 2);
+  info = vm_media_probe (half, 10000, &error);
+  g_assert_null (info);
+  assert_one_line_error (error, VM_MEDIA_ERROR_CORRUPT);
+  g_clear_error (&error);
+  g_clear_pointer (&contents, g_free);
+
+  g_assert_true (g_file_get_contents (webm, &contents, &len, NULL));
+  write_bytes (stub, contents, 300);
+  info = vm_media_probe (stub, 10000, &error);
+  g_assert_null (info);
+  assert_one_line_error (error, VM_MEDIA_ERROR_CORRUPT);
+
+  confirmed = _vm_media_confirm_timeout (stub, 5000);
+  g_assert_nonnull (confirmed);
+  assert_one_line_error (confirmed, VM_MEDIA_ERROR_CORRUPT);
+  g_error_free (confirmed);
+  g_assert_null (_vm_media_confirm_timeout (webm, 5000));
+  g_assert_null (_vm_media_confirm_timeout (full, 5000));
 }
 
 static void
@@ -694,6 +793,9 @@ check_vfr (const char *name)
   collect_clear (&c);
 }
 
+static void check_rates_exact (const char *path,
+                               guint       n_frames);
+
 /* Frames decoded in another order than shown: every mode still gives the
  * exact frames a full decode gives. */
 static void
@@ -759,6 +861,115 @@ test_sample_bframes (void)
   g_assert_cmpuint (stats.units_decoded, <, stats.units_in);
   collect_clear (&c);
   collect_clear (&all);
+
+  check_rates_exact (path, 150);
+}
+
+/* Rate mode against a full decode, pixel for pixel, at several rates. */
+static void
+check_rates_exact (const char *path,
+                   guint       n_frames)
+{
+  static const double rates[] = { 1.0, 3.0, 1.0 / 1.95, 7.0, 0.5 };
+  g_autoptr(GError) error = NULL;
+  VmSamplerOptions options;
+  VmSamplerStats stats;
+  Collect all;
+
+  vm_sampler_options_init (&options);
+  options.mode = VM_SAMPLE_RATE;
+  options.rate = 25.0;
+  options.short_side = 120;
+  collect_init (&all);
+  g_assert_true (vm_sampler_run (path, &options, collect_cb, &all, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (all.pts->len, ==, n_frames);
+
+  for (guint r = 0; r < G_N_ELEMENTS (rates); r++)
+    {
+      Collect c;
+      guint j = 0;
+
+      collect_init (&c);
+      options.rate = rates[r];
+      g_assert_true (vm_sampler_run_full (path, &options, collect_cb, &c, &stats, NULL, &error));
+      g_assert_no_error (error);
+      g_test_message ("rate %.3f: %u frames, %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " decoded",
+                      rates[r], c.pts->len, stats.units_decoded, stats.units_in);
+      for (guint k = 0; ; k++)
+        {
+          gint64 target = (gint64) llround (k * (double) SEC / rates[r]);
+          guint i = 0;
+
+          while (i < all.pts->len && pts_at (&all, i) < target)
+            i++;
+          if (i == all.pts->len)
+            break;
+          if (j > 0 && pts_at (&c, j - 1) >= target)
+            continue;
+          g_assert_cmpuint (j, <, c.pts->len);
+          g_assert_cmpint (pts_at (&c, j), ==, pts_at (&all, i));
+          g_assert_cmpuint (g_array_index (c.sums, guint64, j), ==,
+                            g_array_index (all.sums, guint64, i));
+          j++;
+        }
+      g_assert_cmpuint (j, ==, c.pts->len);
+      collect_clear (&c);
+    }
+  collect_clear (&all);
+}
+
+/* Open groups of pictures: frames after a keyframe that show before it. */
+static void
+test_sample_open_gop (void)
+{
+  g_autofree char *path = media_path ("open-gop.mp4");
+  g_autofree char *desc = g_strdup_printf (
+    "videotestsrc num-buffers=150 horizontal-speed=3 ! "
+    "video/x-raw,width=320,height=240,framerate=25/1 ! "
+    "x264enc speed-preset=ultrafast key-int-max=50 bframes=3 option-string=open-gop=1:b-adapt=0 ! "
+    "h264parse ! mp4mux ! filesink location=\"%s\"", path);
+
+  run_launch (desc);
+  check_rates_exact (path, 150);
+}
+
+/* Two video tracks: one is sampled, consistently, and the other is not
+ * decoded into it. */
+static void
+test_sample_two_videos (void)
+{
+  g_autofree char *path = media_path ("two-videos.mkv");
+  g_autofree char *desc = g_strdup_printf (
+    "videotestsrc num-buffers=100 pattern=ball ! video/x-raw,width=160,height=120,framerate=25/1 ! "
+    "x264enc speed-preset=ultrafast key-int-max=25 ! h264parse ! matroskamux name=m ! "
+    "filesink location=\"%s\" "
+    "videotestsrc num-buffers=100 ! video/x-raw,width=320,height=180,framerate=25/1 ! "
+    "x264enc speed-preset=ultrafast key-int-max=50 ! h264parse ! m.", path);
+  g_autoptr(GError) error = NULL;
+  VmSamplerOptions options;
+  VmSamplerStats stats;
+  Collect c;
+
+  run_launch (desc);
+  collect_init (&c);
+  vm_sampler_options_init (&options);
+  g_assert_true (vm_sampler_run_full (path, &options, collect_cb, &c, &stats, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.units_in, ==, 100);
+  if (c.width == 298)
+    {
+      g_assert_cmpuint (c.pts->len, ==, 4);
+      for (guint i = 0; i < 4; i++)
+        g_assert_cmpint (pts_at (&c, i), ==, (gint64) i * SEC);
+    }
+  else
+    {
+      g_assert_cmpuint (c.width, ==, 398);
+      g_assert_cmpuint (c.pts->len, ==, 2);
+      g_assert_cmpint (pts_at (&c, 1), ==, 2 * SEC);
+    }
+  collect_clear (&c);
 }
 
 /* Audio and subtitle streams are left alone and do not stall the run. */
@@ -889,7 +1100,7 @@ test_sample_cancel (void)
   start = g_get_monotonic_time ();
   g_assert_false (vm_sampler_run (path, &options, collect_cb, &c, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
   g_assert_cmpuint (c.pts->len, ==, 1);
   collect_clear (&c);
   g_clear_error (&error);
@@ -979,6 +1190,44 @@ test_sample_bad (void)
     assert_one_line_error (error, VM_MEDIA_ERROR_NO_VIDEO);
     collect_clear (&c);
   }
+}
+
+/* Matroska cut in half: the demuxer just stops, the sampler notices that
+ * the video ends well before the announced duration.  The frames before the
+ * cut are delivered first. */
+static void
+test_sample_truncated_mkv (void)
+{
+  g_autofree char *full = clip ("long.mkv");
+  g_autofree char *path = media_path ("half.mkv");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  VmSamplerOptions options;
+  gsize len;
+  Collect c;
+
+  g_assert_true (g_file_get_contents (full, &contents, &len, NULL));
+  write_bytes (path, contents, len / 2);
+
+  collect_init (&c);
+  vm_sampler_options_init (&options);
+  options.mode = VM_SAMPLE_RATE;
+  g_assert_false (vm_sampler_run (path, &options, collect_cb, &c, NULL, &error));
+  assert_one_line_error (error, VM_MEDIA_ERROR_CORRUPT);
+  g_test_message ("%s", error->message);
+  g_assert_cmpuint (c.pts->len, >=, 2);
+  for (guint i = 0; i < c.pts->len; i++)
+    g_assert_cmpint (pts_at (&c, i), ==, (gint64) i * SEC);
+  g_assert_cmpint (pts_at (&c, c.pts->len - 1), <, 6 * SEC);
+  collect_clear (&c);
+
+  /* The whole file is fine. */
+  collect_init (&c);
+  g_clear_error (&error);
+  g_assert_true (vm_sampler_run (full, &options, collect_cb, &c, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.pts->len, ==, 8);
+  collect_clear (&c);
 }
 
 static void
@@ -1149,6 +1398,7 @@ main (int   argc,
   g_test_add_func ("/media/probe/webm", test_probe_webm);
   g_test_add_func ("/media/probe/mkv", test_probe_mkv);
   g_test_add_func ("/media/probe/bad", test_probe_bad);
+  g_test_add_func ("/media/probe/truncated-mkv", test_probe_truncated_mkv);
   g_test_add_func ("/media/probe/audio-only", test_probe_audio_only);
   g_test_add_func ("/media/probe/unreadable", test_probe_unreadable);
   g_test_add_func ("/media/sample/keyframes", test_sample_keyframes_cfr);
@@ -1156,12 +1406,15 @@ main (int   argc,
   g_test_add_func ("/media/sample/webm", test_sample_webm);
   g_test_add_func ("/media/sample/rich", test_sample_rich);
   g_test_add_func ("/media/sample/b-frames", test_sample_bframes);
+  g_test_add_func ("/media/sample/open-gop", test_sample_open_gop);
+  g_test_add_func ("/media/sample/two-videos", test_sample_two_videos);
   g_test_add_func ("/media/sample/vfr-mkv", test_sample_vfr_mkv);
   g_test_add_func ("/media/sample/vfr-mp4", test_sample_vfr_mp4);
   g_test_add_func ("/media/sample/gap-fill", test_sample_gap_fill);
   g_test_add_func ("/media/sample/cancel", test_sample_cancel);
   g_test_add_func ("/media/sample/watchdog", test_sample_watchdog);
   g_test_add_func ("/media/sample/bad", test_sample_bad);
+  g_test_add_func ("/media/sample/truncated-mkv", test_sample_truncated_mkv);
   g_test_add_func ("/media/sample/thumbnails", test_sample_thumbnails);
   g_test_add_func ("/media/generate/srt", test_write_srt);
   g_test_add_func ("/media/generate/demo", test_generate_demo);

@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+# End-to-end tests of `vidmark export`, `import` and `eval`, and of the
+# atomicity of export under SIGKILL.  Prints TAP.
+# Usage: test-export-cli.py PATH-TO-VIDMARK
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+VIDMARK = sys.argv[1]
+results = []
+tmp = tempfile.mkdtemp(prefix="vm-export-cli-")
+cat = os.path.join(tmp, "catalog.sqlite")
+lib = os.path.join(tmp, "lib")
+N_VIDEOS = 100
+N_BIG = 5000
+
+
+def run(*args, check=None, stdin=None):
+    cmd = [VIDMARK, "--catalog", cat] + list(args)
+    t = time.time()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if os.environ.get("VM_TIMING"):
+        print(f"# {time.time() - t:.2f} s: {' '.join(args)[:80]}")
+    if check is not None and p.returncode != check:
+        raise AssertionError(f"{' '.join(cmd)}: exit {p.returncode}, expected {check}\n"
+                             f"stdout: {p.stdout}\nstderr: {p.stderr}")
+    return p
+
+
+def case(name):
+    def wrap(fn):
+        results.append((name, fn))
+        return fn
+    return wrap
+
+
+def path(name):
+    return os.path.join(tmp, name)
+
+
+def write(name, text):
+    with open(path(name), "w", encoding="utf-8") as f:
+        f.write(text)
+    return path(name)
+
+
+def read_jsonl(p):
+    with open(p, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@case("catalog with videos")
+def _():
+    run("status", check=0)
+    os.makedirs(lib)
+    db = sqlite3.connect(cat)
+    now = int(time.time())
+    db.execute("INSERT INTO folders (path, added_at) VALUES (?, ?)", (lib, now))
+    folder = db.execute("SELECT id FROM folders").fetchone()[0]
+    for i in range(N_VIDEOS):
+        db.execute("INSERT INTO videos (folder_id, path, duration_ns, fps_num, fps_den, status, added_at)"
+                   " VALUES (?, ?, ?, 25, 1, 'indexed', ?)",
+                   (folder, os.path.join(lib, f"video{i:03d}.mp4"), 150 * 10**9, now))
+    db.commit()
+    db.close()
+
+
+@case("help lists the dataset commands")
+def _():
+    p = subprocess.run([VIDMARK, "--help"], capture_output=True, text=True)
+    for c in ("export", "import", "eval"):
+        assert c in p.stdout, p.stdout
+        q = subprocess.run([VIDMARK, c, "--help"], capture_output=True, text=True)
+        assert q.returncode == 0 and "--set" in q.stdout, q.stdout
+    run("export", "-o", path("x"), check=2)                   # no --set
+    run("export", "--set", "s", check=2)                      # no -o
+    run("export", "--set", "s", "-o", path("x"), "--format", "nope", check=2)
+    run("export", "--set", "s", "-o", path("x"), "--format", "didemo", check=2)
+    run("export", "--set", "s", "-o", path("x"), "--split", "0.5,0.6", check=2)
+    run("export", "--set", "s", "-o", path("x"), "--video-id", "weird", check=2)
+    run("import", "--set", "s", path("x"), check=2)           # no --format
+    run("eval", check=2)
+
+
+@case("import a large QVHighlights file")
+def _():
+    rng = random.Random(7)
+    lines = []
+    for qid in range(1, N_BIG + 1):
+        start = rng.randrange(0, 140)
+        lines.append(json.dumps({
+            "qid": qid, "query": f"query number {qid} \u00e9\"\\", "duration": 150,
+            "vid": f"video{qid % N_VIDEOS:03d}",
+            "relevant_windows": [[start, start + rng.randrange(1, 10)]],
+            "relevant_clip_ids": [start // 2], "saliency_scores": [[rng.randrange(5) for _ in range(3)]]}))
+    write("big.jsonl", "\n".join(lines) + "\n")
+    t = time.time()
+    p = run("--json", "import", path("big.jsonl"), "--format", "qvhighlights", "--set", "big", check=0)
+    report = json.loads(p.stdout)
+    assert report["imported"] == N_BIG and report["rejected"] == [], report
+    print(f"# imported {N_BIG} queries in {time.time() - t:.2f} s")
+
+
+@case("export in every format and import back")
+def _():
+    for fmt in ("qvhighlights", "charades-sta", "activitynet", "tacos", "vidmark"):
+        out = path(f"big.{fmt}")
+        t = time.time()
+        p = run("--json", "export", "--set", "big", "--format", fmt, "-o", out)
+        elapsed = time.time() - t
+        report = json.loads(p.stdout)
+        # Only qvhighlights and vidmark hold saliency: the others report it.
+        if fmt in ("qvhighlights", "vidmark"):
+            assert p.returncode == 0 and report["skipped"] == [], p.stdout[:500]
+        else:
+            assert p.returncode == 3 and len(report["skipped"]) == N_BIG, (fmt, p.returncode)
+        assert report["queries"] == N_BIG and report["files"] == [out]
+        p = run("--json", "import", out, "--format", fmt, "--set", "copy-" + fmt, check=0)
+        back = json.loads(p.stdout)
+        assert back["imported"] == N_BIG, (fmt, back["imported"])
+        print(f"# {fmt}: exported {N_BIG} queries in {elapsed:.2f} s")
+    # The vidmark copy exports to the same QVHighlights file.
+    run("export", "--set", "copy-vidmark", "-o", path("copy.jsonl"), check=0)
+    assert open(path("copy.jsonl")).read() == open(path("big.qvhighlights")).read()
+
+
+@case("rejected records are reported with line and reason")
+def _():
+    f = write("bad.jsonl",
+              '{"qid": 1, "query": "ok", "vid": "video001", "relevant_windows": [[1, 2]]}\n'
+              '{"qid": 2, "query": "backwards", "vid": "video001", "relevant_windows": [[5, 2]]}\n'
+              '{"qid": 3, "query": "late", "vid": "video001", "relevant_windows": [[1, 200]]}\n'
+              '{"qid": 4, "query": "nobody", "vid": "nosuchvideo", "relevant_windows": [[1, 2]]}\n'
+              'not json\n')
+    p = run("import", f, "--format", "qvhighlights", "--set", "bad", check=3)
+    err = p.stderr.splitlines()
+    assert len(err) == 4, p.stderr
+    assert err[0].startswith(f + ": line 2: ") and "not before" in err[0], err
+    assert err[1].startswith(f + ": line 3: ") and "outside the video" in err[1], err
+    assert err[2].startswith(f + ": line 4: ") and "nosuchvideo" in err[2], err
+    assert err[3].startswith(f + ": line 5: "), err
+    assert "Imported 1 queries" in p.stdout, p.stdout
+    # A file that is not JSON at all.
+    f = write("bad.json", "[" * 100000)
+    p = run("import", f, "--format", "activitynet", "--set", "bad2", check=1)
+    assert "nested deeper" in p.stderr, p.stderr
+    p = run("import", path("missing.json"), "--format", "activitynet", "--set", "bad2", check=1)
+
+
+@case("split by video with a seed")
+def _():
+    out = path("split.jsonl")
+    p = run("--json", "export", "--set", "big", "-o", out, "--split", "0.8,0.1,0.1", "--seed", "3", check=0)
+    files = json.loads(p.stdout)["files"]
+    assert files == [path("split_train.jsonl"), path("split_val.jsonl"), path("split_test.jsonl")], files
+    vids = [set(r["vid"] for r in read_jsonl(f)) for f in files]
+    assert len(vids[0]) == 80 and len(vids[1]) == 10 and len(vids[2]) == 10, [len(v) for v in vids]
+    assert not (vids[0] & vids[1]) and not (vids[0] & vids[2]) and not (vids[1] & vids[2])
+    assert sum(len(read_jsonl(f)) for f in files) == N_BIG
+    first = [open(f).read() for f in files]
+    run("export", "--set", "big", "-o", out, "--split", "0.8,0.1,0.1", "--seed", "3", check=0)
+    assert [open(f).read() for f in files] == first
+    run("export", "--set", "big", "-o", out, "--split", "0.8,0.1,0.1", "--seed", "4", check=0)
+    assert [open(f).read() for f in files] != first
+
+
+@case("eval scores a predictions file")
+def _():
+    gt = read_jsonl(path("big.qvhighlights"))[:100]
+    with open(path("pred.jsonl"), "w") as f:
+        for i, r in enumerate(gt):
+            s, e = r["relevant_windows"][0]
+            w = [s, e, 0.9] if i % 2 == 0 else [s + 100, e + 100, 0.9]
+            f.write(json.dumps({"qid": r["qid"], "query": r["query"], "vid": r["vid"],
+                                "pred_relevant_windows": [w]}) + "\n")
+    p = run("--json", "eval", "--set", "big", "--predictions", path("pred.jsonl"), check=0)
+    m = json.loads(p.stdout)
+    assert m["queries"] == 100 and m["missing_predictions"] == N_BIG - 100, m
+    assert m["R1@0.5"] == 50.0 and m["mAP@0.5"] == 50.0 and m["mIoU"] == 50.0, m
+    p = run("eval", "--set", "big", "--predictions", path("pred.jsonl"), check=0)
+    assert "R1@0.5  50.00" in p.stdout, p.stdout
+    p = run("eval", "--set", "big", check=1)
+    assert "engine" in p.stderr, p.stderr
+    p = run("--json", "eval", "--set", "big", "--baseline", "text", check=0)
+    m = json.loads(p.stdout)
+    assert m["queries"] == N_BIG and m["missing_predictions"] == 0, m
+    run("eval", "--set", "big", "--baseline", "magic", check=2)
+    run("eval", "--set", "big", "--baseline", "text", "--predictions", path("pred.jsonl"), check=2)
+    p = run("eval", "--set", "nope", "--predictions", path("pred.jsonl"), check=1)
+
+
+@case("SIGKILL during export leaves the old file or the new one")
+def _():
+    out = path("atomic.jsonl")
+    write("one.jsonl", '{"qid": 1, "query": "small", "vid": "video001", "relevant_windows": [[1, 2]]}\n')
+    run("import", path("one.jsonl"), "--format", "qvhighlights", "--set", "small", check=0)
+    run("export", "--set", "small", "-o", out, check=0)
+    old = open(out, "rb").read()
+    run("export", "--set", "big", "-o", path("reference.jsonl"), check=0)
+    new = open(path("reference.jsonl"), "rb").read()
+    t = time.time()
+    run("export", "--set", "big", "-o", path("timing.jsonl"), check=0)
+    full = time.time() - t
+    rng = random.Random(11)
+    outcomes = {"old": 0, "new": 0}
+    for i in range(20):
+        shutil.copyfile(path("one.jsonl"), path("scratch"))  # keep the disk busy a little
+        p = subprocess.Popen([VIDMARK, "--catalog", cat, "export", "--set", "big", "-o", out],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0, full * 1.2))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        data = open(out, "rb").read()
+        assert data in (old, new), f"round {i}: the file is neither the old nor the new one"
+        outcomes["old" if data == old else "new"] += 1
+        for line in data.decode("utf-8").splitlines():
+            json.loads(line)
+        # Start the next round from the old file again, when it was replaced.
+        if data == new:
+            with open(out, "wb") as f:
+                f.write(old)
+    leftovers = [n for n in os.listdir(tmp) if n.startswith("atomic.jsonl.")]
+    print(f"# full export {full:.2f} s; after SIGKILL: {outcomes}; temporary files left: {len(leftovers)}")
+
+
+def main():
+    print(f"1..{len(results)}")
+    failed = 0
+    stop = False
+    for i, (name, fn) in enumerate(results, 1):
+        if stop:
+            print(f"not ok {i} - {name} # SKIP an earlier step failed")
+            continue
+        try:
+            fn()
+            print(f"ok {i} - {name}")
+        except Exception as e:  # noqa: BLE001
+            failed += 1
+            print(f"not ok {i} - {name}")
+            for line in str(e).splitlines():
+                print(f"# {line}")
+            if i <= 3:
+                stop = True
+        sys.stdout.flush()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if failed else 0
+
+
+sys.exit(main())
