@@ -12,7 +12,6 @@
 #include "media/vm-media.h"
 #include "widgets/vm-annotation-stack.h"
 #include "widgets/vm-application.h"
-#include "widgets/vm-export.h"
 #include "widgets/vm-index-runner.h"
 #include "widgets/vm-library.h"
 #include "widgets/vm-moment-item.h"
@@ -545,43 +544,6 @@ test_annotation_save_failure (void)
   g_assert_cmpuint (count_in_catalog (catalog, set_id), ==, 0);
   g_assert_false (vm_annotation_stack_retry (stack));
   g_assert_cmpuint (c.failed, ==, 2);
-}
-
-static void
-test_export_json (void)
-{
-  gint64 video_id, set_id;
-  g_autoptr(VmCatalog) catalog = make_catalog ("export.sqlite", &video_id);
-  g_autoptr(VmAnnotationStack) stack = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autofree char *out = g_build_filename (tmp_dir, "export.json", NULL);
-  JsonObject *root, *first;
-  JsonArray *list;
-  guint count = 0;
-
-  g_assert_true (vm_catalog_ensure_annotation_set (catalog, "fox-set", &set_id, &error));
-  stack = vm_annotation_stack_new (catalog, set_id, video_id, &error);
-  g_assert_true (vm_annotation_stack_add (stack, 500 * MS, 1500 * MS, "a fox", NULL, &error));
-  g_assert_true (vm_annotation_stack_add (stack, 2 * SEC, 3 * SEC, "welcome", NULL, &error));
-  g_assert_true (vm_export_set_json (catalog, set_id, "fox-set", out, &count, &error));
-  g_assert_no_error (error);
-  g_assert_cmpuint (count, ==, 2);
-
-  g_assert_true (json_parser_load_from_file (parser, out, &error));
-  root = json_node_get_object (json_parser_get_root (parser));
-  g_assert_cmpstr (json_object_get_string_member (root, "set"), ==, "fox-set");
-  list = json_object_get_array_member (root, "annotations");
-  g_assert_cmpuint (json_array_get_length (list), ==, 2);
-  first = json_array_get_object_element (list, 0);
-  g_assert_cmpstr (json_object_get_string_member (first, "video"), ==, clip_path);
-  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (first, "start"), 0.5, 1e-9);
-  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (first, "end"), 1.5, 1e-9);
-  g_assert_cmpstr (json_object_get_string_member (first, "text"), ==, "a fox");
-
-  /* An unwritable destination is an error. */
-  g_assert_false (vm_export_set_json (catalog, set_id, "fox-set", "/proc/vidmark-cannot-write-here/x.json", NULL, &error));
-  g_assert_nonnull (error);
 }
 
 /* ---- Library ---------------------------------------------------------------- */
@@ -1164,7 +1126,7 @@ test_window (void)
   GListModel *set_names;
   gint64 other_set;
   g_autoptr(GError) error = NULL;
-  g_autofree char *out = g_build_filename (tmp_dir, "window-export.json", NULL);
+  g_autofree char *out = g_build_filename (tmp_dir, "window-export.jsonl", NULL);
   VmWindow *window;
   VmAnnotationStack *stack;
   VmPlayback *playback = NULL;
@@ -1227,8 +1189,36 @@ test_window (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.redo", NULL));
   g_assert_cmpuint (vm_annotation_stack_get_n_segments (stack), ==, 1);
 
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "s", out));
-  g_assert_true (g_file_test (out, G_FILE_TEST_EXISTS));
+  /* Export through the export layer: one QVHighlights query. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                             "qvhighlights", out));
+  {
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    JsonObject *q;
+    JsonArray *windows;
+
+    g_assert_true (g_file_get_contents (out, &text, NULL, &error));
+    lines = g_strsplit (g_strstrip (text), "\n", -1);
+    g_assert_cmpuint (g_strv_length (lines), ==, 1);
+    g_assert_true (json_parser_load_from_data (parser, lines[0], -1, &error));
+    q = json_node_get_object (json_parser_get_root (parser));
+    g_assert_cmpstr (json_object_get_string_member (q, "query"), ==, "brown fox");
+    g_assert_cmpstr (json_object_get_string_member (q, "vid"), ==, "clip");
+    windows = json_object_get_array_member (q, "relevant_windows");
+    g_assert_cmpuint (json_array_get_length (windows), ==, 1);
+    g_assert_cmpfloat_with_epsilon (json_array_get_double_element (json_array_get_array_element (windows, 0), 0), 0.5, 1e-6);
+    g_assert_cmpfloat_with_epsilon (json_array_get_double_element (json_array_get_array_element (windows, 0), 1), 1.5, 1e-6);
+  }
+  /* An unknown format is refused (a toast), no file. */
+  {
+    g_autofree char *bad = g_build_filename (tmp_dir, "bad-format.out", NULL);
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                               "no-such-format", bad));
+    g_assert_false (g_file_test (bad, G_FILE_TEST_EXISTS));
+  }
 
   /* The catalog's sets are offered, "default" first; switching the set
    * shows that set's segments (none in the other one). */
@@ -1372,7 +1362,6 @@ main (int   argc,
   g_test_add_func ("/widgets/search/thumbnail", test_thumbnail_find);
   g_test_add_func ("/widgets/annotation/stack", test_annotation_stack);
   g_test_add_func ("/widgets/annotation/save-failure", test_annotation_save_failure);
-  g_test_add_func ("/widgets/annotation/export", test_export_json);
   g_test_add_func ("/widgets/library/load", test_library_load);
   g_test_add_func ("/widgets/timeline", test_timeline);
   g_test_add_func ("/widgets/playback/basics", test_playback);
