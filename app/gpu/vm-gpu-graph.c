@@ -1,0 +1,719 @@
+/* vm-gpu-graph.c — dispatch graphs: recording with dependency tracking,
+ * submission with a fence and a timeout, optional per-kernel timing.
+ *
+ * Barriers: each buffer remembers whether it has a write not yet made
+ * visible, and whether it was read since the last barrier.  A node waits
+ * (one vkCmdPipelineBarrier) only when it reads a buffer with a pending write
+ * (read after write), or writes a buffer that has a pending write or was read
+ * since the last barrier (write after write/read).
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "gpu/vm-gpu-graph.h"
+#include "gpu/vm-gpu-private.h"
+
+#include <string.h>
+#include <glib/gi18n.h>
+
+#define SETS_PER_POOL 256
+#define MAX_BINDINGS 16
+#define MAX_TIMED_NODES 2048
+#define DEFAULT_TIMEOUT_NS (60 * G_GUINT64_CONSTANT (1000000000))
+
+typedef struct {
+  gboolean write_pending;
+  gboolean read_since_barrier;
+} BufferState;
+
+struct _VmGpuGraph {
+  VmGpuDevice     *device;
+  VkCommandBuffer  cmd;
+  VkFence          fence;
+  GArray          *pools;          /* VkDescriptorPool */
+  guint            sets_in_last_pool;
+  GPtrArray       *held;           /* VmGpuBuffer refs kept until completion */
+  GPtrArray       *scratch;        /* VmGpuBuffer owned by the graph */
+  GHashTable      *states;         /* VmGpuBuffer* → BufferState* */
+  gboolean         recording;
+  gboolean         broken;         /* a submit timed out; wait before reuse */
+
+  guint            n_dispatches;
+  guint            n_barriers;
+  guint            last_dispatches;
+  guint            last_barriers;
+
+  gboolean         profiling;
+  gboolean         print_profile;
+  VkQueryPool      query_pool;
+  GPtrArray       *timed_names;    /* const char*, one per timed node */
+  GArray          *timings;        /* VmGpuKernelTiming */
+};
+
+VmGpuGraph *
+vm_gpu_graph_new (VmGpuDevice  *device,
+                  GError      **error)
+{
+  VmVk *vk = &device->vk;
+  g_autoptr(VmGpuGraph) self = g_new0 (VmGpuGraph, 1);
+  const char *profile = g_getenv ("VIDMARK_GPU_PROFILE");
+
+  self->device = vm_gpu_device_ref (device);
+  self->pools = g_array_new (FALSE, FALSE, sizeof (VkDescriptorPool));
+  self->held = g_ptr_array_new_with_free_func ((GDestroyNotify) vm_gpu_buffer_unref);
+  self->scratch = g_ptr_array_new_with_free_func ((GDestroyNotify) vm_gpu_buffer_unref);
+  self->states = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  self->timed_names = g_ptr_array_new ();
+  self->timings = g_array_new (FALSE, FALSE, sizeof (VmGpuKernelTiming));
+
+  if (device->lost)
+    {
+      g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_DEVICE_LOST,
+                   _("The GPU device was lost; restart Vidmark"));
+      return NULL;
+    }
+
+  VkCommandBufferAllocateInfo alloc = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+    .commandPool = device->command_pool,
+    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+    .commandBufferCount = 1,
+  };
+  VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+  VkResult res;
+
+  g_mutex_lock (&device->queue_lock);
+  res = vk->vkAllocateCommandBuffers (device->device, &alloc, &self->cmd);
+  g_mutex_unlock (&device->queue_lock);
+  if (res != VK_SUCCESS)
+    {
+      self->cmd = VK_NULL_HANDLE;
+      vm_gpu_set_vk_error (device, error, res, "command buffer allocation");
+      return NULL;
+    }
+  res = vk->vkCreateFence (device->device, &fence_info, NULL, &self->fence);
+  if (res != VK_SUCCESS)
+    {
+      self->fence = VK_NULL_HANDLE;
+      vm_gpu_set_vk_error (device, error, res, "fence creation");
+      return NULL;
+    }
+
+  if (profile != NULL && g_str_equal (profile, "1"))
+    {
+      vm_gpu_graph_set_profiling (self, TRUE);
+      self->print_profile = TRUE;
+    }
+  return g_steal_pointer (&self);
+}
+
+void
+vm_gpu_graph_free (VmGpuGraph *self)
+{
+  VmGpuDevice *device;
+  VmVk *vk;
+
+  if (self == NULL)
+    return;
+  device = self->device;
+  vk = &device->vk;
+
+  if (self->recording && self->cmd != VK_NULL_HANDLE)
+    vk->vkEndCommandBuffer (self->cmd);
+  if (self->broken)
+    vk->vkDeviceWaitIdle (device->device);
+
+  for (guint i = 0; i < self->pools->len; i++)
+    vk->vkDestroyDescriptorPool (device->device, g_array_index (self->pools, VkDescriptorPool, i), NULL);
+  if (self->query_pool != VK_NULL_HANDLE)
+    vk->vkDestroyQueryPool (device->device, self->query_pool, NULL);
+  if (self->fence != VK_NULL_HANDLE)
+    vk->vkDestroyFence (device->device, self->fence, NULL);
+  if (self->cmd != VK_NULL_HANDLE)
+    {
+      g_mutex_lock (&device->queue_lock);
+      vk->vkFreeCommandBuffers (device->device, device->command_pool, 1, &self->cmd);
+      g_mutex_unlock (&device->queue_lock);
+    }
+
+  g_array_unref (self->pools);
+  g_ptr_array_unref (self->held);
+  g_ptr_array_unref (self->scratch);
+  g_hash_table_unref (self->states);
+  g_ptr_array_unref (self->timed_names);
+  g_array_unref (self->timings);
+  vm_gpu_device_unref (device);
+  g_free (self);
+}
+
+VmGpuDevice *
+vm_gpu_graph_get_device (VmGpuGraph *self)
+{
+  return self->device;
+}
+
+void
+vm_gpu_graph_set_profiling (VmGpuGraph *self,
+                            gboolean    profiling)
+{
+  VmGpuDevice *device = self->device;
+
+  g_return_if_fail (!self->recording);
+
+  if (profiling && !device->info->timestamps)
+    profiling = FALSE;
+  if (profiling && self->query_pool == VK_NULL_HANDLE)
+    {
+      VkQueryPoolCreateInfo info = {
+        .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+        .queryType = VK_QUERY_TYPE_TIMESTAMP,
+        .queryCount = 2 * MAX_TIMED_NODES,
+      };
+      if (device->vk.vkCreateQueryPool (device->device, &info, NULL, &self->query_pool) != VK_SUCCESS)
+        {
+          self->query_pool = VK_NULL_HANDLE;
+          profiling = FALSE;
+        }
+    }
+  self->profiling = profiling;
+}
+
+static gboolean
+check_device (VmGpuGraph  *self,
+              GError     **error)
+{
+  if (self->device->lost)
+    {
+      g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_DEVICE_LOST,
+                   _("The GPU device was lost; restart Vidmark"));
+      return FALSE;
+    }
+  if (self->broken)
+    {
+      VkResult res = self->device->vk.vkWaitForFences (self->device->device, 1, &self->fence, VK_TRUE, 0);
+
+      if (res != VK_SUCCESS)
+        {
+          g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_TIMEOUT,
+                       _("The GPU is still busy with work that timed out"));
+          return FALSE;
+        }
+      self->broken = FALSE;
+      g_ptr_array_set_size (self->held, 0);
+    }
+  return TRUE;
+}
+
+static gboolean
+begin (VmGpuGraph  *self,
+       GError     **error)
+{
+  VmVk *vk = &self->device->vk;
+  VkCommandBufferBeginInfo info = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+  };
+
+  if (!check_device (self, error))
+    return FALSE;
+  if (self->recording)
+    return TRUE;
+
+  VM_VK_CHECK (self->device, error, vk->vkResetCommandBuffer (self->cmd, 0), "command buffer reset");
+  VM_VK_CHECK (self->device, error, vk->vkBeginCommandBuffer (self->cmd, &info), "command recording");
+  if (self->profiling)
+    vk->vkCmdResetQueryPool (self->cmd, self->query_pool, 0, 2 * MAX_TIMED_NODES);
+  g_ptr_array_set_size (self->timed_names, 0);
+  self->recording = TRUE;
+  self->n_dispatches = 0;
+  self->n_barriers = 0;
+  return TRUE;
+}
+
+static BufferState *
+state_for (VmGpuGraph  *self,
+           VmGpuBuffer *buffer)
+{
+  BufferState *st = g_hash_table_lookup (self->states, buffer);
+
+  if (st == NULL)
+    {
+      st = g_new0 (BufferState, 1);
+      g_hash_table_insert (self->states, buffer, st);
+      g_ptr_array_add (self->held, vm_gpu_buffer_ref (buffer));
+    }
+  return st;
+}
+
+/* Emits the barrier the node needs (if any), then records its accesses. */
+static void
+track (VmGpuGraph        *self,
+       VmGpuBuffer      **buffers,
+       const VmGpuAccess *access,
+       guint              n)
+{
+  VmVk *vk = &self->device->vk;
+  gboolean need = FALSE;
+
+  for (guint i = 0; i < n; i++)
+    {
+      BufferState *st = state_for (self, buffers[i]);
+
+      if ((access[i] & VM_GPU_ACCESS_READ) && st->write_pending)
+        need = TRUE;
+      if ((access[i] & VM_GPU_ACCESS_WRITE) && (st->write_pending || st->read_since_barrier))
+        need = TRUE;
+    }
+
+  if (need)
+    {
+      GHashTableIter iter;
+      gpointer key, value;
+      g_autoptr(GArray) barriers = g_array_new (FALSE, FALSE, sizeof (VkBufferMemoryBarrier));
+
+      /* One barrier flushes every pending write, not only this node's: the
+       * execution dependency is there anyway, and later readers of those
+       * buffers then need no barrier of their own. */
+      g_hash_table_iter_init (&iter, self->states);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          BufferState *st = value;
+          VmGpuBuffer *buffer = key;
+          VkBufferMemoryBarrier barrier = {
+            .sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER,
+            .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+            .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                             VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+            .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+            .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+            .buffer = buffer->buffer,
+            .offset = 0,
+            .size = VK_WHOLE_SIZE,
+          };
+
+          /* The execution dependency orders every earlier read. */
+          st->read_since_barrier = FALSE;
+          if (!st->write_pending)
+            continue;
+          g_array_append_val (barriers, barrier);
+          st->write_pending = FALSE;
+        }
+
+      vk->vkCmdPipelineBarrier (self->cmd,
+                                VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                0, 0, NULL, barriers->len, (const VkBufferMemoryBarrier *) barriers->data,
+                                0, NULL);
+      self->n_barriers++;
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      BufferState *st = state_for (self, buffers[i]);
+
+      if (access[i] & VM_GPU_ACCESS_READ)
+        st->read_since_barrier = TRUE;
+      if (access[i] & VM_GPU_ACCESS_WRITE)
+        st->write_pending = TRUE;
+    }
+}
+
+static VkDescriptorSet
+allocate_set (VmGpuGraph    *self,
+              VmGpuPipeline *pipeline,
+              GError       **error)
+{
+  VmGpuDevice *device = self->device;
+  VmVk *vk = &device->vk;
+  VkDescriptorSet set = VK_NULL_HANDLE;
+  VkResult res;
+
+  if (self->pools->len == 0 || self->sets_in_last_pool >= SETS_PER_POOL)
+    {
+      VkDescriptorPoolSize size = {
+        .type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        .descriptorCount = SETS_PER_POOL * MAX_BINDINGS,
+      };
+      VkDescriptorPoolCreateInfo info = {
+        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+        .maxSets = SETS_PER_POOL,
+        .poolSizeCount = 1,
+        .pPoolSizes = &size,
+      };
+      VkDescriptorPool pool;
+
+      /* Reuse a pool that was reset after the last submit. */
+      if (self->pools->len > 0 && self->sets_in_last_pool == 0)
+        ;
+      else
+        {
+          res = vk->vkCreateDescriptorPool (device->device, &info, NULL, &pool);
+          if (res != VK_SUCCESS)
+            {
+              vm_gpu_set_vk_error (device, error, res, "descriptor pool creation");
+              return VK_NULL_HANDLE;
+            }
+          g_array_append_val (self->pools, pool);
+          self->sets_in_last_pool = 0;
+        }
+    }
+
+  VkDescriptorSetAllocateInfo info = {
+    .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+    .descriptorPool = g_array_index (self->pools, VkDescriptorPool, self->pools->len - 1),
+    .descriptorSetCount = 1,
+    .pSetLayouts = &pipeline->set_layout,
+  };
+  res = vk->vkAllocateDescriptorSets (device->device, &info, &set);
+  if (res != VK_SUCCESS)
+    {
+      vm_gpu_set_vk_error (device, error, res, "descriptor set allocation");
+      return VK_NULL_HANDLE;
+    }
+  self->sets_in_last_pool++;
+  return set;
+}
+
+gboolean
+vm_gpu_graph_dispatch (VmGpuGraph               *self,
+                       const VmGpuPipelineDesc  *desc,
+                       const VmGpuBinding       *bindings,
+                       guint                     n_bindings,
+                       const void               *push,
+                       guint                     push_size,
+                       guint                     groups_x,
+                       guint                     groups_y,
+                       guint                     groups_z,
+                       GError                  **error)
+{
+  VmGpuDevice *device = self->device;
+  VmVk *vk = &device->vk;
+  const VkPhysicalDeviceLimits *limits = &device->limits;
+  VmGpuPipeline *pipeline;
+  VkDescriptorSet set;
+  VkDescriptorBufferInfo infos[MAX_BINDINGS];
+  VkWriteDescriptorSet writes[MAX_BINDINGS];
+  VmGpuBuffer *buffers[MAX_BINDINGS];
+  VmGpuAccess access[MAX_BINDINGS];
+  guint groups[3] = { groups_x, groups_y, groups_z };
+
+  if (n_bindings != desc->n_bindings || n_bindings > MAX_BINDINGS || push_size != desc->push_size)
+    {
+      g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
+                   _("The GPU kernel “%s” was given %u bindings and %u push bytes"),
+                   desc->name, n_bindings, push_size);
+      return FALSE;
+    }
+  for (guint i = 0; i < 3; i++)
+    if (groups[i] > limits->maxComputeWorkGroupCount[i])
+      {
+        g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
+                     _("The GPU kernel “%s” needs %u workgroups in dimension %u; the device allows %u"),
+                     desc->name, groups[i], i, limits->maxComputeWorkGroupCount[i]);
+        return FALSE;
+      }
+
+  for (guint i = 0; i < n_bindings; i++)
+    {
+      const VmGpuBinding *b = &bindings[i];
+      guint64 range;
+
+      if (b->buffer == NULL || b->buffer->device != device)
+        {
+          g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
+                       _("The GPU kernel “%s” was given a missing or foreign buffer"), desc->name);
+          return FALSE;
+        }
+      range = b->range != 0 ? b->range : MIN (b->buffer->size - MIN (b->offset, b->buffer->size),
+                                               (guint64) limits->maxStorageBufferRange);
+      if (b->offset % limits->minStorageBufferOffsetAlignment != 0 ||
+          b->offset >= b->buffer->size || range > b->buffer->size - b->offset ||
+          range > limits->maxStorageBufferRange)
+        {
+          g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
+                       _("The GPU kernel “%s” was given an invalid view (bytes %" G_GUINT64_FORMAT
+                         "+%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT ")"),
+                       desc->name, b->offset, range, b->buffer->size);
+          return FALSE;
+        }
+      infos[i] = (VkDescriptorBufferInfo) { b->buffer->buffer, b->offset, range };
+      buffers[i] = b->buffer;
+      access[i] = b->access;
+    }
+
+  if (groups_x == 0 || groups_y == 0 || groups_z == 0)
+    return TRUE;
+
+  pipeline = vm_gpu_device_get_pipeline (device, desc, error);
+  if (pipeline == NULL)
+    return FALSE;
+  if (!begin (self, error))
+    return FALSE;
+  set = allocate_set (self, pipeline, error);
+  if (set == VK_NULL_HANDLE)
+    return FALSE;
+
+  for (guint i = 0; i < n_bindings; i++)
+    writes[i] = (VkWriteDescriptorSet) {
+      .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+      .dstSet = set,
+      .dstBinding = i,
+      .descriptorCount = 1,
+      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+      .pBufferInfo = &infos[i],
+    };
+  vk->vkUpdateDescriptorSets (device->device, n_bindings, writes, 0, NULL);
+
+  track (self, buffers, access, n_bindings);
+
+  if (self->profiling && self->timed_names->len < MAX_TIMED_NODES)
+    vk->vkCmdWriteTimestamp (self->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, self->query_pool,
+                             2 * self->timed_names->len);
+  vk->vkCmdBindPipeline (self->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline->pipeline);
+  vk->vkCmdBindDescriptorSets (self->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline->layout, 0, 1, &set,
+                               0, NULL);
+  if (push_size > 0)
+    vk->vkCmdPushConstants (self->cmd, pipeline->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
+  vk->vkCmdDispatch (self->cmd, groups_x, groups_y, groups_z);
+  if (self->profiling && self->timed_names->len < MAX_TIMED_NODES)
+    {
+      vk->vkCmdWriteTimestamp (self->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, self->query_pool,
+                               2 * self->timed_names->len + 1);
+      g_ptr_array_add (self->timed_names, pipeline->name);
+    }
+  self->n_dispatches++;
+  return TRUE;
+}
+
+static gboolean
+check_transfer_range (VmGpuBuffer  *buffer,
+                      guint64       offset,
+                      guint64       size,
+                      GError      **error)
+{
+  if (offset % 4 != 0 || size % 4 != 0 || offset > buffer->size || size > buffer->size - offset)
+    {
+      g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
+                   _("Invalid GPU buffer range %" G_GUINT64_FORMAT "+%" G_GUINT64_FORMAT),
+                   offset, size);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+vm_gpu_graph_fill (VmGpuGraph   *self,
+                   VmGpuBuffer  *buffer,
+                   guint64       offset,
+                   guint64       size,
+                   guint32       value,
+                   GError      **error)
+{
+  VmGpuAccess access = VM_GPU_ACCESS_WRITE;
+
+  if (!check_transfer_range (buffer, offset, size, error))
+    return FALSE;
+  if (size == 0)
+    return TRUE;
+  if (!begin (self, error))
+    return FALSE;
+  track (self, &buffer, &access, 1);
+  self->device->vk.vkCmdFillBuffer (self->cmd, buffer->buffer, offset, size, value);
+  return TRUE;
+}
+
+gboolean
+vm_gpu_graph_copy (VmGpuGraph   *self,
+                   VmGpuBuffer  *src,
+                   guint64       src_offset,
+                   VmGpuBuffer  *dst,
+                   guint64       dst_offset,
+                   guint64       size,
+                   GError      **error)
+{
+  VmGpuBuffer *buffers[2] = { src, dst };
+  VmGpuAccess access[2] = { VM_GPU_ACCESS_READ, VM_GPU_ACCESS_WRITE };
+  VkBufferCopy region = { src_offset, dst_offset, size };
+
+  if (!check_transfer_range (src, src_offset, size, error) ||
+      !check_transfer_range (dst, dst_offset, size, error))
+    return FALSE;
+  if (size == 0)
+    return TRUE;
+  if (!begin (self, error))
+    return FALSE;
+  track (self, buffers, access, 2);
+  self->device->vk.vkCmdCopyBuffer (self->cmd, src->buffer, dst->buffer, 1, &region);
+  return TRUE;
+}
+
+VmGpuBuffer *
+vm_gpu_graph_scratch (VmGpuGraph   *self,
+                      guint64       size,
+                      GError      **error)
+{
+  VmGpuBuffer *buffer = vm_gpu_buffer_new (self->device, size, error);
+
+  if (buffer != NULL)
+    g_ptr_array_add (self->scratch, buffer);
+  return buffer;
+}
+
+static void
+collect_timings (VmGpuGraph *self)
+{
+  VmGpuDevice *device = self->device;
+  guint n = self->timed_names->len;
+  g_autofree guint64 *stamps = NULL;
+  guint64 mask;
+  GHashTable *index;
+
+  g_array_set_size (self->timings, 0);
+  if (!self->profiling || n == 0)
+    return;
+
+  stamps = g_new0 (guint64, 2 * n);
+  if (device->vk.vkGetQueryPoolResults (device->device, self->query_pool, 0, 2 * n,
+                                        2 * n * sizeof (guint64), stamps, sizeof (guint64),
+                                        VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) != VK_SUCCESS)
+    return;
+
+  mask = device->timestamp_valid_bits >= 64 ? G_MAXUINT64
+                                            : ((G_GUINT64_CONSTANT (1) << device->timestamp_valid_bits) - 1);
+  index = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *name = g_ptr_array_index (self->timed_names, i);
+      guint64 ticks = (stamps[2 * i + 1] - stamps[2 * i]) & mask;
+      double ms = ticks * (double) device->timestamp_period / 1e6;
+      gpointer pos;
+
+      if (g_hash_table_lookup_extended (index, name, NULL, &pos))
+        {
+          VmGpuKernelTiming *t = &g_array_index (self->timings, VmGpuKernelTiming, GPOINTER_TO_UINT (pos));
+          t->count++;
+          t->total_ms += ms;
+        }
+      else
+        {
+          VmGpuKernelTiming t = { name, 1, ms };
+
+          g_hash_table_insert (index, (gpointer) name, GUINT_TO_POINTER (self->timings->len));
+          g_array_append_val (self->timings, t);
+        }
+    }
+  g_hash_table_unref (index);
+}
+
+char *
+vm_gpu_graph_format_timings (VmGpuGraph *self)
+{
+  GString *s = g_string_new (NULL);
+  double total = 0;
+
+  g_string_append_printf (s, "%-28s %6s %11s %11s\n", "kernel", "count", "total ms", "mean ms");
+  for (guint i = 0; i < self->timings->len; i++)
+    {
+      const VmGpuKernelTiming *t = &g_array_index (self->timings, VmGpuKernelTiming, i);
+
+      g_string_append_printf (s, "%-28s %6u %11.3f %11.3f\n", t->name, t->count, t->total_ms,
+                              t->total_ms / t->count);
+      total += t->total_ms;
+    }
+  g_string_append_printf (s, "%-28s %6s %11.3f\n", "all", "", total);
+  return g_string_free (s, FALSE);
+}
+
+gboolean
+vm_gpu_graph_submit (VmGpuGraph  *self,
+                     guint64      timeout_ns,
+                     GError     **error)
+{
+  VmGpuDevice *device = self->device;
+  VmVk *vk = &device->vk;
+  VkResult res;
+
+  if (!check_device (self, error))
+    return FALSE;
+
+  self->last_dispatches = self->n_dispatches;
+  self->last_barriers = self->n_barriers;
+  if (!self->recording)
+    {
+      g_array_set_size (self->timings, 0);
+      return TRUE;
+    }
+
+  /* Make the results visible to the host. */
+  VkMemoryBarrier to_host = {
+    .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+    .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+    .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
+  };
+  vk->vkCmdPipelineBarrier (self->cmd,
+                            VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                            VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, NULL, 0, NULL);
+
+  self->recording = FALSE;
+  g_hash_table_remove_all (self->states);
+  VM_VK_CHECK (device, error, vk->vkEndCommandBuffer (self->cmd), "command recording");
+  VM_VK_CHECK (device, error, vk->vkResetFences (device->device, 1, &self->fence), "fence reset");
+
+  VkSubmitInfo submit = {
+    .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+    .commandBufferCount = 1,
+    .pCommandBuffers = &self->cmd,
+  };
+  g_mutex_lock (&device->queue_lock);
+  res = vk->vkQueueSubmit (device->queue, 1, &submit, self->fence);
+  g_mutex_unlock (&device->queue_lock);
+  if (res != VK_SUCCESS)
+    return vm_gpu_set_vk_error (device, error, res, "submission");
+
+  res = vk->vkWaitForFences (device->device, 1, &self->fence, VK_TRUE,
+                             timeout_ns != 0 ? timeout_ns : DEFAULT_TIMEOUT_NS);
+  if (res == VK_TIMEOUT)
+    {
+      self->broken = TRUE;
+      return vm_gpu_set_vk_error (device, error, res, "its work");
+    }
+  if (res != VK_SUCCESS)
+    return vm_gpu_set_vk_error (device, error, res, "waiting for results");
+
+  g_ptr_array_set_size (self->held, 0);
+  for (guint i = 0; i < self->pools->len; i++)
+    vk->vkResetDescriptorPool (device->device, g_array_index (self->pools, VkDescriptorPool, i), 0);
+  /* Keep only one pool. */
+  while (self->pools->len > 1)
+    {
+      vk->vkDestroyDescriptorPool (device->device,
+                                   g_array_index (self->pools, VkDescriptorPool, self->pools->len - 1), NULL);
+      g_array_set_size (self->pools, self->pools->len - 1);
+    }
+  self->sets_in_last_pool = 0;
+
+  collect_timings (self);
+  if (self->print_profile && self->timings->len > 0)
+    {
+      g_autofree char *table = vm_gpu_graph_format_timings (self);
+      g_printerr ("GPU profile (%s):\n%s", device->info->name, table);
+    }
+  return TRUE;
+}
+
+guint
+vm_gpu_graph_get_n_dispatches (VmGpuGraph *self)
+{
+  return self->last_dispatches;
+}
+
+guint
+vm_gpu_graph_get_n_barriers (VmGpuGraph *self)
+{
+  return self->last_barriers;
+}
+
+GArray *
+vm_gpu_graph_get_timings (VmGpuGraph *self)
+{
+  return self->timings;
+}

@@ -1,0 +1,102 @@
+/* vm-gpu-graph.h — record many dispatches into one command buffer, with
+ * barriers only where a buffer is really read after written (or written
+ * after read), then submit and wait.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "gpu/vm-gpu-buffer.h"
+#include "gpu/vm-gpu-pipeline.h"
+
+G_BEGIN_DECLS
+
+typedef struct _VmGpuGraph VmGpuGraph;
+
+typedef enum {
+  VM_GPU_ACCESS_READ  = 1 << 0,
+  VM_GPU_ACCESS_WRITE = 1 << 1,
+  VM_GPU_ACCESS_READ_WRITE = VM_GPU_ACCESS_READ | VM_GPU_ACCESS_WRITE,
+} VmGpuAccess;
+
+/* One storage-buffer binding: bytes [offset, offset + range) of @buffer.
+ * @offset must be a multiple of the device's minStorageBufferOffsetAlignment
+ * (vm_gpu_bind_view() takes care of that); @range 0 means "to the end,
+ * clamped to maxStorageBufferRange". */
+typedef struct {
+  VmGpuBuffer *buffer;
+  guint64      offset;
+  guint64      range;
+  VmGpuAccess  access;
+} VmGpuBinding;
+
+VmGpuGraph *vm_gpu_graph_new  (VmGpuDevice  *device,
+                               GError      **error);
+void        vm_gpu_graph_free (VmGpuGraph   *self);
+
+VmGpuDevice *vm_gpu_graph_get_device (VmGpuGraph *self);
+
+/* Records one dispatch of @desc with @n_groups workgroups.  Fails (and the
+ * graph stays usable) on bad counts, missing pipelines, lost devices. */
+gboolean    vm_gpu_graph_dispatch (VmGpuGraph               *self,
+                                   const VmGpuPipelineDesc  *desc,
+                                   const VmGpuBinding       *bindings,
+                                   guint                     n_bindings,
+                                   const void               *push,
+                                   guint                     push_size,
+                                   guint                     groups_x,
+                                   guint                     groups_y,
+                                   guint                     groups_z,
+                                   GError                  **error);
+
+/* Fills bytes [offset, offset+size) (multiples of 4) with @value. */
+gboolean    vm_gpu_graph_fill (VmGpuGraph   *self,
+                               VmGpuBuffer  *buffer,
+                               guint64       offset,
+                               guint64       size,
+                               guint32       value,
+                               GError      **error);
+gboolean    vm_gpu_graph_copy (VmGpuGraph   *self,
+                               VmGpuBuffer  *src,
+                               guint64       src_offset,
+                               VmGpuBuffer  *dst,
+                               guint64       dst_offset,
+                               guint64       size,
+                               GError      **error);
+
+/* A buffer that lives as long as the graph (intermediate results). */
+VmGpuBuffer *vm_gpu_graph_scratch (VmGpuGraph   *self,
+                                   guint64       size,
+                                   GError      **error);
+
+/* Times each node with timestamp queries (also on with VIDMARK_GPU_PROFILE=1,
+ * which prints a per-kernel table to stderr after each submit). */
+void        vm_gpu_graph_set_profiling (VmGpuGraph *self,
+                                        gboolean    profiling);
+
+/* Submits what was recorded and waits up to @timeout_ns (0: 60 s).  The graph
+ * is then empty and can record again.  VM_GPU_ERROR_TIMEOUT or
+ * VM_GPU_ERROR_DEVICE_LOST on failure. */
+gboolean    vm_gpu_graph_submit (VmGpuGraph  *self,
+                                 guint64      timeout_ns,
+                                 GError     **error);
+
+/* Counters of the last submit. */
+guint       vm_gpu_graph_get_n_dispatches (VmGpuGraph *self);
+guint       vm_gpu_graph_get_n_barriers   (VmGpuGraph *self);
+
+typedef struct {
+  const char *name;     /* kernel (pipeline) name */
+  guint       count;
+  double      total_ms;
+} VmGpuKernelTiming;
+
+/* Per-kernel times of the last profiled submit (VmGpuKernelTiming elements,
+ * owned by the graph; empty when profiling was off or unsupported). */
+GArray     *vm_gpu_graph_get_timings (VmGpuGraph *self);
+/* The table VIDMARK_GPU_PROFILE=1 prints. */
+char       *vm_gpu_graph_format_timings (VmGpuGraph *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmGpuGraph, vm_gpu_graph_free)
+
+G_END_DECLS

@@ -1,0 +1,831 @@
+/* vm-gpu-kernels.c — recording the kernels of shaders/ into graphs.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "gpu/vm-gpu-kernels.h"
+#include "gpu/vm-gpu-private.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib/gi18n.h>
+
+/* ---- push-constant blocks, mirrored from shaders/ ----------------------- */
+
+typedef struct {
+  guint32 m, n, k;
+  guint32 lda, ldb, ldc, ldr;
+  guint32 a_off, b_off, bias_off, c_off, r_off;
+  guint32 a_bstride, b_bstride, c_bstride, r_bstride;
+  guint32 epilogue;
+  guint32 flags;
+} GemmPush;
+G_STATIC_ASSERT (sizeof (GemmPush) == 72);
+
+typedef struct {
+  guint32 rows, cols;
+  guint32 x_off, x_ld;
+  guint32 y_off, y_ld;
+  guint32 g_off, b_off;
+  float   eps;
+} LayerNormPush;
+G_STATIC_ASSERT (sizeof (LayerNormPush) == 36);
+
+typedef struct {
+  guint32 rows, cols;
+  guint32 x_off, x_ld;
+  guint32 y_off, y_ld;
+  float   scale;
+} RowPush;   /* softmax.comp (scale) and l2norm.comp (eps) */
+G_STATIC_ASSERT (sizeof (RowPush) == 28);
+
+typedef struct {
+  guint32 lq, lk, d, causal;
+  guint32 q_off, k_off, v_off, o_off;
+  guint32 q_ld, k_ld, v_ld, o_ld;
+  guint32 q_bstride, k_bstride, v_bstride, o_bstride;
+  float   scale;
+} AttentionPush;
+G_STATIC_ASSERT (sizeof (AttentionPush) == 68);
+
+typedef struct {
+  guint32 width, height;
+  guint32 row_bytes, frame_bytes;
+  guint32 in_off_bytes;
+  guint32 out_w, ksize;
+  guint32 n_frames;
+} ResizeHPush;
+G_STATIC_ASSERT (sizeof (ResizeHPush) == 32);
+
+typedef struct {
+  guint32 in_h, out_w, out_h, ksize;
+  guint32 n_frames, out_off;
+  float   mean[3];
+  float   istd[3];
+} ResizeVPush;
+G_STATIC_ASSERT (sizeof (ResizeVPush) == 48);
+
+typedef struct {
+  guint32 size, patch, dim, side;
+  guint32 img_off, w_off, out_off, n_images;
+} PatchPush;
+G_STATIC_ASSERT (sizeof (PatchPush) == 32);
+
+typedef struct {
+  guint32 n_tokens, dim, n_images;
+  guint32 t_off, cls_off, pos_off, out_off;
+} ClassPosPush;
+G_STATIC_ASSERT (sizeof (ClassPosPush) == 28);
+
+typedef struct {
+  guint32 n_rows, cols, n_src;
+  guint32 src_off, src_ld, idx_off, out_off, out_ld;
+} GatherPush;
+G_STATIC_ASSERT (sizeof (GatherPush) == 32);
+
+typedef struct {
+  guint32 n_rows, d4, n_queries, k;
+  guint32 db_off4, q_off4, rows_per_wg, slot_base;
+  guint32 n_slots, row_base;
+} SimPush;
+G_STATIC_ASSERT (sizeof (SimPush) == 40);
+
+typedef struct {
+  guint32 n_cand, k, score_off, index_off;
+} MergePush;
+G_STATIC_ASSERT (sizeof (MergePush) == 16);
+
+/* ---- pipeline descriptions ------------------------------------------------ */
+
+#define DESC(ident, name, bindings, push, lx, ly) \
+  static const VmGpuPipelineDesc ident = { name, bindings, sizeof (push), { lx, ly, 1 } };
+
+DESC (gemm_f32_desc, "gemm_f32", 5, GemmPush, 256, 1)
+DESC (gemm_f16_desc, "gemm_f16", 5, GemmPush, 256, 1)
+DESC (gemm_coopmat_desc, "gemm_coopmat_f16", 5, GemmPush, 128, 1)
+DESC (layernorm_f32_desc, "layernorm_f32", 4, LayerNormPush, 256, 1)
+DESC (layernorm_f16_desc, "layernorm_f16", 4, LayerNormPush, 256, 1)
+DESC (softmax_desc, "softmax_f32", 2, RowPush, 256, 1)
+DESC (l2norm_desc, "l2norm_f32", 2, RowPush, 256, 1)
+DESC (attention_desc, "attention_f32", 4, AttentionPush, 64, 1)
+DESC (resize_h_desc, "resize_h", 4, ResizeHPush, 64, 4)
+DESC (resize_v_desc, "resize_v", 4, ResizeVPush, 64, 4)
+DESC (patch_f32_desc, "patch_embed_f32", 3, PatchPush, 64, 1)
+DESC (patch_f16_desc, "patch_embed_f16", 3, PatchPush, 64, 1)
+DESC (class_pos_f32_desc, "class_pos_f32", 4, ClassPosPush, 64, 1)
+DESC (class_pos_f16_desc, "class_pos_f16", 4, ClassPosPush, 64, 1)
+DESC (gather_desc, "gather_rows_f32", 3, GatherPush, 64, 1)
+DESC (sim_desc, "sim_topk_f16", 3, SimPush, 64, 1)
+DESC (merge_desc, "topk_merge", 3, MergePush, 64, 1)
+
+#define SIM_QUERIES_PER_GROUP 16
+#define SIM_TILE 64
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static gboolean
+invalid (GError     **error,
+         const char  *op,
+         const char  *what)
+{
+  g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
+               _("Invalid arguments to the GPU operation %s: %s"), op, what);
+  return FALSE;
+}
+
+static gsize
+dtype_size (VmGpuDType type)
+{
+  return type == VM_GPU_F16 ? 2 : 4;
+}
+
+static gboolean
+check_f16 (VmGpuGraph  *graph,
+           VmGpuDType   type,
+           GError     **error)
+{
+  if (type == VM_GPU_F16 && !vm_gpu_device_supports_f16 (vm_gpu_graph_get_device (graph)))
+    {
+      g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_UNSUPPORTED,
+                   _("This GPU cannot read fp16 weights (no 16-bit storage); use fp32"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Binds @n_bytes of @view, aligning the binding's start down to the device's
+ * offset alignment; *elem_off receives the remainder in @elem_size units. */
+static gboolean
+bind_view (VmGpuGraph   *graph,
+           VmGpuView     view,
+           guint64       n_bytes,
+           guint         elem_size,
+           VmGpuAccess   access,
+           VmGpuBinding *binding,
+           guint32      *elem_off,
+           const char   *op,
+           GError      **error)
+{
+  VmGpuDevice *device = vm_gpu_graph_get_device (graph);
+  guint64 align = device->limits.minStorageBufferOffsetAlignment;
+  guint64 start, rem, range, size;
+
+  if (view.buffer == NULL)
+    return invalid (error, op, "missing buffer");
+  size = view.buffer->size;
+  if (view.offset > size || n_bytes > size - view.offset || n_bytes == 0)
+    {
+      g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
+                   _("Invalid arguments to the GPU operation %s: a tensor of %" G_GUINT64_FORMAT
+                     " bytes at offset %" G_GUINT64_FORMAT " overruns a buffer of %" G_GUINT64_FORMAT),
+                   op, n_bytes, view.offset, size);
+      return FALSE;
+    }
+  start = view.offset / align * align;
+  rem = view.offset - start;
+  if (rem % elem_size != 0)
+    return invalid (error, op, "misaligned tensor offset");
+  range = MIN ((rem + n_bytes + 3) / 4 * 4, size - start);
+  if (range > device->limits.maxStorageBufferRange)
+    {
+      g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_UNSUPPORTED,
+                   _("The GPU operation %s needs a %" G_GUINT64_FORMAT "-byte tensor; this device binds at most %u"),
+                   op, n_bytes, device->limits.maxStorageBufferRange);
+      return FALSE;
+    }
+  *binding = (VmGpuBinding) { view.buffer, start, range, access };
+  *elem_off = (guint32) (rem / elem_size);
+  return TRUE;
+}
+
+static guint
+div_up (guint64 a,
+        guint64 b)
+{
+  return (guint) ((a + b - 1) / b);
+}
+
+/* ---- GEMM -------------------------------------------------------------------- */
+
+const char *
+vm_gpu_gemm_variant (VmGpuDevice *device,
+                     VmGpuDType   b_type)
+{
+  const char *no_coop = g_getenv ("VIDMARK_GPU_NO_COOPMAT");
+
+  if (b_type == VM_GPU_F32)
+    return gemm_f32_desc.name;
+  if (device->info->cooperative_matrix_nv && device->info->subgroup_size == 32 &&
+      !(no_coop != NULL && g_str_equal (no_coop, "1")))
+    return gemm_coopmat_desc.name;
+  return gemm_f16_desc.name;
+}
+
+gboolean
+vm_gpu_gemm (VmGpuGraph       *graph,
+             const VmGpuGemm  *g,
+             GError          **error)
+{
+  VmGpuDevice *device = vm_gpu_graph_get_device (graph);
+  const char *op = "GEMM";
+  guint batch = MAX (g->batch, 1);
+  guint lda = g->lda ? g->lda : g->k;
+  guint ldb = g->ldb ? g->ldb : g->k;
+  guint ldc = g->ldc ? g->ldc : g->n;
+  guint ldr = g->ldr ? g->ldr : g->n;
+  gsize wsize = dtype_size (g->b_type);
+  VmGpuBinding bind[5];
+  GemmPush push = { 0 };
+  const VmGpuPipelineDesc *desc;
+  const char *variant;
+
+  if (g->m == 0 || g->n == 0 || g->k == 0)
+    return invalid (error, op, "empty matrix");
+  if (lda < g->k || ldb < g->k || ldc < g->n || ldr < g->n)
+    return invalid (error, op, "leading dimension smaller than the row");
+  if (batch > 1 && (g->a_batch_stride == 0 || g->c_batch_stride == 0))
+    return invalid (error, op, "batched without A or C batch strides");
+  if (!check_f16 (graph, g->b_type, error))
+    return FALSE;
+
+  push.m = g->m;
+  push.n = g->n;
+  push.k = g->k;
+  push.lda = lda;
+  push.ldb = ldb;
+  push.ldc = ldc;
+  push.ldr = ldr;
+  push.a_bstride = g->a_batch_stride;
+  push.b_bstride = g->b_batch_stride;
+  push.c_bstride = g->c_batch_stride;
+  push.r_bstride = g->residual_batch_stride;
+  push.epilogue = g->epilogue;
+
+  if (!bind_view (graph, g->a, 4 * ((guint64) (batch - 1) * g->a_batch_stride + (guint64) (g->m - 1) * lda + g->k),
+                  4, VM_GPU_ACCESS_READ, &bind[0], &push.a_off, op, error) ||
+      !bind_view (graph, g->b, wsize * ((guint64) (batch - 1) * g->b_batch_stride + (guint64) (g->n - 1) * ldb + g->k),
+                  wsize, VM_GPU_ACCESS_READ, &bind[1], &push.b_off, op, error) ||
+      !bind_view (graph, g->c, 4 * ((guint64) (batch - 1) * g->c_batch_stride + (guint64) (g->m - 1) * ldc + g->n),
+                  4, VM_GPU_ACCESS_WRITE, &bind[4], &push.c_off, op, error))
+    return FALSE;
+
+  if (g->bias.buffer != NULL)
+    {
+      if (!bind_view (graph, g->bias, wsize * g->n, wsize, VM_GPU_ACCESS_READ, &bind[2], &push.bias_off, op, error))
+        return FALSE;
+      push.flags |= 1;
+    }
+  else
+    bind[2] = (VmGpuBinding) { bind[1].buffer, bind[1].offset, bind[1].range, VM_GPU_ACCESS_READ };
+
+  if (g->residual.buffer != NULL)
+    {
+      if (batch > 1 && g->residual_batch_stride == 0)
+        return invalid (error, op, "batched residual without a batch stride");
+      if (!bind_view (graph, g->residual,
+                      4 * ((guint64) (batch - 1) * g->residual_batch_stride + (guint64) (g->m - 1) * ldr + g->n),
+                      4, VM_GPU_ACCESS_READ, &bind[3], &push.r_off, op, error))
+        return FALSE;
+      push.flags |= 2;
+    }
+  else
+    bind[3] = (VmGpuBinding) { bind[0].buffer, bind[0].offset, bind[0].range, VM_GPU_ACCESS_READ };
+
+  variant = vm_gpu_gemm_variant (device, g->b_type);
+  if (g_str_equal (variant, gemm_coopmat_desc.name))
+    desc = &gemm_coopmat_desc;
+  else if (g->b_type == VM_GPU_F16)
+    desc = &gemm_f16_desc;
+  else
+    desc = &gemm_f32_desc;
+
+  return vm_gpu_graph_dispatch (graph, desc, bind, 5, &push, sizeof push,
+                                div_up (g->n, 64), div_up (g->m, 64), batch, error);
+}
+
+/* ---- row operations ---------------------------------------------------------- */
+
+static void
+row_grid (guint  rows,
+          guint *gx,
+          guint *gy)
+{
+  *gx = MIN (rows, 65535u);
+  *gy = div_up (rows, *gx);
+}
+
+gboolean
+vm_gpu_layernorm (VmGpuGraph  *graph,
+                  guint        rows,
+                  guint        cols,
+                  VmGpuView    x,
+                  VmGpuView    gamma,
+                  VmGpuView    beta,
+                  VmGpuDType   param_type,
+                  float        eps,
+                  VmGpuView    y,
+                  GError     **error)
+{
+  const char *op = "LayerNorm";
+  gsize ps = dtype_size (param_type);
+  VmGpuBinding bind[4];
+  LayerNormPush push = { rows, cols, 0, cols, 0, cols, 0, 0, eps };
+  guint gx, gy;
+
+  if (rows == 0 || cols == 0)
+    return invalid (error, op, "empty tensor");
+  if (!check_f16 (graph, param_type, error))
+    return FALSE;
+  if (!bind_view (graph, x, 4ull * rows * cols, 4, VM_GPU_ACCESS_READ, &bind[0], &push.x_off, op, error) ||
+      !bind_view (graph, gamma, ps * cols, ps, VM_GPU_ACCESS_READ, &bind[1], &push.g_off, op, error) ||
+      !bind_view (graph, beta, ps * cols, ps, VM_GPU_ACCESS_READ, &bind[2], &push.b_off, op, error) ||
+      !bind_view (graph, y, 4ull * rows * cols, 4, VM_GPU_ACCESS_WRITE, &bind[3], &push.y_off, op, error))
+    return FALSE;
+  row_grid (rows, &gx, &gy);
+  return vm_gpu_graph_dispatch (graph, param_type == VM_GPU_F16 ? &layernorm_f16_desc : &layernorm_f32_desc,
+                                bind, 4, &push, sizeof push, gx, gy, 1, error);
+}
+
+static gboolean
+row_op (VmGpuGraph               *graph,
+        const VmGpuPipelineDesc  *desc,
+        const char               *op,
+        guint                     rows,
+        guint                     cols,
+        VmGpuView                 x,
+        VmGpuView                 y,
+        float                     param,
+        GError                  **error)
+{
+  VmGpuBinding bind[2];
+  RowPush push = { rows, cols, 0, cols, 0, cols, param };
+  guint gx, gy;
+
+  if (rows == 0 || cols == 0)
+    return invalid (error, op, "empty tensor");
+  if (!bind_view (graph, x, 4ull * rows * cols, 4, VM_GPU_ACCESS_READ, &bind[0], &push.x_off, op, error) ||
+      !bind_view (graph, y, 4ull * rows * cols, 4, VM_GPU_ACCESS_READ_WRITE, &bind[1], &push.y_off, op, error))
+    return FALSE;
+  row_grid (rows, &gx, &gy);
+  return vm_gpu_graph_dispatch (graph, desc, bind, 2, &push, sizeof push, gx, gy, 1, error);
+}
+
+gboolean
+vm_gpu_softmax (VmGpuGraph  *graph,
+                guint        rows,
+                guint        cols,
+                VmGpuView    x,
+                float        scale,
+                VmGpuView    y,
+                GError     **error)
+{
+  return row_op (graph, &softmax_desc, "softmax", rows, cols, x, y, scale, error);
+}
+
+gboolean
+vm_gpu_l2_normalize (VmGpuGraph  *graph,
+                     guint        rows,
+                     guint        cols,
+                     VmGpuView    x,
+                     VmGpuView    y,
+                     GError     **error)
+{
+  return row_op (graph, &l2norm_desc, "L2 normalisation", rows, cols, x, y, 1e-12f, error);
+}
+
+/* ---- attention ------------------------------------------------------------------ */
+
+gboolean
+vm_gpu_attention (VmGpuGraph            *graph,
+                  const VmGpuAttention  *a,
+                  GError               **error)
+{
+  const char *op = "attention";
+  guint width = a->heads * a->head_dim;
+  guint q_ld = a->q_ld ? a->q_ld : width;
+  guint k_ld = a->k_ld ? a->k_ld : width;
+  guint v_ld = a->v_ld ? a->v_ld : width;
+  guint o_ld = a->o_ld ? a->o_ld : width;
+  guint batch = MAX (a->batch, 1);
+  VmGpuBinding bind[4];
+  AttentionPush push = { 0 };
+
+  if (a->heads == 0 || a->lq == 0 || a->lk == 0 || a->head_dim == 0)
+    return invalid (error, op, "empty tensor");
+  if (a->head_dim > 128)
+    return invalid (error, op, "head dimension above 128");
+  if (q_ld < width || k_ld < width || v_ld < width || o_ld < width)
+    return invalid (error, op, "row stride smaller than heads × head dimension");
+
+  push.lq = a->lq;
+  push.lk = a->lk;
+  push.d = a->head_dim;
+  push.causal = a->causal ? 1 : 0;
+  push.q_ld = q_ld;
+  push.k_ld = k_ld;
+  push.v_ld = v_ld;
+  push.o_ld = o_ld;
+  push.q_bstride = a->lq * q_ld;
+  push.k_bstride = a->lk * k_ld;
+  push.v_bstride = a->lk * v_ld;
+  push.o_bstride = a->lq * o_ld;
+  push.scale = a->scale != 0.0f ? a->scale : 1.0f / sqrtf ((float) a->head_dim);
+
+#define SPAN(l, ld) (4 * ((guint64) batch * (l) * (ld) - (ld) + width))
+  if (!bind_view (graph, a->q, SPAN (a->lq, q_ld), 4, VM_GPU_ACCESS_READ, &bind[0], &push.q_off, op, error) ||
+      !bind_view (graph, a->k, SPAN (a->lk, k_ld), 4, VM_GPU_ACCESS_READ, &bind[1], &push.k_off, op, error) ||
+      !bind_view (graph, a->v, SPAN (a->lk, v_ld), 4, VM_GPU_ACCESS_READ, &bind[2], &push.v_off, op, error) ||
+      !bind_view (graph, a->o, SPAN (a->lq, o_ld), 4, VM_GPU_ACCESS_WRITE, &bind[3], &push.o_off, op, error))
+    return FALSE;
+#undef SPAN
+
+  return vm_gpu_graph_dispatch (graph, &attention_desc, bind, 4, &push, sizeof push,
+                                div_up (a->lq, 64), a->heads, batch, error);
+}
+
+/* ---- CLIP preprocessing --------------------------------------------------------- */
+
+#define PRECISION_BITS 22
+
+static double
+bicubic (double x)
+{
+  const double a = -0.5;
+
+  x = fabs (x);
+  if (x < 1.0)
+    return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+  if (x < 2.0)
+    return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
+  return 0.0;
+}
+
+/* PIL-style antialiased resampling weights for output samples
+ * [first, first + count) of a resize from @in_size to @out_size. */
+static guint
+resample_weights (guint     in_size,
+                  guint     out_size,
+                  guint     first,
+                  guint     count,
+                  GArray   *bounds,    /* gint32 pairs */
+                  GArray   *coefs)     /* gint32, ksize per sample */
+{
+  double scale = (double) in_size / out_size;
+  double filterscale = MAX (scale, 1.0);
+  double support = 2.0 * filterscale;
+  guint ksize = (guint) ceil (support) * 2 + 1;
+  g_autofree double *k = g_new0 (double, ksize);
+
+  g_array_set_size (bounds, 2 * count);
+  g_array_set_size (coefs, (gsize) ksize * count);
+
+  for (guint i = 0; i < count; i++)
+    {
+      guint xx = first + i;
+      double center = (xx + 0.5) * scale;
+      double ww = 0.0, ss = 1.0 / filterscale;
+      int xmin = (int) (center - support + 0.5);
+      int xmax = (int) (center + support + 0.5);
+
+      if (xmin < 0)
+        xmin = 0;
+      if (xmax > (int) in_size)
+        xmax = in_size;
+      xmax -= xmin;
+      for (int x = 0; x < xmax; x++)
+        {
+          double w = bicubic ((x + xmin - center + 0.5) * ss);
+          k[x] = w;
+          ww += w;
+        }
+      for (int x = 0; x < xmax; x++)
+        {
+          double w = ww != 0.0 ? k[x] / ww : 0.0;
+          gint32 fixed = (gint32) (w < 0 ? -0.5 + w * (1 << PRECISION_BITS)
+                                         : 0.5 + w * (1 << PRECISION_BITS));
+          g_array_index (coefs, gint32, (gsize) i * ksize + x) = fixed;
+        }
+      for (guint x = xmax; x < ksize; x++)
+        g_array_index (coefs, gint32, (gsize) i * ksize + x) = 0;
+      g_array_index (bounds, gint32, 2 * i) = xmin;
+      g_array_index (bounds, gint32, 2 * i + 1) = xmax;
+    }
+  return ksize;
+}
+
+void
+vm_gpu_clip_resize_size (guint  width,
+                         guint  height,
+                         guint  resize,
+                         guint *out_width,
+                         guint *out_height)
+{
+  if (width <= height)
+    {
+      *out_width = resize;
+      *out_height = (guint) ((guint64) resize * height / width);
+    }
+  else
+    {
+      *out_height = resize;
+      *out_width = (guint) ((guint64) resize * width / height);
+    }
+}
+
+static VmGpuBuffer *
+upload_scratch (VmGpuGraph  *graph,
+                GArray      *data,
+                GError     **error)
+{
+  gsize size = (gsize) data->len * g_array_get_element_size (data);
+  VmGpuBuffer *buffer = vm_gpu_graph_scratch (graph, MAX (size, 16), error);
+
+  if (buffer != NULL && !vm_gpu_buffer_upload (buffer, 0, data->data, size, error))
+    return NULL;
+  return buffer;
+}
+
+gboolean
+vm_gpu_preprocess_clip (VmGpuGraph             *graph,
+                        const VmGpuPreprocess  *pre,
+                        GError                **error)
+{
+  const char *op = "CLIP preprocessing";
+  guint row_bytes = pre->row_bytes ? pre->row_bytes : pre->width * 3;
+  guint frame_bytes = pre->frame_bytes ? pre->frame_bytes : row_bytes * pre->height;
+  guint rw, rh, left, top, kh, kv;
+  g_autoptr(GArray) hb = g_array_new (FALSE, FALSE, sizeof (gint32));
+  g_autoptr(GArray) hc = g_array_new (FALSE, FALSE, sizeof (gint32));
+  g_autoptr(GArray) vb = g_array_new (FALSE, FALSE, sizeof (gint32));
+  g_autoptr(GArray) vc = g_array_new (FALSE, FALSE, sizeof (gint32));
+  VmGpuBuffer *hb_buf, *hc_buf, *vb_buf, *vc_buf, *mid;
+  gint32 row_lo = G_MAXINT32, row_hi = 0;
+  guint mid_rows;
+  VmGpuBinding bind[4];
+  ResizeHPush hpush = { 0 };
+  ResizeVPush vpush = { 0 };
+
+  if (pre->n_frames == 0 || pre->width == 0 || pre->height == 0 || pre->resize == 0 || pre->crop == 0)
+    return invalid (error, op, "empty frame or size");
+  if (row_bytes < pre->width * 3 || frame_bytes < row_bytes * (pre->height - 1) + pre->width * 3)
+    return invalid (error, op, "row or frame stride too small");
+  if (pre->frames.offset % 4 != 0)
+    return invalid (error, op, "frame data must start at a multiple of 4 bytes");
+  for (guint c = 0; c < 3; c++)
+    if (!(pre->std[c] > 0.0f))
+      return invalid (error, op, "standard deviations must be positive");
+
+  vm_gpu_clip_resize_size (pre->width, pre->height, pre->resize, &rw, &rh);
+  if (rw < pre->crop || rh < pre->crop)
+    return invalid (error, op, "crop larger than the resized frame");
+  left = (rw - pre->crop) / 2;
+  top = (rh - pre->crop) / 2;
+
+  kh = resample_weights (pre->width, rw, left, pre->crop, hb, hc);
+  kv = resample_weights (pre->height, rh, top, pre->crop, vb, vc);
+
+  /* The horizontal pass only needs the rows the vertical pass reads. */
+  for (guint i = 0; i < pre->crop; i++)
+    {
+      gint32 first = g_array_index (vb, gint32, 2 * i);
+      gint32 count = g_array_index (vb, gint32, 2 * i + 1);
+      row_lo = MIN (row_lo, first);
+      row_hi = MAX (row_hi, first + count);
+    }
+  for (guint i = 0; i < pre->crop; i++)
+    g_array_index (vb, gint32, 2 * i) -= row_lo;
+  mid_rows = row_hi - row_lo;
+
+  hb_buf = upload_scratch (graph, hb, error);
+  hc_buf = hb_buf ? upload_scratch (graph, hc, error) : NULL;
+  vb_buf = hc_buf ? upload_scratch (graph, vb, error) : NULL;
+  vc_buf = vb_buf ? upload_scratch (graph, vc, error) : NULL;
+  mid = vc_buf ? vm_gpu_graph_scratch (graph, (guint64) pre->n_frames * mid_rows * pre->crop * 3 * 4, error) : NULL;
+  if (mid == NULL)
+    return FALSE;
+
+  hpush.width = pre->width;
+  hpush.height = mid_rows;
+  hpush.row_bytes = row_bytes;
+  hpush.frame_bytes = frame_bytes;
+  hpush.out_w = pre->crop;
+  hpush.ksize = kh;
+  hpush.n_frames = pre->n_frames;
+  {
+    guint32 off_words;
+
+    if (!bind_view (graph, pre->frames,
+                    (guint64) frame_bytes * (pre->n_frames - 1) + (guint64) row_bytes * (pre->height - 1) + pre->width * 3,
+                    4, VM_GPU_ACCESS_READ, &bind[0], &off_words, op, error))
+      return FALSE;
+    hpush.in_off_bytes = off_words * 4 + (guint32) row_lo * row_bytes;
+  }
+  bind[1] = (VmGpuBinding) { hb_buf, 0, 0, VM_GPU_ACCESS_READ };
+  bind[2] = (VmGpuBinding) { hc_buf, 0, 0, VM_GPU_ACCESS_READ };
+  bind[3] = (VmGpuBinding) { mid, 0, 0, VM_GPU_ACCESS_WRITE };
+  if (!vm_gpu_graph_dispatch (graph, &resize_h_desc, bind, 4, &hpush, sizeof hpush,
+                              div_up (pre->crop, 64), div_up (mid_rows, 4), pre->n_frames, error))
+    return FALSE;
+
+  vpush.in_h = mid_rows;
+  vpush.out_w = pre->crop;
+  vpush.out_h = pre->crop;
+  vpush.ksize = kv;
+  vpush.n_frames = pre->n_frames;
+  for (guint c = 0; c < 3; c++)
+    {
+      vpush.mean[c] = pre->mean[c];
+      vpush.istd[c] = 1.0f / pre->std[c];
+    }
+  bind[0] = (VmGpuBinding) { mid, 0, 0, VM_GPU_ACCESS_READ };
+  bind[1] = (VmGpuBinding) { vb_buf, 0, 0, VM_GPU_ACCESS_READ };
+  bind[2] = (VmGpuBinding) { vc_buf, 0, 0, VM_GPU_ACCESS_READ };
+  if (!bind_view (graph, pre->out, 4ull * pre->n_frames * 3 * pre->crop * pre->crop, 4, VM_GPU_ACCESS_WRITE,
+                  &bind[3], &vpush.out_off, op, error))
+    return FALSE;
+  return vm_gpu_graph_dispatch (graph, &resize_v_desc, bind, 4, &vpush, sizeof vpush,
+                                div_up (pre->crop, 64), div_up (pre->crop, 4), pre->n_frames, error);
+}
+
+/* ---- embeddings ------------------------------------------------------------------ */
+
+gboolean
+vm_gpu_patch_embed (VmGpuGraph  *graph,
+                    guint        n_images,
+                    guint        size,
+                    guint        patch,
+                    guint        dim,
+                    VmGpuView    images,
+                    VmGpuView    weight,
+                    VmGpuDType   weight_type,
+                    VmGpuView    out,
+                    GError     **error)
+{
+  const char *op = "patch embedding";
+  gsize ws = dtype_size (weight_type);
+  guint side;
+  VmGpuBinding bind[3];
+  PatchPush push = { 0 };
+
+  if (n_images == 0 || size == 0 || patch == 0 || dim == 0)
+    return invalid (error, op, "empty tensor");
+  if (size % patch != 0)
+    return invalid (error, op, "image size not a multiple of the patch size");
+  if (!check_f16 (graph, weight_type, error))
+    return FALSE;
+  side = size / patch;
+  push.size = size;
+  push.patch = patch;
+  push.dim = dim;
+  push.side = side;
+  push.n_images = n_images;
+  if (!bind_view (graph, images, 4ull * n_images * 3 * size * size, 4, VM_GPU_ACCESS_READ, &bind[0], &push.img_off, op, error) ||
+      !bind_view (graph, weight, ws * dim * 3 * patch * patch, ws, VM_GPU_ACCESS_READ, &bind[1], &push.w_off, op, error) ||
+      !bind_view (graph, out, 4ull * n_images * side * side * dim, 4, VM_GPU_ACCESS_WRITE, &bind[2], &push.out_off, op, error))
+    return FALSE;
+  return vm_gpu_graph_dispatch (graph, weight_type == VM_GPU_F16 ? &patch_f16_desc : &patch_f32_desc,
+                                bind, 3, &push, sizeof push, div_up (dim, 64), side * side, n_images, error);
+}
+
+gboolean
+vm_gpu_class_pos (VmGpuGraph  *graph,
+                  guint        n_images,
+                  guint        n_patches,
+                  guint        dim,
+                  VmGpuView    tokens,
+                  VmGpuView    cls,
+                  VmGpuView    pos,
+                  VmGpuDType   param_type,
+                  VmGpuView    out,
+                  GError     **error)
+{
+  const char *op = "class and position embedding";
+  gsize ps = dtype_size (param_type);
+  VmGpuBinding bind[4];
+  ClassPosPush push = { n_patches + 1, dim, n_images, 0, 0, 0, 0 };
+
+  if (n_images == 0 || n_patches == 0 || dim == 0)
+    return invalid (error, op, "empty tensor");
+  if (!check_f16 (graph, param_type, error))
+    return FALSE;
+  if (!bind_view (graph, tokens, 4ull * n_images * n_patches * dim, 4, VM_GPU_ACCESS_READ, &bind[0], &push.t_off, op, error) ||
+      !bind_view (graph, cls, ps * dim, ps, VM_GPU_ACCESS_READ, &bind[1], &push.cls_off, op, error) ||
+      !bind_view (graph, pos, ps * (n_patches + 1) * dim, ps, VM_GPU_ACCESS_READ, &bind[2], &push.pos_off, op, error) ||
+      !bind_view (graph, out, 4ull * n_images * (n_patches + 1) * dim, 4, VM_GPU_ACCESS_WRITE, &bind[3], &push.out_off, op, error))
+    return FALSE;
+  return vm_gpu_graph_dispatch (graph, param_type == VM_GPU_F16 ? &class_pos_f16_desc : &class_pos_f32_desc,
+                                bind, 4, &push, sizeof push, div_up (dim, 64), n_patches + 1, n_images, error);
+}
+
+gboolean
+vm_gpu_gather_rows (VmGpuGraph  *graph,
+                    guint        n_rows,
+                    guint        cols,
+                    guint        n_src,
+                    VmGpuView    src,
+                    VmGpuView    indices,
+                    VmGpuView    out,
+                    GError     **error)
+{
+  const char *op = "row gather";
+  VmGpuBinding bind[3];
+  GatherPush push = { n_rows, cols, n_src, 0, cols, 0, 0, cols };
+  guint gy, gz;
+
+  if (n_rows == 0 || cols == 0 || n_src == 0)
+    return invalid (error, op, "empty tensor");
+  if (!bind_view (graph, src, 4ull * n_src * cols, 4, VM_GPU_ACCESS_READ, &bind[0], &push.src_off, op, error) ||
+      !bind_view (graph, indices, 4ull * n_rows, 4, VM_GPU_ACCESS_READ, &bind[1], &push.idx_off, op, error) ||
+      !bind_view (graph, out, 4ull * n_rows * cols, 4, VM_GPU_ACCESS_WRITE, &bind[2], &push.out_off, op, error))
+    return FALSE;
+  gy = MIN (n_rows, 65535u);
+  gz = div_up (n_rows, gy);
+  return vm_gpu_graph_dispatch (graph, &gather_desc, bind, 3, &push, sizeof push,
+                                div_up (cols, 64), gy, gz, error);
+}
+
+/* ---- similarity -------------------------------------------------------------------- */
+
+gboolean
+vm_gpu_similarity_topk (VmGpuGraph             *graph,
+                        const VmGpuSimilarity  *s,
+                        GError                **error)
+{
+  VmGpuDevice *device = vm_gpu_graph_get_device (graph);
+  const char *op = "similarity";
+  guint64 row_bytes = 2ull * s->dim;
+  guint64 max_range = device->limits.maxStorageBufferRange;
+  guint64 chunk_rows, budget, slots_max;
+  guint rows_per_wg, n_slots = 0, n_groups, slot;
+  VmGpuBuffer *partials;
+  VmGpuBinding qbind, bind[3];
+  guint32 q_off4;
+
+  if (s->n_queries == 0 || s->n_rows == 0 || s->dim == 0)
+    return invalid (error, op, "empty tensor");
+  if (s->dim % 4 != 0)
+    return invalid (error, op, "the dimension must be a multiple of 4");
+  if (s->k == 0 || s->k > VM_GPU_TOPK_MAX)
+    return invalid (error, op, "k must be between 1 and 64");
+  if (s->database.offset % 8 != 0 || s->queries.offset % 16 != 0)
+    return invalid (error, op, "misaligned queries or database");
+  if (!check_f16 (graph, VM_GPU_F16, error))
+    return FALSE;
+
+  chunk_rows = max_range / row_bytes;
+  if (chunk_rows < SIM_TILE)
+    return invalid (error, op, "rows too long for this device");
+
+  /* About 256 workgroups over the rows, within the partials' budget. */
+  rows_per_wg = div_up (s->n_rows, 256);
+  rows_per_wg = CLAMP (div_up (rows_per_wg, SIM_TILE) * SIM_TILE, 256u, 65536u);
+  budget = MIN (max_range, (guint64) 64 << 20);
+  slots_max = budget / ((guint64) s->n_queries * s->k * 8);
+  if (slots_max < 4)
+    return invalid (error, op, "too many queries for one call; split them");
+  while ((guint64) div_up (s->n_rows, rows_per_wg) + div_up (s->n_rows, chunk_rows) > slots_max)
+    rows_per_wg *= 2;
+  chunk_rows = MAX (chunk_rows / rows_per_wg, 1) * rows_per_wg;
+  if (chunk_rows * row_bytes > max_range)
+    chunk_rows = max_range / row_bytes / SIM_TILE * SIM_TILE;
+
+  for (guint64 r = 0; r < s->n_rows; r += chunk_rows)
+    n_slots += div_up (MIN (chunk_rows, s->n_rows - r), rows_per_wg);
+  n_groups = div_up (s->n_queries, SIM_QUERIES_PER_GROUP);
+
+  partials = vm_gpu_graph_scratch (graph, (guint64) s->n_queries * n_slots * s->k * 8, error);
+  if (partials == NULL)
+    return FALSE;
+  if (!bind_view (graph, s->queries, 4ull * s->n_queries * s->dim, 16, VM_GPU_ACCESS_READ, &qbind, &q_off4, op, error))
+    return FALSE;
+  /* The database's own bounds, before chunking. */
+  if (s->database.buffer == NULL || s->database.offset > s->database.buffer->size ||
+      row_bytes * s->n_rows > s->database.buffer->size - s->database.offset)
+    return invalid (error, op, "the database overruns its buffer");
+
+  slot = 0;
+  for (guint64 r = 0; r < s->n_rows; r += chunk_rows)
+    {
+      guint rows = (guint) MIN (chunk_rows, s->n_rows - r);
+      guint n_wg = div_up (rows, rows_per_wg);
+      SimPush push = { rows, s->dim / 4, s->n_queries, s->k, 0, q_off4, rows_per_wg, slot, n_slots, (guint32) r };
+
+      if (!bind_view (graph, VM_GPU_VIEW (s->database.buffer, s->database.offset + r * row_bytes),
+                      rows * row_bytes, 8, VM_GPU_ACCESS_READ, &bind[0], &push.db_off4, op, error))
+        return FALSE;
+      bind[1] = qbind;
+      bind[2] = (VmGpuBinding) { partials, 0, 0, VM_GPU_ACCESS_WRITE };
+      if (!vm_gpu_graph_dispatch (graph, &sim_desc, bind, 3, &push, sizeof push, n_wg, n_groups, 1, error))
+        return FALSE;
+      slot += n_wg;
+    }
+
+  {
+    MergePush push = { n_slots * s->k, s->k, 0, 0 };
+
+    bind[0] = (VmGpuBinding) { partials, 0, 0, VM_GPU_ACCESS_READ };
+    if (!bind_view (graph, s->scores, 4ull * s->n_queries * s->k, 4, VM_GPU_ACCESS_WRITE, &bind[1], &push.score_off, op, error) ||
+        !bind_view (graph, s->indices, 4ull * s->n_queries * s->k, 4, VM_GPU_ACCESS_WRITE, &bind[2], &push.index_off, op, error))
+      return FALSE;
+    return vm_gpu_graph_dispatch (graph, &merge_desc, bind, 3, &push, sizeof push, s->n_queries, 1, 1, error);
+  }
+}

@@ -1,0 +1,198 @@
+/* vm-gpu-kernels.h — one function per operation; each records its
+ * dispatch(es) into a graph.  Nothing runs until vm_gpu_graph_submit().
+ *
+ * Conventions: byte offsets (VmGpuView), element strides; activations are
+ * fp32; weights may be fp32 or fp16 (VM_GPU_F16 needs
+ * vm_gpu_device_supports_f16()); matrices are row-major.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "gpu/vm-gpu-graph.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  VM_GPU_F32,
+  VM_GPU_F16,
+} VmGpuDType;
+
+/* A tensor's place: @offset bytes into @buffer. */
+typedef struct {
+  VmGpuBuffer *buffer;
+  guint64      offset;
+} VmGpuView;
+
+#define VM_GPU_VIEW(buf, off) ((VmGpuView) { (buf), (off) })
+
+typedef enum {
+  VM_GPU_EPILOGUE_NONE,
+  VM_GPU_EPILOGUE_QUICK_GELU,   /* x·σ(1.702x) */
+  VM_GPU_EPILOGUE_GELU,         /* exact, with erf */
+} VmGpuEpilogue;
+
+/* C[i] = act(A[i]·B[i]ᵀ + bias) + R[i] for i < batch.
+ * A: [m,k] fp32, B: [n,k] (PyTorch Linear weight layout), C and R: [m,n].
+ * Leading dimensions 0 mean "packed"; a B batch stride of 0 shares B (and
+ * the bias) across the batch. */
+typedef struct {
+  guint          m, n, k;
+  guint          batch;            /* 0 or 1: not batched */
+  VmGpuView      a;
+  guint          lda;
+  guint          a_batch_stride;
+  VmGpuView      b;
+  guint          ldb;
+  guint          b_batch_stride;
+  VmGpuDType     b_type;           /* also the bias type */
+  VmGpuView      bias;             /* .buffer NULL: no bias */
+  VmGpuView      residual;         /* .buffer NULL: no residual */
+  guint          ldr;
+  guint          residual_batch_stride;
+  VmGpuView      c;
+  guint          ldc;
+  guint          c_batch_stride;
+  VmGpuEpilogue  epilogue;
+} VmGpuGemm;
+
+gboolean    vm_gpu_gemm (VmGpuGraph       *graph,
+                         const VmGpuGemm  *gemm,
+                         GError          **error);
+/* The shader variant vm_gpu_gemm() uses for @b_type on this device
+ * ("gemm_f32", "gemm_f16", or "gemm_coopmat_f16" with NV cooperative
+ * matrices; VIDMARK_GPU_NO_COOPMAT=1 turns the latter off). */
+const char *vm_gpu_gemm_variant (VmGpuDevice *device,
+                                 VmGpuDType   b_type);
+
+/* y = (x - mean)/sqrt(var + eps)·γ + β over rows of @cols (packed rows). */
+gboolean vm_gpu_layernorm (VmGpuGraph  *graph,
+                           guint        rows,
+                           guint        cols,
+                           VmGpuView    x,
+                           VmGpuView    gamma,
+                           VmGpuView    beta,
+                           VmGpuDType   param_type,
+                           float        eps,
+                           VmGpuView    y,
+                           GError     **error);
+
+/* y = softmax(scale·x) per row; y may be x. */
+gboolean vm_gpu_softmax (VmGpuGraph  *graph,
+                         guint        rows,
+                         guint        cols,
+                         VmGpuView    x,
+                         float        scale,
+                         VmGpuView    y,
+                         GError     **error);
+
+/* y = x / max(‖x‖, 1e-12) per row; y may be x. */
+gboolean vm_gpu_l2_normalize (VmGpuGraph  *graph,
+                              guint        rows,
+                              guint        cols,
+                              VmGpuView    x,
+                              VmGpuView    y,
+                              GError     **error);
+
+/* Multi-head attention over [batch][tokens][ld] tensors; head h occupies
+ * columns h·head_dim … of each token row (so one packed QKV projection can
+ * be used directly, with offsets 0, D, 2D and ld 3D).  O gets the same
+ * layout.  Causal: query i sees keys j ≤ i.  head_dim ≤ 128. */
+typedef struct {
+  guint      batch, heads, lq, lk, head_dim;
+  VmGpuView  q, k, v, o;
+  guint      q_ld, k_ld, v_ld, o_ld;  /* 0: heads·head_dim */
+  float      scale;                   /* 0: 1/sqrt(head_dim) */
+  gboolean   causal;
+} VmGpuAttention;
+
+gboolean vm_gpu_attention (VmGpuGraph            *graph,
+                           const VmGpuAttention  *attn,
+                           GError               **error);
+
+/* CLIP image preprocessing of RGB8 frames (all the same size): bicubic
+ * (PIL, a = -0.5, antialiased) resize of the short side to @resize, centre
+ * crop @crop×@crop, /255, (v - mean)/std, CHW fp32 [n][3][crop][crop]. */
+typedef struct {
+  guint      n_frames, width, height;
+  guint      row_bytes;           /* 0: width·3 */
+  guint      frame_bytes;         /* 0: row_bytes·height */
+  VmGpuView  frames;              /* offset a multiple of 4 */
+  guint      resize, crop;
+  float      mean[3];
+  float      std[3];
+  VmGpuView  out;
+} VmGpuPreprocess;
+
+gboolean vm_gpu_preprocess_clip (VmGpuGraph             *graph,
+                                 const VmGpuPreprocess  *pre,
+                                 GError                **error);
+/* The resized size PIL/Hugging Face use: short side → @resize. */
+void     vm_gpu_clip_resize_size (guint  width,
+                                  guint  height,
+                                  guint  resize,
+                                  guint *out_width,
+                                  guint *out_height);
+
+/* Patch embedding (a conv with stride = kernel = @patch, no bias):
+ * images [n][3][size][size] → tokens [n][(size/patch)²][dim];
+ * weight [dim][3][patch][patch]. */
+gboolean vm_gpu_patch_embed (VmGpuGraph  *graph,
+                             guint        n_images,
+                             guint        size,
+                             guint        patch,
+                             guint        dim,
+                             VmGpuView    images,
+                             VmGpuView    weight,
+                             VmGpuDType   weight_type,
+                             VmGpuView    out,
+                             GError     **error);
+
+/* out[i][0] = cls + pos[0]; out[i][1+t] = tokens[i][t] + pos[1+t]:
+ * tokens [n][n_patches][dim] → out [n][n_patches+1][dim]. */
+gboolean vm_gpu_class_pos (VmGpuGraph  *graph,
+                           guint        n_images,
+                           guint        n_patches,
+                           guint        dim,
+                           VmGpuView    tokens,
+                           VmGpuView    cls,
+                           VmGpuView    pos,
+                           VmGpuDType   param_type,
+                           VmGpuView    out,
+                           GError     **error);
+
+/* out[i] = src[indices[i]] for rows of @cols fp32; indices (uint32) ≥ n_src
+ * give zero rows. */
+gboolean vm_gpu_gather_rows (VmGpuGraph  *graph,
+                             guint        n_rows,
+                             guint        cols,
+                             guint        n_src,
+                             VmGpuView    src,
+                             VmGpuView    indices,
+                             VmGpuView    out,
+                             GError     **error);
+
+#define VM_GPU_TOPK_MAX 64
+
+/* Top-k inner products of fp32 queries [n_queries][dim] against fp16 rows
+ * [n_rows][dim] (dim a multiple of 4).  Scores [n_queries][k] fp32 and row
+ * indices [n_queries][k] uint32, best first (ties: lower index first).
+ * Fewer than k rows: the tail is -inf / G_MAXUINT32.  Reads the database once
+ * per 16 queries; never materialises the n_rows × n_queries matrix.
+ * Databases larger than maxStorageBufferRange are processed in chunks. */
+typedef struct {
+  VmGpuView  queries;
+  guint      n_queries;
+  VmGpuView  database;
+  guint      n_rows;
+  guint      dim;
+  guint      k;                  /* 1 … VM_GPU_TOPK_MAX */
+  VmGpuView  scores;
+  VmGpuView  indices;
+} VmGpuSimilarity;
+
+gboolean vm_gpu_similarity_topk (VmGpuGraph             *graph,
+                                 const VmGpuSimilarity  *sim,
+                                 GError                **error);
+
+G_END_DECLS

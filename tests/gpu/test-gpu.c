@@ -1,0 +1,1455 @@
+/* test-gpu.c — the gpu layer on a real Vulkan device (lavapipe in CI), with
+ * the Khronos validation layer on: every kernel against a double-precision
+ * CPU reference written here independently of the shaders, plus the fault
+ * paths (no loader, no driver, out of memory, bad arguments).
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "core/vm-util.h"
+#include "gpu/vm-gpu-kernels.h"
+
+static VmGpuDevice *device;
+static char *device_error;
+static char *cache_dir;
+
+#define REQUIRE_DEVICE() \
+  G_STMT_START { \
+    if (device == NULL) \
+      { \
+        g_test_skip (device_error); \
+        return; \
+      } \
+  } G_STMT_END
+
+/* Fails the test on any validation warning or error seen so far. */
+static void
+assert_no_validation_messages (void)
+{
+  g_autoptr(GPtrArray) messages = NULL;
+
+  if (device == NULL)
+    return;
+  messages = vm_gpu_device_take_messages (device);
+  for (guint i = 0; i < messages->len; i++)
+    g_printerr ("# validation: %s\n", (char *) g_ptr_array_index (messages, i));
+  g_assert_cmpuint (messages->len, ==, 0);
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static float *
+random_floats (GRand  *rand,
+               gsize   n,
+               double  lo,
+               double  hi)
+{
+  float *v = g_new (float, MAX (n, 1));
+
+  for (gsize i = 0; i < n; i++)
+    v[i] = (float) g_rand_double_range (rand, lo, hi);
+  return v;
+}
+
+static VmGpuBuffer *
+upload (const void *data,
+        gsize       size)
+{
+  g_autoptr(GError) error = NULL;
+  VmGpuBuffer *buffer = vm_gpu_buffer_new_from_data (device, data, size, &error);
+
+  g_assert_no_error (error);
+  return buffer;
+}
+
+static VmGpuBuffer *
+new_buffer (gsize size)
+{
+  g_autoptr(GError) error = NULL;
+  VmGpuBuffer *buffer = vm_gpu_buffer_new (device, size, &error);
+
+  g_assert_no_error (error);
+  return buffer;
+}
+
+static float *
+download_floats (VmGpuBuffer *buffer,
+                 gsize        offset,
+                 gsize        n)
+{
+  g_autoptr(GError) error = NULL;
+  float *v = g_new (float, MAX (n, 1));
+
+  vm_gpu_buffer_download (buffer, offset, v, n * sizeof (float), &error);
+  g_assert_no_error (error);
+  return v;
+}
+
+/* Weights as stored: fp32 copies, or fp16 (and the values the GPU will see). */
+typedef struct {
+  VmGpuBuffer *buffer;
+  double      *seen;
+} Weights;
+
+static Weights
+upload_weights (const float *w,
+                gsize        n,
+                VmGpuDType   type)
+{
+  Weights out = { NULL, g_new (double, MAX (n, 1)) };
+
+  if (type == VM_GPU_F16)
+    {
+      g_autofree guint16 *h = g_new (guint16, MAX (n, 1));
+
+      for (gsize i = 0; i < n; i++)
+        {
+          h[i] = vm_float_to_half (w[i]);
+          out.seen[i] = vm_half_to_float (h[i]);
+        }
+      out.buffer = upload (h, MAX (n, 2) * 2);
+    }
+  else
+    {
+      for (gsize i = 0; i < n; i++)
+        out.seen[i] = w[i];
+      out.buffer = upload (w, n * 4);
+    }
+  return out;
+}
+
+static void
+weights_clear (Weights *w)
+{
+  g_clear_pointer (&w->buffer, vm_gpu_buffer_unref);
+  g_clear_pointer (&w->seen, g_free);
+}
+
+/* max |got - want| / max(1, max |want|) */
+static double
+normalised_error (const float  *got,
+                  const double *want,
+                  gsize         n)
+{
+  double max_diff = 0, max_ref = 1;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      g_assert_true (isfinite (got[i]));
+      max_diff = MAX (max_diff, fabs (got[i] - want[i]));
+      max_ref = MAX (max_ref, fabs (want[i]));
+    }
+  return max_diff / max_ref;
+}
+
+static void
+submit (VmGpuGraph *graph)
+{
+  g_autoptr(GError) error = NULL;
+
+  vm_gpu_graph_submit (graph, 0, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+f16_types (guint *n_types)
+{
+  *n_types = vm_gpu_device_supports_f16 (device) ? 2 : 1;
+  return TRUE;
+}
+
+/* ---- device ---------------------------------------------------------------- */
+
+static void
+test_device_info (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  const VmGpuDeviceInfo *info;
+  g_autofree char *api = NULL;
+  g_autofree char *ops = NULL;
+
+  REQUIRE_DEVICE ();
+  info = vm_gpu_device_get_info (device);
+  g_assert_nonnull (info->name);
+  g_assert_true (info->usable);
+  g_assert_null (info->unusable_reason);
+  g_assert_cmpuint (info->api_version, >=, (1u << 22) | (3u << 12));
+  g_assert_cmpuint (info->n_heaps, >=, 1);
+  g_assert_cmpuint (info->heaps[0].size, >, 0);
+  g_assert_cmpuint (info->subgroup_size, >=, 1);
+  g_assert_cmpuint (info->max_storage_buffer_range, >=, 1 << 20);
+  api = vm_gpu_format_api_version (info->api_version);
+  g_assert_true (g_str_has_prefix (api, "1.3"));
+  ops = vm_gpu_format_subgroup_operations (info->subgroup_operations);
+  g_assert_nonnull (ops);
+  g_test_message ("device: %s (%s), driver %s, api %s, fp16 %d, 16-bit storage %d, subgroup %u [%s], coopmat %d",
+                  info->name, vm_gpu_device_type_to_string (info->type), info->driver_name, api,
+                  info->shader_float16, info->storage_16bit, info->subgroup_size, ops,
+                  info->cooperative_matrix_nv);
+
+  devices = vm_gpu_list_devices (&error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (devices->len, >=, 1);
+  {
+    gboolean found = FALSE;
+
+    for (guint i = 0; i < devices->len; i++)
+      {
+        const VmGpuDeviceInfo *d = g_ptr_array_index (devices, i);
+        found |= g_str_equal (d->name, info->name);
+      }
+    g_assert_true (found);
+  }
+
+  if (g_strcmp0 (g_getenv ("VIDMARK_VULKAN_VALIDATION"), "1") == 0)
+    g_assert_true (vm_gpu_device_validation_enabled (device));
+  assert_no_validation_messages ();
+}
+
+static void
+test_device_select (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuDevice) other = NULL;
+  const VmGpuDeviceInfo *info;
+  g_autofree char *index = NULL;
+
+  REQUIRE_DEVICE ();
+  info = vm_gpu_device_get_info (device);
+
+  other = vm_gpu_device_new_for ("no such GPU anywhere", &error);
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_DEVICE);
+  g_assert_null (other);
+  g_clear_error (&error);
+
+  other = vm_gpu_device_new_for ("4000000", &error);
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_DEVICE);
+  g_clear_error (&error);
+
+  index = g_strdup_printf ("%u", info->index);
+  other = vm_gpu_device_new_for (index, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (vm_gpu_device_get_info (other)->name, ==, info->name);
+  g_clear_pointer (&other, vm_gpu_device_unref);
+
+  /* A name substring, in another case. */
+  {
+    g_autofree char *upper = g_ascii_strup (info->name, 4);
+    other = vm_gpu_device_new_for (upper, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (vm_gpu_device_get_info (other)->name, ==, info->name);
+  }
+  assert_no_validation_messages ();
+}
+
+static void
+test_no_loader (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(VmGpuDevice) d = NULL;
+      g_autoptr(GPtrArray) list = NULL;
+
+      g_setenv ("VIDMARK_VULKAN_LIBRARY", "/nonexistent/libvulkan.so.1", TRUE);
+      d = vm_gpu_device_new (&error);
+      g_assert_null (d);
+      g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_LOADER);
+      g_assert_nonnull (strstr (error->message, "libvulkan"));
+      g_clear_error (&error);
+      list = vm_gpu_list_devices (&error);
+      g_assert_null (list);
+      g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_LOADER);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+static void
+test_no_driver (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(VmGpuDevice) d = NULL;
+
+      g_setenv ("VK_ICD_FILENAMES", "/nonexistent/vidmark_icd.json", TRUE);
+      g_setenv ("VK_DRIVER_FILES", "/nonexistent/vidmark_icd.json", TRUE);
+      g_unsetenv ("VIDMARK_VULKAN_VALIDATION");
+      d = vm_gpu_device_new (&error);
+      g_assert_null (d);
+      g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_DEVICE);
+      g_test_message ("%s", error->message);
+      return;
+    }
+  REQUIRE_DEVICE ();   /* needs a working loader to reach the driver step */
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+/* ---- buffers --------------------------------------------------------------- */
+
+static void
+test_buffer_roundtrip (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (1);
+  const gsize n = 100003;
+  g_autofree float *data = random_floats (rand, n, -1, 1);
+  g_autofree float *back = NULL;
+  g_autoptr(VmGpuBuffer) buffer = upload (data, n * 4);
+  float patch[3] = { 1, 2, 3 };
+
+  back = download_floats (buffer, 0, n);
+  g_assert_cmpmem (back, n * 4, data, n * 4);
+
+  vm_gpu_buffer_upload (buffer, 400, patch, sizeof patch, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&back, g_free);
+  back = download_floats (buffer, 396, 5);
+  g_assert_cmpfloat (back[0], ==, data[99]);
+  g_assert_cmpfloat (back[1], ==, 1);
+  g_assert_cmpfloat (back[3], ==, 3);
+  g_assert_cmpfloat (back[4], ==, data[103]);
+
+  /* Out of range. */
+  g_assert_false (vm_gpu_buffer_upload (buffer, n * 4 - 4, patch, sizeof patch, &error));
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (vm_gpu_buffer_new (device, 0, &error));
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+  assert_no_validation_messages ();
+}
+
+static void
+test_buffer_suballocation (void)
+{
+  VmGpuMemoryStats before, during, after;
+  VmGpuBuffer *buffers[200];
+  g_autoptr(VmGpuBuffer) big = NULL;
+  guint64 sizes = 0;
+
+  REQUIRE_DEVICE ();
+  vm_gpu_device_get_memory_stats (device, &before);
+  for (guint i = 0; i < G_N_ELEMENTS (buffers); i++)
+    {
+      gsize size = 1000 + 37 * i;
+      guint32 tag = i;
+
+      buffers[i] = new_buffer (size);
+      sizes += size;
+      vm_gpu_buffer_upload (buffers[i], 0, &tag, 4, NULL);
+    }
+  vm_gpu_device_get_memory_stats (device, &during);
+  /* 200 buffers, but at most one new block. */
+  g_assert_cmpuint (during.n_blocks, <=, before.n_blocks + 1);
+  g_assert_cmpuint (during.used_bytes, >=, before.used_bytes + sizes);
+
+  for (guint i = 0; i < G_N_ELEMENTS (buffers); i++)
+    {
+      guint32 tag = 0;
+
+      vm_gpu_buffer_download (buffers[i], 0, &tag, 4, NULL);
+      g_assert_cmpuint (tag, ==, i);   /* no two buffers overlap */
+    }
+  /* Free every other buffer, then all: the free list coalesces. */
+  for (guint i = 0; i < G_N_ELEMENTS (buffers); i += 2)
+    g_clear_pointer (&buffers[i], vm_gpu_buffer_unref);
+  for (guint i = 1; i < G_N_ELEMENTS (buffers); i += 2)
+    g_clear_pointer (&buffers[i], vm_gpu_buffer_unref);
+  vm_gpu_device_get_memory_stats (device, &after);
+  g_assert_cmpuint (after.used_bytes, ==, before.used_bytes);
+
+  /* A large buffer gets a block of its own, released with it. */
+  big = new_buffer (200 << 20);
+  vm_gpu_device_get_memory_stats (device, &during);
+  g_assert_cmpuint (during.block_bytes, >=, after.block_bytes + (200 << 20));
+  g_clear_pointer (&big, vm_gpu_buffer_unref);
+  vm_gpu_device_get_memory_stats (device, &during);
+  g_assert_cmpuint (during.block_bytes, ==, after.block_bytes);
+  assert_no_validation_messages ();
+}
+
+static void
+test_buffer_oom (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuBuffer) huge = NULL;
+
+  REQUIRE_DEVICE ();
+  huge = vm_gpu_buffer_new (device, G_GUINT64_CONSTANT (1) << 42, &error);
+  g_assert_null (huge);
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_OUT_OF_MEMORY);
+  g_clear_error (&error);
+
+  /* Within maxBufferSize but beyond the heap. */
+  {
+    const VmGpuDeviceInfo *info = vm_gpu_device_get_info (device);
+    guint64 heap_max = 0;
+
+    for (guint i = 0; i < info->n_heaps; i++)
+      heap_max = MAX (heap_max, info->heaps[i].size);
+    if (heap_max + (1 << 20) <= info->max_buffer_size)
+      {
+        huge = vm_gpu_buffer_new (device, heap_max + (1 << 20), &error);
+        g_assert_null (huge);
+        g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_OUT_OF_MEMORY);
+      }
+  }
+  assert_no_validation_messages ();
+}
+
+/* ---- pipelines ---------------------------------------------------------------- */
+
+static void
+test_pipeline_cache (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) spirv = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  g_autoptr(VmGpuBuffer) x = NULL;
+  float ones[64];
+  guint n;
+
+  REQUIRE_DEVICE ();
+
+  /* Every variant is embedded, the cooperative-matrix GEMM included. */
+  spirv = vm_gpu_shader_lookup ("gemm_coopmat_f16", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (spirv), >, 100);
+  g_assert_cmphex (((const guint32 *) g_bytes_get_data (spirv, NULL))[0], ==, 0x07230203);
+  g_assert_null (vm_gpu_shader_lookup ("no_such_kernel", &error));
+  g_clear_pointer (&spirv, g_bytes_unref);
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_SHADER);
+  g_clear_error (&error);
+
+  /* lavapipe has no NV cooperative matrices: the tiled kernel is chosen. */
+  if (!vm_gpu_device_get_info (device)->cooperative_matrix_nv)
+    g_assert_cmpstr (vm_gpu_gemm_variant (device, VM_GPU_F16), ==, "gemm_f16");
+  g_assert_cmpstr (vm_gpu_gemm_variant (device, VM_GPU_F32), ==, "gemm_f32");
+
+  for (guint i = 0; i < 64; i++)
+    ones[i] = 1;
+  x = upload (ones, sizeof ones);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+
+  vm_gpu_l2_normalize (graph, 1, 64, VM_GPU_VIEW (x, 0), VM_GPU_VIEW (x, 0), &error);
+  g_assert_no_error (error);
+  n = vm_gpu_device_get_n_pipelines (device);
+  vm_gpu_l2_normalize (graph, 2, 32, VM_GPU_VIEW (x, 0), VM_GPU_VIEW (x, 0), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (vm_gpu_device_get_n_pipelines (device), ==, n);   /* cached */
+  submit (graph);
+
+  vm_gpu_device_save_pipeline_cache (device, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (vm_gpu_device_get_pipeline_cache_path (device), cache_dir));
+  g_assert_true (g_file_test (vm_gpu_device_get_pipeline_cache_path (device), G_FILE_TEST_IS_REGULAR));
+
+  /* A second device loads the cache (and would refuse a foreign one). */
+  {
+    g_autoptr(VmGpuDevice) again = vm_gpu_device_new (&error);
+    g_assert_no_error (error);
+  }
+  assert_no_validation_messages ();
+}
+
+/* ---- graphs --------------------------------------------------------------------- */
+
+static void
+test_graph_barriers (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  g_autoptr(VmGpuBuffer) a = NULL, b = NULL, c = NULL, d = NULL;
+  float va[16], vb[16];
+  g_autofree float *out = NULL;
+
+  REQUIRE_DEVICE ();
+  for (guint i = 0; i < 16; i++)
+    {
+      va[i] = i + 1;
+      vb[i] = 2 * i + 1;
+    }
+  a = upload (va, sizeof va);
+  b = upload (vb, sizeof vb);
+  c = new_buffer (sizeof va);
+  d = new_buffer (sizeof va);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+
+  /* Two independent writes: no barrier. */
+  vm_gpu_softmax (graph, 1, 16, VM_GPU_VIEW (a, 0), 0.1f, VM_GPU_VIEW (c, 0), &error);
+  g_assert_no_error (error);
+  vm_gpu_softmax (graph, 1, 16, VM_GPU_VIEW (b, 0), 0.1f, VM_GPU_VIEW (d, 0), &error);
+  g_assert_no_error (error);
+  /* Reads c (written): one barrier.  Writes a, read by the first node. */
+  vm_gpu_l2_normalize (graph, 1, 16, VM_GPU_VIEW (c, 0), VM_GPU_VIEW (a, 0), &error);
+  g_assert_no_error (error);
+  /* Reads d: its write was already made visible by that barrier → none. */
+  vm_gpu_l2_normalize (graph, 1, 16, VM_GPU_VIEW (d, 0), VM_GPU_VIEW (b, 0), &error);
+  g_assert_no_error (error);
+  submit (graph);
+  g_assert_cmpuint (vm_gpu_graph_get_n_dispatches (graph), ==, 4);
+  g_assert_cmpuint (vm_gpu_graph_get_n_barriers (graph), ==, 1);
+
+  /* A chain: each step reads the previous result. */
+  vm_gpu_softmax (graph, 1, 16, VM_GPU_VIEW (a, 0), 1.0f, VM_GPU_VIEW (c, 0), &error);
+  vm_gpu_softmax (graph, 1, 16, VM_GPU_VIEW (c, 0), 1.0f, VM_GPU_VIEW (d, 0), &error);
+  vm_gpu_softmax (graph, 1, 16, VM_GPU_VIEW (d, 0), 1.0f, VM_GPU_VIEW (c, 0), &error);
+  g_assert_no_error (error);
+  submit (graph);
+  g_assert_cmpuint (vm_gpu_graph_get_n_barriers (graph), ==, 2);
+
+  /* The results are right: a = l2(softmax(0.1·va)). */
+  {
+    double sm[16], sum = 0, norm = 0, want[16];
+    g_autofree float *got = download_floats (a, 0, 16);
+
+    for (guint i = 0; i < 16; i++)
+      sum += sm[i] = exp (0.1 * va[i]);
+    for (guint i = 0; i < 16; i++)
+      norm += (sm[i] / sum) * (sm[i] / sum);
+    for (guint i = 0; i < 16; i++)
+      want[i] = sm[i] / sum / sqrt (norm);
+    g_assert_cmpfloat (normalised_error (got, want, 16), <, 1e-5);
+  }
+
+  /* Bad arguments fail cleanly and leave the graph usable. */
+  g_assert_false (vm_gpu_softmax (graph, 100, 16, VM_GPU_VIEW (a, 0), 1.0f, VM_GPU_VIEW (c, 0), &error));
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  submit (graph);
+  assert_no_validation_messages ();
+}
+
+static void
+test_graph_profile (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  g_autoptr(VmGpuBuffer) a = NULL;
+  float va[256] = { 0 };
+  GArray *timings;
+  g_autofree char *table = NULL;
+
+  REQUIRE_DEVICE ();
+  if (!vm_gpu_device_get_info (device)->timestamps)
+    {
+      g_test_skip ("this device cannot time kernels");
+      return;
+    }
+  a = upload (va, sizeof va);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  vm_gpu_graph_set_profiling (graph, TRUE);
+  for (guint i = 0; i < 3; i++)
+    vm_gpu_softmax (graph, 16, 16, VM_GPU_VIEW (a, 0), 1.0f, VM_GPU_VIEW (a, 0), &error);
+  vm_gpu_l2_normalize (graph, 16, 16, VM_GPU_VIEW (a, 0), VM_GPU_VIEW (a, 0), &error);
+  g_assert_no_error (error);
+  submit (graph);
+  timings = vm_gpu_graph_get_timings (graph);
+  g_assert_cmpuint (timings->len, ==, 2);
+  g_assert_cmpstr (g_array_index (timings, VmGpuKernelTiming, 0).name, ==, "softmax_f32");
+  g_assert_cmpuint (g_array_index (timings, VmGpuKernelTiming, 0).count, ==, 3);
+  g_assert_cmpfloat (g_array_index (timings, VmGpuKernelTiming, 0).total_ms, >=, 0);
+  table = vm_gpu_graph_format_timings (graph);
+  g_assert_nonnull (strstr (table, "l2norm_f32"));
+  assert_no_validation_messages ();
+}
+
+/* ---- GEMM --------------------------------------------------------------------------- */
+
+static double
+ref_activation (double x,
+                VmGpuEpilogue e)
+{
+  if (e == VM_GPU_EPILOGUE_QUICK_GELU)
+    return x / (1.0 + exp (-1.702 * x));
+  if (e == VM_GPU_EPILOGUE_GELU)
+    return 0.5 * x * (1.0 + erf (x / sqrt (2.0)));
+  return x;
+}
+
+static void
+run_gemm_case (GRand         *rand,
+               guint          m,
+               guint          n,
+               guint          k,
+               guint          batch,
+               gboolean       share_b,
+               gboolean       with_bias,
+               gboolean       with_residual,
+               VmGpuEpilogue  epilogue,
+               VmGpuDType     type)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  guint nb = share_b ? 1 : batch;
+  g_autofree float *a = random_floats (rand, (gsize) batch * m * k, -1, 1);
+  g_autofree float *b = random_floats (rand, (gsize) nb * n * k, -1, 1);
+  g_autofree float *bias = random_floats (rand, n, -1, 1);
+  g_autofree float *res = random_floats (rand, (gsize) batch * m * n, -1, 1);
+  g_autofree double *want = g_new (double, (gsize) batch * m * n);
+  g_autofree float *got = NULL;
+  g_autoptr(VmGpuBuffer) ba = upload (a, (gsize) batch * m * k * 4);
+  g_autoptr(VmGpuBuffer) br = upload (res, (gsize) batch * m * n * 4);
+  /* C at a non-zero offset, to exercise offsets. */
+  g_autoptr(VmGpuBuffer) bc = new_buffer ((gsize) batch * m * n * 4 + 256);
+  Weights wb = upload_weights (b, (gsize) nb * n * k, type);
+  Weights wbias = upload_weights (bias, n, type);
+  VmGpuGemm g = {
+    .m = m, .n = n, .k = k, .batch = batch,
+    .a = VM_GPU_VIEW (ba, 0), .a_batch_stride = m * k,
+    .b = VM_GPU_VIEW (wb.buffer, 0), .b_batch_stride = share_b ? 0 : n * k, .b_type = type,
+    .bias = VM_GPU_VIEW (with_bias ? wbias.buffer : NULL, 0),
+    .residual = VM_GPU_VIEW (with_residual ? br : NULL, 0), .residual_batch_stride = m * n,
+    .c = VM_GPU_VIEW (bc, 256), .c_batch_stride = m * n,
+    .epilogue = epilogue,
+  };
+  double err;
+
+  for (guint z = 0; z < batch; z++)
+    for (guint i = 0; i < m; i++)
+      for (guint j = 0; j < n; j++)
+        {
+          double s = 0;
+          const double *brow = wb.seen + (gsize) (share_b ? 0 : z) * n * k + (gsize) j * k;
+
+          for (guint l = 0; l < k; l++)
+            s += (double) a[(gsize) z * m * k + (gsize) i * k + l] * brow[l];
+          if (with_bias)
+            s += wbias.seen[j];
+          s = ref_activation (s, epilogue);
+          if (with_residual)
+            s += res[(gsize) z * m * n + (gsize) i * n + j];
+          want[(gsize) z * m * n + (gsize) i * n + j] = s;
+        }
+
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  vm_gpu_gemm (graph, &g, &error);
+  g_assert_no_error (error);
+  submit (graph);
+  got = download_floats (bc, 256, (gsize) batch * m * n);
+  err = normalised_error (got, want, (gsize) batch * m * n);
+  /* fp32 accumulation of k products of magnitude ≤ 1: relative error ~ k·2⁻²⁴. */
+  if (err > 1e-5 * MAX (1.0, sqrt (k)))
+    g_error ("GEMM %u×%u×%u batch %u epilogue %d type %d: error %g", m, n, k, batch, epilogue, type, err);
+  weights_clear (&wb);
+  weights_clear (&wbias);
+}
+
+static void
+test_gemm (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (42);
+  guint n_types;
+
+  REQUIRE_DEVICE ();
+  f16_types (&n_types);
+  for (guint t = 0; t < n_types; t++)
+    {
+      VmGpuDType type = t == 0 ? VM_GPU_F32 : VM_GPU_F16;
+
+      run_gemm_case (rand, 1, 1, 1, 1, FALSE, FALSE, FALSE, VM_GPU_EPILOGUE_NONE, type);
+      run_gemm_case (rand, 64, 64, 16, 1, FALSE, FALSE, FALSE, VM_GPU_EPILOGUE_NONE, type);
+      run_gemm_case (rand, 37, 53, 19, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, type);
+      run_gemm_case (rand, 70, 130, 200, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_QUICK_GELU, type);
+      run_gemm_case (rand, 65, 97, 33, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, type);
+      run_gemm_case (rand, 50, 77, 64, 1, FALSE, FALSE, TRUE, VM_GPU_EPILOGUE_NONE, type);
+      run_gemm_case (rand, 17, 40, 24, 3, FALSE, FALSE, FALSE, VM_GPU_EPILOGUE_NONE, type);
+      run_gemm_case (rand, 23, 31, 45, 4, TRUE, TRUE, TRUE, VM_GPU_EPILOGUE_QUICK_GELU, type);
+    }
+  /* Random shapes. */
+  for (guint i = 0; i < 6; i++)
+    run_gemm_case (rand, g_rand_int_range (rand, 1, 150), g_rand_int_range (rand, 1, 150),
+                   g_rand_int_range (rand, 1, 300), g_rand_int_range (rand, 1, 3), g_rand_boolean (rand),
+                   g_rand_boolean (rand), g_rand_boolean (rand), g_rand_int_range (rand, 0, 3),
+                   (n_types == 2 && g_rand_boolean (rand)) ? VM_GPU_F16 : VM_GPU_F32);
+  assert_no_validation_messages ();
+}
+
+static void
+test_gemm_invalid (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  g_autoptr(VmGpuBuffer) small = NULL;
+  VmGpuGemm g = { .m = 10, .n = 10, .k = 10 };
+
+  REQUIRE_DEVICE ();
+  small = new_buffer (64);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  g.a = g.b = g.c = VM_GPU_VIEW (small, 0);
+  g_assert_false (vm_gpu_gemm (graph, &g, &error));
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g.m = 0;
+  g_assert_false (vm_gpu_gemm (graph, &g, &error));
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  submit (graph);
+  assert_no_validation_messages ();
+}
+
+/* ---- row operations ------------------------------------------------------------------ */
+
+static void
+test_layernorm (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  static const guint shapes[][2] = { { 1, 1 }, { 3, 7 }, { 50, 768 }, { 5, 1000 }, { 257, 64 } };
+  guint n_types;
+
+  REQUIRE_DEVICE ();
+  f16_types (&n_types);
+  for (guint t = 0; t < n_types; t++)
+    for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+      {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(VmGpuGraph) graph = vm_gpu_graph_new (device, &error);
+        VmGpuDType type = t == 0 ? VM_GPU_F32 : VM_GPU_F16;
+        guint rows = shapes[s][0], cols = shapes[s][1];
+        gsize n = (gsize) rows * cols;
+        g_autofree float *x = random_floats (rand, n, -3, 5);
+        g_autofree float *gamma = random_floats (rand, cols, 0.5, 1.5);
+        g_autofree float *beta = random_floats (rand, cols, -1, 1);
+        g_autofree double *want = g_new (double, n);
+        g_autofree float *got = NULL;
+        g_autoptr(VmGpuBuffer) bx = upload (x, n * 4);
+        g_autoptr(VmGpuBuffer) by = new_buffer (n * 4);
+        Weights wg = upload_weights (gamma, cols, type);
+        Weights wbeta = upload_weights (beta, cols, type);
+
+        for (guint r = 0; r < rows; r++)
+          {
+            double mean = 0, var = 0;
+
+            for (guint c = 0; c < cols; c++)
+              mean += x[r * cols + c];
+            mean /= cols;
+            for (guint c = 0; c < cols; c++)
+              var += (x[r * cols + c] - mean) * (x[r * cols + c] - mean);
+            var /= cols;
+            for (guint c = 0; c < cols; c++)
+              want[r * cols + c] = (x[r * cols + c] - mean) / sqrt (var + 1e-5) * wg.seen[c] + wbeta.seen[c];
+          }
+
+        g_assert_no_error (error);
+        vm_gpu_layernorm (graph, rows, cols, VM_GPU_VIEW (bx, 0), VM_GPU_VIEW (wg.buffer, 0),
+                          VM_GPU_VIEW (wbeta.buffer, 0), type, 1e-5f, VM_GPU_VIEW (by, 0), &error);
+        g_assert_no_error (error);
+        submit (graph);
+        got = download_floats (by, 0, n);
+        g_assert_cmpfloat (normalised_error (got, want, n), <, 2e-5);
+        weights_clear (&wg);
+        weights_clear (&wbeta);
+      }
+  assert_no_validation_messages ();
+}
+
+static void
+test_softmax (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (8);
+  static const guint shapes[][2] = { { 1, 1 }, { 4, 3 }, { 12, 77 }, { 3, 2000 }, { 300, 50 } };
+
+  REQUIRE_DEVICE ();
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(VmGpuGraph) graph = vm_gpu_graph_new (device, &error);
+      guint rows = shapes[s][0], cols = shapes[s][1];
+      gsize n = (gsize) rows * cols;
+      double scale = 0.125;
+      g_autofree float *x = random_floats (rand, n, -40, 40);
+      g_autofree double *want = g_new (double, n);
+      g_autofree float *got = NULL;
+      g_autoptr(VmGpuBuffer) bx = upload (x, n * 4);
+
+      for (guint r = 0; r < rows; r++)
+        {
+          double m = -INFINITY, sum = 0;
+
+          for (guint c = 0; c < cols; c++)
+            m = MAX (m, scale * x[r * cols + c]);
+          for (guint c = 0; c < cols; c++)
+            sum += exp (scale * x[r * cols + c] - m);
+          for (guint c = 0; c < cols; c++)
+            want[r * cols + c] = exp (scale * x[r * cols + c] - m) / sum;
+        }
+
+      g_assert_no_error (error);
+      /* In place. */
+      vm_gpu_softmax (graph, rows, cols, VM_GPU_VIEW (bx, 0), scale, VM_GPU_VIEW (bx, 0), &error);
+      g_assert_no_error (error);
+      submit (graph);
+      got = download_floats (bx, 0, n);
+      g_assert_cmpfloat (normalised_error (got, want, n), <, 1e-5);
+      for (guint r = 0; r < rows; r++)
+        {
+          double sum = 0;
+          for (guint c = 0; c < cols; c++)
+            sum += got[r * cols + c];
+          g_assert_cmpfloat (fabs (sum - 1), <, 1e-4);
+        }
+    }
+  assert_no_validation_messages ();
+}
+
+static void
+test_l2norm (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (9);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  const guint rows = 33, cols = 515;
+  gsize n = (gsize) rows * cols;
+  g_autofree float *x = random_floats (rand, n, -2, 2);
+  g_autofree double *want = g_new (double, n);
+  g_autofree float *got = NULL;
+  g_autoptr(VmGpuBuffer) bx = NULL;
+  g_autoptr(VmGpuBuffer) by = NULL;
+
+  REQUIRE_DEVICE ();
+  for (guint c = 0; c < cols; c++)
+    x[c] = 0;   /* a zero row stays zero */
+  for (guint r = 0; r < rows; r++)
+    {
+      double s = 0;
+      for (guint c = 0; c < cols; c++)
+        s += (double) x[r * cols + c] * x[r * cols + c];
+      for (guint c = 0; c < cols; c++)
+        want[r * cols + c] = s > 0 ? x[r * cols + c] / sqrt (s) : 0;
+    }
+  bx = upload (x, n * 4);
+  by = new_buffer (n * 4 + 64);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  vm_gpu_l2_normalize (graph, rows, cols, VM_GPU_VIEW (bx, 0), VM_GPU_VIEW (by, 64), &error);
+  g_assert_no_error (error);
+  submit (graph);
+  got = download_floats (by, 64, n);
+  g_assert_cmpfloat (normalised_error (got, want, n), <, 1e-6);
+  assert_no_validation_messages ();
+}
+
+/* ---- similarity ------------------------------------------------------------------------- */
+
+typedef struct {
+  double score;
+  guint  index;
+} Scored;
+
+static int
+scored_cmp (gconstpointer a,
+            gconstpointer b)
+{
+  const Scored *x = a, *y = b;
+
+  if (x->score != y->score)
+    return x->score > y->score ? -1 : 1;
+  return x->index < y->index ? -1 : (x->index > y->index);
+}
+
+static void
+run_similarity_case (GRand *rand,
+                     guint  n_rows,
+                     guint  dim,
+                     guint  n_queries,
+                     guint  k)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  gsize n_db = (gsize) n_rows * dim;
+  g_autofree guint16 *db = g_new (guint16, n_db);
+  g_autofree float *db_seen = g_new (float, n_db);
+  g_autofree float *q = random_floats (rand, (gsize) n_queries * dim, -1, 1);
+  g_autoptr(VmGpuBuffer) bdb = NULL;
+  g_autoptr(VmGpuBuffer) bq = NULL;
+  g_autoptr(VmGpuBuffer) bs = new_buffer ((gsize) n_queries * k * 4);
+  g_autoptr(VmGpuBuffer) bi = new_buffer ((gsize) n_queries * k * 4);
+  g_autofree float *scores = NULL;
+  g_autofree guint32 *indices = g_new (guint32, (gsize) n_queries * k);
+  g_autofree Scored *all = g_new (Scored, n_rows);
+
+  for (gsize i = 0; i < n_db; i++)
+    {
+      db[i] = vm_float_to_half ((float) g_rand_double_range (rand, -1, 1));
+      db_seen[i] = vm_half_to_float (db[i]);
+    }
+  /* Database at a non-zero offset. */
+  bdb = new_buffer (n_db * 2 + 1024);
+  vm_gpu_buffer_upload (bdb, 1024, db, n_db * 2, &error);
+  g_assert_no_error (error);
+  bq = upload (q, (gsize) n_queries * dim * 4);
+
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  {
+    VmGpuSimilarity s = {
+      .queries = VM_GPU_VIEW (bq, 0), .n_queries = n_queries,
+      .database = VM_GPU_VIEW (bdb, 1024), .n_rows = n_rows, .dim = dim, .k = k,
+      .scores = VM_GPU_VIEW (bs, 0), .indices = VM_GPU_VIEW (bi, 0),
+    };
+    vm_gpu_similarity_topk (graph, &s, &error);
+    g_assert_no_error (error);
+  }
+  submit (graph);
+  scores = download_floats (bs, 0, (gsize) n_queries * k);
+  vm_gpu_buffer_download (bi, 0, indices, (gsize) n_queries * k * 4, &error);
+  g_assert_no_error (error);
+
+  for (guint qi = 0; qi < n_queries; qi++)
+    {
+      double tol = 1e-5 * sqrt (dim);
+      guint valid = MIN (k, n_rows);
+
+      for (guint r = 0; r < n_rows; r++)
+        {
+          double s = 0;
+          for (guint c = 0; c < dim; c++)
+            s += (double) q[(gsize) qi * dim + c] * db_seen[(gsize) r * dim + c];
+          all[r] = (Scored) { s, r };
+        }
+      qsort (all, n_rows, sizeof (Scored), scored_cmp);
+
+      for (guint e = 0; e < valid; e++)
+        {
+          guint32 idx = indices[(gsize) qi * k + e];
+          float got = scores[(gsize) qi * k + e];
+          double exact;
+
+          /* Same k-th best score; the index may differ only among near ties. */
+          g_assert_cmpfloat (fabs (got - all[e].score), <, tol);
+          g_assert_cmpuint (idx, <, n_rows);
+          exact = 0;
+          for (guint c = 0; c < dim; c++)
+            exact += (double) q[(gsize) qi * dim + c] * db_seen[(gsize) idx * dim + c];
+          g_assert_cmpfloat (fabs (got - exact), <, tol);
+          if (e > 0)
+            {
+              g_assert_cmpfloat (got, <=, scores[(gsize) qi * k + e - 1]);
+              g_assert_cmpuint (idx, !=, indices[(gsize) qi * k + e - 1]);
+            }
+        }
+      for (guint e = valid; e < k; e++)
+        {
+          g_assert_true (isinf (scores[(gsize) qi * k + e]) && scores[(gsize) qi * k + e] < 0);
+          g_assert_cmpuint (indices[(gsize) qi * k + e], ==, G_MAXUINT32);
+        }
+    }
+}
+
+static void
+test_similarity (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+
+  REQUIRE_DEVICE ();
+  if (!vm_gpu_device_supports_f16 (device))
+    {
+      g_test_skip ("this device has no 16-bit storage");
+      return;
+    }
+  run_similarity_case (rand, 1, 4, 1, 1);
+  run_similarity_case (rand, 10, 8, 2, 16);     /* fewer rows than k */
+  run_similarity_case (rand, 5000, 64, 1, 10);
+  run_similarity_case (rand, 3001, 36, 3, 64);
+  run_similarity_case (rand, 20000, 128, 16, 20);
+  run_similarity_case (rand, 4099, 32, 37, 5);  /* three query groups */
+  assert_no_validation_messages ();
+}
+
+static void
+test_similarity_chunked (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (12);
+  const VmGpuDeviceInfo *info;
+  guint rows;
+
+  REQUIRE_DEVICE ();
+  if (!vm_gpu_device_supports_f16 (device))
+    {
+      g_test_skip ("this device has no 16-bit storage");
+      return;
+    }
+  info = vm_gpu_device_get_info (device);
+  /* Just over one binding's worth of 512-wide rows. */
+  rows = (guint) (info->max_storage_buffer_range / 1024) + 777;
+  if ((guint64) rows * 1024 > (guint64) 1 << 30)
+    {
+      g_test_skip ("maxStorageBufferRange too large to test chunking quickly");
+      return;
+    }
+  run_similarity_case (rand, rows, 512, 2, 7);
+  assert_no_validation_messages ();
+}
+
+static void
+test_similarity_invalid (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  g_autoptr(VmGpuBuffer) buf = NULL;
+  VmGpuSimilarity s = { .n_queries = 1, .n_rows = 10, .dim = 6, .k = 5 };
+
+  REQUIRE_DEVICE ();
+  buf = new_buffer (4096);
+  graph = vm_gpu_graph_new (device, &error);
+  s.queries = s.database = s.scores = s.indices = VM_GPU_VIEW (buf, 0);
+  g_assert_false (vm_gpu_similarity_topk (graph, &s, &error));   /* dim % 4 */
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  s.dim = 8;
+  s.k = 65;
+  g_assert_false (vm_gpu_similarity_topk (graph, &s, &error));
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  s.k = 5;
+  s.n_rows = 1000;   /* overruns the buffer */
+  g_assert_false (vm_gpu_similarity_topk (graph, &s, &error));
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+  assert_no_validation_messages ();
+}
+
+/* ---- attention ------------------------------------------------------------------------ */
+
+static void
+run_attention_case (GRand    *rand,
+                    guint     batch,
+                    guint     heads,
+                    guint     lq,
+                    guint     lk,
+                    guint     dh,
+                    gboolean  causal,
+                    gboolean  packed)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  guint width = heads * dh;
+  /* Packed: one [batch][L][3·width] QKV tensor (self-attention, lq = lk). */
+  guint ld = packed ? 3 * width : width;
+  gsize nq = (gsize) batch * lq * ld, nk = (gsize) batch * lk * ld;
+  g_autofree float *q = random_floats (rand, nq, -1, 1);
+  g_autofree float *k = packed ? NULL : random_floats (rand, nk, -1, 1);
+  g_autofree float *v = packed ? NULL : random_floats (rand, nk, -1, 1);
+  const float *kp = packed ? q + width : k;
+  const float *vp = packed ? q + 2 * width : v;
+  gsize no = (gsize) batch * lq * width;
+  g_autofree double *want = g_new0 (double, no);
+  g_autofree double *s = g_new (double, lk);
+  g_autofree float *got = NULL;
+  g_autoptr(VmGpuBuffer) bq = upload (q, nq * 4);
+  g_autoptr(VmGpuBuffer) bk = packed ? NULL : upload (k, nk * 4);
+  g_autoptr(VmGpuBuffer) bv = packed ? NULL : upload (v, nk * 4);
+  g_autoptr(VmGpuBuffer) bo = new_buffer (no * 4);
+  double scale = 1.0 / sqrt (dh);
+
+  for (guint b = 0; b < batch; b++)
+    for (guint h = 0; h < heads; h++)
+      for (guint i = 0; i < lq; i++)
+        {
+          double m = -INFINITY, sum = 0;
+          const float *qi = q + ((gsize) b * lq + i) * ld + h * dh;
+
+          for (guint j = 0; j < lk; j++)
+            {
+              const float *kj = kp + ((gsize) b * lk + j) * ld + h * dh;
+              double dot = 0;
+
+              for (guint c = 0; c < dh; c++)
+                dot += (double) qi[c] * kj[c];
+              s[j] = (causal && j > i) ? -INFINITY : dot * scale;
+              m = MAX (m, s[j]);
+            }
+          for (guint j = 0; j < lk; j++)
+            sum += s[j] = exp (s[j] - m);
+          for (guint j = 0; j < lk; j++)
+            {
+              const float *vj = vp + ((gsize) b * lk + j) * ld + h * dh;
+
+              for (guint c = 0; c < dh; c++)
+                want[((gsize) b * lq + i) * width + h * dh + c] += s[j] / sum * vj[c];
+            }
+        }
+
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  {
+    VmGpuAttention a = {
+      .batch = batch, .heads = heads, .lq = lq, .lk = lk, .head_dim = dh,
+      .q = VM_GPU_VIEW (bq, 0),
+      .k = packed ? VM_GPU_VIEW (bq, width * 4) : VM_GPU_VIEW (bk, 0),
+      .v = packed ? VM_GPU_VIEW (bq, 2 * width * 4) : VM_GPU_VIEW (bv, 0),
+      .o = VM_GPU_VIEW (bo, 0),
+      .q_ld = ld, .k_ld = ld, .v_ld = ld,
+      .causal = causal,
+    };
+    vm_gpu_attention (graph, &a, &error);
+    g_assert_no_error (error);
+  }
+  submit (graph);
+  got = download_floats (bo, 0, no);
+  g_assert_cmpfloat (normalised_error (got, want, no), <, 1e-5);
+}
+
+static void
+test_attention (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (13);
+
+  REQUIRE_DEVICE ();
+  run_attention_case (rand, 1, 1, 1, 1, 1, FALSE, FALSE);
+  run_attention_case (rand, 2, 3, 50, 50, 32, FALSE, FALSE);
+  run_attention_case (rand, 2, 3, 50, 50, 32, TRUE, FALSE);
+  run_attention_case (rand, 1, 2, 77, 77, 64, TRUE, TRUE);     /* text encoder shape */
+  run_attention_case (rand, 2, 4, 65, 65, 16, FALSE, TRUE);    /* vision encoder shape */
+  run_attention_case (rand, 1, 2, 20, 131, 80, FALSE, FALSE);  /* cross, head_dim 80 */
+  run_attention_case (rand, 1, 1, 3, 5, 128, FALSE, FALSE);
+  assert_no_validation_messages ();
+}
+
+/* ---- CLIP preprocessing ---------------------------------------------------------------- */
+
+/* An independent PIL-like reference: antialiased bicubic (a = -0.5) in
+ * doubles, 8-bit rounding after each pass, then /255 and normalisation. */
+static double
+ref_cubic (double x)
+{
+  x = fabs (x);
+  if (x < 1)
+    return 1.5 * x * x * x - 2.5 * x * x + 1;
+  if (x < 2)
+    return -0.5 * x * x * x + 2.5 * x * x - 4 * x + 2;
+  return 0;
+}
+
+static guint8
+ref_round8 (double v)
+{
+  v = floor (v + 0.5);
+  return (guint8) CLAMP (v, 0, 255);
+}
+
+/* One output sample of a 1-D resize of @n inputs (stride @stride) to @m. */
+static guint8
+ref_sample (const guint8 *in,
+            gsize         stride,
+            guint         n,
+            guint         m,
+            guint         o)
+{
+  double scale = (double) n / m;
+  double fs = MAX (scale, 1.0);
+  double centre = (o + 0.5) * scale;
+  double support = 2 * fs;
+  double acc = 0, total = 0;
+  int lo = MAX ((int) floor (centre - support + 0.5), 0);
+  int hi = MIN ((int) floor (centre + support + 0.5), (int) n);
+
+  for (int i = lo; i < hi; i++)
+    {
+      double w = ref_cubic ((i + 0.5 - centre) / fs);
+      acc += w * in[i * stride];
+      total += w;
+    }
+  return ref_round8 (acc / total);
+}
+
+static void
+run_preprocess_case (GRand *rand,
+                     guint  width,
+                     guint  height,
+                     guint  resize,
+                     guint  crop,
+                     guint  n_frames,
+                     guint  row_pad)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  guint row_bytes = width * 3 + row_pad;
+  gsize frame_bytes = (gsize) row_bytes * height;
+  g_autofree guint8 *frames = g_new0 (guint8, frame_bytes * n_frames + 4);
+  guint rw, rh, left, top;
+  gsize n_out = (gsize) n_frames * 3 * crop * crop;
+  g_autofree double *want = g_new (double, n_out);
+  g_autofree guint8 *mid = NULL;
+  g_autofree float *got = NULL;
+  g_autoptr(VmGpuBuffer) bf = NULL;
+  g_autoptr(VmGpuBuffer) bo = new_buffer (n_out * 4);
+  const float mean[3] = { 0.48145466f, 0.4578275f, 0.40821073f };
+  const float std[3] = { 0.26862954f, 0.26130258f, 0.27577711f };
+  double max_step = 0;
+
+  /* Smooth content with some noise, like video. */
+  for (guint f = 0; f < n_frames; f++)
+    for (guint y = 0; y < height; y++)
+      for (guint x = 0; x < width; x++)
+        for (guint c = 0; c < 3; c++)
+          {
+            double v = 128 + 100 * sin (0.05 * x * (c + 1) + 0.07 * y + f) + g_rand_double_range (rand, -20, 20);
+            frames[f * frame_bytes + (gsize) y * row_bytes + x * 3 + c] = (guint8) CLAMP (v, 0, 255);
+          }
+
+  if (width <= height)
+    rw = resize, rh = (guint) ((guint64) resize * height / width);
+  else
+    rh = resize, rw = (guint) ((guint64) resize * width / height);
+  left = (rw - crop) / 2;
+  top = (rh - crop) / 2;
+
+  /* Horizontal pass over every row, then vertical, as PIL does. */
+  mid = g_new (guint8, (gsize) height * rw * 3);
+  for (guint f = 0; f < n_frames; f++)
+    {
+      for (guint y = 0; y < height; y++)
+        for (guint x = 0; x < rw; x++)
+          for (guint c = 0; c < 3; c++)
+            mid[((gsize) y * rw + x) * 3 + c] =
+              rw == width ? frames[f * frame_bytes + (gsize) y * row_bytes + x * 3 + c]
+                          : ref_sample (frames + f * frame_bytes + (gsize) y * row_bytes + c, 3, width, rw, x);
+      for (guint y = 0; y < crop; y++)
+        for (guint x = 0; x < crop; x++)
+          for (guint c = 0; c < 3; c++)
+            {
+              guint8 v = rh == height ? mid[((gsize) (top + y) * rw + left + x) * 3 + c]
+                                      : ref_sample (mid + (gsize) (left + x) * 3 + c, (gsize) rw * 3, height, rh, top + y);
+              want[(((gsize) f * 3 + c) * crop + y) * crop + x] = (v / 255.0 - mean[c]) / std[c];
+            }
+    }
+
+  bf = upload (frames, frame_bytes * n_frames + 4);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  {
+    VmGpuPreprocess pre = {
+      .n_frames = n_frames, .width = width, .height = height, .row_bytes = row_bytes,
+      .frames = VM_GPU_VIEW (bf, 0), .resize = resize, .crop = crop,
+      .mean = { mean[0], mean[1], mean[2] }, .std = { std[0], std[1], std[2] },
+      .out = VM_GPU_VIEW (bo, 0),
+    };
+    vm_gpu_preprocess_clip (graph, &pre, &error);
+    g_assert_no_error (error);
+  }
+  submit (graph);
+  got = download_floats (bo, 0, n_out);
+
+  /* PIL rounds fixed-point weights; allow one 8-bit step, rarely. */
+  {
+    guint n_off = 0;
+
+    for (gsize i = 0; i < n_out; i++)
+      {
+        double step = fabs (got[i] - want[i]) * 0.26 * 255;   /* in 8-bit units, about */
+        max_step = MAX (max_step, step);
+        n_off += step > 0.01;
+      }
+    g_test_message ("preprocess %ux%u → %u/%u: %u of %" G_GSIZE_FORMAT " values one 8-bit step off",
+                    width, height, resize, crop, n_off, n_out);
+    g_assert_cmpfloat (max_step, <, 1.1);
+    g_assert_cmpuint (n_off, <=, n_out / 100);
+  }
+}
+
+static void
+test_preprocess (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (14);
+
+  REQUIRE_DEVICE ();
+  run_preprocess_case (rand, 67, 45, 32, 32, 1, 0);     /* landscape, odd sizes */
+  run_preprocess_case (rand, 45, 67, 40, 32, 2, 1);     /* portrait, padded rows */
+  run_preprocess_case (rand, 32, 32, 32, 32, 1, 0);     /* identity resize */
+  run_preprocess_case (rand, 320, 180, 64, 56, 2, 4);   /* strong downscale */
+  run_preprocess_case (rand, 20, 30, 48, 40, 1, 0);     /* upscale */
+  assert_no_validation_messages ();
+}
+
+/* ---- embeddings and gathers --------------------------------------------------------- */
+
+static void
+test_patch_class_pos (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (15);
+  guint n_types;
+
+  REQUIRE_DEVICE ();
+  f16_types (&n_types);
+  for (guint t = 0; t < n_types; t++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(VmGpuGraph) graph = vm_gpu_graph_new (device, &error);
+      VmGpuDType type = t == 0 ? VM_GPU_F32 : VM_GPU_F16;
+      const guint n = 2, size = 28, patch = 7, dim = 70, side = size / patch, np = side * side;
+      gsize n_img = (gsize) n * 3 * size * size, n_w = (gsize) dim * 3 * patch * patch;
+      gsize n_out = (gsize) n * (np + 1) * dim;
+      g_autofree float *img = random_floats (rand, n_img, -2, 2);
+      g_autofree float *w = random_floats (rand, n_w, -0.1, 0.1);
+      g_autofree float *cls = random_floats (rand, dim, -1, 1);
+      g_autofree float *pos = random_floats (rand, (gsize) (np + 1) * dim, -1, 1);
+      g_autofree double *want = g_new (double, n_out);
+      g_autofree float *got = NULL;
+      g_autoptr(VmGpuBuffer) bimg = upload (img, n_img * 4);
+      g_autoptr(VmGpuBuffer) btok = new_buffer ((gsize) n * np * dim * 4);
+      g_autoptr(VmGpuBuffer) bout = new_buffer (n_out * 4);
+      Weights ww = upload_weights (w, n_w, type);
+      Weights wcls = upload_weights (cls, dim, type);
+      Weights wpos = upload_weights (pos, (gsize) (np + 1) * dim, type);
+
+      for (guint b = 0; b < n; b++)
+        for (guint tk = 0; tk < np + 1; tk++)
+          for (guint d = 0; d < dim; d++)
+            {
+              double v = 0;
+
+              if (tk == 0)
+                v = wcls.seen[d];
+              else
+                {
+                  guint py = (tk - 1) / side, px = (tk - 1) % side;
+
+                  for (guint c = 0; c < 3; c++)
+                    for (guint y = 0; y < patch; y++)
+                      for (guint x = 0; x < patch; x++)
+                        v += (double) img[(((gsize) b * 3 + c) * size + py * patch + y) * size + px * patch + x] *
+                             ww.seen[(((gsize) d * 3 + c) * patch + y) * patch + x];
+                }
+              want[((gsize) b * (np + 1) + tk) * dim + d] = v + wpos.seen[(gsize) tk * dim + d];
+            }
+
+      g_assert_no_error (error);
+      vm_gpu_patch_embed (graph, n, size, patch, dim, VM_GPU_VIEW (bimg, 0), VM_GPU_VIEW (ww.buffer, 0), type,
+                          VM_GPU_VIEW (btok, 0), &error);
+      g_assert_no_error (error);
+      vm_gpu_class_pos (graph, n, np, dim, VM_GPU_VIEW (btok, 0), VM_GPU_VIEW (wcls.buffer, 0),
+                        VM_GPU_VIEW (wpos.buffer, 0), type, VM_GPU_VIEW (bout, 0), &error);
+      g_assert_no_error (error);
+      submit (graph);
+      got = download_floats (bout, 0, n_out);
+      g_assert_cmpfloat (normalised_error (got, want, n_out), <, 1e-5);
+      weights_clear (&ww);
+      weights_clear (&wcls);
+      weights_clear (&wpos);
+
+      /* Size not a multiple of the patch. */
+      g_assert_false (vm_gpu_patch_embed (graph, n, size, 5, dim, VM_GPU_VIEW (bimg, 0), VM_GPU_VIEW (bimg, 0),
+                                          VM_GPU_F32, VM_GPU_VIEW (btok, 0), &error));
+      g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+    }
+  assert_no_validation_messages ();
+}
+
+static void
+test_gather (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (16);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  const guint n_src = 50, cols = 67, n_rows = 9;
+  g_autofree float *src = random_floats (rand, (gsize) n_src * cols, -1, 1);
+  guint32 idx[9] = { 3, 0, 49, 3, 77, 12, 12, 48, 1 };
+  g_autofree float *got = NULL;
+  g_autoptr(VmGpuBuffer) bs = upload (src, (gsize) n_src * cols * 4);
+  g_autoptr(VmGpuBuffer) bi = upload (idx, sizeof idx);
+  g_autoptr(VmGpuBuffer) bo = new_buffer ((gsize) n_rows * cols * 4);
+
+  REQUIRE_DEVICE ();
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  vm_gpu_gather_rows (graph, n_rows, cols, n_src, VM_GPU_VIEW (bs, 0), VM_GPU_VIEW (bi, 0), VM_GPU_VIEW (bo, 0), &error);
+  g_assert_no_error (error);
+  submit (graph);
+  got = download_floats (bo, 0, (gsize) n_rows * cols);
+  for (guint i = 0; i < n_rows; i++)
+    for (guint c = 0; c < cols; c++)
+      g_assert_cmpfloat (got[i * cols + c], ==, idx[i] < n_src ? src[idx[i] * cols + c] : 0.0f);
+  assert_no_validation_messages ();
+}
+
+static void
+remove_tree (const char *path)
+{
+  GDir *dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  if (dir != NULL)
+    g_dir_close (dir);
+  g_rmdir (path);
+}
+
+/* ---- main ---------------------------------------------------------------------------- */
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int ret;
+
+  /* The pipeline cache goes to a private folder. */
+  cache_dir = g_dir_make_tmp ("vm-gpu-cache-XXXXXX", NULL);
+  g_setenv ("XDG_CACHE_HOME", cache_dir, TRUE);
+
+  g_test_init (&argc, &argv, NULL);
+
+  if (!g_test_subprocess ())
+    {
+      device = vm_gpu_device_new (&error);
+      if (device == NULL)
+        {
+          if (g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_LOADER) ||
+              g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_DEVICE))
+            device_error = g_strdup_printf ("no Vulkan device: %s", error->message);
+          else
+            g_error ("opening the Vulkan device failed: %s", error->message);
+        }
+    }
+
+  g_test_add_func ("/gpu/device/info", test_device_info);
+  g_test_add_func ("/gpu/device/select", test_device_select);
+  g_test_add_func ("/gpu/device/no-loader", test_no_loader);
+  g_test_add_func ("/gpu/device/no-driver", test_no_driver);
+  g_test_add_func ("/gpu/buffer/roundtrip", test_buffer_roundtrip);
+  g_test_add_func ("/gpu/buffer/suballocation", test_buffer_suballocation);
+  g_test_add_func ("/gpu/buffer/out-of-memory", test_buffer_oom);
+  g_test_add_func ("/gpu/pipeline/cache", test_pipeline_cache);
+  g_test_add_func ("/gpu/graph/barriers", test_graph_barriers);
+  g_test_add_func ("/gpu/graph/profile", test_graph_profile);
+  g_test_add_func ("/gpu/kernel/gemm", test_gemm);
+  g_test_add_func ("/gpu/kernel/gemm-invalid", test_gemm_invalid);
+  g_test_add_func ("/gpu/kernel/layernorm", test_layernorm);
+  g_test_add_func ("/gpu/kernel/softmax", test_softmax);
+  g_test_add_func ("/gpu/kernel/l2norm", test_l2norm);
+  g_test_add_func ("/gpu/kernel/attention", test_attention);
+  g_test_add_func ("/gpu/kernel/preprocess", test_preprocess);
+  g_test_add_func ("/gpu/kernel/patch-class-pos", test_patch_class_pos);
+  g_test_add_func ("/gpu/kernel/gather", test_gather);
+  g_test_add_func ("/gpu/kernel/similarity", test_similarity);
+  g_test_add_func ("/gpu/kernel/similarity-chunked", test_similarity_chunked);
+  g_test_add_func ("/gpu/kernel/similarity-invalid", test_similarity_invalid);
+
+  ret = g_test_run ();
+  g_clear_pointer (&device, vm_gpu_device_unref);
+  remove_tree (cache_dir);
+  g_free (cache_dir);
+  g_free (device_error);
+  return ret;
+}
