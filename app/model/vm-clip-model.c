@@ -43,6 +43,37 @@ static const VmGpuPipelineDesc token_embed_f16_desc = {
   "clip_token_embed_f16", 4, sizeof (TokenEmbedPush), { 64, 1, 1 }
 };
 
+/* ---- kernels for CPU Vulkan drivers (shaders/clip-gemm-vec4.comp, clip-im2col.comp) */
+
+typedef struct {
+  guint32 m, n, k;
+  guint32 lda, ldb, ldc, ldr;
+  guint32 a_off, b_off, bias_off, c_off, r_off;
+  guint32 a_bstride, b_bstride, c_bstride, r_bstride;
+  guint32 epilogue;
+  guint32 flags;
+} GemmVec4Push;
+
+G_STATIC_ASSERT (sizeof (GemmVec4Push) == 72);
+
+#define VEC4_RM 32
+#define VEC4_CN 4
+
+static const VmGpuPipelineDesc gemm_vec4_f32_desc = {
+  "clip_gemm_vec4_f32", 5, sizeof (GemmVec4Push), { 64, 1, 1 }
+};
+static const VmGpuPipelineDesc gemm_vec4_f16_desc = {
+  "clip_gemm_vec4_f16", 5, sizeof (GemmVec4Push), { 64, 1, 1 }
+};
+
+typedef struct {
+  guint32 size, patch, side, cols;
+} Im2colPush;
+
+static const VmGpuPipelineDesc im2col_desc = {
+  "clip_im2col_f32", 2, sizeof (Im2colPush), { 64, 1, 1 }
+};
+
 /* ---- the model ------------------------------------------------------------- */
 
 typedef struct {
@@ -76,6 +107,7 @@ struct _VmClipModel {
   float                   mean[3];
   float                   std[3];
   VmGpuDType              dtype;
+  gboolean                cpu_kernels;   /* the kernels written for llvmpipe */
   float                   logit_scale;
   VmTokenizer            *tokenizer;
   gboolean                has_vision, has_text;
@@ -356,6 +388,7 @@ vm_clip_model_load (VmGpuDevice      *device,
   g_autofree char *weights_path = NULL;
   g_autofree float *scale = NULL;
   const VmTensor *logit;
+  const char *kernels;
   Packer packer;
 
   g_return_val_if_fail (device != NULL, NULL);
@@ -369,6 +402,12 @@ vm_clip_model_load (VmGpuDevice      *device,
   self->has_text = !(flags & VM_CLIP_LOAD_NO_TEXT);
   self->dtype = (vm_gpu_device_supports_f16 (device) && !(flags & VM_CLIP_LOAD_FORCE_FP32))
                 ? VM_GPU_F16 : VM_GPU_F32;
+  /* $VIDMARK_CLIP_KERNELS=cpu|gpu overrides the choice (tests, benchmarks). */
+  kernels = g_getenv ("VIDMARK_CLIP_KERNELS");
+  if (kernels != NULL && (g_str_equal (kernels, "cpu") || g_str_equal (kernels, "gpu")))
+    self->cpu_kernels = g_str_equal (kernels, "cpu");
+  else
+    self->cpu_kernels = vm_gpu_device_get_info (device)->type == VM_GPU_DEVICE_TYPE_CPU;
 
   config_path = g_build_filename (dir, "config.json", NULL);
   if (!vm_clip_config_load (config_path, &self->config, error))
@@ -493,6 +532,100 @@ vm_clip_model_get_tokenizer (VmClipModel *self)
 
 /* ---- the forward pass ------------------------------------------------------------ */
 
+/* vm_gpu_gemm(), or on CPU drivers the vec4 kernel where its alignment
+ * needs are met. */
+static gboolean
+gemm (VmClipModel      *self,
+      VmGpuGraph       *graph,
+      const VmGpuGemm  *g,
+      GError          **error)
+{
+  gsize ws = dtype_size (g->b_type);
+  guint batch = MAX (g->batch, 1);
+  GemmVec4Push push = { 0 };
+  VmGpuBinding bind[5];
+
+  push.lda = g->lda ? g->lda : g->k;
+  push.ldb = g->ldb ? g->ldb : g->k;
+  push.ldc = g->ldc ? g->ldc : g->n;
+  push.ldr = g->ldr ? g->ldr : g->n;
+  if (!self->cpu_kernels || g->k % 4 != 0 || push.lda % 4 != 0 || push.ldb % 4 != 0 ||
+      g->a.offset % 16 != 0 || g->b.offset % (4 * ws) != 0 || g->a_batch_stride % 4 != 0 ||
+      g->b_batch_stride % 4 != 0 || g->m == 0 || g->n == 0 ||
+      (batch > 1 && (g->a_batch_stride == 0 || g->c_batch_stride == 0)))
+    return vm_gpu_gemm (graph, g, error);
+
+  push.m = g->m;
+  push.n = g->n;
+  push.k = g->k;
+  push.a_off = g->a.offset / 4;
+  push.b_off = g->b.offset / ws;
+  push.c_off = g->c.offset / 4;
+  push.a_bstride = g->a_batch_stride;
+  push.b_bstride = g->b_batch_stride;
+  push.c_bstride = g->c_batch_stride;
+  push.r_bstride = g->residual_batch_stride;
+  push.epilogue = g->epilogue;
+  bind[0] = (VmGpuBinding) { g->a.buffer, 0, 0, VM_GPU_ACCESS_READ };
+  bind[1] = (VmGpuBinding) { g->b.buffer, 0, 0, VM_GPU_ACCESS_READ };
+  bind[2] = bind[1];
+  bind[3] = bind[0];
+  bind[4] = (VmGpuBinding) { g->c.buffer, 0, 0, VM_GPU_ACCESS_WRITE };
+  if (g->bias.buffer != NULL)
+    {
+      bind[2] = (VmGpuBinding) { g->bias.buffer, 0, 0, VM_GPU_ACCESS_READ };
+      push.bias_off = g->bias.offset / ws;
+      push.flags |= 1;
+    }
+  if (g->residual.buffer != NULL)
+    {
+      bind[3] = (VmGpuBinding) { g->residual.buffer, 0, 0, VM_GPU_ACCESS_READ };
+      push.r_off = g->residual.offset / 4;
+      push.flags |= 2;
+    }
+  return vm_gpu_graph_dispatch (graph, g->b_type == VM_GPU_F16 ? &gemm_vec4_f16_desc : &gemm_vec4_f32_desc,
+                                bind, 5, &push, sizeof push,
+                                (g->n + 64 * VEC4_CN - 1) / (64 * VEC4_CN), (g->m + VEC4_RM - 1) / VEC4_RM, batch,
+                                error);
+}
+
+/* Patch embedding: the engine's kernel, or on CPU drivers patches → rows
+ * and a GEMM with the flattened convolution weight. */
+static gboolean
+patch_embed (VmClipModel  *self,
+             VmGpuGraph   *graph,
+             guint         n,
+             VmGpuBuffer  *pixels,
+             VmGpuBuffer  *out,
+             GError      **error)
+{
+  const VmClipVisionConfig *c = &self->config.vision;
+  const Tower *t = &self->vision;
+  guint side = c->image_size / c->patch_size;
+  guint cols = 3 * c->patch_size * c->patch_size;
+  Im2colPush push = { c->image_size, c->patch_size, side, cols };
+  VmGpuBuffer *rows;
+  VmGpuBinding bind[2];
+  VmGpuGemm g = {
+    .m = n * side * side, .n = t->dim, .k = cols,
+    .b = VM_GPU_VIEW (t->embed, t->patch), .b_type = self->dtype,
+    .c = VM_GPU_VIEW (out, 0),
+  };
+
+  if (!self->cpu_kernels)
+    return vm_gpu_patch_embed (graph, n, c->image_size, c->patch_size, t->dim, VM_GPU_VIEW (pixels, 0),
+                               VM_GPU_VIEW (t->embed, t->patch), self->dtype, VM_GPU_VIEW (out, 0), error);
+  rows = vm_gpu_graph_scratch (graph, 4ull * n * side * side * cols, error);
+  if (rows == NULL)
+    return FALSE;
+  bind[0] = (VmGpuBinding) { pixels, 0, 0, VM_GPU_ACCESS_READ };
+  bind[1] = (VmGpuBinding) { rows, 0, 0, VM_GPU_ACCESS_WRITE };
+  g.a = VM_GPU_VIEW (rows, 0);
+  return vm_gpu_graph_dispatch (graph, &im2col_desc, bind, 2, &push, sizeof push, (cols + 63) / 64, side * side, n,
+                                error) &&
+         gemm (self, graph, &g, error);
+}
+
 /* Activations of one submission: rows = sequences × tokens. */
 typedef struct {
   VmGpuBuffer *xa, *xb, *h, *qkv, *attn, *ff;
@@ -536,7 +669,8 @@ chunk_size (const Tower *t,
 /* The pre-norm transformer blocks over @n sequences of @tokens rows in
  * a->xa; the result is in a->xa again. */
 static gboolean
-record_blocks (VmGpuGraph   *graph,
+record_blocks (VmClipModel  *self,
+               VmGpuGraph   *graph,
                VmGpuDType    dtype,
                const Tower  *t,
                guint         n,
@@ -594,13 +728,13 @@ record_blocks (VmGpuGraph   *graph,
 
       if (!vm_gpu_layernorm (graph, rows, d, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (w, L->ln1_g),
                              VM_GPU_VIEW (w, L->ln1_b), dtype, t->eps, VM_GPU_VIEW (a->h, 0), error) ||
-          !vm_gpu_gemm (graph, &qkv, error) ||
+          !gemm (self, graph, &qkv, error) ||
           !vm_gpu_attention (graph, &att, error) ||
-          !vm_gpu_gemm (graph, &out, error) ||
+          !gemm (self, graph, &out, error) ||
           !vm_gpu_layernorm (graph, rows, d, VM_GPU_VIEW (a->xb, 0), VM_GPU_VIEW (w, L->ln2_g),
                              VM_GPU_VIEW (w, L->ln2_b), dtype, t->eps, VM_GPU_VIEW (a->h, 0), error) ||
-          !vm_gpu_gemm (graph, &fc1, error) ||
-          !vm_gpu_gemm (graph, &fc2, error))
+          !gemm (self, graph, &fc1, error) ||
+          !gemm (self, graph, &fc2, error))
         return FALSE;
     }
   return TRUE;
@@ -609,7 +743,8 @@ record_blocks (VmGpuGraph   *graph,
 /* Rows @indices of a->xa → final LayerNorm → projection → L2 → downloaded
  * into @out, then the graph is submitted. */
 static gboolean
-record_head (VmGpuGraph    *graph,
+record_head (VmClipModel   *self,
+             VmGpuGraph    *graph,
              VmGpuDType     dtype,
              const Tower   *t,
              guint          proj_dim,
@@ -641,7 +776,7 @@ record_head (VmGpuGraph    *graph,
                            VM_GPU_VIEW (pooled, 0), error) ||
       !vm_gpu_layernorm (graph, n, t->dim, VM_GPU_VIEW (pooled, 0), VM_GPU_VIEW (t->embed, t->post_g),
                          VM_GPU_VIEW (t->embed, t->post_b), dtype, t->eps, VM_GPU_VIEW (normed, 0), error) ||
-      !vm_gpu_gemm (graph, &proj, error) ||
+      !gemm (self, graph, &proj, error) ||
       !vm_gpu_l2_normalize (graph, n, proj_dim, VM_GPU_VIEW (emb, 0), VM_GPU_VIEW (emb, 0), error) ||
       !vm_gpu_graph_submit (graph, SUBMIT_TIMEOUT_NS, error))
     return FALSE;
@@ -742,15 +877,14 @@ encode_image_chunk (VmClipModel        *self,
       i = j;
     }
 
-  if (!vm_gpu_patch_embed (graph, n, size, c->patch_size, t->dim, VM_GPU_VIEW (pixels, 0),
-                           VM_GPU_VIEW (t->embed, t->patch), self->dtype, VM_GPU_VIEW (patches, 0), error) ||
+  if (!patch_embed (self, graph, n, pixels, patches, error) ||
       !vm_gpu_class_pos (graph, n, n_patches, t->dim, VM_GPU_VIEW (patches, 0), VM_GPU_VIEW (t->embed, t->cls),
                          VM_GPU_VIEW (t->embed, t->pos), self->dtype, VM_GPU_VIEW (a.xb, 0), error) ||
       !vm_gpu_layernorm (graph, n * tokens, t->dim, VM_GPU_VIEW (a.xb, 0), VM_GPU_VIEW (t->embed, t->pre_g),
                          VM_GPU_VIEW (t->embed, t->pre_b), self->dtype, t->eps, VM_GPU_VIEW (a.xa, 0), error) ||
-      !record_blocks (graph, self->dtype, t, n, tokens, FALSE, &a, error))
+      !record_blocks (self, graph, self->dtype, t, n, tokens, FALSE, &a, error))
     return FALSE;
-  return record_head (graph, self->dtype, t, self->config.projection_dim, n * tokens, cls_rows, n, &a,
+  return record_head (self, graph, self->dtype, t, self->config.projection_dim, n * tokens, cls_rows, n, &a,
                       out, error);
 }
 
@@ -870,9 +1004,9 @@ encode_token_chunk (VmClipModel   *self,
   bind[3] = (VmGpuBinding) { a.xa, 0, 0, VM_GPU_ACCESS_WRITE };
   if (!vm_gpu_graph_dispatch (graph, self->dtype == VM_GPU_F16 ? &token_embed_f16_desc : &token_embed_f32_desc,
                               bind, 4, &push, sizeof push, (t->dim + 63) / 64, tokens, n, error) ||
-      !record_blocks (graph, self->dtype, t, n, tokens, TRUE, &a, error))
+      !record_blocks (self, graph, self->dtype, t, n, tokens, TRUE, &a, error))
     return FALSE;
-  return record_head (graph, self->dtype, t, self->config.projection_dim, n * tokens, rows, n, &a, out, error);
+  return record_head (self, graph, self->dtype, t, self->config.projection_dim, n * tokens, rows, n, &a, out, error);
 }
 
 gboolean

@@ -307,10 +307,13 @@ static void
 test_reference (gconstpointer data)
 {
   const char *spec = data;
-  g_auto(GStrv) parts = g_strsplit (spec, ":", 2);
+  g_auto(GStrv) parts = g_strsplit (spec, ":", 3);
 
   REQUIRE_DEVICE ();
+  /* The engine's kernels, or those the model layer has for CPU drivers. */
+  g_setenv ("VIDMARK_CLIP_KERNELS", parts[2], TRUE);
   check_model (parts[0], g_str_equal (parts[1], "f16"));
+  g_unsetenv ("VIDMARK_CLIP_KERNELS");
 }
 
 /* A batch larger than one submission holds, with repeated frame sizes next
@@ -496,10 +499,24 @@ main (int   argc,
         g_error ("make-tiny-clip.py failed: %s\n%s", error->message, err_out ? err_out : "");
     }
 
-  g_test_add_data_func ("/clip/reference/quick-gelu-f32-weights/fp32", "tiny-quick-f32:f32", test_reference);
-  g_test_add_data_func ("/clip/reference/quick-gelu-f32-weights/fp16", "tiny-quick-f32:f16", test_reference);
-  g_test_add_data_func ("/clip/reference/gelu-f16-weights/fp32", "tiny-gelu-f16:f32", test_reference);
-  g_test_add_data_func ("/clip/reference/gelu-f16-weights/fp16", "tiny-gelu-f16:f16", test_reference);
+  for (guint k = 0; k < 2; k++)
+    {
+      const char *kernels = k == 0 ? "gpu" : "cpu";
+      const char *models[][2] = { { "quick-gelu-f32-weights", "tiny-quick-f32" },
+                                  { "gelu-f16-weights", "tiny-gelu-f16" } };
+
+      for (guint m = 0; m < G_N_ELEMENTS (models); m++)
+        for (guint d = 0; d < 2; d++)
+          {
+            const char *dtype = d == 0 ? "f32" : "f16";
+            char *path = g_strdup_printf ("/clip/reference/%s-kernels/%s/%s", kernels, models[m][0],
+                                          d == 0 ? "fp32" : "fp16");
+            char *spec = g_strdup_printf ("%s:%s:%s", models[m][1], dtype, kernels);
+
+            g_test_add_data_func_full (path, spec, test_reference, g_free);
+            g_free (path);
+          }
+    }
   g_test_add_func ("/clip/large-batch", test_large_batch);
   g_test_add_func ("/clip/errors", test_errors);
 
