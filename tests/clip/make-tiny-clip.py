@@ -422,7 +422,7 @@ MODELS = [
                  "num_attention_heads": 2, "max_position_embeddings": 20, "hidden_act": "gelu",
                  "layer_norm_eps": 1e-6, "eos_token_id": "END"},
         "vision": {"hidden_size": 48, "intermediate_size": 80, "num_hidden_layers": 2,
-                   "num_attention_heads": 4, "image_size": 40, "patch_size": 8,
+                   "num_attention_heads": 3, "image_size": 40, "patch_size": 8,
                    "hidden_act": "gelu", "layer_norm_eps": 1e-6},
         "preprocessor": {"shortest_edge": 44, "crop": 40,
                          "mean": [0.5, 0.4, 0.3], "std": [0.2, 0.25, 0.3]},
