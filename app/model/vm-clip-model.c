@@ -547,6 +547,16 @@ vm_clip_model_get_tokenizer (VmClipModel *self)
 
 /* ---- the forward pass ------------------------------------------------------------ */
 
+/* The model's own kernels bind whole buffers and address them with element
+ * offsets: the buffers must fit one binding. */
+static gboolean
+fits (VmClipModel *self,
+      VmGpuBuffer *buffer)
+{
+  return buffer == NULL ||
+         vm_gpu_buffer_get_size (buffer) <= vm_gpu_device_get_info (self->device)->max_storage_buffer_range;
+}
+
 /* vm_gpu_gemm(), or on CPU drivers the vec4 kernel where its alignment
  * needs are met. */
 static gboolean
@@ -567,7 +577,9 @@ gemm (VmClipModel      *self,
   if (!self->cpu_kernels || g->k % 4 != 0 || push.lda % 4 != 0 || push.ldb % 4 != 0 ||
       g->a.offset % 16 != 0 || g->b.offset % (4 * ws) != 0 || g->a_batch_stride % 4 != 0 ||
       g->b_batch_stride % 4 != 0 || g->m == 0 || g->n == 0 ||
-      (batch > 1 && (g->a_batch_stride == 0 || g->c_batch_stride == 0)))
+      (batch > 1 && (g->a_batch_stride == 0 || g->c_batch_stride == 0)) ||
+      !fits (self, g->a.buffer) || !fits (self, g->b.buffer) || !fits (self, g->c.buffer) ||
+      !fits (self, g->bias.buffer) || !fits (self, g->residual.buffer))
     return vm_gpu_gemm (graph, g, error);
 
   push.m = g->m;
@@ -627,7 +639,7 @@ patch_embed (VmClipModel  *self,
     .c = VM_GPU_VIEW (out, 0),
   };
 
-  if (!self->cpu_kernels)
+  if (!self->cpu_kernels || !fits (self, pixels))
     return vm_gpu_patch_embed (graph, n, c->image_size, c->patch_size, t->dim, VM_GPU_VIEW (pixels, 0),
                                VM_GPU_VIEW (t->embed, t->patch), self->dtype, VM_GPU_VIEW (out, 0), error);
   rows = vm_gpu_graph_scratch (graph, 4ull * n * side * side * cols, error);
@@ -669,7 +681,7 @@ attention (VmClipModel  *self,
   for (guint i = 0; i < G_N_ELEMENTS (attention_cpu_head_dims); i++)
     if (attention_cpu_head_dims[i] == hd)
       desc = &attention_cpu_descs[i];
-  if (!self->cpu_kernels || desc == NULL || d % 4 != 0)
+  if (!self->cpu_kernels || desc == NULL || d % 4 != 0 || !fits (self, qkv) || !fits (self, o))
     return vm_gpu_attention (graph, &att, error);
 
   bind[0] = (VmGpuBinding) { qkv, 0, 0, VM_GPU_ACCESS_READ };
@@ -1036,6 +1048,12 @@ encode_token_chunk (VmClipModel   *self,
       !alloc_activations (graph, t, (guint64) n * tokens, &a, error))
     return FALSE;
 
+  if (!fits (self, t->tokens) || !fits (self, a.xa))
+    {
+      g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_UNSUPPORTED,
+                   _("The token embedding table is too large for this GPU"));
+      return FALSE;
+    }
   push.n_tokens = tokens;
   push.dim = t->dim;
   push.vocab = self->config.text.vocab_size;

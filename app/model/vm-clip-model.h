@@ -18,6 +18,12 @@
  * floats, so an image–text score is their dot product; CLIP's logits are
  * that times vm_clip_model_get_logit_scale().
  *
+ * Kernels: the gpu layer's, except on CPU Vulkan drivers (llvmpipe), where
+ * the model layer's own GEMM, patch-to-row and attention kernels (shaders/
+ * clip-*.comp, written for SIMD-lane execution) replace them where their
+ * alignment needs are met; $VIDMARK_CLIP_KERNELS=gpu|cpu forces a choice at
+ * load time.  Results agree either way (see tests/clip/).
+ *
  * A model may be used from several threads at once.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
