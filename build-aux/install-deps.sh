@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  gcc clang lld meson ninja-build pkg-config gettext itstool git
+  gcc g++ clang lld meson ninja-build pkg-config gettext itstool git
   # engine libraries
   libglib2.0-dev libglib2.0-bin libsqlite3-dev sqlite3 libjson-glib-dev libsoup-3.0-dev libgnutls28-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
