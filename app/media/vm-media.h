@@ -181,7 +181,7 @@ typedef struct {
   int                pattern;          /* videotestsrc pattern */
   const VmTimedText *overlay;          /* on-screen text, n_overlay entries */
   guint              n_overlay;
-  const VmTimedText *subtitles;        /* embedded text track (MKV), n_subtitles entries */
+  const VmTimedText *subtitles;        /* embedded text track (any format), n_subtitles entries */
   guint              n_subtitles;
   const char        *speech;           /* spoken with espeak-ng from the start, or NULL */
   guint              b_frames;         /* H.264: B-frames between references, default 0 */
