@@ -389,7 +389,7 @@ static double
 speech_length (const char *text)
 {
   g_autofree char *wav = g_build_filename (tmp_dir, "len.wav", NULL);
-  const char *argv[] = { "espeak-ng", "-s", "150", "-w", wav, text, NULL };
+  const char *argv[] = { "espeak-ng", "-v", "en-us", "-s", "150", "-w", wav, text, NULL };
   g_autofree char *contents = NULL;
   gsize len = 0;
   double seconds;
