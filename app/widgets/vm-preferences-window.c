@@ -12,6 +12,7 @@ struct _VmPreferencesWindow
 
   GSettings            *settings;
   GtkWidget            *sample_mode_row;
+  GtkWidget            *sample_rate_row;
   GtkWidget            *sample_rate_spin;
   GtkWidget            *ocr_switch;
   GtkWidget            *speech_switch;
@@ -28,6 +29,15 @@ mode_get_cb (GValue   *value,
              gpointer  user_data)
 {
   g_value_set_uint (value, g_str_equal (g_variant_get_string (variant, NULL), "rate") ? 1 : 0);
+  return TRUE;
+}
+
+static gboolean
+rate_mode_cb (GValue   *value,
+              GVariant *variant,
+              gpointer  user_data)
+{
+  g_value_set_boolean (value, g_str_equal (g_variant_get_string (variant, NULL), "rate"));
   return TRUE;
 }
 
@@ -61,6 +71,7 @@ vm_preferences_window_class_init (VmPreferencesWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/vidmark/Vidmark/vm-preferences-window.ui");
   gtk_widget_class_bind_template_child (widget_class, VmPreferencesWindow, sample_mode_row);
+  gtk_widget_class_bind_template_child (widget_class, VmPreferencesWindow, sample_rate_row);
   gtk_widget_class_bind_template_child (widget_class, VmPreferencesWindow, sample_rate_spin);
   gtk_widget_class_bind_template_child (widget_class, VmPreferencesWindow, ocr_switch);
   gtk_widget_class_bind_template_child (widget_class, VmPreferencesWindow, speech_switch);
@@ -88,6 +99,9 @@ vm_preferences_window_new (GSettings *settings)
 
   g_settings_bind_with_mapping (settings, "sample-mode", self->sample_mode_row, "selected",
                                 G_SETTINGS_BIND_DEFAULT, mode_get_cb, mode_set_cb, NULL, NULL);
+  /* The rate only matters in fixed-rate mode. */
+  g_settings_bind_with_mapping (settings, "sample-mode", self->sample_rate_row, "sensitive",
+                                G_SETTINGS_BIND_GET, rate_mode_cb, NULL, NULL, NULL);
   g_settings_bind (settings, "sample-rate",
                    gtk_spin_button_get_adjustment (GTK_SPIN_BUTTON (self->sample_rate_spin)), "value",
                    G_SETTINGS_BIND_DEFAULT);

@@ -7,7 +7,7 @@
 #include "core/vm-paths.h"
 #include "core/vm-util.h"
 #include "widgets/vm-annotation-stack.h"
-#include "widgets/vm-export.h"
+#include "export/vm-export.h"
 #include "widgets/vm-index-runner.h"
 #include "widgets/vm-library.h"
 #include "widgets/vm-player.h"
@@ -64,6 +64,7 @@ struct _VmWindow
   guint                 n_busy;
   gboolean              has_model;
   VmIndexRunner        *runner;
+  guint                 reload_id;     /* a library reload while indexing */
 
   /* The open video */
   gint64                video_id;
@@ -942,27 +943,68 @@ new_set_action (GtkWidget  *widget,
 
 static gboolean
 export_to (VmWindow   *self,
+           const char *format_name,
            const char *path)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) issues = vm_issues_new ();
+  g_autoptr(GPtrArray) written = NULL;
   g_autofree char *message = NULL;
   g_autofree char *base = g_path_get_basename (path);
+  VmExportOptions options;
   gint64 set_id;
-  guint count = 0;
+  guint n_queries = 0;
 
   if (self->catalog == NULL)
     return FALSE;
+
+  vm_export_options_init (&options);
+  if (!vm_format_from_string (format_name, &options.format) || !vm_format_can_export (options.format))
+    {
+      g_autofree char *text = g_strdup_printf (_("Unknown export format “%s”"), format_name);
+
+      vm_window_toast (self, text);
+      return FALSE;
+    }
+
   if (!vm_catalog_ensure_annotation_set (self->catalog, current_set_name (self), &set_id, &error) ||
-      !vm_export_set_json (self->catalog, set_id, current_set_name (self), path, &count, &error))
+      !(written = vm_export_set (self->catalog, current_set_name (self), &options, path, issues,
+                                 &n_queries, &error)))
     {
       g_autofree char *text = g_strdup_printf (_("Could not export: %s"), error->message);
 
       vm_window_toast (self, text);
       return FALSE;
     }
-  message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Exported %u segment to “%s”",
-                                          "Exported %u segments to “%s”", count), count, base);
+
+  if (issues->len > 0)
+    {
+      VmIssue *first = g_ptr_array_index (issues, 0);
+
+      message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                              "Exported %u query to “%s”; %u segment left out (%s)",
+                                              "Exported %u queries to “%s”; %u segments left out (%s)",
+                                              issues->len),
+                                 n_queries, base, issues->len, first->reason);
+    }
+  else
+    message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Exported %u query to “%s”",
+                                            "Exported %u queries to “%s”", n_queries), n_queries, base);
   vm_window_toast (self, message);
+
+  if (self->settings != NULL)
+    {
+      g_auto(GStrv) recent = g_settings_get_strv (self->settings, "recent-exports");
+      g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+      g_auto(GStrv) updated = NULL;
+
+      g_strv_builder_add (b, path);
+      for (guint i = 0; recent[i] != NULL && i < 9; i++)
+        if (!g_str_equal (recent[i], path))
+          g_strv_builder_add (b, recent[i]);
+      updated = g_strv_builder_end (b);
+      g_settings_set_strv (self->settings, "recent-exports", (const char * const *) updated);
+    }
   return TRUE;
 }
 
@@ -971,8 +1013,22 @@ export_to_action (GtkWidget  *widget,
                   const char *action_name,
                   GVariant   *parameter)
 {
-  export_to (VM_WINDOW (widget), g_variant_get_string (parameter, NULL));
+  const char *format = NULL, *path = NULL;
+
+  g_variant_get (parameter, "(&s&s)", &format, &path);
+  export_to (VM_WINDOW (widget), format, path);
 }
+
+static const struct {
+  const char *format;
+  const char *label;
+} export_formats[] = {
+  { "qvhighlights", N_("QVHighlights (JSON Lines)") },
+  { "activitynet", N_("ActivityNet Captions (JSON)") },
+  { "charades-sta", N_("Charades-STA (text)") },
+  { "tacos", N_("TACoS (JSON)") },
+  { "vidmark", N_("Vidmark (lossless JSON)") },
+};
 
 static void
 export_response_cb (GtkNativeDialog *dialog,
@@ -983,9 +1039,10 @@ export_response_cb (GtkNativeDialog *dialog,
     {
       g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
       g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      const char *format = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (dialog), "format");
 
       if (path != NULL)
-        export_to (self, path);
+        export_to (self, format ? format : "qvhighlights", path);
     }
   g_object_unref (dialog);
 }
@@ -997,10 +1054,20 @@ export_action (GtkWidget  *widget,
 {
   VmWindow *self = VM_WINDOW (widget);
   GtkFileChooserNative *chooser;
-  g_autofree char *name = g_strdup_printf ("%s.json", current_set_name (self));
+  g_autofree char *name = g_strdup_printf ("%s.jsonl", current_set_name (self));
+  const char *ids[G_N_ELEMENTS (export_formats) + 1] = { NULL };
+  const char *labels[G_N_ELEMENTS (export_formats) + 1] = { NULL };
+
+  for (guint i = 0; i < G_N_ELEMENTS (export_formats); i++)
+    {
+      ids[i] = export_formats[i].format;
+      labels[i] = _(export_formats[i].label);
+    }
 
   chooser = gtk_file_chooser_native_new (_("Export Annotations"), GTK_WINDOW (self),
                                          GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (chooser), "format", _("Format"), ids, labels);
+  gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (chooser), "format", "qvhighlights");
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
   g_signal_connect (chooser, "response", G_CALLBACK (export_response_cb), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
@@ -1035,6 +1102,16 @@ runner_notify_cb (VmIndexRunner *runner,
   update_actions (self);
 }
 
+static gboolean
+reload_timeout_cb (gpointer user_data)
+{
+  VmWindow *self = user_data;
+
+  self->reload_id = 0;
+  reload_library (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 runner_file_done_cb (VmIndexRunner *runner,
                      const char    *path,
@@ -1049,6 +1126,11 @@ runner_file_done_cb (VmIndexRunner *runner,
 
       vm_window_toast (self, text);
     }
+
+  /* Videos appear in the library as they are indexed (at most a reload
+   * every 700 ms). */
+  if (self->reload_id == 0)
+    self->reload_id = g_timeout_add (700, reload_timeout_cb, self);
 }
 
 static void
@@ -1071,6 +1153,7 @@ runner_finished_cb (VmIndexRunner *runner,
 
       vm_window_toast (self, text);
     }
+  g_clear_handle_id (&self->reload_id, g_source_remove);
   reload_library (self);
   busy_pop (self);
 }
@@ -1377,6 +1460,7 @@ vm_window_dispose (GObject *object)
   g_clear_object (&self->search_cancellable);
   g_cancellable_cancel (self->library_cancellable);
   g_clear_object (&self->library_cancellable);
+  g_clear_handle_id (&self->reload_id, g_source_remove);
   if (self->stack != NULL)
     g_signal_handlers_disconnect_by_data (self->stack, self);
   g_clear_object (&self->stack);
@@ -1525,7 +1609,7 @@ vm_window_class_init (VmWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "annotation.nudge-second", "i", nudge_second_action);
   gtk_widget_class_install_action (widget_class, "annotation.new-set", NULL, new_set_action);
   gtk_widget_class_install_action (widget_class, "annotation.export", NULL, export_action);
-  gtk_widget_class_install_action (widget_class, "annotation.export-to", "s", export_to_action);
+  gtk_widget_class_install_action (widget_class, "annotation.export-to", "(ss)", export_to_action);
 
 #define BIND(key, mods, action, ...) \
   gtk_widget_class_add_binding_action (widget_class, key, mods, action, __VA_ARGS__)

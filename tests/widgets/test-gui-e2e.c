@@ -5,8 +5,7 @@
  * export the set and check the file.  Screenshots of the screen are kept in
  * $VIDMARK_SCREENSHOT_DIR when ImageMagick's `import` is installed.
  *
- * The export is the window's minimal JSON export of the annotation set (the
- * dataset export layer is not merged yet).
+ * The export goes through the export layer (QVHighlights JSON Lines).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -247,7 +246,7 @@ test_e2e (void)
 {
   g_autofree char *demo = g_build_filename (home, "demo", NULL);
   g_autofree char *catalog = g_build_filename (home, "catalog.sqlite", NULL);
-  g_autofree char *export_path = g_build_filename (home, "e2e-export.json", NULL);
+  g_autofree char *export_path = g_build_filename (home, "e2e-export.jsonl", NULL);
   g_autoptr(VmApplication) app = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
@@ -367,21 +366,33 @@ test_e2e (void)
   screenshot ("03-segment.png");
 
   /* 5. Export the set. */
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "s", export_path));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                             "qvhighlights", export_path));
   screenshot ("04-exported.png");
 
-  /* 6. The exported file. */
-  g_assert_true (json_parser_load_from_file (parser, export_path, &error));
-  g_assert_no_error (error);
-  root = json_node_get_object (json_parser_get_root (parser));
-  g_assert_cmpstr (json_object_get_string_member (root, "set"), ==, "default");
-  list = json_object_get_array_member (root, "annotations");
-  g_assert_cmpuint (json_array_get_length (list), ==, 1);
-  ann = json_array_get_object_element (list, 0);
-  g_assert_true (g_str_has_suffix (json_object_get_string_member (ann, "video"), "/subtitled.mkv"));
-  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (ann, "start"), 1.0, 1e-6);
-  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (ann, "end"), 2.4, 1e-6);
-  g_assert_cmpstr (json_object_get_string_member (ann, "text"), ==, "a person waves at the camera");
+  /* 6. The exported file: one QVHighlights query, the labelled window. */
+  {
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    JsonArray *w;
+
+    g_assert_true (g_file_get_contents (export_path, &text, NULL, &error));
+    g_assert_no_error (error);
+    lines = g_strsplit (g_strstrip (text), "\n", -1);
+    g_assert_cmpuint (g_strv_length (lines), ==, 1);
+    g_assert_true (json_parser_load_from_data (parser, lines[0], -1, &error));
+    g_assert_no_error (error);
+    root = json_node_get_object (json_parser_get_root (parser));
+    g_assert_cmpstr (json_object_get_string_member (root, "query"), ==, "a person waves at the camera");
+    g_assert_cmpstr (json_object_get_string_member (root, "vid"), ==, "subtitled");
+    g_assert_cmpfloat_with_epsilon (json_object_get_double_member (root, "duration"), 9.0, 0.05);
+    list = json_object_get_array_member (root, "relevant_windows");
+    g_assert_cmpuint (json_array_get_length (list), ==, 1);
+    w = json_array_get_array_element (list, 0);
+    g_assert_cmpfloat_with_epsilon (json_array_get_double_element (w, 0), 1.0, 1e-6);
+    g_assert_cmpfloat_with_epsilon (json_array_get_double_element (w, 1), 2.4, 1e-6);
+    (void) ann;
+  }
 
   gtk_window_destroy (GTK_WINDOW (window));
   while (g_main_context_iteration (NULL, FALSE))

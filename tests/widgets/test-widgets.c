@@ -12,7 +12,6 @@
 #include "media/vm-media.h"
 #include "widgets/vm-annotation-stack.h"
 #include "widgets/vm-application.h"
-#include "widgets/vm-export.h"
 #include "widgets/vm-index-runner.h"
 #include "widgets/vm-library.h"
 #include "widgets/vm-moment-item.h"
@@ -26,6 +25,10 @@
 
 #define MS (G_GINT64_CONSTANT (1000000))
 #define SEC (G_GINT64_CONSTANT (1000000000))
+
+static GtkWidget *find_widget_of_type (GtkWidget  *root,
+                                       GType       type,
+                                       const char *tooltip);
 
 static char *tmp_dir;
 static char *clip_path;     /* 320×240, 25 fps, 4 s, H.264 in MP4 */
@@ -543,43 +546,6 @@ test_annotation_save_failure (void)
   g_assert_cmpuint (c.failed, ==, 2);
 }
 
-static void
-test_export_json (void)
-{
-  gint64 video_id, set_id;
-  g_autoptr(VmCatalog) catalog = make_catalog ("export.sqlite", &video_id);
-  g_autoptr(VmAnnotationStack) stack = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autofree char *out = g_build_filename (tmp_dir, "export.json", NULL);
-  JsonObject *root, *first;
-  JsonArray *list;
-  guint count = 0;
-
-  g_assert_true (vm_catalog_ensure_annotation_set (catalog, "fox-set", &set_id, &error));
-  stack = vm_annotation_stack_new (catalog, set_id, video_id, &error);
-  g_assert_true (vm_annotation_stack_add (stack, 500 * MS, 1500 * MS, "a fox", NULL, &error));
-  g_assert_true (vm_annotation_stack_add (stack, 2 * SEC, 3 * SEC, "welcome", NULL, &error));
-  g_assert_true (vm_export_set_json (catalog, set_id, "fox-set", out, &count, &error));
-  g_assert_no_error (error);
-  g_assert_cmpuint (count, ==, 2);
-
-  g_assert_true (json_parser_load_from_file (parser, out, &error));
-  root = json_node_get_object (json_parser_get_root (parser));
-  g_assert_cmpstr (json_object_get_string_member (root, "set"), ==, "fox-set");
-  list = json_object_get_array_member (root, "annotations");
-  g_assert_cmpuint (json_array_get_length (list), ==, 2);
-  first = json_array_get_object_element (list, 0);
-  g_assert_cmpstr (json_object_get_string_member (first, "video"), ==, clip_path);
-  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (first, "start"), 0.5, 1e-9);
-  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (first, "end"), 1.5, 1e-9);
-  g_assert_cmpstr (json_object_get_string_member (first, "text"), ==, "a fox");
-
-  /* An unwritable destination is an error. */
-  g_assert_false (vm_export_set_json (catalog, set_id, "fox-set", "/proc/vidmark-cannot-write-here/x.json", NULL, &error));
-  g_assert_nonnull (error);
-}
-
 /* ---- Library ---------------------------------------------------------------- */
 
 static void
@@ -604,6 +570,36 @@ test_library_load (void)
 }
 
 /* ---- Time line ---------------------------------------------------------------- */
+
+typedef struct {
+  guint    key;
+  gint64   start;
+  gint64   end;
+  gint64   last_seek;
+  gboolean last_accurate;
+} DragResult;
+
+static void
+segment_changed_cb (VmTimeline *timeline,
+                    guint       key,
+                    gint64      start,
+                    gint64      end,
+                    DragResult *r)
+{
+  r->key = key;
+  r->start = start;
+  r->end = end;
+}
+
+static void
+seek_cb (VmTimeline *timeline,
+         gint64      t,
+         gboolean    accurate,
+         DragResult *r)
+{
+  r->last_seek = t;
+  r->last_accurate = accurate;
+}
 
 static void
 test_timeline (void)
@@ -667,11 +663,48 @@ test_timeline (void)
   vm_timeline_set_hits (tl, NULL);
   g_assert_cmpfloat (vm_timeline_get_score_at (tl, 2500 * MS), ==, 0);
 
-  /* Segments: the selection follows removals. */
+  /* Segments: dragging an edge moves it to a frame boundary. */
   g_assert_true (vm_catalog_ensure_annotation_set (catalog, "t", &set_id, &error));
   stack = vm_annotation_stack_new (catalog, set_id, video_id, &error);
   vm_timeline_set_annotations (tl, stack);
   g_assert_true (vm_annotation_stack_add (stack, SEC, 2 * SEC, "seg", &key, &error));
+  {
+    g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (timeline);
+    GtkGesture *drag = NULL;
+    DragResult r = { 0 };
+    double x_end = vm_timeline_time_to_x (tl, 2 * SEC);
+    double dx = vm_timeline_time_to_x (tl, 3 * SEC + 7 * MS) - x_end;
+
+    for (guint i = 0; i < g_list_model_get_n_items (controllers) && drag == NULL; i++)
+      {
+        g_autoptr(GObject) c = g_list_model_get_item (controllers, i);
+
+        if (GTK_IS_GESTURE_DRAG (c))
+          drag = GTK_GESTURE (c);
+      }
+    g_assert_nonnull (drag);
+    g_signal_connect (timeline, "segment-changed", G_CALLBACK (segment_changed_cb), &r);
+    g_signal_connect (timeline, "seek", G_CALLBACK (seek_cb), &r);
+    /* Grab the end edge in the segment band, drag it right by ~1 s. */
+    g_signal_emit_by_name (drag, "drag-begin", x_end, 75.0);
+    g_assert_cmpuint (vm_timeline_get_selected (tl), ==, key);
+    g_signal_emit_by_name (drag, "drag-update", dx, 0.0);
+    g_signal_emit_by_name (drag, "drag-end", dx, 0.0);
+    g_assert_cmpuint (r.key, ==, key);
+    g_assert_cmpint (r.start, ==, SEC);
+    /* Snapped to 40 ms frames, within a pixel's worth of time. */
+    g_assert_cmpint (r.end % (40 * MS), ==, 0);
+    g_assert_cmpint (llabs (r.end - 3 * SEC), <=, 60 * MS);
+    /* The playhead follows the edge, accurately on release. */
+    g_assert_true (r.last_accurate);
+    g_assert_cmpint (r.last_seek, ==, r.end);
+
+    /* A click elsewhere seeks. */
+    g_signal_emit_by_name (drag, "drag-begin", vm_timeline_time_to_x (tl, 8 * SEC), 30.0);
+    g_signal_emit_by_name (drag, "drag-end", 0.0, 0.0);
+    g_assert_cmpint (llabs (r.last_seek - 8 * SEC), <=, 60 * MS);
+    g_signal_handlers_disconnect_by_data (timeline, &r);
+  }
   vm_timeline_set_selected (tl, key);
   g_assert_cmpuint (vm_timeline_get_selected (tl), ==, key);
   g_assert_true (vm_annotation_stack_remove (stack, key, &error));
@@ -1032,6 +1065,25 @@ test_preferences (void)
   gtk_switch_set_active (ocr, FALSE);
   g_assert_false (g_settings_get_boolean (settings, "ocr-enabled"));
 
+  /* The sampling mode drives the combo row; the rate row is only sensitive
+   * in fixed-rate mode. */
+  {
+    AdwComboRow *mode = ADW_COMBO_ROW (find_widget_of_type (window, ADW_TYPE_COMBO_ROW, NULL));
+    GtkWidget *spin = find_widget_of_type (window, GTK_TYPE_SPIN_BUTTON, NULL);
+    GtkWidget *rate_row = gtk_widget_get_ancestor (spin, ADW_TYPE_ACTION_ROW);
+
+    g_settings_set_string (settings, "sample-mode", "rate");
+    g_assert_cmpuint (adw_combo_row_get_selected (mode), ==, 1);
+    g_assert_true (gtk_widget_get_sensitive (rate_row));
+    adw_combo_row_set_selected (mode, 0);
+    g_autofree char *value = g_settings_get_string (settings, "sample-mode");
+    g_assert_cmpstr (value, ==, "keyframes");
+    g_assert_false (gtk_widget_get_sensitive (rate_row));
+
+    gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), 2.5);
+    g_assert_cmpfloat (g_settings_get_double (settings, "sample-rate"), ==, 2.5);
+  }
+
   gtk_window_destroy (GTK_WINDOW (window));
   g_assert_null (weak);
 }
@@ -1074,7 +1126,7 @@ test_window (void)
   GListModel *set_names;
   gint64 other_set;
   g_autoptr(GError) error = NULL;
-  g_autofree char *out = g_build_filename (tmp_dir, "window-export.json", NULL);
+  g_autofree char *out = g_build_filename (tmp_dir, "window-export.jsonl", NULL);
   VmWindow *window;
   VmAnnotationStack *stack;
   VmPlayback *playback = NULL;
@@ -1137,8 +1189,36 @@ test_window (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.redo", NULL));
   g_assert_cmpuint (vm_annotation_stack_get_n_segments (stack), ==, 1);
 
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "s", out));
-  g_assert_true (g_file_test (out, G_FILE_TEST_EXISTS));
+  /* Export through the export layer: one QVHighlights query. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                             "qvhighlights", out));
+  {
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    JsonObject *q;
+    JsonArray *windows;
+
+    g_assert_true (g_file_get_contents (out, &text, NULL, &error));
+    lines = g_strsplit (g_strstrip (text), "\n", -1);
+    g_assert_cmpuint (g_strv_length (lines), ==, 1);
+    g_assert_true (json_parser_load_from_data (parser, lines[0], -1, &error));
+    q = json_node_get_object (json_parser_get_root (parser));
+    g_assert_cmpstr (json_object_get_string_member (q, "query"), ==, "brown fox");
+    g_assert_cmpstr (json_object_get_string_member (q, "vid"), ==, "clip");
+    windows = json_object_get_array_member (q, "relevant_windows");
+    g_assert_cmpuint (json_array_get_length (windows), ==, 1);
+    g_assert_cmpfloat_with_epsilon (json_array_get_double_element (json_array_get_array_element (windows, 0), 0), 0.5, 1e-6);
+    g_assert_cmpfloat_with_epsilon (json_array_get_double_element (json_array_get_array_element (windows, 0), 1), 1.5, 1e-6);
+  }
+  /* An unknown format is refused (a toast), no file. */
+  {
+    g_autofree char *bad = g_build_filename (tmp_dir, "bad-format.out", NULL);
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                               "no-such-format", bad));
+    g_assert_false (g_file_test (bad, G_FILE_TEST_EXISTS));
+  }
 
   /* The catalog's sets are offered, "default" first; switching the set
    * shows that set's segments (none in the other one). */
@@ -1282,7 +1362,6 @@ main (int   argc,
   g_test_add_func ("/widgets/search/thumbnail", test_thumbnail_find);
   g_test_add_func ("/widgets/annotation/stack", test_annotation_stack);
   g_test_add_func ("/widgets/annotation/save-failure", test_annotation_save_failure);
-  g_test_add_func ("/widgets/annotation/export", test_export_json);
   g_test_add_func ("/widgets/library/load", test_library_load);
   g_test_add_func ("/widgets/timeline", test_timeline);
   g_test_add_func ("/widgets/playback/basics", test_playback);
