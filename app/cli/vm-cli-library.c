@@ -412,6 +412,35 @@ index_event_cb (const VmIndexEvent *event,
                               (GDestroyNotify) event_copy_free);
 }
 
+static gboolean
+dispatch_warning_cb (gpointer data)
+{
+  EventCopy *ev = data;
+
+  if (ev->run->cli->json || ev->run->cli->quiet)
+    return G_SOURCE_REMOVE;
+  clear_progress (ev->run);
+  fprintf (stderr, _("warning: %s: %s\n"), ev->path, ev->message);
+  show_progress (ev->run);
+  return G_SOURCE_REMOVE;
+}
+
+/* Timed-text problems (a broken subtitle file, OCR data missing) do not fail
+ * a video; they are shown as warnings.  Called on the indexing thread. */
+static void
+text_warning_cb (const char *path,
+                 const char *message,
+                 gpointer    user_data)
+{
+  EventCopy *copy = g_new0 (EventCopy, 1);
+
+  copy->run = user_data;
+  copy->path = g_strdup (path);
+  copy->message = g_strdup (message);
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, dispatch_warning_cb, copy,
+                              (GDestroyNotify) event_copy_free);
+}
+
 static void
 index_thread (GTask        *task,
               gpointer      source_object,
@@ -533,6 +562,8 @@ cmd_index (VmCli               *cli,
   run.options.text.enabled = !no_text;
   run.options.text.ocr = !no_ocr;
   run.options.text.speech = speech;
+  run.options.text.warning_func = text_warning_cb;
+  run.options.text.warning_data = &run;
   if (ocr_rate >= 0)
     {
       if (!(ocr_rate > 0 && ocr_rate <= 30))
