@@ -570,6 +570,43 @@ test_graph_profile (void)
 }
 
 static void
+test_graph_many_nodes (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  g_autoptr(VmGpuBuffer) a = NULL;
+  float v[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+  double norm = 0, want[8];
+
+  REQUIRE_DEVICE ();
+  for (guint i = 0; i < 8; i++)
+    norm += v[i] * v[i];
+  for (guint i = 0; i < 8; i++)
+    want[i] = v[i] / sqrt (norm);
+  a = upload (v, sizeof v);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+
+  /* More nodes than one descriptor pool holds, twice (the pools are reused). */
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autofree float *got = NULL;
+
+      for (guint i = 0; i < 600; i++)
+        {
+          vm_gpu_l2_normalize (graph, 1, 8, VM_GPU_VIEW (a, 0), VM_GPU_VIEW (a, 0), &error);
+          g_assert_no_error (error);
+        }
+      submit (graph);
+      g_assert_cmpuint (vm_gpu_graph_get_n_dispatches (graph), ==, 600);
+      g_assert_cmpuint (vm_gpu_graph_get_n_barriers (graph), ==, 599);
+      got = download_floats (a, 0, 8);
+      g_assert_cmpfloat (normalised_error (got, want, 8), <, 1e-6);
+    }
+  assert_no_validation_messages ();
+}
+
+static void
 test_graph_timeout (void)
 {
   g_autoptr(GError) error = NULL;
@@ -1500,6 +1537,7 @@ main (int   argc,
   g_test_add_func ("/gpu/pipeline/cache", test_pipeline_cache);
   g_test_add_func ("/gpu/graph/barriers", test_graph_barriers);
   g_test_add_func ("/gpu/graph/profile", test_graph_profile);
+  g_test_add_func ("/gpu/graph/many-nodes", test_graph_many_nodes);
   g_test_add_func ("/gpu/graph/timeout", test_graph_timeout);
   g_test_add_func ("/gpu/kernel/gemm", test_gemm);
   g_test_add_func ("/gpu/kernel/gemm-invalid", test_gemm_invalid);
