@@ -10,7 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "core/vm-util.h"
-#include "gpu/vm-gpu-kernels.h"
+#include "gpu/vm-gpu.h"
 
 static VmGpuDevice *device;
 static char *device_error;
