@@ -569,6 +569,39 @@ test_graph_profile (void)
   assert_no_validation_messages ();
 }
 
+/* VIDMARK_GPU_PROFILE=1 prints the per-kernel table after each submit. */
+static void
+test_graph_profile_env (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(VmGpuGraph) graph = NULL;
+      g_autoptr(VmGpuBuffer) a = NULL;
+      float v[16] = { 0 };
+
+      g_setenv ("VIDMARK_GPU_PROFILE", "1", TRUE);
+      device = vm_gpu_device_new (&error);
+      g_assert_no_error (error);
+      a = upload (v, sizeof v);
+      graph = vm_gpu_graph_new (device, &error);
+      g_assert_no_error (error);
+      vm_gpu_softmax (graph, 1, 16, VM_GPU_VIEW (a, 0), 1.0f, VM_GPU_VIEW (a, 0), &error);
+      g_assert_no_error (error);
+      submit (graph);
+      return;
+    }
+  REQUIRE_DEVICE ();
+  if (!vm_gpu_device_get_info (device)->timestamps)
+    {
+      g_test_skip ("this device cannot time kernels");
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*GPU profile*softmax_f32*");
+}
+
 static void
 test_graph_many_nodes (void)
 {
@@ -1550,6 +1583,7 @@ main (int   argc,
   g_test_add_func ("/gpu/pipeline/cache", test_pipeline_cache);
   g_test_add_func ("/gpu/graph/barriers", test_graph_barriers);
   g_test_add_func ("/gpu/graph/profile", test_graph_profile);
+  g_test_add_func ("/gpu/graph/profile-env", test_graph_profile_env);
   g_test_add_func ("/gpu/graph/many-nodes", test_graph_many_nodes);
   g_test_add_func ("/gpu/graph/timeout", test_graph_timeout);
   g_test_add_func ("/gpu/kernel/gemm", test_gemm);
