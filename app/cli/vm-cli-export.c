@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "export/vm-eval.h"
 #include "export/vm-export.h"
+#include "search/vm-text-search.h"
 
 static void
 print_issues (VmCli      *cli,
@@ -304,6 +306,50 @@ vm_cli_cmd_import (VmCli               *cli,
 
 /* ---- eval ----------------------------------------------------------------- */
 
+/* The search engine as the evaluation sees it: the library search (today the
+ * timed-text search; visual moments join it there) restricted to the query's
+ * video. */
+static gboolean
+eval_engine_cb (const char  *query,
+                gint64       video_id,
+                gint64       duration_ns,
+                GArray      *out,
+                gpointer     user_data,
+                GError     **error)
+{
+  VmCatalog *catalog = user_data;
+  g_autoptr(GPtrArray) moments = NULL;
+  g_autoptr(GError) local_error = NULL;
+  VmTextSearchOptions options;
+
+  vm_text_search_options_init (&options);
+  options.video_id = video_id;
+  options.limit = VM_EVAL_MAX_PREDICTIONS;
+
+  moments = vm_text_search (catalog, query, &options, &local_error);
+  if (moments == NULL)
+    {
+      /* A query with nothing searchable finds nothing; it is no failure. */
+      if (g_error_matches (local_error, VM_SEARCH_ERROR, VM_SEARCH_ERROR_EMPTY_QUERY))
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  for (guint i = 0; i < moments->len; i++)
+    {
+      const VmMoment *m = g_ptr_array_index (moments, i);
+      VmEvalPrediction p = { m->start_ns / 1e9, m->end_ns / 1e9, m->score };
+
+      if (duration_ns > 0)
+        p.end = MIN (p.end, duration_ns / 1e9);
+      if (p.end > p.start)
+        g_array_append_val (out, p);
+    }
+
+  return TRUE;
+}
+
 int
 vm_cli_cmd_eval (VmCli               *cli,
                  const VmCliCommand  *command,
@@ -327,8 +373,8 @@ vm_cli_cmd_eval (VmCli               *cli,
   if (!vm_cli_parse (cli, command, entries,
                      _("Scores moment retrieval (R1@0.3/0.5/0.7, mIoU, mAP@[0.5:0.95], mAP@0.5, mAP@0.75) "
                        "and highlight detection (HIT@1) as the datasets’ evaluation code does, for a "
-                       "predictions file or the text-only baseline. Without either it would run the search "
-                       "engine on every query, which this build does not have yet."),
+                       "predictions file, the text-only baseline, or (without either) Vidmark's own search "
+                       "engine run on every query of the set in the query's video."),
                      &argc, &argv))
     return VM_EXIT_USAGE;
 
@@ -358,7 +404,9 @@ vm_cli_cmd_eval (VmCli               *cli,
   if (!(catalog = vm_cli_open_catalog (cli, &ret)))
     return ret;
 
-  if (!vm_eval_set (catalog, set, source, predictions, issues, &result, &error))
+  if (source == VM_EVAL_SOURCE_ENGINE
+      ? !vm_eval_set_with_engine (catalog, set, eval_engine_cb, catalog, issues, &result, &error)
+      : !vm_eval_set (catalog, set, source, predictions, issues, &result, &error))
     {
       vm_cli_error ("%s", error->message);
       return VM_EXIT_FAILURE;

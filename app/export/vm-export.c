@@ -1010,9 +1010,9 @@ vm_eval_set (VmCatalog     *catalog,
   if (source == VM_EVAL_SOURCE_ENGINE || (source == VM_EVAL_SOURCE_FILE && predictions_file == NULL))
     {
       g_set_error (error, VM_EXPORT_ERROR, VM_EXPORT_ERROR_NO_ENGINE,
-                   _("Scoring the search engine needs the engine and a model, which this build "
-                     "does not have yet; score a predictions file with --predictions FILE, or "
-                     "the text-only baseline with --baseline text"));
+                   _("Scoring a search engine needs the engine: use vm_eval_set_with_engine(), "
+                     "a predictions file (--predictions FILE) or the text-only baseline "
+                     "(--baseline text)"));
       return FALSE;
     }
   if (source == VM_EVAL_SOURCE_TEXT)
@@ -1046,5 +1046,59 @@ vm_eval_set (VmCatalog     *catalog,
     g_ptr_array_add (queries, value);
   vm_eval_compute (queries, out_result);
   out_result->n_unknown = unknown;
+  return TRUE;
+}
+
+gboolean
+vm_eval_set_with_engine (VmCatalog        *catalog,
+                         const char       *set_name,
+                         VmEvalEngineFunc  engine,
+                         gpointer          user_data,
+                         GPtrArray        *issues,
+                         VmEvalResult     *out_result,
+                         GError          **error)
+{
+  VmVideoNaming naming = { VM_VIDEO_ID_PATH, NULL };
+  g_autoptr(VmDataset) dataset = NULL;
+  g_autoptr(GHashTable) truth = NULL;
+  g_autoptr(GPtrArray) queries = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_val_if_fail (engine != NULL, FALSE);
+
+  dataset = vm_export_load_set (catalog, set_name, &naming, issues, error);
+  if (dataset == NULL)
+    return FALSE;
+  truth = vm_eval_ground_truth (dataset);
+
+  for (guint i = 0; i < dataset->queries->len; i++)
+    {
+      VmDatasetQuery *dq = g_ptr_array_index (dataset->queries, i);
+      VmDatasetVideo *v = vm_dataset_lookup_video (dataset, dq->vid);
+      VmEvalQuery *q = g_hash_table_lookup (truth, &dq->qid);
+
+      if (q == NULL || v == NULL)
+        continue;
+
+      g_array_set_size (q->predicted, 0);
+      g_array_set_size (q->saliency, 0);
+      if (!engine (dq->text, v->video_id, v->duration_ns, q->predicted, user_data, error))
+        return FALSE;
+      if (q->predicted->len > VM_EVAL_MAX_PREDICTIONS)
+        g_array_set_size (q->predicted, VM_EVAL_MAX_PREDICTIONS);
+      /* Nothing found still is an answer: the whole video, scored 0. */
+      if (q->predicted->len == 0 && v->duration_ns > 0)
+        {
+          VmEvalPrediction p = { 0, v->duration_ns / 1e9, 0 };
+          g_array_append_val (q->predicted, p);
+        }
+      q->has_prediction = TRUE;
+    }
+
+  g_hash_table_iter_init (&iter, truth);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (queries, value);
+  vm_eval_compute (queries, out_result);
   return TRUE;
 }

@@ -109,14 +109,25 @@ gboolean    vm_import_file               (VmCatalog              *catalog,
 
 typedef enum {
   VM_EVAL_SOURCE_FILE,        /* a predictions file */
-  VM_EVAL_SOURCE_ENGINE,      /* Vidmark's search engine (not in this build) */
+  VM_EVAL_SOURCE_ENGINE,      /* a search engine: see vm_eval_set_with_engine() */
   VM_EVAL_SOURCE_TEXT,        /* the text-only baseline below */
 } VmEvalSource;
 
+/* A search engine seen from the evaluation: grounds @query in the video
+ * @video_id (of @duration_ns, -1 when unknown) and appends its best windows,
+ * best first, to @out (VmEvalPrediction, seconds).  The export layer knows no
+ * search code; the caller (the CLI) passes the engine in. */
+typedef gboolean (*VmEvalEngineFunc) (const char  *query,
+                                      gint64       video_id,
+                                      gint64       duration_ns,
+                                      GArray      *out,
+                                      gpointer     user_data,
+                                      GError     **error);
+
 /* Scores set @set_name: against a QVHighlights-style predictions file
- * (@source VM_EVAL_SOURCE_FILE with @predictions_file), the search engine
- * (VM_EVAL_SOURCE_ENGINE: VM_EXPORT_ERROR_NO_ENGINE, the engine and models
- * are not part of this build), or the text-only baseline. */
+ * (@source VM_EVAL_SOURCE_FILE with @predictions_file) or the text-only
+ * baseline; VM_EVAL_SOURCE_ENGINE needs vm_eval_set_with_engine() and gives
+ * VM_EXPORT_ERROR_NO_ENGINE here. */
 gboolean    vm_eval_set                  (VmCatalog     *catalog,
                                           const char    *set_name,
                                           VmEvalSource   source,
@@ -124,6 +135,17 @@ gboolean    vm_eval_set                  (VmCatalog     *catalog,
                                           GPtrArray     *issues,
                                           VmEvalResult  *out_result,
                                           GError       **error);
+
+/* Scores set @set_name by running @engine on every query of the set, in the
+ * query's own video (single-video temporal grounding, as the datasets'
+ * evaluations do).  Saliency is not predicted, so HIT@1 is not scored. */
+gboolean    vm_eval_set_with_engine      (VmCatalog        *catalog,
+                                          const char       *set_name,
+                                          VmEvalEngineFunc  engine,
+                                          gpointer          user_data,
+                                          GPtrArray        *issues,
+                                          VmEvalResult     *out_result,
+                                          GError          **error);
 
 /* The text-only baseline: for each query, the timed text segments
  * (subtitles, OCR, speech) of its video ranked by the share of the query's

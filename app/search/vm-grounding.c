@@ -91,7 +91,7 @@ span_mean (const Curve  *c,
 
 static void
 span_stats (const Curve *c,
-            VmSpan      *s)
+            VmGroundingSpan      *s)
 {
   double sum = 0, w = 0;
 
@@ -178,7 +178,7 @@ static int
 compare_spans_desc (gconstpointer a,
                     gconstpointer b)
 {
-  const VmSpan *x = a, *y = b;
+  const VmGroundingSpan *x = a, *y = b;
 
   return (x->score < y->score) - (x->score > y->score);
 }
@@ -191,7 +191,7 @@ add_span (GArray      *out,
           double       score,
           const VmGroundingOptions *o)
 {
-  VmSpan s = { 0 };
+  VmGroundingSpan s = { 0 };
   double max_len = o->max_length > 0 ? o->max_length : c->duration;
 
   start = MAX (0, start);
@@ -222,8 +222,8 @@ vm_ground_curve (const double              *times,
                  double                     duration,
                  const VmGroundingOptions  *options)
 {
-  g_autoptr(GArray) proposals = g_array_new (FALSE, FALSE, sizeof (VmSpan));
-  GArray *out = g_array_new (FALSE, FALSE, sizeof (VmSpan));
+  g_autoptr(GArray) proposals = g_array_new (FALSE, FALSE, sizeof (VmGroundingSpan));
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (VmGroundingSpan));
   VmGroundingOptions defaults;
   g_autofree double *lo = NULL, *hi = NULL, *smooth = NULL, *z = NULL, *tmp = NULL;
   double med, mad;
@@ -364,12 +364,12 @@ vm_ground_curve (const double              *times,
   g_array_sort (proposals, compare_spans_desc);
   for (guint i = 0; i < proposals->len && out->len < options->max_moments; i++)
     {
-      const VmSpan *p = &g_array_index (proposals, VmSpan, i);
+      const VmGroundingSpan *p = &g_array_index (proposals, VmGroundingSpan, i);
       gboolean keep = TRUE;
 
       for (guint j = 0; j < out->len && keep; j++)
         {
-          const VmSpan *q = &g_array_index (out, VmSpan, j);
+          const VmGroundingSpan *q = &g_array_index (out, VmGroundingSpan, j);
 
           if (vm_span_iou (p->start, p->end, q->start, q->end) > options->nms_iou)
             keep = FALSE;

@@ -45,11 +45,11 @@ typedef struct {
   double score;     /* per-video normalised (z units); comparable across videos */
   double peak;      /* the highest raw score inside */
   double mean;      /* the mean raw score inside */
-} VmSpan;
+} VmGroundingSpan;
 
 /* @times (seconds, increasing), @scores and @shot_ids (optional) hold @n
  * samples of one video lasting @duration seconds (≤ 0: up to the last sample).
- * Returns up to max_moments VmSpan, best first. */
+ * Returns up to max_moments VmGroundingSpan, best first. */
 GArray *vm_ground_curve (const double              *times,
                          const float               *scores,
                          const int                 *shot_ids,

@@ -191,14 +191,44 @@ def _():
     assert m["R1@0.5"] == 50.0 and m["mAP@0.5"] == 50.0 and m["mIoU"] == 50.0, m
     p = run("eval", "--set", "big", "--predictions", path("pred.jsonl"), check=0)
     assert "R1@0.5  50.00" in p.stdout, p.stdout
-    p = run("eval", "--set", "big", check=1)
-    assert "engine" in p.stderr, p.stderr
+    # Without a predictions file the search engine runs on every query; these
+    # videos hold no text, so each query predicts its whole video.
+    p = run("--json", "eval", "--set", "big", check=0)
+    m = json.loads(p.stdout)
+    assert m["queries"] == N_BIG and m["missing_predictions"] == 0, m
     p = run("--json", "eval", "--set", "big", "--baseline", "text", check=0)
     m = json.loads(p.stdout)
     assert m["queries"] == N_BIG and m["missing_predictions"] == 0, m
     run("eval", "--set", "big", "--baseline", "magic", check=2)
     run("eval", "--set", "big", "--baseline", "text", "--predictions", path("pred.jsonl"), check=2)
     p = run("eval", "--set", "nope", "--predictions", path("pred.jsonl"), check=1)
+
+
+@case("eval runs the search engine on every query, in the query's video")
+def _():
+    db = sqlite3.connect(cat)
+    ids = dict(db.execute("SELECT path, id FROM videos").fetchall())
+    v0 = ids[os.path.join(lib, "video000.mp4")]
+    v1 = ids[os.path.join(lib, "video001.mp4")]
+    rows = [(v0, 20, 30, "the red kite flies over the hill"),
+            (v0, 60, 64, "a dog swims in the lake"),        # the other query's words, wrong video
+            (v1, 40, 50, "a dog swims in the lake"),
+            (v1, 90, 95, "nothing to see here")]
+    for vid, a, b, text in rows:
+        db.execute("INSERT INTO text_segments (video_id, start_ns, end_ns, source, text)"
+                   " VALUES (?, ?, ?, 'subtitle', ?)", (vid, a * 10**9, b * 10**9, text))
+    db.commit()
+    db.close()
+    write("engine.jsonl",
+          json.dumps({"qid": 1, "query": "red kite", "duration": 150, "vid": "video000",
+                      "relevant_windows": [[20, 30]]}) + "\n" +
+          json.dumps({"qid": 2, "query": "dog swims", "duration": 150, "vid": "video001",
+                      "relevant_windows": [[40, 50]]}) + "\n")
+    run("import", path("engine.jsonl"), "--format", "qvhighlights", "--set", "engine", check=0)
+    p = run("--json", "eval", "--set", "engine", check=0)
+    m = json.loads(p.stdout)
+    # The 0.5 s search margin keeps IoU at 10/11 > 0.7.
+    assert m["queries"] == 2 and m["R1@0.7"] == 100.0 and m["mIoU"] > 90, m
 
 
 @case("eval agrees with a plain restatement of the reference metrics")

@@ -137,17 +137,17 @@ measure (double   step,
 
       for (guint i = 0; i < spans->len; i++)
         {
-          const VmSpan *s = &g_array_index (spans, VmSpan, i);
+          const VmGroundingSpan *s = &g_array_index (spans, VmGroundingSpan, i);
 
           g_assert_cmpfloat (s->start, >=, 0);
           g_assert_cmpfloat (s->end, <=, syn.duration + 1e-9);
           g_assert_cmpfloat (s->start, <, s->end);
           if (i > 0)
-            g_assert_cmpfloat (s->score, <=, g_array_index (spans, VmSpan, i - 1).score);
+            g_assert_cmpfloat (s->score, <=, g_array_index (spans, VmGroundingSpan, i - 1).score);
         }
 
       {
-        const VmSpan *top = &g_array_index (spans, VmSpan, 0);
+        const VmGroundingSpan *top = &g_array_index (spans, VmGroundingSpan, 0);
         double best = 0;
 
         for (guint k = 0; k < syn.n_gt; k++)
@@ -161,7 +161,7 @@ measure (double   step,
 
           for (guint i = 0; i < spans->len; i++)
             {
-              const VmSpan *s = &g_array_index (spans, VmSpan, i);
+              const VmGroundingSpan *s = &g_array_index (spans, VmGroundingSpan, i);
               best = MAX (best, vm_span_iou (s->start, s->end, syn.gt[k].start, syn.gt[k].end));
             }
           f.miou += best;
