@@ -270,7 +270,7 @@ search_with_layer (VmCatalog     *catalog,
           VmSnippet *sn = g_ptr_array_index (hit->snippets, j);
 
           if (snippet->len > 0)
-            g_string_append (snippet, " … ");
+            g_string_append (snippet, " · ");
           g_string_append (snippet, sn->highlighted ? sn->highlighted : sn->text);
         }
       g_ptr_array_add (moments, vm_moment_item_new (hit->video_id, hit->path,

@@ -1300,6 +1300,59 @@ test_window_index (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static gboolean
+window_mapped_small (gpointer data)
+{
+  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) <= 600;
+}
+
+/* Narrow: the library and the results/player panes fold; opening a result
+ * shows the player, back shows the results, back again the library. */
+static void
+test_window_narrow (void)
+{
+  g_autoptr(VmCatalog) catalog = make_catalog ("narrow.sqlite", NULL);
+  VmWindow *window = vm_window_new (NULL, vm_catalog_get_path (catalog));
+  AdwLeaflet *outer, *inner;
+
+  vm_window_set_search_func (window, vm_search_text_and_names, NULL);
+  gtk_window_set_default_size (GTK_WINDOW (window), 560, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for (window_idle, window, 20, "the library");
+  wait_for (window_mapped_small, window, 20, "a narrow window");
+  spin (100);
+
+  outer = ADW_LEAFLET (find_widget_of_type (GTK_WIDGET (window), ADW_TYPE_LEAFLET, NULL));
+  g_assert_nonnull (outer);
+  /* The inner leaflet is inside the outer one. */
+  inner = ADW_LEAFLET (find_widget_of_type (GTK_WIDGET (outer), ADW_TYPE_LEAFLET, NULL));
+  g_assert_nonnull (inner);
+  g_assert_true (adw_leaflet_get_folded (outer));
+  g_assert_true (adw_leaflet_get_folded (inner));
+
+  vm_window_search (window, "brown fox");
+  wait_for (window_idle, window, 20, "a search");
+  vm_window_open_result (window, 0);
+  g_assert_true (VM_IS_PLAYER (find_widget_of_type (adw_leaflet_get_visible_child (inner), VM_TYPE_PLAYER, NULL)));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "library.show", NULL));
+  g_assert_null (find_widget_of_type (adw_leaflet_get_visible_child (inner), VM_TYPE_PLAYER, NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "library.show", NULL));
+  g_assert_null (find_widget_of_type (adw_leaflet_get_visible_child (outer), ADW_TYPE_LEAFLET, NULL));
+
+  if (g_getenv ("VIDMARK_SCREENSHOT_DIR") && g_find_program_in_path ("import") && g_getenv ("DISPLAY"))
+    {
+      g_autofree char *cmd = NULL;
+
+      g_mkdir_with_parents (g_getenv ("VIDMARK_SCREENSHOT_DIR"), 0755);
+      vm_window_open_result (window, 0);
+      spin (500);
+      cmd = g_strdup_printf ("import -window root '%s/narrow.png'", g_getenv ("VIDMARK_SCREENSHOT_DIR"));
+      if (system (cmd) != 0)
+        g_test_message ("no screenshot");
+    }
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 static void
 test_window_errors (void)
 {
@@ -1372,6 +1425,7 @@ main (int   argc,
   g_test_add_func ("/widgets/window/flow", test_window);
   g_test_add_func ("/widgets/window/errors", test_window_errors);
   g_test_add_func ("/widgets/window/index", test_window_index);
+  g_test_add_func ("/widgets/window/narrow", test_window_narrow);
 
   ret = g_test_run ();
 
