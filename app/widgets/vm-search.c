@@ -11,6 +11,9 @@
 #include "search/vm-text-search.h"
 #endif
 
+/* A file name match: below most text matches. */
+#define NAME_SCORE 0.25
+
 char *
 vm_search_make_fts_query (const char *text)
 {
@@ -135,7 +138,7 @@ add_name_matches (GHashTable  *videos,
           end = video->duration_ns > 0 ? MIN (video->duration_ns, 10 * G_GINT64_CONSTANT (1000000000))
                                        : 10 * G_GINT64_CONSTANT (1000000000);
           g_ptr_array_add (moments, vm_moment_item_new (video->id, video->path, video->fingerprint,
-                                                   0, end, 0.4, VM_MOMENT_SIGNAL_NAME, NULL));
+                                                   0, end, NAME_SCORE, VM_MOMENT_SIGNAL_NAME, NULL));
         }
     }
 }
@@ -276,7 +279,7 @@ search_with_layer (VmCatalog     *catalog,
       g_ptr_array_add (moments, vm_moment_item_new (hit->video_id, hit->path,
                                                     video ? video->fingerprint : NULL,
                                                     hit->start_ns, hit->end_ns,
-                                                    0.5 + 0.5 * CLAMP (hit->score, 0, 1),
+                                                    CLAMP (hit->score, 0, 1),
                                                     signals_from_layer (hit->signals),
                                                     snippet->len > 0 ? snippet->str : NULL));
     }
