@@ -340,6 +340,17 @@ search_thread (GTask        *task,
     }
 
   moments = data->func (catalog, data->query, data->limit, cancellable, data->func_data, &error);
+  /* Thumbnails are looked up here, not while the list is drawn. */
+  for (guint i = 0; moments != NULL && i < moments->len && !g_cancellable_is_cancelled (cancellable); i++)
+    {
+      VmMomentItem *m = g_ptr_array_index (moments, i);
+      g_autofree char *thumb = NULL;
+
+      if (vm_moment_item_get_thumbnail (m) != NULL)
+        continue;
+      thumb = vm_thumbnail_find (NULL, vm_moment_item_get_fingerprint (m), vm_moment_item_get_start (m));
+      vm_moment_item_set_thumbnail (m, thumb);
+    }
   if (moments == NULL)
     g_task_return_error (task, error);
   else if (g_cancellable_is_cancelled (cancellable))

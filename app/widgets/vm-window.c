@@ -376,7 +376,7 @@ result_bind_cb (GtkSignalListItemFactory *factory,
   GtkWidget *range = gtk_widget_get_next_sibling (title);
   GtkWidget *snippet = gtk_widget_get_next_sibling (range);
   GtkWidget *meta = gtk_widget_get_next_sibling (snippet);
-  g_autofree char *thumb = vm_thumbnail_find (NULL, vm_moment_item_get_fingerprint (m), vm_moment_item_get_start (m));
+  const char *thumb = vm_moment_item_get_thumbnail (m);
   g_autofree char *range_text = vm_moment_item_format_range (m);
   g_autofree char *signals_text = vm_moment_item_signals_to_string (vm_moment_item_get_signals (m));
   g_autofree char *meta_text = NULL;

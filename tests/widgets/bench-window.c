@@ -190,6 +190,11 @@ main (int   argc,
   g_autofree char *cmd = NULL;
 
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  dir = g_dir_make_tmp ("vm-bench-window-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_setenv ("XDG_CACHE_HOME", dir, TRUE);
+  g_setenv ("XDG_DATA_HOME", dir, TRUE);
+
   if (!gtk_init_check ())
     {
       g_print ("# no display: skipped\n");
@@ -198,11 +203,6 @@ main (int   argc,
   adw_init ();
   vm_widgets_init ();
   g_assert_true (vm_media_init (&error));
-
-  dir = g_dir_make_tmp ("vm-bench-window-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_setenv ("XDG_CACHE_HOME", dir, TRUE);
-  g_setenv ("XDG_DATA_HOME", dir, TRUE);
 
   test_startup (dir);
   test_indexing_stalls (dir);

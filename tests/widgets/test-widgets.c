@@ -314,11 +314,30 @@ test_search_async (void)
   g_autoptr(VmCatalog) catalog = make_catalog ("async.sqlite", NULL);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   AsyncResult r = { 0 };
+  g_autofree char *thumbs = g_build_filename (tmp_dir, "vidmark", "thumbnails", "0123456789abcdef", NULL);
+
+  /* $XDG_CACHE_HOME/vidmark/thumbnails/<fingerprint[0:16]>/<ms>.jpg */
+  g_assert_cmpint (g_mkdir_with_parents (thumbs, 0700), ==, 0);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%u.jpg", i * 500);
+      g_autofree char *file = g_build_filename (thumbs, name, NULL);
+
+      g_assert_true (g_file_set_contents (file, "x", 1, NULL));
+    }
 
   vm_search_async (vm_catalog_get_path (catalog), "fox", 10, NULL, NULL, NULL, search_async_cb, &r);
   wait_for (async_done, &r, 20, "search");
   g_assert_no_error (r.error);
   g_assert_cmpuint (r.moments->len, ==, 1);
+  /* The thumbnail nearest to the start was looked up on the worker. */
+  {
+    VmMomentItem *m = g_ptr_array_index (r.moments, 0);
+    g_autofree char *want = g_strdup_printf ("/%u.jpg", (guint) (MIN (vm_moment_item_get_start (m), 1000 * MS) / (500 * MS) * 500));
+
+    g_assert_nonnull (vm_moment_item_get_thumbnail (m));
+    g_assert_true (g_str_has_suffix (vm_moment_item_get_thumbnail (m), want));
+  }
   g_clear_pointer (&r.moments, g_ptr_array_unref);
 
   /* Cancelled: the caller gets CANCELLED, never stale results. */
@@ -1384,6 +1403,12 @@ main (int   argc,
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
   g_test_init (&argc, &argv, NULL);
 
+  /* Before anything reads (and caches) the XDG folders. */
+  tmp_dir = g_dir_make_tmp ("vm-widgets-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
+
   if (!gtk_init_check ())
     {
       g_test_skip ("no display (run under Xvfb: build-aux/test.sh)");
@@ -1392,11 +1417,6 @@ main (int   argc,
   adw_init ();
   vm_widgets_init ();
   g_assert_true (vm_media_init (&error));
-
-  tmp_dir = g_dir_make_tmp ("vm-widgets-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
   media_dir = g_build_filename (tmp_dir, "media", NULL);
   g_assert_cmpint (g_mkdir_with_parents (media_dir, 0700), ==, 0);
   clip_path = g_build_filename (media_dir, "clip.mp4", NULL);
