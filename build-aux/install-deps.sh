@@ -5,14 +5,14 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  gcc clang lld meson ninja-build pkg-config gettext itstool git
+  gcc g++ clang lld meson ninja-build pkg-config gettext itstool git
   # engine libraries
   libglib2.0-dev libglib2.0-bin libsqlite3-dev sqlite3 libjson-glib-dev libsoup-3.0-dev libgnutls28-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x gstreamer1.0-gl
   libvulkan-dev glslang-tools spirv-tools mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
-  libtesseract-dev tesseract-ocr-eng
+  libtesseract-dev tesseract-ocr-eng libpocketsphinx-dev pocketsphinx-en-us
   # user interface
   libgtk-4-dev libadwaita-1-dev gnome-icon-theme adwaita-icon-theme
   # test and demo media

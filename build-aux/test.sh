@@ -42,9 +42,11 @@ setup "$main" --buildtype=debugoptimized
 meson compile -C "$main"
 
 echo "== Test suite (Xvfb, D-Bus, lavapipe) =="
+rm -f "$main"/meson-logs/testlog-*.json "$asan"/meson-logs/testlog-*.json 2>/dev/null || true
 dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
   env GDK_BACKEND=x11 GSK_RENDERER=cairo \
-  meson test -C "$main" --print-errorlogs --num-processes "$jobs" || status=1
+  meson test -C "$main" --print-errorlogs --num-processes "$jobs" --no-suite fuzz || status=1
+cp "$main/meson-logs/testlog.json" "$main/meson-logs/testlog-suite.json"
 
 echo "== Engine tests under AddressSanitizer + UndefinedBehaviorSanitizer =="
 setup "$asan" --buildtype=debug -Dsanitizers=true
@@ -53,13 +55,23 @@ ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   meson test -C "$asan" --suite engine --print-errorlogs --num-processes "$jobs" \
     --timeout-multiplier 3 || status=1
+cp "$asan/meson-logs/testlog.json" "$asan/meson-logs/testlog-suite.json"
 
-# One closing line over both runs.
-python3 - "$main" "$asan" <<'PY'
+echo "== Fuzzers (libFuzzer with clang, briefly) =="
+if command -v clang >/dev/null; then
+  VIDMARK_FUZZ=1 VIDMARK_FUZZ_SECONDS=${VIDMARK_FUZZ_SECONDS:-15} \
+    meson test -C "$main" --suite fuzz --print-errorlogs || status=1
+  cp "$main/meson-logs/testlog.json" "$main/meson-logs/testlog-fuzz.json"
+else
+  echo "clang is not installed: fuzzers skipped"
+fi
+
+# One closing line over all runs.
+python3 - "$main/meson-logs/testlog-suite.json" "$asan/meson-logs/testlog-suite.json" \
+  "$main/meson-logs/testlog-fuzz.json" <<'PY'
 import json, sys, os
 passed = failed = skipped = 0
-for d in sys.argv[1:]:
-    log = os.path.join(d, "meson-logs", "testlog.json")
+for log in sys.argv[1:]:
     if not os.path.exists(log):
         continue
     for line in open(log):

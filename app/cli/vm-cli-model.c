@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "cli/vm-cli-model.h"
+#include "model/vm-tokenizer.h"
 #include "core/vm-core.h"
 #include "model/vm-model-download.h"
 #include "model/vm-model-error.h"
@@ -657,6 +658,101 @@ model_verify (VmCli              *cli,
   return VM_EXIT_OK;
 }
 
+static int
+model_tokenize (VmCli              *cli,
+                const VmCliCommand *command,
+                int                 argc,
+                char              **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmTokenizer) tokenizer = NULL;
+  g_autofree char *vocab = NULL;
+  g_autofree char *text = NULL;
+  g_autofree gint32 *ids = NULL;
+  int context = VM_TOKENIZER_CONTEXT_LENGTH;
+  guint n_ids;
+  const GOptionEntry entries[] = {
+    { "vocab", 0, 0, G_OPTION_ARG_FILENAME, &vocab, N_("Folder holding vocab.json and merges.txt (default: the default model)"), N_("DIR") },
+    { "context", 0, 0, G_OPTION_ARG_INT, &context, N_("Truncate to this many ids, keeping the end token (default 77; 0: no limit)"), N_("N") },
+    { NULL }
+  };
+
+  if (!vm_cli_parse (cli, command, entries,
+                     _("Prints the CLIP token ids of TEXT, with the start and end tokens and without "
+                       "padding. With --json: {\"ids\": [...]}."),
+                     &argc, &argv))
+    return VM_EXIT_USAGE;
+  if (argc < 2)
+    {
+      vm_cli_error (_("Give the text to tokenize"));
+      return VM_EXIT_USAGE;
+    }
+  if (context != 0 && context < 2)
+    {
+      vm_cli_error (_("--context must be 0 or at least 2"));
+      return VM_EXIT_USAGE;
+    }
+
+  if (vocab == NULL && (vocab = vm_model_store_get_default_path (NULL, &error)) == NULL)
+    {
+      vm_cli_error ("%s", error->message);
+      return VM_EXIT_FAILURE;
+    }
+
+  tokenizer = vm_tokenizer_new_from_dir (vocab, &error);
+  if (tokenizer == NULL)
+    {
+      vm_cli_error ("%s", error->message);
+      return VM_EXIT_FAILURE;
+    }
+
+  text = g_strjoinv (" ", argv + 1);
+  if (context == 0)
+    {
+      g_autoptr(GArray) all = vm_tokenizer_encode (tokenizer, text);
+
+      n_ids = all->len;
+      ids = g_memdup2 (all->data, all->len * sizeof (gint32));
+    }
+  else
+    {
+      ids = g_new0 (gint32, context);
+      n_ids = vm_tokenizer_encode_padded (tokenizer, text, ids, context);
+    }
+
+  if (cli->json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "ids");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < n_ids; i++)
+        json_builder_add_int_value (b, ids[i]);
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      {
+        g_autoptr(JsonGenerator) gen = json_generator_new ();
+        g_autofree char *out = NULL;
+
+        /* One line: ids lists are long. */
+        json_generator_set_root (gen, root);
+        out = json_generator_to_data (gen, NULL);
+        printf ("%s\n", out);
+      }
+    }
+  else
+    {
+      for (guint i = 0; i < n_ids; i++)
+        printf ("%s%d", i ? " " : "", ids[i]);
+      printf ("\n");
+    }
+
+  return VM_EXIT_OK;
+}
+
 /* ---- dispatch ----------------------------------------------------------------- */
 
 static const VmCliCommand model_commands[] = {
@@ -666,6 +762,7 @@ static const VmCliCommand model_commands[] = {
   { "model remove", N_("NAME"), N_("Delete an installed model"), model_remove },
   { "model default", N_("[NAME]"), N_("Show or set the default model"), model_default },
   { "model verify", N_("[NAME]"), N_("Check a model's files against its manifest"), model_verify },
+  { "model tokenize", N_("[--vocab DIR] TEXT"), N_("Print the CLIP token ids of a text"), model_tokenize },
   { NULL }
 };
 

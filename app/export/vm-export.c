@@ -450,8 +450,7 @@ vm_export_set (VmCatalog              *catalog,
       {
         g_autoptr(VmDataset) subset = vm_dataset_subset (dataset, assignment, s);
         g_autofree char *name = vm_split_file_name (path, s);
-        g_autofree char *text = vm_dataset_write (options->format, subset, set_name,
-                                                  s == VM_SPLIT_TRAIN ? issues : NULL, error);
+        g_autofree char *text = vm_dataset_write (options->format, subset, set_name, issues, error);
 
         if (text == NULL || !vm_write_file_atomic (name, text, -1, error))
           return NULL;
@@ -635,7 +634,6 @@ vm_import_data (VmCatalog              *catalog,
   g_autoptr(GPtrArray) accepted = g_ptr_array_new_with_free_func ((GDestroyNotify) vm_query_free);
   g_autoptr(GPtrArray) accepted_where = g_ptr_array_new ();
   g_autoptr(GArray) rater_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autoptr(GHashTable) resolved = g_hash_table_new (g_str_hash, g_str_equal);
   VmImportReport report = { 0 };
   guint n_before = issues ? issues->len : 0;
   Matcher m;

@@ -1390,30 +1390,58 @@ video_duration (VmDataset  *dataset,
   return v ? v->duration_ns : -1;
 }
 
+/* What a writer could not carry: queries left out are reported one by one,
+ * parts dropped from written queries once per kind. */
+typedef struct {
+  GPtrArray *issues;
+  guint      n_without_negatives;
+  guint      n_without_saliency;
+} Lossy;
+
 static gboolean
 skip_unwritable (VmDatasetQuery *q,
                  VmFormat        format,
-                 GPtrArray      *issues)
+                 Lossy          *lossy)
 {
-  g_autofree char *where = g_strdup_printf (_("qid %" G_GINT64_FORMAT), q->qid);
-
   if (q->windows->len == 0)
     {
-      vm_issues_add (issues, where, _("a query without windows only fits the vidmark format"));
+      g_autofree char *where = g_strdup_printf (_("qid %" G_GINT64_FORMAT), q->qid);
+      vm_issues_add (lossy->issues, where, _("a query without windows only fits the vidmark format"));
       return TRUE;
     }
   if (q->negatives->len > 0)
-    vm_issues_add (issues, where, _("its negatives only fit the vidmark format; the query is written without them"));
+    lossy->n_without_negatives++;
   if (format != VM_FORMAT_QVHIGHLIGHTS && q->saliency->len > 0)
-    vm_issues_add (issues, where, _("its saliency scores only fit the qvhighlights and vidmark formats; "
-                                    "the query is written without them"));
+    lossy->n_without_saliency++;
   return FALSE;
+}
+
+static void
+report_lossy (Lossy *lossy)
+{
+  if (lossy->n_without_negatives > 0)
+    {
+      g_autofree char *where = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u query", "%u queries",
+                                                             lossy->n_without_negatives),
+                                                lossy->n_without_negatives);
+      vm_issues_add (lossy->issues, where, "%s",
+                     _("written without their negatives, which only the vidmark format holds"));
+    }
+  if (lossy->n_without_saliency > 0)
+    {
+      g_autofree char *where = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u query", "%u queries",
+                                                             lossy->n_without_saliency),
+                                                lossy->n_without_saliency);
+      vm_issues_add (lossy->issues, where, "%s",
+                     _("written without their saliency scores, which only the qvhighlights and "
+                       "vidmark formats hold"));
+    }
 }
 
 static void
 write_qvhighlights (GString   *out,
                     VmDataset *dataset,
-                    GPtrArray *issues)
+                    Lossy     *lossy)
 {
   guint n_raters = dataset->raters->len;
 
@@ -1422,7 +1450,7 @@ write_qvhighlights (GString   *out,
       VmDatasetQuery *q = g_ptr_array_index (dataset->queries, i);
       gint64 duration = video_duration (dataset, q->vid);
 
-      if (skip_unwritable (q, VM_FORMAT_QVHIGHLIGHTS, issues))
+      if (skip_unwritable (q, VM_FORMAT_QVHIGHLIGHTS, lossy))
         continue;
       vm_dataset_query_normalize (q);
       g_string_append_printf (out, "{\"qid\": %" G_GINT64_FORMAT ", \"query\": ", q->qid);
@@ -1480,7 +1508,7 @@ write_qvhighlights (GString   *out,
 static void
 write_charades (GString   *out,
                 VmDataset *dataset,
-                GPtrArray *issues)
+                Lossy     *lossy)
 {
   for (guint i = 0; i < dataset->queries->len; i++)
     {
@@ -1490,21 +1518,21 @@ write_charades (GString   *out,
 
       if (strpbrk (q->vid, " \t\r\n") != NULL)
         {
-          vm_issues_add (issues, where, _("the video id “%s” has a blank, which Charades-STA cannot hold"), q->vid);
+          vm_issues_add (lossy->issues, where, _("the video id “%s” has a blank, which Charades-STA cannot hold"), q->vid);
           continue;
         }
       if (strpbrk (q->text, "\r\n") != NULL)
         {
-          vm_issues_add (issues, where, "%s", _("the query has a line break, which Charades-STA cannot hold"));
+          vm_issues_add (lossy->issues, where, "%s", _("the query has a line break, which Charades-STA cannot hold"));
           continue;
         }
       text = g_strstrip (g_strdup (q->text));
       if (strcmp (text, q->text) != 0 || *text == '\0')
         {
-          vm_issues_add (issues, where, "%s", _("the query starts or ends with blanks, which Charades-STA cannot hold"));
+          vm_issues_add (lossy->issues, where, "%s", _("the query starts or ends with blanks, which Charades-STA cannot hold"));
           continue;
         }
-      if (skip_unwritable (q, VM_FORMAT_CHARADES_STA, issues))
+      if (skip_unwritable (q, VM_FORMAT_CHARADES_STA, lossy))
         continue;
       vm_dataset_query_normalize (q);
       for (guint j = 0; j < q->windows->len; j++)
@@ -1527,7 +1555,7 @@ static void
 write_keyed (GString   *out,
              VmFormat   format,
              VmDataset *dataset,
-             GPtrArray *issues)
+             Lossy     *lossy)
 {
   g_autoptr(GPtrArray) order = g_ptr_array_new ();
   g_autoptr(GHashTable) groups = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
@@ -1564,7 +1592,7 @@ write_keyed (GString   *out,
           if (v == NULL || v->fps_num <= 0 || v->fps_den <= 0)
             {
               g_autofree char *where = g_strdup_printf (_("video “%s”"), vid);
-              vm_issues_add (issues, where, "%s", _("its frame rate is unknown, which TACoS needs; its queries are left out"));
+              vm_issues_add (lossy->issues, where, "%s", _("its frame rate is unknown, which TACoS needs; its queries are left out"));
               g_string_free (ts, TRUE);
               g_string_free (ss, TRUE);
               continue;
@@ -1576,7 +1604,7 @@ write_keyed (GString   *out,
         {
           VmDatasetQuery *q = g_ptr_array_index (group, j);
 
-          if (skip_unwritable (q, format, issues))
+          if (skip_unwritable (q, format, lossy))
             continue;
           vm_dataset_query_normalize (q);
           for (guint k = 0; k < q->windows->len; k++)
@@ -1733,18 +1761,22 @@ vm_dataset_write (VmFormat    format,
                   GError    **error)
 {
   GString *out = g_string_new (NULL);
+  Lossy lossy = { issues, 0, 0 };
 
   switch (format)
     {
     case VM_FORMAT_QVHIGHLIGHTS:
-      write_qvhighlights (out, dataset, issues);
+      write_qvhighlights (out, dataset, &lossy);
+      report_lossy (&lossy);
       break;
     case VM_FORMAT_CHARADES_STA:
-      write_charades (out, dataset, issues);
+      write_charades (out, dataset, &lossy);
+      report_lossy (&lossy);
       break;
     case VM_FORMAT_ACTIVITYNET:
     case VM_FORMAT_TACOS:
-      write_keyed (out, format, dataset, issues);
+      write_keyed (out, format, dataset, &lossy);
+      report_lossy (&lossy);
       break;
     case VM_FORMAT_VIDMARK:
       write_vidmark (out, dataset, set_name);

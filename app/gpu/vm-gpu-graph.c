@@ -334,14 +334,15 @@ allocate_set (VmGpuGraph    *self,
 
   if (self->pools->len == 0 || self->sets_in_last_pool >= SETS_PER_POOL)
     {
-      VkDescriptorPoolSize sizes[2] = {
+      VkDescriptorPoolSize sizes[3] = {
         { VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * MAX_BINDINGS },
         { VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, SETS_PER_POOL * 2 },
+        { VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, SETS_PER_POOL * 2 },
       };
       VkDescriptorPoolCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
         .maxSets = SETS_PER_POOL,
-        .poolSizeCount = 2,
+        .poolSizeCount = 3,
         .pPoolSizes = sizes,
       };
       VkDescriptorPool pool;
@@ -443,7 +444,7 @@ vm_gpu_graph_dispatch (VmGpuGraph               *self,
         }
       if (desc->texel_bindings & (1u << i))
         {
-          guint texel = b->texel_format == VM_GPU_TEXEL_RGBA32F ? 16 : 8;
+          guint texel = b->texel_format == VM_GPU_TEXEL_RGBA16F ? 8 : 16;
 
           range = range / texel * texel;
           if ((b->texel_format == VM_GPU_TEXEL_RGBA16F && !device->texel_f16) ||
@@ -454,6 +455,13 @@ vm_gpu_graph_dispatch (VmGpuGraph               *self,
                            _("The GPU kernel “%s” was given an invalid texel buffer view"), desc->name);
               return FALSE;
             }
+        }
+      if ((desc->uniform_bindings & (1u << i)) &&
+          (range > limits->maxUniformBufferRange || b->offset % limits->minUniformBufferOffsetAlignment != 0))
+        {
+          g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
+                       _("The GPU kernel “%s” was given an invalid uniform buffer view"), desc->name);
+          return FALSE;
         }
       infos[i] = (VkDescriptorBufferInfo) { b->buffer->buffer, b->offset, range };
       buffers[i] = b->buffer;
@@ -475,14 +483,16 @@ vm_gpu_graph_dispatch (VmGpuGraph               *self,
   for (guint i = 0; i < n_bindings; i++)
     {
       gboolean texel = (desc->texel_bindings & (1u << i)) != 0;
+      gboolean uniform = (desc->uniform_bindings & (1u << i)) != 0;
 
       if (texel)
         {
           VkBufferViewCreateInfo view_info = {
             .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
             .buffer = infos[i].buffer,
-            .format = bindings[i].texel_format == VM_GPU_TEXEL_RGBA32F ? VK_FORMAT_R32G32B32A32_SFLOAT
-                                                                       : VK_FORMAT_R16G16B16A16_SFLOAT,
+            .format = bindings[i].texel_format == VM_GPU_TEXEL_RGBA32F ? VK_FORMAT_R32G32B32A32_SFLOAT :
+                      bindings[i].texel_format == VM_GPU_TEXEL_RGBA32UI ? VK_FORMAT_R32G32B32A32_UINT :
+                      VK_FORMAT_R16G16B16A16_SFLOAT,
             .offset = infos[i].offset,
             .range = infos[i].range,
           };
@@ -497,7 +507,8 @@ vm_gpu_graph_dispatch (VmGpuGraph               *self,
         .dstSet = set,
         .dstBinding = i,
         .descriptorCount = 1,
-        .descriptorType = texel ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        .descriptorType = texel ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER :
+                          uniform ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
         .pBufferInfo = texel ? NULL : &infos[i],
         .pTexelBufferView = texel ? &views[i] : NULL,
       };

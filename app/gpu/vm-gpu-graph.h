@@ -23,6 +23,7 @@ typedef enum {
 typedef enum {
   VM_GPU_TEXEL_RGBA16F,
   VM_GPU_TEXEL_RGBA32F,
+  VM_GPU_TEXEL_RGBA32UI,
 } VmGpuTexelFormat;
 
 /* One storage-buffer binding: bytes [offset, offset + range) of @buffer.

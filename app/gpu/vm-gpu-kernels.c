@@ -85,9 +85,9 @@ G_STATIC_ASSERT (sizeof (GatherPush) == 32);
 typedef struct {
   guint32 n_rows, d4, n_queries, k;
   guint32 db_off4, q_off4, rows_per_wg, slot_base;
-  guint32 n_slots, row_base;
+  guint32 n_slots, row_base, q_base;
 } SimPush;
-G_STATIC_ASSERT (sizeof (SimPush) == 40);
+G_STATIC_ASSERT (sizeof (SimPush) == 44);
 
 typedef struct {
   guint32 n_cand, k, score_off, index_off;
@@ -120,16 +120,16 @@ DESC (gather_desc, "gather_rows_f32", 3, GatherPush, 64, 1)
 static const guint sim_widths[4] = { 1, 4, 8, 16 };
 static const VmGpuPipelineDesc sim_descs[2][4] = {
   {
-    { "sim_topk_q1_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0 },
-    { "sim_topk_q4_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0 },
-    { "sim_topk_q8_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0 },
-    { "sim_topk_q16_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0 },
+    { "sim_topk_q1_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0, 1u << 1 },
+    { "sim_topk_q4_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0, 1u << 1 },
+    { "sim_topk_q8_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0, 1u << 1 },
+    { "sim_topk_q16_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0, 1u << 1 },
   },
   {
-    { "sim_topk_texel_q1_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0 },
-    { "sim_topk_texel_q4_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0 },
-    { "sim_topk_texel_q8_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0 },
-    { "sim_topk_texel_q16_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0 },
+    { "sim_topk_texel_q1_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0, 1u << 1 },
+    { "sim_topk_texel_q4_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0, 1u << 1 },
+    { "sim_topk_texel_q8_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0, 1u << 1 },
+    { "sim_topk_texel_q16_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0, 1u << 1 },
   },
 };
 DESC (merge_desc, "topk_merge", 3, MergePush, 64, 1)
@@ -818,8 +818,8 @@ static gboolean
 can_texel (VmGpuDevice            *device,
            const VmGpuSimilarity  *s)
 {
-  return device->texel_f16 && s->database.offset % 8 == 0 &&
-         device->limits.minTexelBufferOffsetAlignment % 8 == 0;
+  return s->dim % 8 == 0 && s->database.offset % 16 == 0 &&
+         device->limits.minTexelBufferOffsetAlignment % 16 == 0;
 }
 
 static const VmGpuPipelineDesc *
@@ -835,7 +835,12 @@ similarity_desc (VmGpuDevice            *device,
   else if (g_strcmp0 (env, "texel") == 0)
     texel = TRUE;
   texel = texel && can_texel (device, s);
-  for (width = 0; width < 3 && sim_widths[width] < s->n_queries; width++)
+  /* The narrowest pass that takes every query, within the uniform-buffer
+   * limit for the queries of one pass. */
+  for (width = 0; width < 3 && sim_widths[width] < s->n_queries &&
+                  (guint64) sim_widths[width + 1] * s->dim * 4 + device->limits.minUniformBufferOffsetAlignment <=
+                  device->limits.maxUniformBufferRange;
+       width++)
     ;
   return &sim_descs[texel ? 1 : 0][width];
 }
@@ -857,7 +862,7 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
   guint64 row_bytes = 2ull * s->dim;
   guint64 max_range = device->limits.maxStorageBufferRange;
   guint64 chunk_rows, budget, slots_max;
-  guint rows_per_wg, n_slots = 0, n_groups, slot;
+  guint rows_per_wg, n_slots = 0, slot;
   VmGpuBuffer *partials;
   const VmGpuPipelineDesc *desc;
   gboolean texel;
@@ -907,13 +912,12 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
 
   for (guint64 r = 0; r < s->n_rows; r += chunk_rows)
     n_slots += div_up (MIN (chunk_rows, s->n_rows - r), rows_per_wg);
-  n_groups = div_up (s->n_queries, group);
 
   partials = vm_gpu_graph_scratch (graph, (guint64) s->n_queries * n_slots * s->k * 8, error);
   if (partials == NULL)
     return FALSE;
-  if (!bind_view (graph, s->queries, 4ull * s->n_queries * s->dim, 16, VM_GPU_ACCESS_READ, &qbind, &q_off4, op, error))
-    return FALSE;
+  if ((guint64) s->dim * 4 > device->limits.maxUniformBufferRange)
+    return invalid (error, op, "the dimension is too large for this device");
   /* The database's own bounds, before chunking. */
   if (s->database.buffer == NULL || s->database.offset > s->database.buffer->size ||
       row_bytes * s->n_rows > s->database.buffer->size - s->database.offset)
@@ -921,23 +925,38 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
 
   slot = 0;
   for (guint64 r = 0; r < s->n_rows; r += chunk_rows)
+    for (guint q0 = 0; q0 < s->n_queries; q0 += group)
     {
       guint rows = (guint) MIN (chunk_rows, s->n_rows - r);
       guint n_wg = div_up (rows, rows_per_wg);
-      SimPush push = { rows, s->dim / 4, s->n_queries, s->k, 0, q_off4, rows_per_wg, slot, n_slots, (guint32) r };
+      guint nq = MIN (group, s->n_queries - q0);
+      SimPush push = { rows, s->dim / 4, s->n_queries, s->k, 0, 0, rows_per_wg, slot, n_slots, (guint32) r, q0 };
+
+      if (!bind_view_aligned (graph, VM_GPU_VIEW (s->queries.buffer, s->queries.offset + 4ull * q0 * s->dim),
+                              4ull * nq * s->dim, 16, device->limits.minUniformBufferOffsetAlignment,
+                              VM_GPU_ACCESS_READ, &qbind, &q_off4, op, error))
+        return FALSE;
+      push.q_off4 = q_off4;
 
       if (!bind_view_aligned (graph, VM_GPU_VIEW (s->database.buffer, s->database.offset + r * row_bytes),
-                              rows * row_bytes, 8,
+                              rows * row_bytes, texel ? 16 : 8,
                               texel ? MAX (device->limits.minTexelBufferOffsetAlignment,
                                            device->limits.minStorageBufferOffsetAlignment)
                                     : device->limits.minStorageBufferOffsetAlignment,
                               VM_GPU_ACCESS_READ, &bind[0], &push.db_off4, op, error))
         return FALSE;
+      if (texel)
+        {
+          /* RGBA32UI texels of 8 halves; the shader counts in 4-half units. */
+          bind[0].texel_format = VM_GPU_TEXEL_RGBA32UI;
+          push.db_off4 *= 2;
+        }
       bind[1] = qbind;
       bind[2] = (VmGpuBinding) { partials, 0, 0, VM_GPU_ACCESS_WRITE };
-      if (!vm_gpu_graph_dispatch (graph, desc, bind, 3, &push, sizeof push, n_wg, n_groups, 1, error))
+      if (!vm_gpu_graph_dispatch (graph, desc, bind, 3, &push, sizeof push, n_wg, 1, 1, error))
         return FALSE;
-      slot += n_wg;
+      if (q0 + group >= s->n_queries)
+        slot += n_wg;
     }
 
   {

@@ -198,8 +198,9 @@ gboolean vm_gpu_similarity_topk (VmGpuGraph             *graph,
                                  GError                **error);
 /* The scoring kernel vm_gpu_similarity_topk() uses: "sim_topk_q{1,4,8,16}_f16"
  * (rows through 16-bit storage) or "sim_topk_texel_q{1,4,8,16}_f16" (rows
- * through an RGBA16F texel buffer: the default on CPU drivers), by the
- * number of queries.  VIDMARK_GPU_SIMILARITY=storage|texel overrides. */
+ * through an RGBA32UI texel buffer, 8 halves a fetch: the default on CPU
+ * drivers; needs dim % 8 = 0), by the number of queries per pass.
+ * VIDMARK_GPU_SIMILARITY=storage|texel overrides. */
 const char *vm_gpu_similarity_variant (VmGpuDevice            *device,
                                        const VmGpuSimilarity  *sim);
 

@@ -108,12 +108,14 @@ pipeline_create (VmGpuDevice              *device,
   p->n_bindings = desc->n_bindings;
   p->push_size = desc->push_size;
   p->texel_bindings = desc->texel_bindings;
+  p->uniform_bindings = desc->uniform_bindings;
 
   for (guint i = 0; i < desc->n_bindings; i++)
     bindings[i] = (VkDescriptorSetLayoutBinding) {
       .binding = i,
-      .descriptorType = (desc->texel_bindings & (1u << i)) ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
-                                                           : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+      .descriptorType = (desc->texel_bindings & (1u << i)) ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER :
+                        (desc->uniform_bindings & (1u << i)) ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER :
+                        VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
       .descriptorCount = 1,
       .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
     };
@@ -196,7 +198,7 @@ vm_gpu_device_get_pipeline (VmGpuDevice              *device,
         g_hash_table_insert (device->pipelines, p->name, p);
     }
   else if (p->n_bindings != desc->n_bindings || p->push_size != desc->push_size ||
-           p->texel_bindings != desc->texel_bindings)
+           p->texel_bindings != desc->texel_bindings || p->uniform_bindings != desc->uniform_bindings)
     {
       g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
                    _("The GPU kernel “%s” was described twice differently"), desc->name);

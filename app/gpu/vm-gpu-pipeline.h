@@ -18,6 +18,7 @@ typedef struct {
   guint       local_size[3];  /* the shader's workgroup size, informational */
   guint       texel_bindings; /* bit i: binding i is a uniform texel buffer
                                  (format from VmGpuBinding.texel_format) */
+  guint       uniform_bindings; /* bit i: binding i is a uniform buffer */
 } VmGpuPipelineDesc;
 
 typedef struct _VmGpuPipeline VmGpuPipeline;

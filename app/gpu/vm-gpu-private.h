@@ -169,6 +169,7 @@ struct _VmGpuPipeline {
   guint                 n_bindings;
   guint                 push_size;
   guint                 texel_bindings;
+  guint                 uniform_bindings;
   VkDescriptorSetLayout set_layout;
   VkPipelineLayout      layout;
   VkPipeline            pipeline;

@@ -121,11 +121,13 @@ typedef gboolean (*VmFrameFunc) (const VmFrame  *frame,
  * the container announces, i.e. a truncated file), the frames decoded before
  * the damage have been delivered and the run still returns FALSE with that
  * error; callers that want partial results keep what they received.  A file
- * without a single decodable frame is VM_MEDIA_ERROR_CORRUPT too.  Damage the
- * decoder can conceal (garbage inside a frame) is not an error.  No progress for watchdog_ms gives
- * VM_MEDIA_ERROR_TIMEOUT; cancelling gives G_IO_ERROR_CANCELLED within about
- * 50 ms.  The pipeline is torn down on every path.  FIFOs and character
- * devices are read with a source that can be interrupted. */
+ * without a single decodable frame is VM_MEDIA_ERROR_CORRUPT too.  Damage
+ * the decoder can conceal (garbage inside a frame) is not an error.
+ * No progress for watchdog_ms gives VM_MEDIA_ERROR_TIMEOUT; cancelling gives
+ * G_IO_ERROR_CANCELLED within about 50 ms.  The pipeline is torn down on
+ * every path.  FIFOs and character devices are read with a source that can
+ * be interrupted.  Only the first video stream is sampled; other video
+ * streams are not decoded. */
 gboolean vm_sampler_run (const char              *path,
                          const VmSamplerOptions  *options,
                          VmFrameFunc              func,
@@ -181,7 +183,7 @@ typedef struct {
   int                pattern;          /* videotestsrc pattern */
   const VmTimedText *overlay;          /* on-screen text, n_overlay entries */
   guint              n_overlay;
-  const VmTimedText *subtitles;        /* embedded text track (MKV), n_subtitles entries */
+  const VmTimedText *subtitles;        /* embedded text track (any format), n_subtitles entries */
   guint              n_subtitles;
   const char        *speech;           /* spoken with espeak-ng from the start, or NULL */
   guint              b_frames;         /* H.264: B-frames between references, default 0 */

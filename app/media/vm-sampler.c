@@ -78,6 +78,8 @@ typedef struct {
   gint64            key_ts;
   gint64            key_st;
   gboolean          full_decode;     /* open GOP seen: decode everything */
+  gint64            trigger_floor;   /* rate mode: the target the latest trigger met */
+  int               nal_length_size; /* H.264 framing, -1: not H.264 */
   gint64            max_in_st;       /* latest stream time seen at the decoder input */
   gint64            last_target_ns;  /* stream time of the last frame chosen */
   GHashTable       *targets;         /* buffer pts → keyframe? + 1 */
@@ -160,15 +162,113 @@ clear_held_locked (Sampler *self)
 
 /* ---- Decoder input: keep units away from the decoder until needed ----- */
 
+/* H.264 only: TRUE when no slice in @buffer serves as a reference for
+ * other frames (nal_ref_idc 0, typically B-frames), so that it can be left
+ * out of decoding when it is not itself wanted.  @nal_length_size: 1-4 for
+ * "avc" stream format, 0 for byte-stream, < 0 when not H.264. */
+static gboolean
+h264_disposable (GstBuffer *buffer,
+                 int        nal_length_size)
+{
+  GstMapInfo map;
+  gboolean any_slice = FALSE, reference = FALSE;
+  gsize i = 0;
+
+  if (nal_length_size < 0 || !gst_buffer_map (buffer, &map, GST_MAP_READ))
+    return FALSE;
+
+  while (i < map.size && !reference)
+    {
+      gsize nal, next;
+
+      if (nal_length_size > 0)
+        {
+          guint64 len = 0;
+
+          if (i + (gsize) nal_length_size >= map.size)
+            break;
+          for (int b = 0; b < nal_length_size; b++)
+            len = (len << 8) | map.data[i + b];
+          nal = i + nal_length_size;
+          next = nal + len;
+          if (len == 0 || next > map.size)
+            break;
+        }
+      else
+        {
+          /* Find the next start code 00 00 01. */
+          while (i + 3 <= map.size &&
+                 !(map.data[i] == 0 && map.data[i + 1] == 0 && map.data[i + 2] == 1))
+            i++;
+          if (i + 3 >= map.size)
+            break;
+          nal = i + 3;
+          next = nal + 1;
+        }
+
+      {
+        guint type = map.data[nal] & 0x1f;
+        guint ref_idc = (map.data[nal] >> 5) & 3;
+
+        if (type == 1 || type == 5)
+          {
+            any_slice = TRUE;
+            if (ref_idc != 0)
+              reference = TRUE;
+          }
+      }
+      i = next;
+    }
+
+  gst_buffer_unmap (buffer, &map);
+  return any_slice && !reference;
+}
+
+/* Reads how NAL units are framed from the decoder's input caps. */
+static int
+nal_length_size_from_caps (GstCaps *caps)
+{
+  const GstStructure *s;
+  const char *format;
+  const GValue *value;
+  GstBuffer *codec_data;
+  GstMapInfo map;
+  int size = -1;
+
+  if (caps == NULL || gst_caps_get_size (caps) < 1)
+    return -1;
+  s = gst_caps_get_structure (caps, 0);
+  if (!gst_structure_has_name (s, "video/x-h264"))
+    return -1;
+  format = gst_structure_get_string (s, "stream-format");
+  if (format == NULL || g_str_equal (format, "byte-stream"))
+    return 0;
+
+  value = gst_structure_get_value (s, "codec_data");
+  if (value == NULL || !GST_VALUE_HOLDS_BUFFER (value))
+    return -1;
+  codec_data = gst_value_get_buffer (value);
+  if (gst_buffer_map (codec_data, &map, GST_MAP_READ))
+    {
+      /* avcC: version, profile, compatibility, level, 6 bits + length - 1 */
+      if (map.size >= 5 && map.data[0] == 1)
+        size = (map.data[4] & 3) + 1;
+      gst_buffer_unmap (codec_data, &map);
+    }
+  return size == 3 ? -1 : size;
+}
+
 /* Gives the held units to the decoder, in order.  Called and returns
  * with the lock held; drops it while the decoder works. */
 static void
-replay_held_locked (Sampler *self,
-                    GstPad  *pad)
+replay_held_locked (Sampler  *self,
+                    GstPad   *pad,
+                    gboolean  keep_last)
 {
   GQueue replay = self->held;
   GstFlowReturn ret = GST_FLOW_OK;
   guint64 n_replayed = 0;
+  int nal_length_size = self->nal_length_size;
   GstBuffer *held;
 
   if (g_queue_is_empty (&replay))
@@ -180,9 +280,13 @@ replay_held_locked (Sampler *self,
   self->replaying = TRUE;
   g_mutex_unlock (&self->lock);
 
+  /* None of these is wanted itself (but the last with @keep_last): what
+   * no other frame refers to need not be decoded. */
   while ((held = g_queue_pop_head (&replay)) != NULL)
     {
-      if (ret == GST_FLOW_OK)
+      gboolean wanted = keep_last && g_queue_is_empty (&replay);
+
+      if (ret == GST_FLOW_OK && (wanted || !h264_disposable (held, nal_length_size)))
         {
           ret = gst_pad_chain (pad, held);
           n_replayed++;
@@ -209,7 +313,7 @@ hold_locked (Sampler         *self,
   self->held_bytes += gst_buffer_get_size (buffer);
   GST_PAD_PROBE_INFO_DATA (info) = NULL;
   if (self->held_bytes > MAX_HELD_BYTES)
-    replay_held_locked (self, pad);
+    replay_held_locked (self, pad, FALSE);
 }
 
 static gint64
@@ -241,7 +345,8 @@ settle_pending_key_locked (Sampler *self,
 
   if (self->key_st >= rate_target_ns (self, self->next_in_k))
     {
-      replay_held_locked (self, pad);
+      self->trigger_floor = rate_target_ns (self, self->next_in_k);
+      replay_held_locked (self, pad, FALSE);
       while (rate_target_ns (self, self->next_in_k) <= self->key_st)
         self->next_in_k++;
       self->trigger_ts = MAX (self->trigger_ts, self->key_ts);
@@ -284,7 +389,7 @@ rate_input_locked (Sampler         *self,
 
   if (self->full_decode || st < 0)
     {
-      replay_held_locked (self, pad);
+      replay_held_locked (self, pad, FALSE);
       self->stats.units_decoded++;
       g_mutex_unlock (&self->lock);
       return GST_PAD_PROBE_OK;
@@ -294,8 +399,14 @@ rate_input_locked (Sampler         *self,
 
   if (ts >= 0 && ts < self->trigger_ts)
     {
-      /* Shown before a frame already decoded: it may be the frame wanted. */
-      replay_held_locked (self, pad);
+      /* Shown before a frame already decoded: it may be the frame wanted,
+       * unless it shows before that target too and nothing refers to it. */
+      if (st < self->trigger_floor && h264_disposable (buffer, self->nal_length_size))
+        {
+          g_mutex_unlock (&self->lock);
+          return GST_PAD_PROBE_DROP;
+        }
+      replay_held_locked (self, pad, FALSE);
       self->stats.units_decoded++;
       g_mutex_unlock (&self->lock);
       return GST_PAD_PROBE_OK;
@@ -316,7 +427,8 @@ rate_input_locked (Sampler         *self,
 
   if (st >= rate_target_ns (self, self->next_in_k))
     {
-      replay_held_locked (self, pad);
+      self->trigger_floor = rate_target_ns (self, self->next_in_k);
+      replay_held_locked (self, pad, FALSE);
       while (rate_target_ns (self, self->next_in_k) <= st)
         self->next_in_k++;
       self->trigger_ts = MAX (self->trigger_ts, ts);
@@ -349,6 +461,14 @@ decoder_sink_probe_cb (GstPad          *pad,
         {
         case GST_EVENT_SEGMENT:
           gst_event_copy_segment (event, &self->in_segment);
+          break;
+        case GST_EVENT_CAPS:
+          {
+            GstCaps *caps = NULL;
+
+            gst_event_parse_caps (event, &caps);
+            self->nal_length_size = nal_length_size_from_caps (caps);
+          }
           break;
         case GST_EVENT_EOS:
           /* A keyframe held last may still be wanted. */
@@ -427,7 +547,7 @@ decoder_sink_probe_cb (GstPad          *pad,
       *key = tail_ts;
       g_hash_table_insert (self->targets, key, GINT_TO_POINTER (1));
       self->last_target_ns = to_stream_time (&self->in_segment, tail_ts);
-      replay_held_locked (self, pad);
+      replay_held_locked (self, pad, TRUE);
     }
 
   pass = st >= self->last_target_ns + gap;
@@ -440,7 +560,7 @@ decoder_sink_probe_cb (GstPad          *pad,
       *key = ts;
       g_hash_table_insert (self->targets, key, GINT_TO_POINTER (1));
       self->last_target_ns = st;
-      replay_held_locked (self, pad);
+      replay_held_locked (self, pad, FALSE);
       self->stats.units_decoded++;
       g_mutex_unlock (&self->lock);
       return GST_PAD_PROBE_OK;
@@ -1315,6 +1435,8 @@ vm_sampler_run_full (const char              *path,
   g_queue_init (&self->held);
   self->last_target_ns = -1;
   self->trigger_ts = -1;
+  self->trigger_floor = -1;
+  self->nal_length_size = -1;
   self->key_ts = -1;
   self->key_st = -1;
   self->max_in_st = -1;

@@ -483,7 +483,6 @@ test_import_matching (Fixture       *f,
 
   /* DiDeMo chunks: the last one is clamped to the video. */
   {
-    g_autoptr(VmVideo) v = NULL;
     g_autoptr(VmQuery) q = NULL;
     gint64 set = 0, vid;
 
@@ -889,6 +888,12 @@ test_export_naming_and_split (Fixture       *f,
       g_assert_true (vm_catalog_save_query (f->catalog, q, &error));
     }
 
+  /* A negative: no format but vidmark holds it, so it is reported. */
+  {
+    g_autoptr(VmQuery) q = make_query (set, a, -1, "not in clip", 0, 0);
+    g_assert_true (vm_catalog_save_query (f->catalog, q, &error));
+  }
+
   /* Two videos named "clip": refused by name, fine by relative path. */
   vm_export_options_init (&options);
   files = vm_export_set (f->catalog, "s", &options, out, issues, NULL, &error);
@@ -914,6 +919,7 @@ test_export_naming_and_split (Fixture       *f,
   g_clear_pointer (&files, g_ptr_array_unref);
 
   /* A mapping that leaves videos out reports them. */
+  g_ptr_array_set_size (issues, 0);
   options.naming.id_mode = VM_VIDEO_ID_MAP;
   options.naming.map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   {
@@ -922,7 +928,7 @@ test_export_naming_and_split (Fixture       *f,
   }
   files = vm_export_set (f->catalog, "s", &options, out, issues, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (issues->len, ==, 19);
+  g_assert_cmpuint (issues->len, ==, 20);   /* 19 videos, and the negative of "a" */
   g_hash_table_unref (options.naming.map);
   options.naming.map = NULL;
   g_clear_pointer (&files, g_ptr_array_unref);
@@ -935,6 +941,8 @@ test_export_naming_and_split (Fixture       *f,
   files = vm_export_set (f->catalog, "s", &options, out, issues, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (files->len, ==, 3);
+  /* The negative is reported whichever part its video fell in. */
+  g_assert_cmpuint (issues->len, ==, 1);
   {
     guint lines[3] = { 0 };
 

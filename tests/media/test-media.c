@@ -863,6 +863,18 @@ test_sample_bframes (void)
   collect_clear (&all);
 
   check_rates_exact (path, 150);
+
+  /* B-frames nothing refers to are not decoded unless wanted: 1 frame/s
+   * over three 2 s groups needs fewer than the 26 frames per group that
+   * leading up to each second would take. */
+  collect_init (&c);
+  options.mode = VM_SAMPLE_RATE;
+  options.rate = 1.0;
+  g_assert_true (vm_sampler_run_full (path, &options, collect_cb, &c, &stats, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.pts->len, ==, 6);
+  g_assert_cmpuint (stats.units_decoded, <, 3 * 26);
+  collect_clear (&c);
 }
 
 /* Rate mode against a full decode, pixel for pixel, at several rates. */

@@ -3,7 +3,7 @@
  * clip with moving video, changing on-screen text and continuous speech.
  *
  *   meson test -C build --benchmark --suite text-bench -v
- *   build/tests/text/bench-text [SECONDS]
+ *   build/tests/text/bench-text [SECONDS [HEIGHT]]   (default 60 s at 360 lines, 16:9)
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -46,14 +46,15 @@ main (int   argc,
   g_autofree char *dir = g_dir_make_tmp ("vm-bench-text-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "bench.mkv", NULL);
   double duration = argc > 1 ? g_ascii_strtod (argv[1], NULL) : 60.0;
+  guint height = argc > 2 ? (guint) g_ascii_strtoull (argv[2], NULL, 10) : 360;
   g_autoptr(GArray) overlay = g_array_new (FALSE, FALSE, sizeof (VmTimedText));
   g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
   VmClipSpec spec;
   double w0, c0, wall, cpu;
 
-  if (!(duration >= 5 && duration <= 3600))
+  if (!(duration >= 5 && duration <= 3600) || height < 120 || height > 2160 || height % 2 != 0)
     {
-      g_printerr ("usage: bench-text [SECONDS (5..3600, default 60)]\n");
+      g_printerr ("usage: bench-text [SECONDS (5..3600, default 60) [HEIGHT (even, 120..2160, default 360)]]\n");
       return 2;
     }
   if (!vm_media_init (&error))
@@ -74,15 +75,32 @@ main (int   argc,
 
   vm_clip_spec_init (&spec);
   spec.format = VM_CLIP_MKV_H264;
-  spec.width = 640;
-  spec.height = 360;
+  spec.width = (height * 16 / 9 + 1) & ~1u;
+  spec.height = height;
   spec.fps_num = 25;
   spec.duration = duration;
   spec.pattern = 18;                    /* a moving ball: every frame changes */
   spec.overlay = (const VmTimedText *) (gpointer) overlay->data;
   spec.n_overlay = overlay->len;
-  spec.speech = paragraph;
-  g_print ("# generating %.0f s of 640×360 video with captions and speech…\n", duration);
+  /* As many sentences as fit (espeak-ng speaks about 2.5 words a second). */
+  {
+    g_auto(GStrv) sentences = g_strsplit (paragraph, ". ", -1);
+    GString *speech = g_string_new (NULL);
+    guint words = 0;
+
+    for (guint i = 0; sentences[i] != NULL; i++)
+      {
+        g_auto(GStrv) w = g_strsplit (sentences[i], " ", -1);
+
+        if ((words + g_strv_length (w)) / 2.5 > duration - 3.0)
+          break;
+        words += g_strv_length (w);
+        g_string_append_printf (speech, "%s. ", sentences[i]);
+      }
+    g_ptr_array_add (texts, g_string_free (speech, FALSE));
+    spec.speech = g_ptr_array_index (texts, texts->len - 1);
+  }
+  g_print ("# generating %.0f s of %u×%u video with captions and speech…\n", duration, spec.width, spec.height);
   if (!vm_media_generate_clip (&spec, path, NULL, &error))
     {
       g_printerr ("%s\n", error->message);

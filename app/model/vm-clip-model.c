@@ -1,0 +1,1154 @@
+/* vm-clip-model.c — CLIP's vision and text encoders on the gpu layer.
+ *
+ * Weights: one GPU buffer per transformer layer (and one for each tower's
+ * embeddings), all carved from the gpu layer's large memory blocks.  Within
+ * a layer the q, k and v projections are stored back to back, so a single
+ * GEMM yields the packed [tokens][3·D] QKV that the attention kernel reads.
+ *
+ * Activations live in graph scratch buffers; the residual stream ping-pongs
+ * between two of them.  The text tower only runs as many positions as the
+ * longest sequence of the batch needs: with the causal mask, the end
+ * token's row never sees the padding after it.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <math.h>
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "gpu/vm-gpu-kernels.h"
+#include "model/vm-clip-model.h"
+#include "model/vm-model-error.h"
+#include "model/vm-safetensors.h"
+
+#define WEIGHT_ALIGN 256
+/* Activation memory one submission may use; bigger batches are split. */
+#define CHUNK_BYTES ((guint64) 384 << 20)
+#define MAX_CHUNK 256
+#define SUBMIT_TIMEOUT_NS (G_GUINT64_CONSTANT (600) * G_TIME_SPAN_SECOND * 1000)
+
+/* ---- the token embedding kernel (shaders/clip-token-embed.comp) ------------- */
+
+typedef struct {
+  guint32 n_tokens, dim, vocab, ids_off;
+  guint32 tok_off, pos_off, out_off, pad;
+} TokenEmbedPush;
+
+G_STATIC_ASSERT (sizeof (TokenEmbedPush) == 32);
+
+static const VmGpuPipelineDesc token_embed_f32_desc = {
+  "clip_token_embed_f32", 4, sizeof (TokenEmbedPush), { 64, 1, 1 }
+};
+static const VmGpuPipelineDesc token_embed_f16_desc = {
+  "clip_token_embed_f16", 4, sizeof (TokenEmbedPush), { 64, 1, 1 }
+};
+
+/* ---- kernels for CPU Vulkan drivers (shaders/clip-gemm-vec4.comp, clip-im2col.comp) */
+
+typedef struct {
+  guint32 m, n, k;
+  guint32 lda, ldb, ldc, ldr;
+  guint32 a_off, b_off, bias_off, c_off, r_off;
+  guint32 a_bstride, b_bstride, c_bstride, r_bstride;
+  guint32 epilogue;
+  guint32 flags;
+} GemmVec4Push;
+
+G_STATIC_ASSERT (sizeof (GemmVec4Push) == 72);
+
+#define VEC4_RM 32
+#define VEC4_CN 4
+
+static const VmGpuPipelineDesc gemm_vec4_f32_desc = {
+  "clip_gemm_vec4_f32", 5, sizeof (GemmVec4Push), { 64, 1, 1 }
+};
+static const VmGpuPipelineDesc gemm_vec4_f16_desc = {
+  "clip_gemm_vec4_f16", 5, sizeof (GemmVec4Push), { 64, 1, 1 }
+};
+
+typedef struct {
+  guint32 size, patch, side, cols;
+} Im2colPush;
+
+static const VmGpuPipelineDesc im2col_desc = {
+  "clip_im2col_f32", 2, sizeof (Im2colPush), { 64, 1, 1 }
+};
+
+typedef struct {
+  guint32 tokens, dim, causal, qkv_off;
+  guint32 o_off;
+  float   scale;
+} AttentionCpuPush;
+
+/* One variant per head size (the query and output live in registers). */
+static const VmGpuPipelineDesc attention_cpu_descs[] = {
+  { "clip_attention_cpu_d16", 2, sizeof (AttentionCpuPush), { 64, 1, 1 } },
+  { "clip_attention_cpu_d32", 2, sizeof (AttentionCpuPush), { 64, 1, 1 } },
+  { "clip_attention_cpu_d64", 2, sizeof (AttentionCpuPush), { 64, 1, 1 } },
+  { "clip_attention_cpu_d80", 2, sizeof (AttentionCpuPush), { 64, 1, 1 } },
+};
+static const guint attention_cpu_head_dims[] = { 16, 32, 64, 80 };
+
+/* ---- the model ------------------------------------------------------------- */
+
+typedef struct {
+  VmGpuBuffer *buffer;
+  guint64      qkv_w, qkv_b, o_w, o_b;
+  guint64      ln1_g, ln1_b, ln2_g, ln2_b;
+  guint64      fc1_w, fc1_b, fc2_w, fc2_b;
+} Layer;
+
+typedef struct {
+  guint          dim, heads, inter, n_layers;
+  float          eps;
+  VmGpuEpilogue  act;
+  Layer         *layers;
+  VmGpuBuffer   *embed;         /* embeddings, norms and projection */
+  guint64        proj;          /* [projection][dim] */
+  guint64        post_g, post_b;/* post_layernorm / final_layer_norm */
+  /* vision */
+  guint64        patch, cls, pos, pre_g, pre_b;
+  /* text: the token table and positions sit at the start of @tokens */
+  VmGpuBuffer   *tokens;
+  guint64        tok_pos;
+} Tower;
+
+struct _VmClipModel {
+  gint                    ref_count;
+  VmGpuDevice            *device;
+  char                   *name;
+  VmClipConfig            config;
+  VmClipPreprocessConfig  pre;
+  float                   mean[3];
+  float                   std[3];
+  VmGpuDType              dtype;
+  gboolean                cpu_kernels;   /* the kernels written for llvmpipe */
+  float                   logit_scale;
+  VmTokenizer            *tokenizer;
+  gboolean                has_vision, has_text;
+  Tower                   vision;
+  Tower                   text;
+};
+
+/* ---- loading ----------------------------------------------------------------- */
+
+/* Collects tensors, converted to the compute dtype, into one host array that
+ * becomes one GPU buffer. */
+typedef struct {
+  VmSafetensors *st;
+  VmGpuDType     dtype;
+  GByteArray    *host;
+} Packer;
+
+static gsize
+dtype_size (VmGpuDType dtype)
+{
+  return dtype == VM_GPU_F16 ? 2 : 4;
+}
+
+/* Appends tensor @name of the given shape; @align FALSE packs it right after
+ * the previous one (to build the fused QKV). */
+static gboolean
+pack (Packer         *p,
+      const char     *name,
+      guint           n_dims,
+      const guint64  *shape,
+      gboolean        align,
+      guint64        *offset,
+      GError        **error)
+{
+  const VmTensor *t = vm_safetensors_require (p->st, name, error);
+  gsize at, bytes;
+
+  if (t == NULL || !vm_tensor_check_shape (t, n_dims, shape, error))
+    return FALSE;
+  at = p->host->len;
+  if (align)
+    at = (at + WEIGHT_ALIGN - 1) / WEIGHT_ALIGN * WEIGHT_ALIGN;
+  bytes = t->n_elements * dtype_size (p->dtype);
+  g_byte_array_set_size (p->host, at + bytes);
+  if (p->dtype == VM_GPU_F16)
+    {
+      if (!vm_tensor_copy_f16 (t, (guint16 *) (p->host->data + at), error))
+        return FALSE;
+    }
+  else if (!vm_tensor_copy_f32 (t, (float *) (p->host->data + at), error))
+    return FALSE;
+  if (offset != NULL)
+    *offset = at;
+  return TRUE;
+}
+
+#define SHAPE(...) (const guint64[]) { __VA_ARGS__ }
+#define PACK1(p, name, a, al, off, err) pack (p, name, 1, SHAPE (a), al, off, err)
+#define PACK2(p, name, a, b, al, off, err) pack (p, name, 2, SHAPE (a, b), al, off, err)
+
+static VmGpuBuffer *
+upload_packed (VmGpuDevice  *device,
+               Packer       *p,
+               GError      **error)
+{
+  VmGpuBuffer *buffer;
+
+  g_byte_array_set_size (p->host, MAX (p->host->len, 16));
+  buffer = vm_gpu_buffer_new_from_data (device, p->host->data, p->host->len, error);
+  g_byte_array_set_size (p->host, 0);
+  return buffer;
+}
+
+static gboolean
+load_layers (VmClipModel  *self,
+             Packer       *p,
+             Tower        *tower,
+             const char   *prefix,
+             GError      **error)
+{
+  guint64 d = tower->dim, i = tower->inter;
+
+  tower->layers = g_new0 (Layer, tower->n_layers);
+  for (guint l = 0; l < tower->n_layers; l++)
+    {
+      Layer *layer = &tower->layers[l];
+      g_autofree char *base = g_strdup_printf ("%s.encoder.layers.%u.", prefix, l);
+#define NAME(s) (g_snprintf (name, sizeof name, "%s%s", base, s), name)
+      char name[256];
+
+      if (!PACK2 (p, NAME ("self_attn.q_proj.weight"), d, d, TRUE, &layer->qkv_w, error) ||
+          !PACK2 (p, NAME ("self_attn.k_proj.weight"), d, d, FALSE, NULL, error) ||
+          !PACK2 (p, NAME ("self_attn.v_proj.weight"), d, d, FALSE, NULL, error) ||
+          !PACK1 (p, NAME ("self_attn.q_proj.bias"), d, TRUE, &layer->qkv_b, error) ||
+          !PACK1 (p, NAME ("self_attn.k_proj.bias"), d, FALSE, NULL, error) ||
+          !PACK1 (p, NAME ("self_attn.v_proj.bias"), d, FALSE, NULL, error) ||
+          !PACK2 (p, NAME ("self_attn.out_proj.weight"), d, d, TRUE, &layer->o_w, error) ||
+          !PACK1 (p, NAME ("self_attn.out_proj.bias"), d, TRUE, &layer->o_b, error) ||
+          !PACK1 (p, NAME ("layer_norm1.weight"), d, TRUE, &layer->ln1_g, error) ||
+          !PACK1 (p, NAME ("layer_norm1.bias"), d, TRUE, &layer->ln1_b, error) ||
+          !PACK1 (p, NAME ("layer_norm2.weight"), d, TRUE, &layer->ln2_g, error) ||
+          !PACK1 (p, NAME ("layer_norm2.bias"), d, TRUE, &layer->ln2_b, error) ||
+          !PACK2 (p, NAME ("mlp.fc1.weight"), i, d, TRUE, &layer->fc1_w, error) ||
+          !PACK1 (p, NAME ("mlp.fc1.bias"), i, TRUE, &layer->fc1_b, error) ||
+          !PACK2 (p, NAME ("mlp.fc2.weight"), d, i, TRUE, &layer->fc2_w, error) ||
+          !PACK1 (p, NAME ("mlp.fc2.bias"), d, TRUE, &layer->fc2_b, error))
+        return FALSE;
+#undef NAME
+      layer->buffer = upload_packed (self->device, p, error);
+      if (layer->buffer == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static VmGpuEpilogue
+epilogue_for (VmActivation act)
+{
+  return act == VM_ACTIVATION_GELU ? VM_GPU_EPILOGUE_GELU : VM_GPU_EPILOGUE_QUICK_GELU;
+}
+
+static gboolean
+check_heads (const char  *tower,
+             guint        dim,
+             guint        heads,
+             GError     **error)
+{
+  if (heads == 0 || dim % heads != 0 || dim / heads > 128)
+    {
+      g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_CONFIG,
+                   _("The %s tower's attention heads of %u values are not supported (at most 128)"),
+                   tower, heads ? dim / heads : 0);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+load_vision (VmClipModel  *self,
+             Packer       *p,
+             GError      **error)
+{
+  const VmClipVisionConfig *c = &self->config.vision;
+  Tower *t = &self->vision;
+  guint64 d = c->hidden_size, pz = c->patch_size;
+  guint64 n_pos = vm_clip_vision_config_get_n_positions (c);
+
+  if (c->num_channels != 3)
+    {
+      g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_CONFIG,
+                   _("Vision models with %u channels are not supported (only RGB)"), c->num_channels);
+      return FALSE;
+    }
+  if (!check_heads ("vision", c->hidden_size, c->num_attention_heads, error))
+    return FALSE;
+  t->dim = c->hidden_size;
+  t->heads = c->num_attention_heads;
+  t->inter = c->intermediate_size;
+  t->n_layers = c->num_hidden_layers;
+  t->eps = (float) c->layer_norm_eps;
+  t->act = epilogue_for (c->hidden_act);
+
+  if (!pack (p, "vision_model.embeddings.patch_embedding.weight", 4, SHAPE (d, 3, pz, pz), TRUE, &t->patch, error) ||
+      !PACK1 (p, "vision_model.embeddings.class_embedding", d, TRUE, &t->cls, error) ||
+      !PACK2 (p, "vision_model.embeddings.position_embedding.weight", n_pos, d, TRUE, &t->pos, error) ||
+      !PACK1 (p, "vision_model.pre_layrnorm.weight", d, TRUE, &t->pre_g, error) ||
+      !PACK1 (p, "vision_model.pre_layrnorm.bias", d, TRUE, &t->pre_b, error) ||
+      !PACK1 (p, "vision_model.post_layernorm.weight", d, TRUE, &t->post_g, error) ||
+      !PACK1 (p, "vision_model.post_layernorm.bias", d, TRUE, &t->post_b, error) ||
+      !PACK2 (p, "visual_projection.weight", self->config.projection_dim, d, TRUE, &t->proj, error))
+    return FALSE;
+  t->embed = upload_packed (self->device, p, error);
+  return t->embed != NULL && load_layers (self, p, t, "vision_model", error);
+}
+
+static gboolean
+load_text (VmClipModel  *self,
+           Packer       *p,
+           GError      **error)
+{
+  const VmClipTextConfig *c = &self->config.text;
+  Tower *t = &self->text;
+  guint64 d = c->hidden_size;
+
+  if (!check_heads ("text", c->hidden_size, c->num_attention_heads, error))
+    return FALSE;
+  if (vm_tokenizer_get_vocab_size (self->tokenizer) > c->vocab_size)
+    {
+      g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_CONFIG,
+                   _("The tokenizer knows %u tokens but the model only %u"),
+                   vm_tokenizer_get_vocab_size (self->tokenizer), c->vocab_size);
+      return FALSE;
+    }
+  t->dim = c->hidden_size;
+  t->heads = c->num_attention_heads;
+  t->inter = c->intermediate_size;
+  t->n_layers = c->num_hidden_layers;
+  t->eps = (float) c->layer_norm_eps;
+  t->act = epilogue_for (c->hidden_act);
+
+  if (!PACK2 (p, "text_model.embeddings.token_embedding.weight", c->vocab_size, d, FALSE, NULL, error) ||
+      !PACK2 (p, "text_model.embeddings.position_embedding.weight", c->max_position_embeddings, d, TRUE,
+              &t->tok_pos, error))
+    return FALSE;
+  t->tokens = upload_packed (self->device, p, error);
+  if (t->tokens == NULL)
+    return FALSE;
+
+  if (!PACK1 (p, "text_model.final_layer_norm.weight", d, TRUE, &t->post_g, error) ||
+      !PACK1 (p, "text_model.final_layer_norm.bias", d, TRUE, &t->post_b, error) ||
+      !PACK2 (p, "text_projection.weight", self->config.projection_dim, d, TRUE, &t->proj, error))
+    return FALSE;
+  t->embed = upload_packed (self->device, p, error);
+  return t->embed != NULL && load_layers (self, p, t, "text_model", error);
+}
+
+/* The preprocessing the GPU kernel does: shortest side → resize, square
+ * centre crop of image_size, v/255 then (v - mean)/std.  Other rescale
+ * factors fold into mean and std. */
+static gboolean
+setup_preprocessing (VmClipModel  *self,
+                     const char   *dir,
+                     GError      **error)
+{
+  VmClipPreprocessConfig *pre = &self->pre;
+  guint size = self->config.vision.image_size;
+  double r;
+
+  if (!vm_clip_preprocess_config_load_dir (dir, size, pre, error))
+    return FALSE;
+  if (!pre->do_resize || !pre->do_center_crop || pre->resample != 3 ||
+      pre->crop_width != size || pre->crop_height != size || pre->shortest_edge < size)
+    {
+      g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_CONFIG,
+                   _("Unsupported image preprocessing: only a bicubic resize and a centre crop to %u×%u are"
+                     " implemented"), size, size);
+      return FALSE;
+    }
+  r = pre->do_rescale ? pre->rescale_factor * 255.0 : 255.0;
+  for (guint c = 0; c < 3; c++)
+    {
+      double mean = pre->do_normalize ? pre->image_mean[c] : 0.0;
+      double std = pre->do_normalize ? pre->image_std[c] : 1.0;
+
+      if (!(std > 0.0) || !(r > 0.0))
+        {
+          g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_CONFIG,
+                       _("Invalid image normalisation in preprocessor_config.json"));
+          return FALSE;
+        }
+      self->mean[c] = (float) (mean / r);
+      self->std[c] = (float) (std / r);
+    }
+  return TRUE;
+}
+
+static void
+tower_clear (Tower *t)
+{
+  if (t->layers != NULL)
+    for (guint l = 0; l < t->n_layers; l++)
+      g_clear_pointer (&t->layers[l].buffer, vm_gpu_buffer_unref);
+  g_clear_pointer (&t->layers, g_free);
+  g_clear_pointer (&t->embed, vm_gpu_buffer_unref);
+  g_clear_pointer (&t->tokens, vm_gpu_buffer_unref);
+}
+
+VmClipModel *
+vm_clip_model_load (VmGpuDevice      *device,
+                    const char       *dir,
+                    VmClipLoadFlags   flags,
+                    GError          **error)
+{
+  g_autoptr(VmClipModel) self = NULL;
+  g_autoptr(VmSafetensors) st = NULL;
+  g_autoptr(GByteArray) host = NULL;
+  g_autofree char *config_path = NULL;
+  g_autofree char *weights_path = NULL;
+  g_autofree float *scale = NULL;
+  const VmTensor *logit;
+  const char *kernels;
+  Packer packer;
+
+  g_return_val_if_fail (device != NULL, NULL);
+  g_return_val_if_fail (dir != NULL, NULL);
+
+  self = g_new0 (VmClipModel, 1);
+  self->ref_count = 1;
+  self->device = vm_gpu_device_ref (device);
+  self->name = g_path_get_basename (dir);
+  self->has_vision = !(flags & VM_CLIP_LOAD_NO_VISION);
+  self->has_text = !(flags & VM_CLIP_LOAD_NO_TEXT);
+  self->dtype = (vm_gpu_device_supports_f16 (device) && !(flags & VM_CLIP_LOAD_FORCE_FP32))
+                ? VM_GPU_F16 : VM_GPU_F32;
+  /* $VIDMARK_CLIP_KERNELS=cpu|gpu overrides the choice (tests, benchmarks). */
+  kernels = g_getenv ("VIDMARK_CLIP_KERNELS");
+  if (kernels != NULL && (g_str_equal (kernels, "cpu") || g_str_equal (kernels, "gpu")))
+    self->cpu_kernels = g_str_equal (kernels, "cpu");
+  else
+    self->cpu_kernels = vm_gpu_device_get_info (device)->type == VM_GPU_DEVICE_TYPE_CPU;
+
+  config_path = g_build_filename (dir, "config.json", NULL);
+  if (!vm_clip_config_load (config_path, &self->config, error))
+    return NULL;
+  if (self->has_vision && !setup_preprocessing (self, dir, error))
+    return NULL;
+  if (self->has_text)
+    {
+      self->tokenizer = vm_tokenizer_new_from_dir (dir, error);
+      if (self->tokenizer == NULL)
+        return NULL;
+    }
+
+  weights_path = g_build_filename (dir, "model.safetensors", NULL);
+  st = vm_safetensors_open (weights_path, error);
+  if (st == NULL)
+    return NULL;
+
+  logit = vm_safetensors_require (st, "logit_scale", error);
+  if (logit == NULL)
+    return NULL;
+  if (logit->n_elements != 1)
+    {
+      g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_WRONG_SHAPE,
+                   _("Tensor logit_scale holds %" G_GUINT64_FORMAT " values, expected one"), logit->n_elements);
+      return NULL;
+    }
+  scale = vm_tensor_to_f32 (logit, error);
+  if (scale == NULL)
+    return NULL;
+  self->logit_scale = expf (scale[0]);
+
+  host = g_byte_array_new ();
+  packer = (Packer) { st, self->dtype, host };
+  if (self->has_vision && !load_vision (self, &packer, error))
+    return NULL;
+  if (self->has_text && !load_text (self, &packer, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+VmClipModel *
+vm_clip_model_ref (VmClipModel *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_atomic_int_inc (&self->ref_count);
+  return self;
+}
+
+void
+vm_clip_model_unref (VmClipModel *self)
+{
+  if (self == NULL || !g_atomic_int_dec_and_test (&self->ref_count))
+    return;
+  tower_clear (&self->vision);
+  tower_clear (&self->text);
+  g_clear_pointer (&self->tokenizer, vm_tokenizer_unref);
+  g_clear_pointer (&self->device, vm_gpu_device_unref);
+  g_free (self->name);
+  g_free (self);
+}
+
+const char *
+vm_clip_model_get_name (VmClipModel *self)
+{
+  return self->name;
+}
+
+const VmClipConfig *
+vm_clip_model_get_config (VmClipModel *self)
+{
+  return &self->config;
+}
+
+guint
+vm_clip_model_get_projection_dim (VmClipModel *self)
+{
+  return self->config.projection_dim;
+}
+
+guint
+vm_clip_model_get_context_length (VmClipModel *self)
+{
+  return self->config.text.max_position_embeddings;
+}
+
+guint
+vm_clip_model_get_image_size (VmClipModel *self)
+{
+  return self->config.vision.image_size;
+}
+
+float
+vm_clip_model_get_logit_scale (VmClipModel *self)
+{
+  return self->logit_scale;
+}
+
+gboolean
+vm_clip_model_uses_f16 (VmClipModel *self)
+{
+  return self->dtype == VM_GPU_F16;
+}
+
+gboolean
+vm_clip_model_has_vision (VmClipModel *self)
+{
+  return self->has_vision;
+}
+
+gboolean
+vm_clip_model_has_text (VmClipModel *self)
+{
+  return self->has_text;
+}
+
+VmTokenizer *
+vm_clip_model_get_tokenizer (VmClipModel *self)
+{
+  return self->tokenizer;
+}
+
+/* ---- the forward pass ------------------------------------------------------------ */
+
+/* The model's own kernels bind whole buffers and address them with element
+ * offsets: the buffers must fit one binding. */
+static gboolean
+fits (VmClipModel *self,
+      VmGpuBuffer *buffer)
+{
+  return buffer == NULL ||
+         vm_gpu_buffer_get_size (buffer) <= vm_gpu_device_get_info (self->device)->max_storage_buffer_range;
+}
+
+/* vm_gpu_gemm(), or on CPU drivers the vec4 kernel where its alignment
+ * needs are met. */
+static gboolean
+gemm (VmClipModel      *self,
+      VmGpuGraph       *graph,
+      const VmGpuGemm  *g,
+      GError          **error)
+{
+  gsize ws = dtype_size (g->b_type);
+  guint batch = MAX (g->batch, 1);
+  GemmVec4Push push = { 0 };
+  VmGpuBinding bind[5];
+
+  push.lda = g->lda ? g->lda : g->k;
+  push.ldb = g->ldb ? g->ldb : g->k;
+  push.ldc = g->ldc ? g->ldc : g->n;
+  push.ldr = g->ldr ? g->ldr : g->n;
+  if (!self->cpu_kernels || g->k % 4 != 0 || push.lda % 4 != 0 || push.ldb % 4 != 0 ||
+      g->a.offset % 16 != 0 || g->b.offset % (4 * ws) != 0 || g->a_batch_stride % 4 != 0 ||
+      g->b_batch_stride % 4 != 0 || g->m == 0 || g->n == 0 ||
+      (batch > 1 && (g->a_batch_stride == 0 || g->c_batch_stride == 0)) ||
+      !fits (self, g->a.buffer) || !fits (self, g->b.buffer) || !fits (self, g->c.buffer) ||
+      !fits (self, g->bias.buffer) || !fits (self, g->residual.buffer))
+    return vm_gpu_gemm (graph, g, error);
+
+  push.m = g->m;
+  push.n = g->n;
+  push.k = g->k;
+  push.a_off = g->a.offset / 4;
+  push.b_off = g->b.offset / ws;
+  push.c_off = g->c.offset / 4;
+  push.a_bstride = g->a_batch_stride;
+  push.b_bstride = g->b_batch_stride;
+  push.c_bstride = g->c_batch_stride;
+  push.r_bstride = g->residual_batch_stride;
+  push.epilogue = g->epilogue;
+  bind[0] = (VmGpuBinding) { g->a.buffer, 0, 0, VM_GPU_ACCESS_READ };
+  bind[1] = (VmGpuBinding) { g->b.buffer, 0, 0, VM_GPU_ACCESS_READ };
+  bind[2] = bind[1];
+  bind[3] = bind[0];
+  bind[4] = (VmGpuBinding) { g->c.buffer, 0, 0, VM_GPU_ACCESS_WRITE };
+  if (g->bias.buffer != NULL)
+    {
+      bind[2] = (VmGpuBinding) { g->bias.buffer, 0, 0, VM_GPU_ACCESS_READ };
+      push.bias_off = g->bias.offset / ws;
+      push.flags |= 1;
+    }
+  if (g->residual.buffer != NULL)
+    {
+      bind[3] = (VmGpuBinding) { g->residual.buffer, 0, 0, VM_GPU_ACCESS_READ };
+      push.r_off = g->residual.offset / 4;
+      push.flags |= 2;
+    }
+  return vm_gpu_graph_dispatch (graph, g->b_type == VM_GPU_F16 ? &gemm_vec4_f16_desc : &gemm_vec4_f32_desc,
+                                bind, 5, &push, sizeof push,
+                                (g->n + 64 * VEC4_CN - 1) / (64 * VEC4_CN), (g->m + VEC4_RM - 1) / VEC4_RM, batch,
+                                error);
+}
+
+/* Patch embedding: the engine's kernel, or on CPU drivers patches → rows
+ * and a GEMM with the flattened convolution weight. */
+static gboolean
+patch_embed (VmClipModel  *self,
+             VmGpuGraph   *graph,
+             guint         n,
+             VmGpuBuffer  *pixels,
+             VmGpuBuffer  *out,
+             GError      **error)
+{
+  const VmClipVisionConfig *c = &self->config.vision;
+  const Tower *t = &self->vision;
+  guint side = c->image_size / c->patch_size;
+  guint cols = 3 * c->patch_size * c->patch_size;
+  Im2colPush push = { c->image_size, c->patch_size, side, cols };
+  VmGpuBuffer *rows;
+  VmGpuBinding bind[2];
+  VmGpuGemm g = {
+    .m = n * side * side, .n = t->dim, .k = cols,
+    .b = VM_GPU_VIEW (t->embed, t->patch), .b_type = self->dtype,
+    .c = VM_GPU_VIEW (out, 0),
+  };
+
+  if (!self->cpu_kernels || !fits (self, pixels))
+    return vm_gpu_patch_embed (graph, n, c->image_size, c->patch_size, t->dim, VM_GPU_VIEW (pixels, 0),
+                               VM_GPU_VIEW (t->embed, t->patch), self->dtype, VM_GPU_VIEW (out, 0), error);
+  rows = vm_gpu_graph_scratch (graph, 4ull * n * side * side * cols, error);
+  if (rows == NULL)
+    return FALSE;
+  bind[0] = (VmGpuBinding) { pixels, 0, 0, VM_GPU_ACCESS_READ };
+  bind[1] = (VmGpuBinding) { rows, 0, 0, VM_GPU_ACCESS_WRITE };
+  g.a = VM_GPU_VIEW (rows, 0);
+  return vm_gpu_graph_dispatch (graph, &im2col_desc, bind, 2, &push, sizeof push, (cols + 63) / 64, side * side, n,
+                                error) &&
+         gemm (self, graph, &g, error);
+}
+
+/* Self-attention over the packed QKV of @n sequences into @o: the engine's
+ * kernel, or on CPU drivers one for the common head sizes. */
+static gboolean
+attention (VmClipModel  *self,
+           VmGpuGraph   *graph,
+           const Tower  *t,
+           guint         n,
+           guint         tokens,
+           gboolean      causal,
+           VmGpuBuffer  *qkv,
+           VmGpuBuffer  *o,
+           GError      **error)
+{
+  guint d = t->dim, hd = d / t->heads;
+  const VmGpuPipelineDesc *desc = NULL;
+  VmGpuAttention att = {
+    .batch = n, .heads = t->heads, .lq = tokens, .lk = tokens, .head_dim = hd,
+    .q = VM_GPU_VIEW (qkv, 0), .k = VM_GPU_VIEW (qkv, 4ull * d), .v = VM_GPU_VIEW (qkv, 8ull * d),
+    .o = VM_GPU_VIEW (o, 0),
+    .q_ld = 3 * d, .k_ld = 3 * d, .v_ld = 3 * d,
+    .causal = causal,
+  };
+  AttentionCpuPush push = { tokens, d, causal ? 1 : 0, 0, 0, 1.0f / sqrtf ((float) hd) };
+  VmGpuBinding bind[2];
+
+  for (guint i = 0; i < G_N_ELEMENTS (attention_cpu_head_dims); i++)
+    if (attention_cpu_head_dims[i] == hd)
+      desc = &attention_cpu_descs[i];
+  if (!self->cpu_kernels || desc == NULL || d % 4 != 0 || !fits (self, qkv) || !fits (self, o))
+    return vm_gpu_attention (graph, &att, error);
+
+  bind[0] = (VmGpuBinding) { qkv, 0, 0, VM_GPU_ACCESS_READ };
+  bind[1] = (VmGpuBinding) { o, 0, 0, VM_GPU_ACCESS_WRITE };
+  return vm_gpu_graph_dispatch (graph, desc, bind, 2, &push, sizeof push, (tokens + 63) / 64, t->heads, n, error);
+}
+
+/* Activations of one submission: rows = sequences × tokens. */
+typedef struct {
+  VmGpuBuffer *xa, *xb, *h, *qkv, *attn, *ff;
+} Activations;
+
+static gboolean
+alloc_activations (VmGpuGraph   *graph,
+                   const Tower  *t,
+                   guint64       rows,
+                   Activations  *a,
+                   GError      **error)
+{
+  guint64 d = 4 * rows * t->dim;
+
+  a->xa = vm_gpu_graph_scratch (graph, d, error);
+  a->xb = a->xa ? vm_gpu_graph_scratch (graph, d, error) : NULL;
+  a->h = a->xb ? vm_gpu_graph_scratch (graph, d, error) : NULL;
+  a->attn = a->h ? vm_gpu_graph_scratch (graph, d, error) : NULL;
+  a->qkv = a->attn ? vm_gpu_graph_scratch (graph, 3 * d, error) : NULL;
+  a->ff = a->qkv ? vm_gpu_graph_scratch (graph, 4 * rows * t->inter, error) : NULL;
+  return a->ff != NULL;
+}
+
+static guint64
+activation_bytes_per_sequence (const Tower *t,
+                               guint        tokens)
+{
+  return 4ull * tokens * (6ull * t->dim + t->inter) + 4096;
+}
+
+static guint
+chunk_size (const Tower *t,
+            guint        tokens,
+            guint64      extra_per_sequence)
+{
+  guint64 per = activation_bytes_per_sequence (t, tokens) + extra_per_sequence;
+
+  return (guint) CLAMP (CHUNK_BYTES / per, 1, MAX_CHUNK);
+}
+
+/* The pre-norm transformer blocks over @n sequences of @tokens rows in
+ * a->xa; the result is in a->xa again. */
+static gboolean
+record_blocks (VmClipModel  *self,
+               VmGpuGraph   *graph,
+               VmGpuDType    dtype,
+               const Tower  *t,
+               guint         n,
+               guint         tokens,
+               gboolean      causal,
+               Activations  *a,
+               GError      **error)
+{
+  guint rows = n * tokens;
+  guint d = t->dim;
+
+  for (guint l = 0; l < t->n_layers; l++)
+    {
+      const Layer *L = &t->layers[l];
+      VmGpuBuffer *w = L->buffer;
+      VmGpuGemm qkv = {
+        .m = rows, .n = 3 * d, .k = d,
+        .a = VM_GPU_VIEW (a->h, 0),
+        .b = VM_GPU_VIEW (w, L->qkv_w), .b_type = dtype,
+        .bias = VM_GPU_VIEW (w, L->qkv_b),
+        .c = VM_GPU_VIEW (a->qkv, 0),
+      };
+      VmGpuGemm out = {
+        .m = rows, .n = d, .k = d,
+        .a = VM_GPU_VIEW (a->attn, 0),
+        .b = VM_GPU_VIEW (w, L->o_w), .b_type = dtype,
+        .bias = VM_GPU_VIEW (w, L->o_b),
+        .residual = VM_GPU_VIEW (a->xa, 0),
+        .c = VM_GPU_VIEW (a->xb, 0),
+      };
+      VmGpuGemm fc1 = {
+        .m = rows, .n = t->inter, .k = d,
+        .a = VM_GPU_VIEW (a->h, 0),
+        .b = VM_GPU_VIEW (w, L->fc1_w), .b_type = dtype,
+        .bias = VM_GPU_VIEW (w, L->fc1_b),
+        .c = VM_GPU_VIEW (a->ff, 0),
+        .epilogue = t->act,
+      };
+      VmGpuGemm fc2 = {
+        .m = rows, .n = d, .k = t->inter,
+        .a = VM_GPU_VIEW (a->ff, 0),
+        .b = VM_GPU_VIEW (w, L->fc2_w), .b_type = dtype,
+        .bias = VM_GPU_VIEW (w, L->fc2_b),
+        .residual = VM_GPU_VIEW (a->xb, 0),
+        .c = VM_GPU_VIEW (a->xa, 0),
+      };
+
+      if (!vm_gpu_layernorm (graph, rows, d, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (w, L->ln1_g),
+                             VM_GPU_VIEW (w, L->ln1_b), dtype, t->eps, VM_GPU_VIEW (a->h, 0), error) ||
+          !gemm (self, graph, &qkv, error) ||
+          !attention (self, graph, t, n, tokens, causal, a->qkv, a->attn, error) ||
+          !gemm (self, graph, &out, error) ||
+          !vm_gpu_layernorm (graph, rows, d, VM_GPU_VIEW (a->xb, 0), VM_GPU_VIEW (w, L->ln2_g),
+                             VM_GPU_VIEW (w, L->ln2_b), dtype, t->eps, VM_GPU_VIEW (a->h, 0), error) ||
+          !gemm (self, graph, &fc1, error) ||
+          !gemm (self, graph, &fc2, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Rows @indices of a->xa → final LayerNorm → projection → L2 → downloaded
+ * into @out, then the graph is submitted. */
+static gboolean
+record_head (VmClipModel   *self,
+             VmGpuGraph    *graph,
+             VmGpuDType     dtype,
+             const Tower   *t,
+             guint          proj_dim,
+             guint          n_src_rows,
+             const guint32 *indices,
+             guint          n,
+             Activations   *a,
+             float         *out,
+             GError       **error)
+{
+  VmGpuBuffer *idx, *pooled, *normed, *emb;
+  VmGpuGemm proj = {
+    .m = n, .n = proj_dim, .k = t->dim,
+    .b = VM_GPU_VIEW (t->embed, t->proj), .b_type = dtype,
+  };
+
+  idx = vm_gpu_graph_scratch (graph, 4ull * n, error);
+  if (idx == NULL || !vm_gpu_buffer_upload (idx, 0, indices, 4ull * n, error))
+    return FALSE;
+  pooled = vm_gpu_graph_scratch (graph, 4ull * n * t->dim, error);
+  normed = pooled ? vm_gpu_graph_scratch (graph, 4ull * n * t->dim, error) : NULL;
+  emb = normed ? vm_gpu_graph_scratch (graph, 4ull * n * proj_dim, error) : NULL;
+  if (emb == NULL)
+    return FALSE;
+  proj.a = VM_GPU_VIEW (normed, 0);
+  proj.c = VM_GPU_VIEW (emb, 0);
+
+  if (!vm_gpu_gather_rows (graph, n, t->dim, n_src_rows, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (idx, 0),
+                           VM_GPU_VIEW (pooled, 0), error) ||
+      !vm_gpu_layernorm (graph, n, t->dim, VM_GPU_VIEW (pooled, 0), VM_GPU_VIEW (t->embed, t->post_g),
+                         VM_GPU_VIEW (t->embed, t->post_b), dtype, t->eps, VM_GPU_VIEW (normed, 0), error) ||
+      !gemm (self, graph, &proj, error) ||
+      !vm_gpu_l2_normalize (graph, n, proj_dim, VM_GPU_VIEW (emb, 0), VM_GPU_VIEW (emb, 0), error) ||
+      !vm_gpu_graph_submit (graph, SUBMIT_TIMEOUT_NS, error))
+    return FALSE;
+  return vm_gpu_buffer_download (emb, 0, out, 4ull * n * proj_dim, error);
+}
+
+static gboolean
+check_image (const VmClipImage  *image,
+             guint               index,
+             GError            **error)
+{
+  guint row_bytes = image->row_bytes ? image->row_bytes : image->width * 3;
+
+  if (image->data == NULL || image->width == 0 || image->height == 0 ||
+      image->width > 65536 || image->height > 65536 || row_bytes < image->width * 3)
+    {
+      g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_WRONG_SHAPE,
+                   _("Image %u is empty or malformed (%u×%u)"), index, image->width, image->height);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+encode_image_chunk (VmClipModel        *self,
+                    const VmClipImage  *images,
+                    guint               n,
+                    float              *out,
+                    GError            **error)
+{
+  const Tower *t = &self->vision;
+  const VmClipVisionConfig *c = &self->config.vision;
+  guint size = c->image_size;
+  guint side = size / c->patch_size;
+  guint n_patches = side * side;
+  guint tokens = n_patches + 1;
+  guint64 frame_total = 0;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  g_autofree guint64 *frame_at = g_new (guint64, n);
+  g_autofree guint32 *cls_rows = g_new (guint32, n);
+  g_autofree guint8 *host = NULL;
+  VmGpuBuffer *frames, *pixels, *patches;
+  Activations a;
+
+  for (guint i = 0; i < n; i++)
+    {
+      frame_at[i] = frame_total;
+      frame_total += ((guint64) images[i].width * 3 * images[i].height + 3) / 4 * 4;
+      cls_rows[i] = i * tokens;
+    }
+
+  graph = vm_gpu_graph_new (self->device, error);
+  if (graph == NULL)
+    return FALSE;
+
+  /* The frames, rows packed, each at a multiple of 4 bytes. */
+  host = g_malloc (frame_total);
+  for (guint i = 0; i < n; i++)
+    {
+      const VmClipImage *im = &images[i];
+      guint row_bytes = im->row_bytes ? im->row_bytes : im->width * 3;
+
+      for (guint y = 0; y < im->height; y++)
+        memcpy (host + frame_at[i] + (gsize) y * im->width * 3, im->data + (gsize) y * row_bytes,
+                (gsize) im->width * 3);
+    }
+  frames = vm_gpu_graph_scratch (graph, frame_total, error);
+  if (frames == NULL || !vm_gpu_buffer_upload (frames, 0, host, frame_total, error))
+    return FALSE;
+  g_clear_pointer (&host, g_free);
+
+  pixels = vm_gpu_graph_scratch (graph, 4ull * n * 3 * size * size, error);
+  patches = pixels ? vm_gpu_graph_scratch (graph, 4ull * n * n_patches * t->dim, error) : NULL;
+  if (patches == NULL || !alloc_activations (graph, t, (guint64) n * tokens, &a, error))
+    return FALSE;
+
+  /* One preprocessing dispatch pair per run of frames of the same size. */
+  for (guint i = 0; i < n;)
+    {
+      guint j = i + 1;
+      guint64 frame_bytes = frame_at[i + 1 < n ? i + 1 : i] - frame_at[i];
+      VmGpuPreprocess pre = { 0 };
+
+      while (j < n && images[j].width == images[i].width && images[j].height == images[i].height)
+        j++;
+      pre.n_frames = j - i;
+      pre.width = images[i].width;
+      pre.height = images[i].height;
+      pre.frame_bytes = pre.n_frames > 1 ? (guint) frame_bytes : 0;
+      pre.frames = VM_GPU_VIEW (frames, frame_at[i]);
+      pre.resize = self->pre.shortest_edge;
+      pre.crop = size;
+      memcpy (pre.mean, self->mean, sizeof pre.mean);
+      memcpy (pre.std, self->std, sizeof pre.std);
+      pre.out = VM_GPU_VIEW (pixels, 4ull * i * 3 * size * size);
+      if (!vm_gpu_preprocess_clip (graph, &pre, error))
+        return FALSE;
+      i = j;
+    }
+
+  if (!patch_embed (self, graph, n, pixels, patches, error) ||
+      !vm_gpu_class_pos (graph, n, n_patches, t->dim, VM_GPU_VIEW (patches, 0), VM_GPU_VIEW (t->embed, t->cls),
+                         VM_GPU_VIEW (t->embed, t->pos), self->dtype, VM_GPU_VIEW (a.xb, 0), error) ||
+      !vm_gpu_layernorm (graph, n * tokens, t->dim, VM_GPU_VIEW (a.xb, 0), VM_GPU_VIEW (t->embed, t->pre_g),
+                         VM_GPU_VIEW (t->embed, t->pre_b), self->dtype, t->eps, VM_GPU_VIEW (a.xa, 0), error) ||
+      !record_blocks (self, graph, self->dtype, t, n, tokens, FALSE, &a, error))
+    return FALSE;
+  return record_head (self, graph, self->dtype, t, self->config.projection_dim, n * tokens, cls_rows, n, &a,
+                      out, error);
+}
+
+static gboolean
+check_usable (VmClipModel  *self,
+              gboolean      vision,
+              GError      **error)
+{
+  if (vision ? !self->has_vision : !self->has_text)
+    {
+      g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_NOT_FOUND,
+                   vision ? _("The model was loaded without its vision encoder")
+                          : _("The model was loaded without its text encoder"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+vm_clip_model_encode_images (VmClipModel        *self,
+                             const VmClipImage  *images,
+                             guint               n,
+                             float              *out,
+                             GError            **error)
+{
+  const VmClipVisionConfig *c = &self->config.vision;
+  guint tokens = vm_clip_vision_config_get_n_positions (c);
+  guint64 extra = 4ull * 3 * c->image_size * c->image_size + 4ull * (tokens - 1) * c->hidden_size;
+  guint chunk;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (n == 0 || (images != NULL && out != NULL), FALSE);
+
+  if (!check_usable (self, TRUE, error))
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    if (!check_image (&images[i], i, error))
+      return FALSE;
+
+  chunk = chunk_size (&self->vision, tokens, extra);
+  for (guint i = 0; i < n; i += chunk)
+    if (!encode_image_chunk (self, images + i, MIN (chunk, n - i), out + (gsize) i * self->config.projection_dim,
+                             error))
+      return FALSE;
+  return TRUE;
+}
+
+/* The end token's position in @ids, or -1. */
+static gint
+end_position (VmClipModel  *self,
+              const gint32 *ids,
+              guint         length)
+{
+  gint64 eos = self->config.text.eos_token_id;
+  gint best = -1;
+
+  if (eos == 2)
+    {
+      /* Legacy configurations: the end token has the highest id. */
+      for (guint t = 0; t < length; t++)
+        if (best < 0 || ids[t] > ids[best])
+          best = t;
+      return best;
+    }
+  for (guint t = 0; t < length; t++)
+    if (ids[t] == eos)
+      return t;
+  return -1;
+}
+
+static gboolean
+encode_token_chunk (VmClipModel   *self,
+                    const gint32  *ids,
+                    guint          n,
+                    guint          context,
+                    const guint   *ends,
+                    float         *out,
+                    GError       **error)
+{
+  const Tower *t = &self->text;
+  guint tokens = 0;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  g_autofree guint32 *packed = NULL;
+  g_autofree guint32 *rows = g_new (guint32, n);
+  VmGpuBuffer *ids_buf;
+  Activations a;
+  TokenEmbedPush push = { 0 };
+  VmGpuBinding bind[4];
+
+  /* Positions after the last end token of the batch cannot change a result. */
+  for (guint i = 0; i < n; i++)
+    tokens = MAX (tokens, ends[i] + 1);
+  packed = g_new (guint32, (gsize) n * tokens);
+  for (guint i = 0; i < n; i++)
+    {
+      for (guint j = 0; j < tokens; j++)
+        packed[(gsize) i * tokens + j] = (guint32) ids[(gsize) i * context + j];
+      rows[i] = i * tokens + ends[i];
+    }
+
+  graph = vm_gpu_graph_new (self->device, error);
+  if (graph == NULL)
+    return FALSE;
+  ids_buf = vm_gpu_graph_scratch (graph, 4ull * n * tokens, error);
+  if (ids_buf == NULL || !vm_gpu_buffer_upload (ids_buf, 0, packed, 4ull * n * tokens, error) ||
+      !alloc_activations (graph, t, (guint64) n * tokens, &a, error))
+    return FALSE;
+
+  if (!fits (self, t->tokens) || !fits (self, a.xa))
+    {
+      g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_UNSUPPORTED,
+                   _("The token embedding table is too large for this GPU"));
+      return FALSE;
+    }
+  push.n_tokens = tokens;
+  push.dim = t->dim;
+  push.vocab = self->config.text.vocab_size;
+  push.tok_off = 0;
+  push.pos_off = (guint32) (t->tok_pos / dtype_size (self->dtype));
+  bind[0] = (VmGpuBinding) { ids_buf, 0, 0, VM_GPU_ACCESS_READ };
+  bind[1] = (VmGpuBinding) { t->tokens, 0, 0, VM_GPU_ACCESS_READ };
+  bind[2] = (VmGpuBinding) { t->tokens, 0, 0, VM_GPU_ACCESS_READ };
+  bind[3] = (VmGpuBinding) { a.xa, 0, 0, VM_GPU_ACCESS_WRITE };
+  if (!vm_gpu_graph_dispatch (graph, self->dtype == VM_GPU_F16 ? &token_embed_f16_desc : &token_embed_f32_desc,
+                              bind, 4, &push, sizeof push, (t->dim + 63) / 64, tokens, n, error) ||
+      !record_blocks (self, graph, self->dtype, t, n, tokens, TRUE, &a, error))
+    return FALSE;
+  return record_head (self, graph, self->dtype, t, self->config.projection_dim, n * tokens, rows, n, &a, out, error);
+}
+
+gboolean
+vm_clip_model_encode_tokens (VmClipModel   *self,
+                             const gint32  *ids,
+                             guint          n,
+                             guint          context_length,
+                             float         *out,
+                             GError       **error)
+{
+  const VmClipTextConfig *c = &self->config.text;
+  g_autofree guint *ends = NULL;
+  guint chunk;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (n == 0 || (ids != NULL && out != NULL), FALSE);
+
+  if (!check_usable (self, FALSE, error))
+    return FALSE;
+  if (context_length == 0 || context_length > c->max_position_embeddings)
+    {
+      g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_WRONG_SHAPE,
+                   _("Token sequences of %u ids do not fit the model's %u positions"),
+                   context_length, c->max_position_embeddings);
+      return FALSE;
+    }
+  ends = g_new (guint, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    {
+      const gint32 *seq = ids + (gsize) i * context_length;
+      gint end;
+
+      for (guint j = 0; j < context_length; j++)
+        if (seq[j] < 0 || (guint) seq[j] >= c->vocab_size)
+          {
+            g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_TOKENIZER,
+                         _("Token id %d is outside the model's vocabulary of %u"), seq[j], c->vocab_size);
+            return FALSE;
+          }
+      end = end_position (self, seq, context_length);
+      if (end < 0)
+        {
+          g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_TOKENIZER,
+                       _("Token sequence %u has no end token"), i);
+          return FALSE;
+        }
+      ends[i] = end;
+    }
+
+  chunk = chunk_size (&self->text, context_length, 0);
+  for (guint i = 0; i < n; i += chunk)
+    if (!encode_token_chunk (self, ids + (gsize) i * context_length, MIN (chunk, n - i), context_length,
+                             ends + i, out + (gsize) i * self->config.projection_dim, error))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+vm_clip_model_encode_texts (VmClipModel         *self,
+                            const char * const  *texts,
+                            guint                n,
+                            float               *out,
+                            GError             **error)
+{
+  guint context;
+  g_autofree gint32 *ids = NULL;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (n == 0 || (texts != NULL && out != NULL), FALSE);
+
+  if (!check_usable (self, FALSE, error))
+    return FALSE;
+  context = self->config.text.max_position_embeddings;
+  if (context < 2)
+    {
+      g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_CONFIG,
+                   _("The text model has too few positions (%u)"), context);
+      return FALSE;
+    }
+  ids = g_new (gint32, (gsize) MAX (n, 1) * context);
+  for (guint i = 0; i < n; i++)
+    vm_tokenizer_encode_padded (self->tokenizer, texts[i], ids + (gsize) i * context, context);
+  return vm_clip_model_encode_tokens (self, ids, n, context, out, error);
+}

@@ -1,0 +1,314 @@
+/* bench-clip.c — CLIP encoder throughput: images/s and texts/s of a
+ * ViT-B/32-shaped model (random weights in the Hugging Face format, made
+ * once by tests/clip/make-tiny-clip.py --vit-b32) at batch sizes 1, 16 and
+ * 64, on the Vulkan device, next to PyTorch on the CPU with the same weights
+ * (bench-clip-torch.py), then one profiled batch of each
+ * (VIDMARK_GPU_PROFILE=1 tables on stderr).
+ *
+ * Usage: bench-clip PYTHON make-tiny-clip.py bench-clip-torch.py WORK_DIR
+ * $VIDMARK_BENCH_SECONDS: time per measurement (default 3);
+ * $VIDMARK_BENCH_FP32=0 skips the fp32-weights run where fp16 is used.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "model/vm-clip-model.h"
+
+static const guint batches[] = { 1, 16, 64 };
+#define N_BATCHES G_N_ELEMENTS (batches)
+#define MAX_BATCH 64
+#define FRAME_W 320
+#define FRAME_H 240
+
+static double seconds_per_run = 3.0;
+
+static const char *subjects[] = {
+  "a dog", "two children", "a red car", "an old man", "a woman in a blue coat", "a cat",
+  "people", "a cyclist", "a small boat", "a chef",
+};
+static const char *actions[] = {
+  "running on the beach", "sitting at a wooden table", "crossing a busy street at night",
+  "playing football in the park", "cooking pasta in a small kitchen", "sleeping",
+  "riding through the mountains under a cloudy sky", "waving at the camera",
+};
+
+static char **
+make_texts (void)
+{
+  char **texts = g_new0 (char *, MAX_BATCH + 1);
+
+  for (guint i = 0; i < MAX_BATCH; i++)
+    texts[i] = g_strdup_printf ("%s %s", subjects[i % G_N_ELEMENTS (subjects)],
+                                actions[(i * 3 + i / 10) % G_N_ELEMENTS (actions)]);
+  return texts;
+}
+
+typedef gboolean (*EncodeFunc) (VmClipModel *model, guint n, gpointer data, float *out, GError **error);
+
+typedef struct {
+  VmClipImage *images;
+  char       **texts;
+} Inputs;
+
+static gboolean
+encode_images (VmClipModel  *model,
+               guint         n,
+               gpointer      data,
+               float        *out,
+               GError      **error)
+{
+  Inputs *in = data;
+
+  return vm_clip_model_encode_images (model, in->images, n, out, error);
+}
+
+static gboolean
+encode_texts (VmClipModel  *model,
+              guint         n,
+              gpointer      data,
+              float        *out,
+              GError      **error)
+{
+  Inputs *in = data;
+
+  return vm_clip_model_encode_texts (model, (const char * const *) in->texts, n, out, error);
+}
+
+/* Items per second: a warm-up call at batch 1 (pipelines, caches), then
+ * calls until the time is up (at least one). */
+static double
+measure (VmClipModel *model,
+         EncodeFunc   func,
+         Inputs      *in,
+         guint        batch)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree float *out = g_new (float, (gsize) batch * vm_clip_model_get_projection_dim (model));
+  gint64 start;
+  guint runs = 0;
+  double elapsed;
+
+  if (batch == 1 && !func (model, batch, in, out, &error))
+    g_error ("encoding failed: %s", error->message);
+  start = g_get_monotonic_time ();
+  do
+    {
+      if (!func (model, batch, in, out, &error))
+        g_error ("encoding failed: %s", error->message);
+      runs++;
+      elapsed = (g_get_monotonic_time () - start) / 1e6;
+    }
+  while (elapsed < seconds_per_run && runs < 50);
+  return batch * runs / elapsed;
+}
+
+static void
+ensure_model (const char *python,
+              const char *maker,
+              const char *work_dir,
+              const char *model_dir)
+{
+  g_autofree char *weights = g_build_filename (model_dir, "model.safetensors", NULL);
+  const char *args[] = { python, maker, "--vit-b32", work_dir, NULL };
+  g_autoptr(GError) error = NULL;
+  gint status;
+
+  if (g_file_test (weights, G_FILE_TEST_EXISTS))
+    return;
+  g_print ("Writing a ViT-B/32-shaped model with random weights to %s ...\n", model_dir);
+  if (!g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL, NULL, &status,
+                     &error) ||
+      !g_spawn_check_wait_status (status, &error))
+    g_error ("make-tiny-clip.py failed: %s", error->message);
+}
+
+/* The token ids the texts give, for the PyTorch side. */
+static char *
+write_ids (const char  *model_dir,
+           char       **texts,
+           const char  *work_dir)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmTokenizer) tok = vm_tokenizer_new_from_dir (model_dir, &error);
+  guint context = VM_TOKENIZER_CONTEXT_LENGTH;
+  g_autofree gint32 *ids = g_new (gint32, context);
+  g_autoptr(GString) s = g_string_new ("{\"ids\": [");
+  guint length = 0;
+  char *path = g_build_filename (work_dir, "bench-ids.json", NULL);
+
+  if (tok == NULL)
+    g_error ("cannot load the tokenizer: %s", error->message);
+
+  for (guint i = 0; i < MAX_BATCH; i++)
+    {
+      length = MAX (length, vm_tokenizer_encode_padded (tok, texts[i], ids, context));
+      g_string_append (s, i ? ", [" : "[");
+      for (guint j = 0; j < context; j++)
+        g_string_append_printf (s, j ? ", %d" : "%d", ids[j]);
+      g_string_append (s, "]");
+    }
+  g_string_append_printf (s, "], \"length\": %u}\n", length);
+  if (!g_file_set_contents (path, s->str, s->len, NULL))
+    g_error ("cannot write %s", path);
+  return path;
+}
+
+static JsonObject *
+run_torch (const char *python,
+           const char *script,
+           const char *model_dir,
+           const char *ids_path,
+           JsonParser *parser)
+{
+  g_autofree char *batch_list = g_strdup_printf ("%u,%u,%u", batches[0], batches[1], batches[2]);
+  const char *args[] = { python, script, model_dir, ids_path, batch_list, NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  gint status;
+
+  g_print ("Running PyTorch on the CPU ...\n");
+  if (!g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error) ||
+      !g_spawn_check_wait_status (status, &error))
+    {
+      g_print ("PyTorch run failed: %s\n%s\n", error->message, err ? err : "");
+      return NULL;
+    }
+  if (!json_parser_load_from_data (parser, out, -1, &error))
+    {
+      g_print ("PyTorch output unreadable: %s\n", error->message);
+      return NULL;
+    }
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+static double
+torch_rate (JsonObject *torch,
+            const char *member,
+            guint       batch)
+{
+  char key[16];
+
+  if (torch == NULL)
+    return 0.0;
+  g_snprintf (key, sizeof key, "%u", batch);
+  return json_object_get_double_member (json_object_get_object_member (torch, member), key);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuDevice) device = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *model_dir = NULL;
+  g_autofree char *ids_path = NULL;
+  g_autofree guint8 *frame = NULL;
+  g_auto(GStrv) texts = make_texts ();
+  VmClipImage images[MAX_BATCH];
+  Inputs in = { images, texts };
+  double rates[2][2][N_BATCHES] = { { { 0 } } };   /* [dtype run][images, texts][batch] */
+  const char *dtype_names[2] = { NULL, NULL };
+  guint n_runs = 0;
+  JsonObject *torch;
+  const char *env;
+  GRand *rand;
+
+  if (argc != 5)
+    {
+      g_printerr ("usage: %s PYTHON make-tiny-clip.py bench-clip-torch.py WORK_DIR\n", argv[0]);
+      return 2;
+    }
+  if ((env = g_getenv ("VIDMARK_BENCH_SECONDS")) != NULL)
+    seconds_per_run = MAX (g_ascii_strtod (env, NULL), 0.1);
+  if (g_getenv ("VIDMARK_GPU_PROFILE") == NULL)
+    g_setenv ("VIDMARK_GPU_PROFILE", "0", TRUE);
+
+  g_mkdir_with_parents (argv[4], 0755);
+  model_dir = g_build_filename (argv[4], "vit-b32", NULL);
+  ensure_model (argv[1], argv[2], argv[4], model_dir);
+
+  device = vm_gpu_device_new (&error);
+  if (device == NULL)
+    {
+      g_print ("No Vulkan device: %s\n", error->message);
+      return 77;
+    }
+
+  frame = g_malloc ((gsize) FRAME_W * FRAME_H * 3);
+  rand = g_rand_new_with_seed (7);
+  for (gsize i = 0; i < (gsize) FRAME_W * FRAME_H * 3; i++)
+    frame[i] = g_rand_int_range (rand, 0, 256);
+  g_rand_free (rand);
+  for (guint i = 0; i < MAX_BATCH; i++)
+    images[i] = (VmClipImage) { frame, FRAME_W, FRAME_H, 0 };
+
+  /* PyTorch first: its figures are there even if the Vulkan runs are cut short. */
+  ids_path = write_ids (model_dir, texts, argv[4]);
+  torch = run_torch (argv[1], argv[3], model_dir, ids_path, parser);
+  if (torch != NULL)
+    for (guint b = 0; b < N_BATCHES; b++)
+      g_print ("  PyTorch CPU, batch %2u: %8.2f images/s, %8.2f texts/s\n", batches[b],
+               torch_rate (torch, "images_per_s", batches[b]), torch_rate (torch, "texts_per_s", batches[b]));
+
+  for (guint run = 0; run < 2; run++)
+    {
+      g_autoptr(VmClipModel) model = NULL;
+      VmClipLoadFlags flags = run == 0 ? VM_CLIP_LOAD_DEFAULT : VM_CLIP_LOAD_FORCE_FP32;
+      gint64 t0 = g_get_monotonic_time ();
+
+      if (run == 1 && (!vm_gpu_device_supports_f16 (device) || g_strcmp0 (g_getenv ("VIDMARK_BENCH_FP32"), "0") == 0))
+        break;
+      model = vm_clip_model_load (device, model_dir, flags, &error);
+      if (model == NULL)
+        g_error ("loading %s failed: %s", model_dir, error->message);
+      dtype_names[run] = vm_clip_model_uses_f16 (model) ? "fp16 weights" : "fp32 weights";
+      g_print ("Loaded %s with %s in %.2f s\n", model_dir, dtype_names[run],
+               (g_get_monotonic_time () - t0) / 1e6);
+      for (guint b = 0; b < N_BATCHES; b++)
+        {
+          rates[run][0][b] = measure (model, encode_images, &in, batches[b]);
+          g_print ("  %s, batch %2u: %8.2f images/s\n", dtype_names[run], batches[b], rates[run][0][b]);
+          rates[run][1][b] = measure (model, encode_texts, &in, batches[b]);
+          g_print ("  %s, batch %2u: %8.2f texts/s\n", dtype_names[run], batches[b], rates[run][1][b]);
+        }
+      n_runs++;
+
+      if (run == 0)
+        {
+          g_autofree float *out = g_new (float, (gsize) MAX_BATCH * vm_clip_model_get_projection_dim (model));
+
+          g_setenv ("VIDMARK_GPU_PROFILE", "1", TRUE);
+          g_printerr ("Profile of one batch of %u images (%s):\n", MAX_BATCH, dtype_names[run]);
+          if (!vm_clip_model_encode_images (model, images, MAX_BATCH, out, &error))
+            g_error ("encoding failed: %s", error->message);
+          g_printerr ("Profile of one batch of %u texts (%s):\n", MAX_BATCH, dtype_names[run]);
+          if (!vm_clip_model_encode_texts (model, (const char * const *) texts, MAX_BATCH, out, &error))
+            g_error ("encoding failed: %s", error->message);
+          g_setenv ("VIDMARK_GPU_PROFILE", "0", TRUE);
+        }
+    }
+
+  g_print ("\nDevice: %s (%s)\n", vm_gpu_device_get_info (device)->name,
+           vm_gpu_device_get_info (device)->driver_name);
+  if (torch != NULL)
+    g_print ("PyTorch %s on the CPU, %" G_GINT64_FORMAT " threads\n",
+             json_object_get_string_member (torch, "torch"), json_object_get_int_member (torch, "threads"));
+  g_print ("\n| what | batch | Vulkan | PyTorch CPU | ratio |\n|---|---:|---:|---:|---:|\n");
+  for (guint run = 0; run < n_runs; run++)
+    for (guint kind = 0; kind < 2; kind++)
+      for (guint b = 0; b < N_BATCHES; b++)
+        {
+          double t = torch_rate (torch, kind == 0 ? "images_per_s" : "texts_per_s", batches[b]);
+
+          g_print ("| %s/s, %s | %u | %.2f | %.2f | %.2f× |\n", kind == 0 ? "images" : "texts", dtype_names[run],
+                   batches[b], rates[run][kind][b], t, t > 0 ? rates[run][kind][b] / t : 0.0);
+        }
+  return 0;
+}

@@ -1,0 +1,530 @@
+/* test-clip.c — the CLIP encoders against an independent reference.
+ *
+ * make-tiny-clip.py writes tiny random CLIP models in the Hugging Face
+ * format with golden embeddings from a float64 numpy reimplementation
+ * (PIL-exact preprocessing included).  Each model is loaded with fp32
+ * weights and, where the device can, with fp16 storage, and its image and
+ * text embeddings are compared with the golden ones: cosine and the largest
+ * element error.  Runs with the Vulkan validation layer on.
+ *
+ * Usage: test-clip PYTHON make-tiny-clip.py [GTest options]
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "gpu/vm-gpu-buffer.h"
+#include "model/vm-clip-model.h"
+#include "model/vm-model-error.h"
+
+/* Bounds: cosine to the reference, and the largest element error of a unit
+ * embedding. */
+#define COS_F32  0.9999
+#define COS_F16  0.999
+#define ERR_F32  1e-5
+#define ERR_F16  5e-3
+
+static VmGpuDevice *device;
+static char *device_error;
+static char *work_dir;
+static const char *python;
+static const char *script;
+
+#define REQUIRE_DEVICE() \
+  G_STMT_START { \
+    if (device == NULL) \
+      { \
+        g_test_skip (device_error); \
+        return; \
+      } \
+  } G_STMT_END
+
+static void
+assert_no_validation_messages (void)
+{
+  g_autoptr(GPtrArray) messages = vm_gpu_device_take_messages (device);
+
+  for (guint i = 0; i < messages->len; i++)
+    g_printerr ("# validation: %s\n", (char *) g_ptr_array_index (messages, i));
+  g_assert_cmpuint (messages->len, ==, 0);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+
+        if (g_file_test (child, G_FILE_TEST_IS_DIR))
+          remove_tree (child);
+        else
+          g_unlink (child);
+      }
+  g_rmdir (path);
+}
+
+/* ---- golden data ------------------------------------------------------------ */
+
+typedef struct {
+  char         *dir;
+  JsonParser   *parser;
+  JsonObject   *root;
+  guint         proj;
+  guint         n_images;
+  VmClipImage  *images;
+  GPtrArray    *pixels;      /* image bytes */
+  double       *image_embeds;
+  guint         n_texts;
+  char        **texts;
+  guint         context;
+  gint32       *text_ids;
+  double       *text_embeds;
+  double        logit_scale;
+} Golden;
+
+static double *
+read_matrix (JsonObject *root,
+             const char *member,
+             guint       rows,
+             guint       cols)
+{
+  JsonArray *outer = json_object_get_array_member (root, member);
+  double *m = g_new (double, (gsize) rows * cols);
+
+  g_assert_cmpuint (json_array_get_length (outer), ==, rows);
+  for (guint i = 0; i < rows; i++)
+    {
+      JsonArray *row = json_array_get_array_element (outer, i);
+
+      g_assert_cmpuint (json_array_get_length (row), ==, cols);
+      for (guint j = 0; j < cols; j++)
+        m[(gsize) i * cols + j] = json_array_get_double_element (row, j);
+    }
+  return m;
+}
+
+static Golden *
+golden_load (const char *name)
+{
+  Golden *g = g_new0 (Golden, 1);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  JsonArray *images, *texts, *ids;
+
+  g->dir = g_build_filename (work_dir, name, NULL);
+  path = g_build_filename (g->dir, "golden.json", NULL);
+  g->parser = json_parser_new ();
+  json_parser_load_from_file (g->parser, path, &error);
+  g_assert_no_error (error);
+  g->root = json_node_get_object (json_parser_get_root (g->parser));
+  g->proj = json_object_get_int_member (g->root, "projection_dim");
+  g->logit_scale = json_object_get_double_member (g->root, "logit_scale");
+
+  images = json_object_get_array_member (g->root, "images");
+  g->n_images = json_array_get_length (images);
+  g->images = g_new0 (VmClipImage, g->n_images);
+  g->pixels = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < g->n_images; i++)
+    {
+      JsonObject *im = json_array_get_object_element (images, i);
+      g_autofree char *file = g_build_filename (g->dir, json_object_get_string_member (im, "file"), NULL);
+      char *data;
+      gsize len;
+
+      g_file_get_contents (file, &data, &len, &error);
+      g_assert_no_error (error);
+      g_ptr_array_add (g->pixels, data);
+      g->images[i].data = (const guint8 *) data;
+      g->images[i].width = json_object_get_int_member (im, "width");
+      g->images[i].height = json_object_get_int_member (im, "height");
+      g_assert_cmpuint (len, ==, (gsize) g->images[i].width * g->images[i].height * 3);
+    }
+  g->image_embeds = read_matrix (g->root, "image_embeds", g->n_images, g->proj);
+
+  texts = json_object_get_array_member (g->root, "texts");
+  g->n_texts = json_array_get_length (texts);
+  g->texts = g_new0 (char *, g->n_texts + 1);
+  for (guint i = 0; i < g->n_texts; i++)
+    g->texts[i] = g_strdup (json_array_get_string_element (texts, i));
+  ids = json_object_get_array_member (g->root, "text_ids");
+  g->context = json_array_get_length (json_array_get_array_element (ids, 0));
+  g->text_ids = g_new (gint32, (gsize) g->n_texts * g->context);
+  for (guint i = 0; i < g->n_texts; i++)
+    {
+      JsonArray *row = json_array_get_array_element (ids, i);
+
+      for (guint j = 0; j < g->context; j++)
+        g->text_ids[(gsize) i * g->context + j] = json_array_get_int_element (row, j);
+    }
+  g->text_embeds = read_matrix (g->root, "text_embeds", g->n_texts, g->proj);
+  return g;
+}
+
+static void
+golden_free (Golden *g)
+{
+  g_free (g->dir);
+  g_object_unref (g->parser);
+  g_free (g->images);
+  g_ptr_array_unref (g->pixels);
+  g_free (g->image_embeds);
+  g_strfreev (g->texts);
+  g_free (g->text_ids);
+  g_free (g->text_embeds);
+  g_free (g);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Golden, golden_free)
+
+/* Compares rows of @got with the reference; reports the worst cosine and
+ * element error through @cos_min / @err_max. */
+static void
+compare (const char   *what,
+         const float  *got,
+         const double *want,
+         guint         rows,
+         guint         cols,
+         double        cos_bound,
+         double        err_bound)
+{
+  double cos_min = 1.0, err_max = 0.0;
+
+  for (guint i = 0; i < rows; i++)
+    {
+      double dot = 0, ng = 0, nw = 0;
+
+      for (guint j = 0; j < cols; j++)
+        {
+          double a = got[(gsize) i * cols + j], b = want[(gsize) i * cols + j];
+
+          g_assert_true (isfinite (a));
+          dot += a * b;
+          ng += a * a;
+          nw += b * b;
+          err_max = MAX (err_max, fabs (a - b));
+        }
+      cos_min = MIN (cos_min, dot / sqrt (ng * nw));
+      /* Unit length. */
+      if (fabs (sqrt (ng) - 1.0) >= 1e-4)
+        g_printerr ("# %s: row %u has norm %g\n", what, i, sqrt (ng));
+      g_assert_cmpfloat (fabs (sqrt (ng) - 1.0), <, 1e-4);
+    }
+  g_test_message ("%s: min cosine %.9f (1 - %.3g), max element error %.3g", what, cos_min, 1.0 - cos_min,
+                  err_max);
+  g_assert_cmpfloat (cos_min, >=, cos_bound);
+  g_assert_cmpfloat (err_max, <=, err_bound);
+}
+
+/* ---- the reference checks --------------------------------------------------------- */
+
+static void
+check_model (const char *name,
+             gboolean    f16)
+{
+  g_autoptr(Golden) g = golden_load (name);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmClipModel) model = NULL;
+  g_autofree float *img = NULL;
+  g_autofree float *one = NULL;
+  g_autofree float *txt = NULL;
+  g_autofree float *tok = NULL;
+  g_autofree gint32 *ids = NULL;
+  double cos_bound = f16 ? COS_F16 : COS_F32;
+  double err_bound = f16 ? ERR_F16 : ERR_F32;
+  VmGpuMemoryStats before, after;
+
+  if (f16 && !vm_gpu_device_supports_f16 (device))
+    {
+      g_test_skip ("this device has no 16-bit storage");
+      return;
+    }
+
+  vm_gpu_device_get_memory_stats (device, &before);
+  model = vm_clip_model_load (device, g->dir, f16 ? VM_CLIP_LOAD_DEFAULT : VM_CLIP_LOAD_FORCE_FP32, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (model);
+  vm_gpu_device_get_memory_stats (device, &after);
+  /* Weights come out of the large shared blocks: at most one new block. */
+  g_assert_cmpuint (after.n_blocks, <=, before.n_blocks + 1);
+
+  g_assert_cmpstr (vm_clip_model_get_name (model), ==, name);
+  g_assert_cmpuint (vm_clip_model_get_projection_dim (model), ==, g->proj);
+  g_assert_cmpuint (vm_clip_model_get_context_length (model), ==, g->context);
+  g_assert_true (vm_clip_model_uses_f16 (model) == f16);
+  g_assert_cmpfloat (fabs (vm_clip_model_get_logit_scale (model) - g->logit_scale), <=, 1e-5 * g->logit_scale);
+
+  /* Images: one batch of mixed sizes. */
+  img = g_new (float, (gsize) g->n_images * g->proj);
+  g_assert_true (vm_clip_model_encode_images (model, g->images, g->n_images, img, &error));
+  g_assert_no_error (error);
+  compare ("images", img, g->image_embeds, g->n_images, g->proj, cos_bound, err_bound);
+
+  /* The same one at a time: batching changes nothing beyond rounding. */
+  one = g_new (float, g->proj);
+  for (guint i = 0; i < g->n_images; i++)
+    {
+      g_assert_true (vm_clip_model_encode_images (model, &g->images[i], 1, one, &error));
+      g_assert_no_error (error);
+      for (guint j = 0; j < g->proj; j++)
+        g_assert_cmpfloat (fabs (one[j] - img[(gsize) i * g->proj + j]), <=, 1e-5);
+    }
+
+  /* Texts: the tokenizer agrees with the reference's ids. */
+  ids = g_new (gint32, g->context);
+  for (guint i = 0; i < g->n_texts; i++)
+    {
+      vm_tokenizer_encode_padded (vm_clip_model_get_tokenizer (model), g->texts[i], ids, g->context);
+      g_assert_cmpmem (ids, g->context * 4, g->text_ids + (gsize) i * g->context, g->context * 4);
+    }
+  txt = g_new (float, (gsize) g->n_texts * g->proj);
+  g_assert_true (vm_clip_model_encode_texts (model, (const char * const *) g->texts, g->n_texts, txt, &error));
+  g_assert_no_error (error);
+  compare ("texts", txt, g->text_embeds, g->n_texts, g->proj, cos_bound, err_bound);
+
+  /* From ids, one at a time (sequence lengths differ from the batch's). */
+  tok = g_new (float, g->proj);
+  for (guint i = 0; i < g->n_texts; i++)
+    {
+      g_assert_true (vm_clip_model_encode_tokens (model, g->text_ids + (gsize) i * g->context, 1, g->context,
+                                                  tok, &error));
+      g_assert_no_error (error);
+      for (guint j = 0; j < g->proj; j++)
+        g_assert_cmpfloat (fabs (tok[j] - txt[(gsize) i * g->proj + j]), <=, 1e-5);
+    }
+
+  assert_no_validation_messages ();
+}
+
+static void
+test_reference (gconstpointer data)
+{
+  const char *spec = data;
+  g_auto(GStrv) parts = g_strsplit (spec, ":", 3);
+
+  REQUIRE_DEVICE ();
+  /* The engine's kernels, or those the model layer has for CPU drivers. */
+  g_setenv ("VIDMARK_CLIP_KERNELS", parts[2], TRUE);
+  check_model (parts[0], g_str_equal (parts[1], "f16"));
+  g_unsetenv ("VIDMARK_CLIP_KERNELS");
+}
+
+/* A batch larger than one submission holds, with repeated frame sizes next
+ * to each other (one preprocessing dispatch for several frames). */
+static void
+test_large_batch (void)
+{
+  g_autoptr(Golden) g = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmClipModel) model = NULL;
+  g_autofree VmClipImage *images = NULL;
+  g_autofree double *want = NULL;
+  g_autofree float *got = NULL;
+  const guint n = 300;
+
+  REQUIRE_DEVICE ();
+  g = golden_load ("tiny-quick-f32");
+  model = vm_clip_model_load (device, g->dir, VM_CLIP_LOAD_FORCE_FP32, &error);
+  g_assert_no_error (error);
+
+  images = g_new (VmClipImage, n);
+  want = g_new (double, (gsize) n * g->proj);
+  for (guint i = 0; i < n; i++)
+    {
+      guint k = (i / 7) % g->n_images;
+
+      images[i] = g->images[k];
+      memcpy (want + (gsize) i * g->proj, g->image_embeds + (gsize) k * g->proj, g->proj * sizeof (double));
+    }
+  got = g_new (float, (gsize) n * g->proj);
+  g_assert_true (vm_clip_model_encode_images (model, images, n, got, &error));
+  g_assert_no_error (error);
+  compare ("large image batch", got, want, n, g->proj, COS_F32, ERR_F32);
+  assert_no_validation_messages ();
+}
+
+/* Copies a model folder, replacing config.json. */
+static char *
+copy_model (const char *name,
+            const char *new_name,
+            const char *config)
+{
+  g_autofree char *src = g_build_filename (work_dir, name, NULL);
+  char *dst = g_build_filename (work_dir, new_name, NULL);
+  const char *files[] = { "model.safetensors", "vocab.json", "merges.txt", "config.json" };
+
+  g_mkdir_with_parents (dst, 0755);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *from = g_build_filename (src, files[i], NULL);
+      g_autofree char *to = g_build_filename (dst, files[i], NULL);
+      g_autofree char *data = NULL;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (from, &data, &len, NULL));
+      if (config != NULL && g_str_equal (files[i], "config.json"))
+        g_assert_true (g_file_set_contents (to, config, -1, NULL));
+      else
+        g_assert_true (g_file_set_contents (to, data, len, NULL));
+    }
+  return dst;
+}
+
+static void
+test_errors (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmClipModel) model = NULL;
+  g_autofree char *missing = g_build_filename (work_dir, "no-such-model", NULL);
+  g_autofree char *more_layers = NULL;
+  g_autofree char *wider = NULL;
+  g_autofree char *good = g_build_filename (work_dir, "tiny-quick-f32", NULL);
+  float out[64];
+  gint32 ids[77] = { 0 };
+  const char *text = "a cat";
+  VmClipImage empty = { NULL, 0, 0, 0 };
+
+  REQUIRE_DEVICE ();
+
+  model = vm_clip_model_load (device, missing, 0, &error);
+  g_assert_null (model);
+  g_assert_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* A fourth vision layer the weights lack. */
+  more_layers = copy_model ("tiny-quick-f32", "more-layers",
+                            "{\"projection_dim\": 24, \"text_config\": {\"hidden_size\": 36,"
+                            " \"intermediate_size\": 60, \"num_hidden_layers\": 3, \"num_attention_heads\": 3,"
+                            " \"vocab_size\": 623}, \"vision_config\": {\"hidden_size\": 40, \"intermediate_size\": 72,"
+                            " \"num_hidden_layers\": 4, \"num_attention_heads\": 5, \"image_size\": 35,"
+                            " \"patch_size\": 7}}");
+  model = vm_clip_model_load (device, more_layers, 0, &error);
+  g_assert_null (model);
+  g_assert_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "vision_model.encoder.layers.3."));
+  g_clear_error (&error);
+
+  /* Sizes that do not match the tensors. */
+  wider = copy_model ("tiny-quick-f32", "wider",
+                      "{\"projection_dim\": 24, \"text_config\": {\"hidden_size\": 36,"
+                      " \"intermediate_size\": 60, \"num_hidden_layers\": 3, \"num_attention_heads\": 3,"
+                      " \"vocab_size\": 623}, \"vision_config\": {\"hidden_size\": 40, \"intermediate_size\": 80,"
+                      " \"num_hidden_layers\": 3, \"num_attention_heads\": 5, \"image_size\": 35,"
+                      " \"patch_size\": 7}}");
+  model = vm_clip_model_load (device, wider, 0, &error);
+  g_assert_null (model);
+  g_assert_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_WRONG_SHAPE);
+  g_clear_error (&error);
+
+  /* The vision tower alone: texts are refused, images work. */
+  model = vm_clip_model_load (device, good, VM_CLIP_LOAD_NO_TEXT, &error);
+  g_assert_no_error (error);
+  g_assert_false (vm_clip_model_has_text (model));
+  g_assert_null (vm_clip_model_get_tokenizer (model));
+  g_assert_false (vm_clip_model_encode_texts (model, &text, 1, out, &error));
+  g_assert_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (vm_clip_model_encode_images (model, &empty, 1, out, &error));
+  g_assert_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_WRONG_SHAPE);
+  g_clear_error (&error);
+  g_clear_pointer (&model, vm_clip_model_unref);
+
+  /* Bad token sequences. */
+  model = vm_clip_model_load (device, good, VM_CLIP_LOAD_NO_VISION, &error);
+  g_assert_no_error (error);
+  g_assert_false (vm_clip_model_has_vision (model));
+  ids[0] = 621;
+  ids[1] = 100000;
+  g_assert_false (vm_clip_model_encode_tokens (model, ids, 1, 77, out, &error));
+  g_assert_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_TOKENIZER);
+  g_clear_error (&error);
+  ids[1] = 5;
+  g_assert_false (vm_clip_model_encode_tokens (model, ids, 1, 78, out, &error));
+  g_assert_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_WRONG_SHAPE);
+  g_clear_error (&error);
+  /* Zero inputs: nothing to do. */
+  g_assert_true (vm_clip_model_encode_texts (model, NULL, 0, NULL, &error));
+  g_assert_no_error (error);
+  assert_no_validation_messages ();
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *cache_dir = NULL;
+  int ret;
+
+  if (argc < 3)
+    g_error ("usage: %s PYTHON make-tiny-clip.py", argv[0]);
+  python = argv[1];
+  script = argv[2];
+  argv[2] = argv[0];
+  argc -= 2;
+  argv += 2;
+
+  cache_dir = g_dir_make_tmp ("vm-clip-cache-XXXXXX", NULL);
+  g_setenv ("XDG_CACHE_HOME", cache_dir, TRUE);
+  g_test_init (&argc, &argv, NULL);
+
+  device = vm_gpu_device_new (&error);
+  if (device == NULL)
+    {
+      if (g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_LOADER) ||
+          g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_DEVICE))
+        device_error = g_strdup_printf ("no Vulkan device: %s", error->message);
+      else
+        g_error ("opening the Vulkan device failed: %s", error->message);
+    }
+  g_clear_error (&error);
+
+  work_dir = g_dir_make_tmp ("vm-clip-XXXXXX", NULL);
+  if (device != NULL)
+    {
+      const char *args[] = { python, script, work_dir, NULL };
+      g_autofree char *err_out = NULL;
+      gint status;
+
+      if (!g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, &err_out, &status,
+                         &error) ||
+          !g_spawn_check_wait_status (status, &error))
+        g_error ("make-tiny-clip.py failed: %s\n%s", error->message, err_out ? err_out : "");
+    }
+
+  for (guint k = 0; k < 2; k++)
+    {
+      const char *kernels = k == 0 ? "gpu" : "cpu";
+      const char *models[][2] = { { "quick-gelu-f32-weights", "tiny-quick-f32" },
+                                  { "gelu-f16-weights", "tiny-gelu-f16" } };
+
+      for (guint m = 0; m < G_N_ELEMENTS (models); m++)
+        for (guint d = 0; d < 2; d++)
+          {
+            const char *dtype = d == 0 ? "f32" : "f16";
+            char *path = g_strdup_printf ("/clip/reference/%s-kernels/%s/%s", kernels, models[m][0],
+                                          d == 0 ? "fp32" : "fp16");
+            char *spec = g_strdup_printf ("%s:%s:%s", models[m][1], dtype, kernels);
+
+            g_test_add_data_func_full (path, spec, test_reference, g_free);
+            g_free (path);
+          }
+    }
+  g_test_add_func ("/clip/large-batch", test_large_batch);
+  g_test_add_func ("/clip/errors", test_errors);
+
+  ret = g_test_run ();
+  g_clear_pointer (&device, vm_gpu_device_unref);
+  remove_tree (work_dir);
+  remove_tree (cache_dir);
+  g_free (work_dir);
+  g_free (device_error);
+  return ret;
+}
