@@ -440,9 +440,7 @@ search_done_cb (GObject      *source,
   g_autoptr(VmWindow) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) moments = vm_search_finish (result, &error);
-  const char *query = g_task_get_task_data (G_TASK (result)) ? NULL : NULL;
 
-  (void) query;
   busy_pop (self);
 
   if (moments == NULL)
@@ -1818,7 +1816,7 @@ vm_window_get_results_page (VmWindow *self)
   return gtk_stack_get_visible_child_name (self->results_stack);
 }
 
-gpointer
+VmAnnotationStack *
 vm_window_get_annotations (VmWindow *self)
 {
   g_return_val_if_fail (VM_IS_WINDOW (self), NULL);
