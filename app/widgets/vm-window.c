@@ -1733,6 +1733,9 @@ vm_window_init (VmWindow *self)
   gtk_list_view_set_model (self->results_view, GTK_SELECTION_MODEL (self->results_selection));
   g_signal_connect (self->results_view, "activate", G_CALLBACK (result_activate_cb), self);
 
+  /* Search as the person types, once they pause for 150 ms; each search
+   * cancels the one before (vm_window_search). */
+  gtk_search_entry_set_search_delay (self->search_entry, 150);
   g_signal_connect (self->search_entry, "search-changed", G_CALLBACK (search_changed_cb), self);
   g_signal_connect (self->search_entry, "activate", G_CALLBACK (search_activate_cb), self);
   g_signal_connect (self->search_entry, "stop-search", G_CALLBACK (stop_search_cb), self);
