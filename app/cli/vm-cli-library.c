@@ -412,6 +412,35 @@ index_event_cb (const VmIndexEvent *event,
                               (GDestroyNotify) event_copy_free);
 }
 
+static gboolean
+dispatch_warning_cb (gpointer data)
+{
+  EventCopy *ev = data;
+
+  if (ev->run->cli->json || ev->run->cli->quiet)
+    return G_SOURCE_REMOVE;
+  clear_progress (ev->run);
+  fprintf (stderr, _("warning: %s: %s\n"), ev->path, ev->message);
+  show_progress (ev->run);
+  return G_SOURCE_REMOVE;
+}
+
+/* Timed-text problems (a broken subtitle file, OCR data missing) do not fail
+ * a video; they are shown as warnings.  Called on the indexing thread. */
+static void
+text_warning_cb (const char *path,
+                 const char *message,
+                 gpointer    user_data)
+{
+  EventCopy *copy = g_new0 (EventCopy, 1);
+
+  copy->run = user_data;
+  copy->path = g_strdup (path);
+  copy->message = g_strdup (message);
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, dispatch_warning_cb, copy,
+                              (GDestroyNotify) event_copy_free);
+}
+
 static void
 index_thread (GTask        *task,
               gpointer      source_object,
@@ -468,6 +497,9 @@ cmd_index (VmCli               *cli,
   double rate = 1.0, max_gap = 4.0;
   int size = 224;
   gboolean force = FALSE, retry = FALSE, no_thumbs = FALSE;
+  gboolean no_text = FALSE, no_ocr = FALSE, speech = FALSE;
+  double ocr_rate = -1;
+  g_autofree char *ocr_languages = NULL;
   IndexRun run = { 0 };
   guint sigint_id, sigterm_id;
   int ret = VM_EXIT_OK;
@@ -479,6 +511,11 @@ cmd_index (VmCli               *cli,
     { "force", 'f', 0, G_OPTION_ARG_NONE, &force, N_("Index unchanged files again"), NULL },
     { "retry-failed", 0, 0, G_OPTION_ARG_NONE, &retry, N_("Try files that failed before again"), NULL },
     { "no-thumbnails", 0, 0, G_OPTION_ARG_NONE, &no_thumbs, N_("Do not write thumbnails"), NULL },
+    { "no-text", 0, 0, G_OPTION_ARG_NONE, &no_text, N_("Do not extract timed text (subtitles, on-screen text, speech)"), NULL },
+    { "no-ocr", 0, 0, G_OPTION_ARG_NONE, &no_ocr, N_("Do not read on-screen text"), NULL },
+    { "ocr-rate", 0, 0, G_OPTION_ARG_DOUBLE, &ocr_rate, N_("At most this many frames OCR'd per second of video (default 0.5)"), N_("FPS") },
+    { "ocr-languages", 0, 0, G_OPTION_ARG_STRING, &ocr_languages, N_("Tesseract languages, e.g. eng+deu (default eng)"), N_("LANGS") },
+    { "speech", 0, 0, G_OPTION_ARG_NONE, &speech, N_("Recognise speech (PocketSphinx, English; slow)"), NULL },
     { "progress-json", 0, 0, G_OPTION_ARG_NONE, &run.progress_json, N_("Print one JSON line per progress event on standard output"), NULL },
     { NULL }
   };
@@ -522,6 +559,22 @@ cmd_index (VmCli               *cli,
   run.options.force = force;
   run.options.retry_failed = retry;
   run.options.thumbnails = !no_thumbs;
+  run.options.text.enabled = !no_text;
+  run.options.text.ocr = !no_ocr;
+  run.options.text.speech = speech;
+  run.options.text.warning_func = text_warning_cb;
+  run.options.text.warning_data = &run;
+  if (ocr_rate >= 0)
+    {
+      if (!(ocr_rate > 0 && ocr_rate <= 30))
+        {
+          vm_cli_error (_("--ocr-rate must be between 0 and 30 frames per second"));
+          return VM_EXIT_USAGE;
+        }
+      run.options.text.ocr_options.max_ocr_rate = ocr_rate;
+    }
+  if (ocr_languages != NULL)
+    run.options.text.ocr_options.languages = ocr_languages;
   if (run.progress_json)
     cli->quiet = TRUE;
 

@@ -332,6 +332,7 @@ allocate_set (VmGpuGraph    *self,
   VkDescriptorSet set = VK_NULL_HANDLE;
   VkResult res;
 
+  /* After a submit the pools are reset and one is kept for reuse. */
   if (self->pools->len == 0 || self->sets_in_last_pool >= SETS_PER_POOL)
     {
       VkDescriptorPoolSize sizes[3] = {
@@ -347,20 +348,14 @@ allocate_set (VmGpuGraph    *self,
       };
       VkDescriptorPool pool;
 
-      /* Reuse a pool that was reset after the last submit. */
-      if (self->pools->len > 0 && self->sets_in_last_pool == 0)
-        ;
-      else
+      res = vk->vkCreateDescriptorPool (device->device, &info, NULL, &pool);
+      if (res != VK_SUCCESS)
         {
-          res = vk->vkCreateDescriptorPool (device->device, &info, NULL, &pool);
-          if (res != VK_SUCCESS)
-            {
-              vm_gpu_set_vk_error (device, error, res, "descriptor pool creation");
-              return VK_NULL_HANDLE;
-            }
-          g_array_append_val (self->pools, pool);
-          self->sets_in_last_pool = 0;
+          vm_gpu_set_vk_error (device, error, res, "descriptor pool creation");
+          return VK_NULL_HANDLE;
         }
+      g_array_append_val (self->pools, pool);
+      self->sets_in_last_pool = 0;
     }
 
   VkDescriptorSetAllocateInfo info = {

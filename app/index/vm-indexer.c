@@ -210,6 +210,13 @@ index_one (Indexer  *self,
       return FALSE;
     }
 
+  /* Timed text (subtitles, OCR, speech) before the video counts as indexed:
+   * a cancel here leaves it "probed", so the next run does it again.  Only a
+   * catalog error or a cancel fails; a failing source is a warning. */
+  if (self->options->text.enabled &&
+      !vm_text_indexer_run (self->catalog, video, &self->options->text, self->cancellable, NULL, error))
+    return FALSE;
+
   /* Frames, status and time change together. */
   if (!vm_catalog_begin (self->catalog, error))
     return FALSE;
@@ -223,11 +230,6 @@ index_one (Indexer  *self,
       vm_catalog_rollback (self->catalog);
       return FALSE;
     }
-
-  /* Timed text (subtitles, OCR, speech); only a catalog error or a cancel fails. */
-  if (self->options->text.enabled &&
-      !vm_text_indexer_run (self->catalog, video, &self->options->text, self->cancellable, NULL, error))
-    return FALSE;
 
   *out_frames = frames->len;
   return TRUE;

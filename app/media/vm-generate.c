@@ -260,7 +260,8 @@ speak_to_wav (const char    *text,
   g_autoptr(GError) local_error = NULL;
   g_autofree char *err_out = NULL;
   int status = 0;
-  const char *argv[] = { "espeak-ng", "-s", "150", "-w", wav_path, text, NULL };
+  /* The US English voice: what speech recognisers' US models follow best. */
+  const char *argv[] = { "espeak-ng", "-v", "en-us", "-s", "150", "-w", wav_path, text, NULL };
 
   if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
                      NULL, NULL, NULL, &err_out, &status, &local_error))

@@ -58,6 +58,31 @@ missing_is_not_media (GstDiscovererInfo *info)
   return any;
 }
 
+/* TRUE when the file has a video stream and only subtitle or other text
+ * streams lack a plugin (WebVTT in WebM, for example): the video can still
+ * be sampled, and the subtitles layer reads such streams by itself. */
+static gboolean
+missing_only_text_streams (GstDiscovererInfo *info)
+{
+  const char **details = gst_discoverer_info_get_missing_elements_installer_details (info);
+  GList *video = NULL;
+  gboolean ok = details != NULL && details[0] != NULL;
+
+  for (guint i = 0; ok && details[i] != NULL; i++)
+    if (strstr (details[i], "subtitle") == NULL &&
+        strstr (details[i], "text/") == NULL)
+      ok = FALSE;
+
+  if (ok)
+    {
+      video = gst_discoverer_info_get_video_streams (info);
+      ok = video != NULL;
+      gst_discoverer_stream_info_list_free (video);
+    }
+
+  return ok;
+}
+
 static char *
 missing_description (GstDiscovererInfo *info)
 {
@@ -235,6 +260,8 @@ vm_media_probe (const char  *path,
                    _("“%s” could not be inspected (busy)"), display);
       return NULL;
     case GST_DISCOVERER_MISSING_PLUGINS:
+      if (missing_only_text_streams (info))
+        break;
       if (missing_is_not_media (info))
         {
           g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_NOT_MEDIA,

@@ -3,7 +3,9 @@
  *
  * User text becomes a safe FTS5 query: every word is quoted, "quoted
  * phrases" stay phrases, a trailing * asks for a prefix, and all terms must
- * match (AND).  Diacritics and case are folded by the index's tokenizer.
+ * match (AND).  Words without a letter or digit are dropped; past 32 terms
+ * or 2 KiB the rest of the query is ignored.  Diacritics and case are folded
+ * by the index's tokenizer (unicode61 remove_diacritics 2).
  *
  * Each matching segment becomes a moment: its start and end widened by a
  * margin and clamped to [0, duration].  Moments of one video that overlap

@@ -552,6 +552,14 @@ test_embedded (void)
             }
           check_embedded (out, variants[i].name);
           {
+            /* A subtitle stream GStreamer cannot decode does not stop the
+             * video from being probed (and so indexed). */
+            g_autoptr(VmMediaInfo) info = vm_media_probe (out, 15000, &error);
+
+            g_assert_no_error (error);
+            g_assert_cmpint (info->width, >, 0);
+          }
+          {
             g_autoptr(GPtrArray) t = vm_subtitles_read_embedded (out, 10000, NULL, NULL);
             VmSubtitleTrack *track = g_ptr_array_index (t, 0);
 

@@ -315,12 +315,81 @@ test_recall_speech (void)
   }
 }
 
+static void
+collect_warning_cb (const char *path,
+                    const char *message,
+                    gpointer    user_data)
+{
+  g_ptr_array_add (user_data, g_strdup (message));
+}
+
+/* Bad sidecars next to a good video: each problem is one warning naming the
+ * file, the good entries are kept, and the video's other text goes on. */
+static void
+test_bad_sidecars (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) segments = NULL;
+  g_autofree char *video = g_build_filename (tmp_dir, "sub-d.mp4", NULL);
+  g_autofree char *partly = g_build_filename (tmp_dir, "sub-d.de.srt", NULL);
+  g_autofree char *broken = g_build_filename (tmp_dir, "sub-d.it.srt", NULL);
+  g_autofree char *binary = g_build_filename (tmp_dir, "sub-d.es.vtt", NULL);
+  VmTextIndexOptions options;
+  VmTextIndexReport report;
+  guint n_de = 0;
+
+  g_assert_true (g_file_set_contents (partly,
+                                      "1\n00:00:01,000 --> 00:00:02,000\nGuten Morgen\n\n"
+                                      "2\n00:00:03,000 --> 00:00:02,000\nRückwärts\n\n"
+                                      "3\n00:00:0x,000 --> 00:00:05,000\nKaputt\n\n"
+                                      "4\n00:00:06,000 --> 00:00:07,000\nGute Nacht\n", -1, NULL));
+  g_assert_true (g_file_set_contents (broken, "1\nsoon --> later\nnever\n", -1, NULL));
+  g_assert_true (g_file_set_contents (binary, "WEBVTT\0\1\2\3", 10, NULL));
+
+  vm_text_index_options_init (&options);
+  options.ocr = FALSE;
+  options.warning_func = collect_warning_cb;
+  options.warning_data = warnings;
+  segments = vm_text_indexer_extract (video, 10 * G_GINT64_CONSTANT (1000000000), &options, NULL, &report, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < warnings->len; i++)
+    {
+      const char *w = g_ptr_array_index (warnings, i);
+
+      g_test_message ("warning: %s", w);
+      g_assert_null (strchr (w, '\n'));
+    }
+  g_assert_cmpuint (warnings->len, ==, 3);
+  g_assert_cmpuint (report.n_warnings, ==, 3);
+  g_assert_nonnull (strstr (g_ptr_array_index (warnings, 0), "sub-d.de.srt: 2 malformed entries skipped"));
+  g_assert_nonnull (strstr (g_ptr_array_index (warnings, 0), "line 6"));
+  g_assert_nonnull (strstr (g_ptr_array_index (warnings, 1), "sub-d.es.vtt"));
+  g_assert_nonnull (strstr (g_ptr_array_index (warnings, 2), "sub-d.it.srt"));
+
+  /* The English sidecar's 3 cues and the German file's 2 good ones. */
+  g_assert_cmpuint (report.n_subtitle, ==, 5);
+  for (guint i = 0; i < segments->len; i++)
+    {
+      VmTextSegment *s = g_ptr_array_index (segments, i);
+
+      if (g_strcmp0 (s->language, "de") == 0)
+        n_de++;
+    }
+  g_assert_cmpuint (n_de, ==, 2);
+
+  g_unlink (partly);
+  g_unlink (broken);
+  g_unlink (binary);
+}
+
 /* The length of speech espeak-ng produces for @text, in seconds. */
 static double
 speech_length (const char *text)
 {
   g_autofree char *wav = g_build_filename (tmp_dir, "len.wav", NULL);
-  const char *argv[] = { "espeak-ng", "-s", "150", "-w", wav, text, NULL };
+  const char *argv[] = { "espeak-ng", "-v", "en-us", "-s", "150", "-w", wav, text, NULL };
   g_autofree char *contents = NULL;
   gsize len = 0;
   double seconds;
@@ -363,6 +432,7 @@ main (int   argc,
 
   g_test_add_func ("/text-recall/ocr-and-subtitles", test_recall_ocr_subtitles);
   g_test_add_func ("/text-recall/speech", test_recall_speech);
+  g_test_add_func ("/text-recall/bad-sidecars", test_bad_sidecars);
   ret = g_test_run ();
 
   g_clear_object (&catalog);
