@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include "widgets/vm-index-runner.h"
 
@@ -356,6 +357,17 @@ maybe_finish (VmIndexRunner *self)
   g_signal_emit (self, signals[FINISHED], 0, status, error);
 }
 
+/* In the worker, before exec: a lower CPU priority, so that decoding and
+ * recognition on every core never starve the window's main loop. */
+static void
+lower_priority_cb (gpointer user_data)
+{
+  if (setpriority (PRIO_PROCESS, 0, 10) != 0)
+    {
+      /* Not fatal: the worker runs at normal priority. */
+    }
+}
+
 gboolean
 vm_index_runner_start (VmIndexRunner       *self,
                        const char * const  *extra_args,
@@ -383,9 +395,13 @@ vm_index_runner_start (VmIndexRunner       *self,
     g_ptr_array_add (argv, (char *) extra_args[i]);
   g_ptr_array_add (argv, NULL);
 
-  self->process = g_subprocess_newv ((const char * const *) argv->pdata,
-                                     G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                                     error);
+  {
+    g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+
+    g_subprocess_launcher_set_child_setup (launcher, lower_priority_cb, NULL, NULL);
+    self->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, error);
+  }
   if (self->process == NULL)
     return FALSE;
 

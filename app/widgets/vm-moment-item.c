@@ -20,6 +20,7 @@ struct _VmMomentItem
   double           score;
   VmMomentSignals  signals;
   char            *snippet;
+  char            *thumbnail;
 };
 
 G_DEFINE_FINAL_TYPE (VmMomentItem, vm_moment_item, G_TYPE_OBJECT)
@@ -49,6 +50,7 @@ vm_moment_item_finalize (GObject *object)
   g_free (self->title);
   g_free (self->fingerprint);
   g_free (self->snippet);
+  g_free (self->thumbnail);
 
   G_OBJECT_CLASS (vm_moment_item_parent_class)->finalize (object);
 }
@@ -207,6 +209,25 @@ vm_moment_item_get_snippet (VmMomentItem *self)
 {
   g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), NULL);
   return self->snippet;
+}
+
+const char *
+vm_moment_item_get_thumbnail (VmMomentItem *self)
+{
+  g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), NULL);
+  return self->thumbnail;
+}
+
+void
+vm_moment_item_set_thumbnail (VmMomentItem *self,
+                              const char   *path)
+{
+  g_return_if_fail (VM_IS_MOMENT_ITEM (self));
+
+  if (g_strcmp0 (self->thumbnail, path) == 0)
+    return;
+  g_free (self->thumbnail);
+  self->thumbnail = g_strdup (path);
 }
 
 void

@@ -41,6 +41,11 @@ gint64           vm_moment_item_get_end         (VmMomentItem *self);
 double           vm_moment_item_get_score       (VmMomentItem *self);
 VmMomentSignals  vm_moment_item_get_signals     (VmMomentItem *self);
 const char      *vm_moment_item_get_snippet     (VmMomentItem *self);
+/* The cached thumbnail nearest to the start (found off the main thread by
+ * the search), or NULL. */
+const char      *vm_moment_item_get_thumbnail   (VmMomentItem *self);
+void             vm_moment_item_set_thumbnail   (VmMomentItem *self,
+                                                 const char   *path);
 /* Adds signals and keeps the best score (merging two hits of one moment). */
 void             vm_moment_item_merge           (VmMomentItem *self,
                                             VmMomentItem *other);

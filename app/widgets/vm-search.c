@@ -11,6 +11,9 @@
 #include "search/vm-text-search.h"
 #endif
 
+/* A file name match: below most text matches. */
+#define NAME_SCORE 0.25
+
 char *
 vm_search_make_fts_query (const char *text)
 {
@@ -135,7 +138,7 @@ add_name_matches (GHashTable  *videos,
           end = video->duration_ns > 0 ? MIN (video->duration_ns, 10 * G_GINT64_CONSTANT (1000000000))
                                        : 10 * G_GINT64_CONSTANT (1000000000);
           g_ptr_array_add (moments, vm_moment_item_new (video->id, video->path, video->fingerprint,
-                                                   0, end, 0.4, VM_MOMENT_SIGNAL_NAME, NULL));
+                                                   0, end, NAME_SCORE, VM_MOMENT_SIGNAL_NAME, NULL));
         }
     }
 }
@@ -270,13 +273,13 @@ search_with_layer (VmCatalog     *catalog,
           VmSnippet *sn = g_ptr_array_index (hit->snippets, j);
 
           if (snippet->len > 0)
-            g_string_append (snippet, " … ");
+            g_string_append (snippet, " · ");
           g_string_append (snippet, sn->highlighted ? sn->highlighted : sn->text);
         }
       g_ptr_array_add (moments, vm_moment_item_new (hit->video_id, hit->path,
                                                     video ? video->fingerprint : NULL,
                                                     hit->start_ns, hit->end_ns,
-                                                    0.5 + 0.5 * CLAMP (hit->score, 0, 1),
+                                                    CLAMP (hit->score, 0, 1),
                                                     signals_from_layer (hit->signals),
                                                     snippet->len > 0 ? snippet->str : NULL));
     }
@@ -337,6 +340,17 @@ search_thread (GTask        *task,
     }
 
   moments = data->func (catalog, data->query, data->limit, cancellable, data->func_data, &error);
+  /* Thumbnails are looked up here, not while the list is drawn. */
+  for (guint i = 0; moments != NULL && i < moments->len && !g_cancellable_is_cancelled (cancellable); i++)
+    {
+      VmMomentItem *m = g_ptr_array_index (moments, i);
+      g_autofree char *thumb = NULL;
+
+      if (vm_moment_item_get_thumbnail (m) != NULL)
+        continue;
+      thumb = vm_thumbnail_find (NULL, vm_moment_item_get_fingerprint (m), vm_moment_item_get_start (m));
+      vm_moment_item_set_thumbnail (m, thumb);
+    }
   if (moments == NULL)
     g_task_return_error (task, error);
   else if (g_cancellable_is_cancelled (cancellable))

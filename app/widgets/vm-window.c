@@ -28,6 +28,9 @@ struct _VmWindow
   /* Template widgets */
   AdwToastOverlay      *toast_overlay;
   AdwLeaflet           *leaflet;
+  AdwLeaflet           *content_leaflet;   /* results | player, folds when narrow */
+  GtkWidget            *player_pane;
+  GtkWidget            *back_button;
   GtkWidget            *sidebar;
   GtkWidget            *content;
   GtkListView          *library_view;
@@ -239,6 +242,7 @@ open_video (VmWindow   *self,
       gtk_window_set_title (GTK_WINDOW (self), base);
     }
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+  adw_leaflet_set_visible_child (self->content_leaflet, self->player_pane);
   update_actions (self);
   update_status (self);
 }
@@ -372,7 +376,7 @@ result_bind_cb (GtkSignalListItemFactory *factory,
   GtkWidget *range = gtk_widget_get_next_sibling (title);
   GtkWidget *snippet = gtk_widget_get_next_sibling (range);
   GtkWidget *meta = gtk_widget_get_next_sibling (snippet);
-  g_autofree char *thumb = vm_thumbnail_find (NULL, vm_moment_item_get_fingerprint (m), vm_moment_item_get_start (m));
+  const char *thumb = vm_moment_item_get_thumbnail (m);
   g_autofree char *range_text = vm_moment_item_format_range (m);
   g_autofree char *signals_text = vm_moment_item_signals_to_string (vm_moment_item_get_signals (m));
   g_autofree char *meta_text = NULL;
@@ -436,9 +440,7 @@ search_done_cb (GObject      *source,
   g_autoptr(VmWindow) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) moments = vm_search_finish (result, &error);
-  const char *query = g_task_get_task_data (G_TASK (result)) ? NULL : NULL;
 
-  (void) query;
   busy_pop (self);
 
   if (moments == NULL)
@@ -499,6 +501,8 @@ static void
 search_changed_cb (GtkSearchEntry *entry,
                    VmWindow       *self)
 {
+  /* Typing shows the results, also when the panes are folded. */
+  adw_leaflet_set_visible_child (self->content_leaflet, GTK_WIDGET (self->results_stack));
   vm_window_search (self, gtk_editable_get_text (GTK_EDITABLE (entry)));
 }
 
@@ -1271,12 +1275,35 @@ add_folder_action (GtkWidget  *widget,
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
+/* Back: from the player to the results when they are folded, else from
+ * the content to the library. */
 static void
 show_library_action (GtkWidget  *widget,
                      const char *action_name,
                      GVariant   *parameter)
 {
-  adw_leaflet_navigate (VM_WINDOW (widget)->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+  VmWindow *self = VM_WINDOW (widget);
+
+  if (adw_leaflet_get_folded (self->content_leaflet) &&
+      adw_leaflet_get_visible_child (self->content_leaflet) == self->player_pane)
+    adw_leaflet_navigate (self->content_leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+  else
+    adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+}
+
+static void
+folding_changed_cb (GObject    *object,
+                    GParamSpec *pspec,
+                    VmWindow   *self)
+{
+  gboolean inner_back;
+
+  if (self->leaflet == NULL || self->content_leaflet == NULL || self->back_button == NULL)
+    return;
+  inner_back = adw_leaflet_get_folded (self->content_leaflet) &&
+                        adw_leaflet_get_visible_child (self->content_leaflet) == self->player_pane;
+
+  gtk_widget_set_visible (self->back_button, adw_leaflet_get_folded (self->leaflet) || inner_back);
 }
 
 static void
@@ -1287,6 +1314,7 @@ focus_search_action (GtkWidget  *widget,
   VmWindow *self = VM_WINDOW (widget);
 
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+  adw_leaflet_set_visible_child (self->content_leaflet, GTK_WIDGET (self->results_stack));
   gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
 }
 
@@ -1472,6 +1500,10 @@ vm_window_dispose (GObject *object)
   g_clear_object (&self->runner);
   if (self->player != NULL)
     g_signal_handlers_disconnect_by_data (vm_player_get_playback (self->player), self);
+  if (self->leaflet != NULL)
+    g_signal_handlers_disconnect_by_data (self->leaflet, self);
+  if (self->content_leaflet != NULL)
+    g_signal_handlers_disconnect_by_data (self->content_leaflet, self);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), VM_TYPE_WINDOW);
 
@@ -1563,6 +1595,9 @@ vm_window_class_init (VmWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/vidmark/Vidmark/vm-window.ui");
   gtk_widget_class_bind_template_child (widget_class, VmWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, VmWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, VmWindow, content_leaflet);
+  gtk_widget_class_bind_template_child (widget_class, VmWindow, player_pane);
+  gtk_widget_class_bind_template_child (widget_class, VmWindow, back_button);
   gtk_widget_class_bind_template_child (widget_class, VmWindow, sidebar);
   gtk_widget_class_bind_template_child (widget_class, VmWindow, content);
   gtk_widget_class_bind_template_child (widget_class, VmWindow, library_view);
@@ -1698,6 +1733,9 @@ vm_window_init (VmWindow *self)
   gtk_list_view_set_model (self->results_view, GTK_SELECTION_MODEL (self->results_selection));
   g_signal_connect (self->results_view, "activate", G_CALLBACK (result_activate_cb), self);
 
+  /* Search as the person types, once they pause for 150 ms; each search
+   * cancels the one before (vm_window_search). */
+  gtk_search_entry_set_search_delay (self->search_entry, 150);
   g_signal_connect (self->search_entry, "search-changed", G_CALLBACK (search_changed_cb), self);
   g_signal_connect (self->search_entry, "activate", G_CALLBACK (search_activate_cb), self);
   g_signal_connect (self->search_entry, "stop-search", G_CALLBACK (stop_search_cb), self);
@@ -1707,6 +1745,10 @@ vm_window_init (VmWindow *self)
   gtk_drop_down_set_selected (self->set_dropdown, 0);
   g_signal_connect (self->set_dropdown, "notify::selected", G_CALLBACK (set_selected_cb), self);
   g_signal_connect (self->label_entry, "activate", G_CALLBACK (label_activate_cb), self);
+
+  g_signal_connect (self->leaflet, "notify::folded", G_CALLBACK (folding_changed_cb), self);
+  g_signal_connect (self->content_leaflet, "notify::folded", G_CALLBACK (folding_changed_cb), self);
+  g_signal_connect (self->content_leaflet, "notify::visible-child", G_CALLBACK (folding_changed_cb), self);
 
   g_signal_connect (self->timeline, "seek", G_CALLBACK (timeline_seek_cb), self);
   g_signal_connect (self->timeline, "segment-selected", G_CALLBACK (timeline_selected_cb), self);
@@ -1777,7 +1819,7 @@ vm_window_get_results_page (VmWindow *self)
   return gtk_stack_get_visible_child_name (self->results_stack);
 }
 
-gpointer
+VmAnnotationStack *
 vm_window_get_annotations (VmWindow *self)
 {
   g_return_val_if_fail (VM_IS_WINDOW (self), NULL);

@@ -7,6 +7,7 @@
 
 #include <adwaita.h>
 
+#include "widgets/vm-annotation-stack.h"
 #include "widgets/vm-search.h"
 
 G_BEGIN_DECLS
@@ -38,7 +39,7 @@ void        vm_window_open_result      (VmWindow       *self,
 const char *vm_window_get_page         (VmWindow       *self);
 const char *vm_window_get_results_page (VmWindow       *self);
 /* The annotations of the open video in the current set, or NULL. */
-gpointer    vm_window_get_annotations  (VmWindow       *self);
+VmAnnotationStack *vm_window_get_annotations (VmWindow *self);
 gboolean    vm_window_get_busy         (VmWindow       *self);
 void        vm_window_toast            (VmWindow       *self,
                                         const char     *message);

@@ -410,12 +410,6 @@ main (int   argc,
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
   g_test_init (&argc, &argv, NULL);
 
-  if (!gtk_init_check ())
-    {
-      g_test_skip ("no display (run under Xvfb: build-aux/test.sh)");
-      return 77;
-    }
-
   home = g_build_filename (builddir ? builddir : g_get_tmp_dir (), "e2e-home", NULL);
   if (g_file_test (home, G_FILE_TEST_IS_DIR))
     {
@@ -431,6 +425,12 @@ main (int   argc,
     g_setenv ("XDG_DATA_HOME", data, TRUE);
     g_setenv ("XDG_CACHE_HOME", cache, TRUE);
   }
+
+  if (!gtk_init_check ())
+    {
+      g_test_skip ("no display (run under Xvfb: build-aux/test.sh)");
+      return 77;
+    }
 
   g_test_add_func ("/gui/e2e", test_e2e);
   ret = g_test_run ();

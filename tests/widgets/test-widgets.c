@@ -314,11 +314,30 @@ test_search_async (void)
   g_autoptr(VmCatalog) catalog = make_catalog ("async.sqlite", NULL);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   AsyncResult r = { 0 };
+  g_autofree char *thumbs = g_build_filename (tmp_dir, "vidmark", "thumbnails", "0123456789abcdef", NULL);
+
+  /* $XDG_CACHE_HOME/vidmark/thumbnails/<fingerprint[0:16]>/<ms>.jpg */
+  g_assert_cmpint (g_mkdir_with_parents (thumbs, 0700), ==, 0);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%u.jpg", i * 500);
+      g_autofree char *file = g_build_filename (thumbs, name, NULL);
+
+      g_assert_true (g_file_set_contents (file, "x", 1, NULL));
+    }
 
   vm_search_async (vm_catalog_get_path (catalog), "fox", 10, NULL, NULL, NULL, search_async_cb, &r);
   wait_for (async_done, &r, 20, "search");
   g_assert_no_error (r.error);
   g_assert_cmpuint (r.moments->len, ==, 1);
+  /* The thumbnail nearest to the start was looked up on the worker. */
+  {
+    VmMomentItem *m = g_ptr_array_index (r.moments, 0);
+    g_autofree char *want = g_strdup_printf ("/%u.jpg", (guint) (MIN (vm_moment_item_get_start (m), 1000 * MS) / (500 * MS) * 500));
+
+    g_assert_nonnull (vm_moment_item_get_thumbnail (m));
+    g_assert_true (g_str_has_suffix (vm_moment_item_get_thumbnail (m), want));
+  }
   g_clear_pointer (&r.moments, g_ptr_array_unref);
 
   /* Cancelled: the caller gets CANCELLED, never stale results. */
@@ -1300,6 +1319,59 @@ test_window_index (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static gboolean
+window_mapped_small (gpointer data)
+{
+  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) <= 600;
+}
+
+/* Narrow: the library and the results/player panes fold; opening a result
+ * shows the player, back shows the results, back again the library. */
+static void
+test_window_narrow (void)
+{
+  g_autoptr(VmCatalog) catalog = make_catalog ("narrow.sqlite", NULL);
+  VmWindow *window = vm_window_new (NULL, vm_catalog_get_path (catalog));
+  AdwLeaflet *outer, *inner;
+
+  vm_window_set_search_func (window, vm_search_text_and_names, NULL);
+  gtk_window_set_default_size (GTK_WINDOW (window), 560, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for (window_idle, window, 20, "the library");
+  wait_for (window_mapped_small, window, 20, "a narrow window");
+  spin (100);
+
+  outer = ADW_LEAFLET (find_widget_of_type (GTK_WIDGET (window), ADW_TYPE_LEAFLET, NULL));
+  g_assert_nonnull (outer);
+  /* The inner leaflet is inside the outer one. */
+  inner = ADW_LEAFLET (find_widget_of_type (GTK_WIDGET (outer), ADW_TYPE_LEAFLET, NULL));
+  g_assert_nonnull (inner);
+  g_assert_true (adw_leaflet_get_folded (outer));
+  g_assert_true (adw_leaflet_get_folded (inner));
+
+  vm_window_search (window, "brown fox");
+  wait_for (window_idle, window, 20, "a search");
+  vm_window_open_result (window, 0);
+  g_assert_true (VM_IS_PLAYER (find_widget_of_type (adw_leaflet_get_visible_child (inner), VM_TYPE_PLAYER, NULL)));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "library.show", NULL));
+  g_assert_null (find_widget_of_type (adw_leaflet_get_visible_child (inner), VM_TYPE_PLAYER, NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "library.show", NULL));
+  g_assert_null (find_widget_of_type (adw_leaflet_get_visible_child (outer), ADW_TYPE_LEAFLET, NULL));
+
+  if (g_getenv ("VIDMARK_SCREENSHOT_DIR") && g_find_program_in_path ("import") && g_getenv ("DISPLAY"))
+    {
+      g_autofree char *cmd = NULL;
+
+      g_mkdir_with_parents (g_getenv ("VIDMARK_SCREENSHOT_DIR"), 0755);
+      vm_window_open_result (window, 0);
+      spin (500);
+      cmd = g_strdup_printf ("import -window root '%s/narrow.png'", g_getenv ("VIDMARK_SCREENSHOT_DIR"));
+      if (system (cmd) != 0)
+        g_test_message ("no screenshot");
+    }
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 static void
 test_window_errors (void)
 {
@@ -1331,6 +1403,12 @@ main (int   argc,
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
   g_test_init (&argc, &argv, NULL);
 
+  /* Before anything reads (and caches) the XDG folders. */
+  tmp_dir = g_dir_make_tmp ("vm-widgets-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
+
   if (!gtk_init_check ())
     {
       g_test_skip ("no display (run under Xvfb: build-aux/test.sh)");
@@ -1339,11 +1417,6 @@ main (int   argc,
   adw_init ();
   vm_widgets_init ();
   g_assert_true (vm_media_init (&error));
-
-  tmp_dir = g_dir_make_tmp ("vm-widgets-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
   media_dir = g_build_filename (tmp_dir, "media", NULL);
   g_assert_cmpint (g_mkdir_with_parents (media_dir, 0700), ==, 0);
   clip_path = g_build_filename (media_dir, "clip.mp4", NULL);
@@ -1372,6 +1445,7 @@ main (int   argc,
   g_test_add_func ("/widgets/window/flow", test_window);
   g_test_add_func ("/widgets/window/errors", test_window_errors);
   g_test_add_func ("/widgets/window/index", test_window_index);
+  g_test_add_func ("/widgets/window/narrow", test_window_narrow);
 
   ret = g_test_run ();
 
