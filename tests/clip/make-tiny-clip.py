@@ -27,10 +27,13 @@ arithmetic (separable, a = -0.5, support scaled when downscaling, 22-bit
 weights, 8-bit clipping after each pass).  It shares no code with the C
 and GLSL implementation under test.
 
---vit-b32 writes one ViT-B/32-shaped model with random weights (vocabulary
-size 49408, the tiny BPE vocabulary) for the benchmark, and no golden data.
+--vit-b32 writes one ViT-B/32-shaped model with random weights for the
+benchmark, and no golden data: vocabulary size 49408, with CLIP's real BPE
+vocabulary when $VIDMARK_CLIP_BPE names bpe_simple_vocab_16e6.txt.gz (so
+texts have their real token counts), else the tiny one.
 """
 
+import gzip
 import html
 import json
 import math
@@ -441,11 +444,21 @@ TEXTS = [
 ]
 
 
-def write_model(spec, out_root, rng, merges_count=120):
+def read_real_merges(path):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    return [tuple(line.split()) for line in lines[1:1 + 49152 - 256 - 2]]
+
+
+def write_model(spec, out_root, rng, merges_count=120, bpe=None):
     out_dir = os.path.join(out_root, spec["name"])
     os.makedirs(out_dir, exist_ok=True)
     _, table = byte_symbols()
-    tok = Tokenizer(learn_merges(CORPUS, merges_count, table))
+    if bpe is not None:
+        tok = Tokenizer(read_real_merges(bpe))
+        assert len(tok.vocab) == 49408
+    else:
+        tok = Tokenizer(learn_merges(CORPUS, merges_count, table))
     tok.write(out_dir)
 
     text_given = dict(spec["text"])
@@ -490,7 +503,8 @@ def main():
         rng = np.random.default_rng(32)
         spec = {"name": "vit-b32", "dtype": args[2] if len(args) > 2 else "F32", "projection_dim": 512,
                 "text": {"vocab_size": 49408}, "vision": {}, "preprocessor": None}
-        write_model(spec, args[1], rng)
+        bpe = os.environ.get("VIDMARK_CLIP_BPE")
+        write_model(spec, args[1], rng, bpe=bpe if bpe and os.path.exists(bpe) else None)
         return
     if len(args) != 1:
         sys.exit(__doc__)
