@@ -415,14 +415,18 @@ vm_clip_model_load (VmGpuDevice      *device,
   self->name = g_path_get_basename (dir);
   self->has_vision = !(flags & VM_CLIP_LOAD_NO_VISION);
   self->has_text = !(flags & VM_CLIP_LOAD_NO_TEXT);
-  self->dtype = (vm_gpu_device_supports_f16 (device) && !(flags & VM_CLIP_LOAD_FORCE_FP32))
-                ? VM_GPU_F16 : VM_GPU_F32;
   /* $VIDMARK_CLIP_KERNELS=cpu|gpu overrides the choice (tests, benchmarks). */
   kernels = g_getenv ("VIDMARK_CLIP_KERNELS");
   if (kernels != NULL && (g_str_equal (kernels, "cpu") || g_str_equal (kernels, "gpu")))
     self->cpu_kernels = g_str_equal (kernels, "cpu");
   else
     self->cpu_kernels = vm_gpu_device_get_info (device)->type == VM_GPU_DEVICE_TYPE_CPU;
+  if (!vm_gpu_device_supports_f16 (device) || (flags & VM_CLIP_LOAD_FORCE_FP32))
+    self->dtype = VM_GPU_F32;
+  else if (flags & VM_CLIP_LOAD_FORCE_FP16)
+    self->dtype = VM_GPU_F16;
+  else
+    self->dtype = vm_gpu_device_get_info (device)->type == VM_GPU_DEVICE_TYPE_CPU ? VM_GPU_F32 : VM_GPU_F16;
 
   config_path = g_build_filename (dir, "config.json", NULL);
   if (!vm_clip_config_load (config_path, &self->config, error))

@@ -3,7 +3,8 @@
  * Loads a Hugging Face CLIP directory (config.json, model.safetensors,
  * vocab.json, merges.txt, optionally preprocessor_config.json; every size
  * comes from config.json) and uploads the weights once, in the compute
- * dtype: fp16 storage where the device supports it, else fp32.  Each encode
+ * dtype: fp16 storage where the device supports it (GPUs), else fp32;
+ * activations are fp32.  Each encode
  * call records the whole forward pass into one GPU graph and waits for it.
  *
  * Vision: RGB8 frames of any size → bicubic resize of the short side, centre
@@ -36,11 +37,15 @@
 
 G_BEGIN_DECLS
 
+/* The default weight storage is fp16 where the device can read it, except
+ * on CPU Vulkan drivers, where converting halves costs more than the memory
+ * it saves (fp32 measured faster there, see docs/PERFORMANCE-clip.md). */
 typedef enum {
   VM_CLIP_LOAD_DEFAULT     = 0,
-  VM_CLIP_LOAD_FORCE_FP32  = 1 << 0,   /* keep fp32 weights even where fp16 storage works */
+  VM_CLIP_LOAD_FORCE_FP32  = 1 << 0,   /* fp32 weights even where fp16 storage works */
   VM_CLIP_LOAD_NO_VISION   = 1 << 1,   /* skip the vision tower (text queries only) */
   VM_CLIP_LOAD_NO_TEXT     = 1 << 2,   /* skip the text tower (indexing only) */
+  VM_CLIP_LOAD_FORCE_FP16  = 1 << 3,   /* fp16 weights wherever the device can read them */
 } VmClipLoadFlags;
 
 /* One RGB8 frame: @height rows of @width pixels, 3 bytes each (R, G, B),

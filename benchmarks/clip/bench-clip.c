@@ -260,7 +260,7 @@ main (int   argc,
   for (guint run = 0; run < 2; run++)
     {
       g_autoptr(VmClipModel) model = NULL;
-      VmClipLoadFlags flags = run == 0 ? VM_CLIP_LOAD_DEFAULT : VM_CLIP_LOAD_FORCE_FP32;
+      VmClipLoadFlags flags = run == 0 ? VM_CLIP_LOAD_FORCE_FP16 : VM_CLIP_LOAD_FORCE_FP32;
       gint64 t0 = g_get_monotonic_time ();
 
       if (run == 1 && (!vm_gpu_device_supports_f16 (device) || g_strcmp0 (g_getenv ("VIDMARK_BENCH_FP32"), "0") == 0))
@@ -307,7 +307,7 @@ main (int   argc,
         {
           double t = torch_rate (torch, kind == 0 ? "images_per_s" : "texts_per_s", batches[b]);
 
-          g_print ("| %s/s, %s | %u | %.2f | %.2f | %.2f× |\n", kind == 0 ? "images" : "texts", dtype_names[run],
+          g_print ("| %s/s, %s | %u | %.2f | %.2f | %.2fx |\n", kind == 0 ? "images" : "texts", dtype_names[run],
                    batches[b], rates[run][kind][b], t, t > 0 ? rates[run][kind][b] / t : 0.0);
         }
   return 0;
