@@ -25,6 +25,8 @@
 /* Activation memory one submission may use; bigger batches are split. */
 #define CHUNK_BYTES ((guint64) 384 << 20)
 #define MAX_CHUNK 256
+/* CPU drivers: submissions short enough to stay far from the timeout. */
+#define MAX_CHUNK_CPU 64
 #define SUBMIT_TIMEOUT_NS (G_GUINT64_CONSTANT (600) * G_TIME_SPAN_SECOND * 1000)
 
 /* ---- the token embedding kernel (shaders/clip-token-embed.comp) ------------- */
@@ -724,13 +726,14 @@ activation_bytes_per_sequence (const Tower *t,
 }
 
 static guint
-chunk_size (const Tower *t,
+chunk_size (VmClipModel *self,
+            const Tower *t,
             guint        tokens,
             guint64      extra_per_sequence)
 {
   guint64 per = activation_bytes_per_sequence (t, tokens) + extra_per_sequence;
 
-  return (guint) CLAMP (CHUNK_BYTES / per, 1, MAX_CHUNK);
+  return (guint) CLAMP (CHUNK_BYTES / per, 1, self->cpu_kernels ? MAX_CHUNK_CPU : MAX_CHUNK);
 }
 
 /* The pre-norm transformer blocks over @n sequences of @tokens rows in
@@ -983,7 +986,7 @@ vm_clip_model_encode_images (VmClipModel        *self,
     if (!check_image (&images[i], i, error))
       return FALSE;
 
-  chunk = chunk_size (&self->vision, tokens, extra);
+  chunk = chunk_size (self, &self->vision, tokens, extra);
   for (guint i = 0; i < n; i += chunk)
     if (!encode_image_chunk (self, images + i, MIN (chunk, n - i), out + (gsize) i * self->config.projection_dim,
                              error))
@@ -1121,7 +1124,7 @@ vm_clip_model_encode_tokens (VmClipModel   *self,
       ends[i] = end;
     }
 
-  chunk = chunk_size (&self->text, context_length, 0);
+  chunk = chunk_size (self, &self->text, context_length, 0);
   for (guint i = 0; i < n; i += chunk)
     if (!encode_token_chunk (self, ids + (gsize) i * context_length, MIN (chunk, n - i), context_length,
                              ends + i, out + (gsize) i * self->config.projection_dim, error))
