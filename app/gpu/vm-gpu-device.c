@@ -960,6 +960,12 @@ open_device (VmGpuDevice  *self,
   VM_VK_CHECK (self, error, vk->vkCreateCommandPool (self->device, &pool_info, NULL, &self->command_pool),
                "command pool creation");
 
+  {
+    VkFormatProperties fp;
+
+    vk->vkGetPhysicalDeviceFormatProperties (self->physical, VK_FORMAT_R16G16B16A16_SFLOAT, &fp);
+    self->texel_f16 = (fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT) != 0;
+  }
   vk->vkGetPhysicalDeviceMemoryProperties (self->physical, &self->memory_properties);
   choose_memory_types (self);
   load_pipeline_cache (self);

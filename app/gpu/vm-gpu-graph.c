@@ -33,6 +33,7 @@ struct _VmGpuGraph {
   guint            sets_in_last_pool;
   GPtrArray       *held;           /* VmGpuBuffer refs kept until completion */
   GPtrArray       *scratch;        /* VmGpuBuffer owned by the graph */
+  GArray          *views;          /* VkBufferView, destroyed after completion */
   GHashTable      *states;         /* VmGpuBuffer* → BufferState* */
   gboolean         recording;
   gboolean         broken;         /* a submit timed out; wait before reuse */
@@ -61,6 +62,7 @@ vm_gpu_graph_new (VmGpuDevice  *device,
   self->pools = g_array_new (FALSE, FALSE, sizeof (VkDescriptorPool));
   self->held = g_ptr_array_new_with_free_func ((GDestroyNotify) vm_gpu_buffer_unref);
   self->scratch = g_ptr_array_new_with_free_func ((GDestroyNotify) vm_gpu_buffer_unref);
+  self->views = g_array_new (FALSE, FALSE, sizeof (VkBufferView));
   self->states = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   self->timed_names = g_ptr_array_new ();
   self->timings = g_array_new (FALSE, FALSE, sizeof (VmGpuKernelTiming));
@@ -124,6 +126,8 @@ vm_gpu_graph_free (VmGpuGraph *self)
 
   for (guint i = 0; i < self->pools->len; i++)
     vk->vkDestroyDescriptorPool (device->device, g_array_index (self->pools, VkDescriptorPool, i), NULL);
+  for (guint i = 0; i < self->views->len; i++)
+    vk->vkDestroyBufferView (device->device, g_array_index (self->views, VkBufferView, i), NULL);
   if (self->query_pool != VK_NULL_HANDLE)
     vk->vkDestroyQueryPool (device->device, self->query_pool, NULL);
   if (self->fence != VK_NULL_HANDLE)
@@ -136,6 +140,7 @@ vm_gpu_graph_free (VmGpuGraph *self)
     }
 
   g_array_unref (self->pools);
+  g_array_unref (self->views);
   g_ptr_array_unref (self->held);
   g_ptr_array_unref (self->scratch);
   g_hash_table_unref (self->states);
@@ -327,34 +332,30 @@ allocate_set (VmGpuGraph    *self,
   VkDescriptorSet set = VK_NULL_HANDLE;
   VkResult res;
 
+  /* After a submit the pools are reset and one is kept for reuse. */
   if (self->pools->len == 0 || self->sets_in_last_pool >= SETS_PER_POOL)
     {
-      VkDescriptorPoolSize size = {
-        .type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-        .descriptorCount = SETS_PER_POOL * MAX_BINDINGS,
+      VkDescriptorPoolSize sizes[3] = {
+        { VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * MAX_BINDINGS },
+        { VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, SETS_PER_POOL * 2 },
+        { VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, SETS_PER_POOL * 2 },
       };
       VkDescriptorPoolCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
         .maxSets = SETS_PER_POOL,
-        .poolSizeCount = 1,
-        .pPoolSizes = &size,
+        .poolSizeCount = 3,
+        .pPoolSizes = sizes,
       };
       VkDescriptorPool pool;
 
-      /* Reuse a pool that was reset after the last submit. */
-      if (self->pools->len > 0 && self->sets_in_last_pool == 0)
-        ;
-      else
+      res = vk->vkCreateDescriptorPool (device->device, &info, NULL, &pool);
+      if (res != VK_SUCCESS)
         {
-          res = vk->vkCreateDescriptorPool (device->device, &info, NULL, &pool);
-          if (res != VK_SUCCESS)
-            {
-              vm_gpu_set_vk_error (device, error, res, "descriptor pool creation");
-              return VK_NULL_HANDLE;
-            }
-          g_array_append_val (self->pools, pool);
-          self->sets_in_last_pool = 0;
+          vm_gpu_set_vk_error (device, error, res, "descriptor pool creation");
+          return VK_NULL_HANDLE;
         }
+      g_array_append_val (self->pools, pool);
+      self->sets_in_last_pool = 0;
     }
 
   VkDescriptorSetAllocateInfo info = {
@@ -391,6 +392,7 @@ vm_gpu_graph_dispatch (VmGpuGraph               *self,
   VmGpuPipeline *pipeline;
   VkDescriptorSet set;
   VkDescriptorBufferInfo infos[MAX_BINDINGS];
+  VkBufferView views[MAX_BINDINGS];
   VkWriteDescriptorSet writes[MAX_BINDINGS];
   VmGpuBuffer *buffers[MAX_BINDINGS];
   VmGpuAccess access[MAX_BINDINGS];
@@ -435,6 +437,27 @@ vm_gpu_graph_dispatch (VmGpuGraph               *self,
                        desc->name, b->offset, range, b->buffer->size);
           return FALSE;
         }
+      if (desc->texel_bindings & (1u << i))
+        {
+          guint texel = b->texel_format == VM_GPU_TEXEL_RGBA16F ? 8 : 16;
+
+          range = range / texel * texel;
+          if ((b->texel_format == VM_GPU_TEXEL_RGBA16F && !device->texel_f16) ||
+              b->offset % limits->minTexelBufferOffsetAlignment != 0 ||
+              range == 0 || range / texel > limits->maxTexelBufferElements)
+            {
+              g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
+                           _("The GPU kernel “%s” was given an invalid texel buffer view"), desc->name);
+              return FALSE;
+            }
+        }
+      if ((desc->uniform_bindings & (1u << i)) &&
+          (range > limits->maxUniformBufferRange || b->offset % limits->minUniformBufferOffsetAlignment != 0))
+        {
+          g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
+                       _("The GPU kernel “%s” was given an invalid uniform buffer view"), desc->name);
+          return FALSE;
+        }
       infos[i] = (VkDescriptorBufferInfo) { b->buffer->buffer, b->offset, range };
       buffers[i] = b->buffer;
       access[i] = b->access;
@@ -453,14 +476,38 @@ vm_gpu_graph_dispatch (VmGpuGraph               *self,
     return FALSE;
 
   for (guint i = 0; i < n_bindings; i++)
-    writes[i] = (VkWriteDescriptorSet) {
-      .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-      .dstSet = set,
-      .dstBinding = i,
-      .descriptorCount = 1,
-      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-      .pBufferInfo = &infos[i],
-    };
+    {
+      gboolean texel = (desc->texel_bindings & (1u << i)) != 0;
+      gboolean uniform = (desc->uniform_bindings & (1u << i)) != 0;
+
+      if (texel)
+        {
+          VkBufferViewCreateInfo view_info = {
+            .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+            .buffer = infos[i].buffer,
+            .format = bindings[i].texel_format == VM_GPU_TEXEL_RGBA32F ? VK_FORMAT_R32G32B32A32_SFLOAT :
+                      bindings[i].texel_format == VM_GPU_TEXEL_RGBA32UI ? VK_FORMAT_R32G32B32A32_UINT :
+                      VK_FORMAT_R16G16B16A16_SFLOAT,
+            .offset = infos[i].offset,
+            .range = infos[i].range,
+          };
+          VkResult res = vk->vkCreateBufferView (device->device, &view_info, NULL, &views[i]);
+
+          if (res != VK_SUCCESS)
+            return vm_gpu_set_vk_error (device, error, res, "texel buffer view creation");
+          g_array_append_val (self->views, views[i]);
+        }
+      writes[i] = (VkWriteDescriptorSet) {
+        .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+        .dstSet = set,
+        .dstBinding = i,
+        .descriptorCount = 1,
+        .descriptorType = texel ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER :
+                          uniform ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        .pBufferInfo = texel ? NULL : &infos[i],
+        .pTexelBufferView = texel ? &views[i] : NULL,
+      };
+    }
   vk->vkUpdateDescriptorSets (device->device, n_bindings, writes, 0, NULL);
 
   track (self, buffers, access, n_bindings);
@@ -680,6 +727,9 @@ vm_gpu_graph_submit (VmGpuGraph  *self,
     return vm_gpu_set_vk_error (device, error, res, "waiting for results");
 
   g_ptr_array_set_size (self->held, 0);
+  for (guint i = 0; i < self->views->len; i++)
+    vk->vkDestroyBufferView (device->device, g_array_index (self->views, VkBufferView, i), NULL);
+  g_array_set_size (self->views, 0);
   for (guint i = 0; i < self->pools->len; i++)
     vk->vkResetDescriptorPool (device->device, g_array_index (self->pools, VkDescriptorPool, i), 0);
   /* Keep only one pool. */

@@ -19,15 +19,23 @@ typedef enum {
   VM_GPU_ACCESS_READ_WRITE = VM_GPU_ACCESS_READ | VM_GPU_ACCESS_WRITE,
 } VmGpuAccess;
 
+/* Texel format of a binding the pipeline declares as a texel buffer. */
+typedef enum {
+  VM_GPU_TEXEL_RGBA16F,
+  VM_GPU_TEXEL_RGBA32F,
+  VM_GPU_TEXEL_RGBA32UI,
+} VmGpuTexelFormat;
+
 /* One storage-buffer binding: bytes [offset, offset + range) of @buffer.
  * @offset must be a multiple of the device's minStorageBufferOffsetAlignment
  * (vm_gpu_bind_view() takes care of that); @range 0 means "to the end,
  * clamped to maxStorageBufferRange". */
 typedef struct {
-  VmGpuBuffer *buffer;
-  guint64      offset;
-  guint64      range;
-  VmGpuAccess  access;
+  VmGpuBuffer      *buffer;
+  guint64           offset;
+  guint64           range;
+  VmGpuAccess       access;
+  VmGpuTexelFormat  texel_format;   /* texel-buffer bindings only */
 } VmGpuBinding;
 
 VmGpuGraph *vm_gpu_graph_new  (VmGpuDevice  *device,

@@ -85,9 +85,9 @@ G_STATIC_ASSERT (sizeof (GatherPush) == 32);
 typedef struct {
   guint32 n_rows, d4, n_queries, k;
   guint32 db_off4, q_off4, rows_per_wg, slot_base;
-  guint32 n_slots, row_base;
+  guint32 n_slots, row_base, q_base;
 } SimPush;
-G_STATIC_ASSERT (sizeof (SimPush) == 40);
+G_STATIC_ASSERT (sizeof (SimPush) == 44);
 
 typedef struct {
   guint32 n_cand, k, score_off, index_off;
@@ -97,11 +97,13 @@ G_STATIC_ASSERT (sizeof (MergePush) == 16);
 /* ---- pipeline descriptions ------------------------------------------------ */
 
 #define DESC(ident, name, bindings, push, lx, ly) \
-  static const VmGpuPipelineDesc ident = { name, bindings, sizeof (push), { lx, ly, 1 } };
+  static const VmGpuPipelineDesc ident = { name, bindings, sizeof (push), { lx, ly, 1 }, 0 };
 
 DESC (gemm_f32_desc, "gemm_f32", 5, GemmPush, 256, 1)
 DESC (gemm_f16_desc, "gemm_f16", 5, GemmPush, 256, 1)
 DESC (gemm_coopmat_desc, "gemm_coopmat_f16", 5, GemmPush, 128, 1)
+static const VmGpuPipelineDesc gemm_texel_f32_desc = { "gemm_texel_f32", 5, sizeof (GemmPush), { 64, 1, 1 }, 1u << 1 };
+static const VmGpuPipelineDesc gemm_texel_f16_desc = { "gemm_texel_f16", 5, sizeof (GemmPush), { 64, 1, 1 }, 1u << 1 };
 DESC (layernorm_f32_desc, "layernorm_f32", 4, LayerNormPush, 256, 1)
 DESC (layernorm_f16_desc, "layernorm_f16", 4, LayerNormPush, 256, 1)
 DESC (softmax_desc, "softmax_f32", 2, RowPush, 256, 1)
@@ -114,10 +116,24 @@ DESC (patch_f16_desc, "patch_embed_f16", 3, PatchPush, 64, 1)
 DESC (class_pos_f32_desc, "class_pos_f32", 4, ClassPosPush, 64, 1)
 DESC (class_pos_f16_desc, "class_pos_f16", 4, ClassPosPush, 64, 1)
 DESC (gather_desc, "gather_rows_f32", 3, GatherPush, 64, 1)
-DESC (sim_desc, "sim_topk_f16", 3, SimPush, 64, 1)
+/* [texel][queries per pass: 1, 4, 8, 16] */
+static const guint sim_widths[4] = { 1, 4, 8, 16 };
+static const VmGpuPipelineDesc sim_descs[2][4] = {
+  {
+    { "sim_topk_q1_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0, 1u << 1 },
+    { "sim_topk_q4_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0, 1u << 1 },
+    { "sim_topk_q8_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0, 1u << 1 },
+    { "sim_topk_q16_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 0, 1u << 1 },
+  },
+  {
+    { "sim_topk_texel_q1_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0, 1u << 1 },
+    { "sim_topk_texel_q4_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0, 1u << 1 },
+    { "sim_topk_texel_q8_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0, 1u << 1 },
+    { "sim_topk_texel_q16_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0, 1u << 1 },
+  },
+};
 DESC (merge_desc, "topk_merge", 3, MergePush, 64, 1)
 
-#define SIM_QUERIES_PER_GROUP 16
 #define SIM_TILE 64
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -155,18 +171,18 @@ check_f16 (VmGpuGraph  *graph,
 /* Binds @n_bytes of @view, aligning the binding's start down to the device's
  * offset alignment; *elem_off receives the remainder in @elem_size units. */
 static gboolean
-bind_view (VmGpuGraph   *graph,
-           VmGpuView     view,
-           guint64       n_bytes,
-           guint         elem_size,
-           VmGpuAccess   access,
-           VmGpuBinding *binding,
-           guint32      *elem_off,
-           const char   *op,
-           GError      **error)
+bind_view_aligned (VmGpuGraph   *graph,
+                   VmGpuView     view,
+                   guint64       n_bytes,
+                   guint         elem_size,
+                   guint64       align,
+                   VmGpuAccess   access,
+                   VmGpuBinding *binding,
+                   guint32      *elem_off,
+                   const char   *op,
+                   GError      **error)
 {
   VmGpuDevice *device = vm_gpu_graph_get_device (graph);
-  guint64 align = device->limits.minStorageBufferOffsetAlignment;
   guint64 start, rem, range, size;
 
   if (view.buffer == NULL)
@@ -197,6 +213,23 @@ bind_view (VmGpuGraph   *graph,
   return TRUE;
 }
 
+static gboolean
+bind_view (VmGpuGraph   *graph,
+           VmGpuView     view,
+           guint64       n_bytes,
+           guint         elem_size,
+           VmGpuAccess   access,
+           VmGpuBinding *binding,
+           guint32      *elem_off,
+           const char   *op,
+           GError      **error)
+{
+  VmGpuDevice *device = vm_gpu_graph_get_device (graph);
+
+  return bind_view_aligned (graph, view, n_bytes, elem_size, device->limits.minStorageBufferOffsetAlignment,
+                            access, binding, elem_off, op, error);
+}
+
 static guint
 div_up (guint64 a,
         guint64 b)
@@ -206,12 +239,27 @@ div_up (guint64 a,
 
 /* ---- GEMM -------------------------------------------------------------------- */
 
+static gboolean
+prefer_texel_gemm (VmGpuDevice *device,
+                   VmGpuDType   b_type)
+{
+  const char *env = g_getenv ("VIDMARK_GPU_GEMM");
+
+  if (g_strcmp0 (env, "tiled") == 0)
+    return FALSE;
+  if (b_type == VM_GPU_F16 && !device->texel_f16)
+    return FALSE;
+  return g_strcmp0 (env, "texel") == 0 || device->info->type == VM_GPU_DEVICE_TYPE_CPU;
+}
+
 const char *
 vm_gpu_gemm_variant (VmGpuDevice *device,
                      VmGpuDType   b_type)
 {
   const char *no_coop = g_getenv ("VIDMARK_GPU_NO_COOPMAT");
 
+  if (prefer_texel_gemm (device, b_type))
+    return b_type == VM_GPU_F16 ? gemm_texel_f16_desc.name : gemm_texel_f32_desc.name;
   if (b_type == VM_GPU_F32)
     return gemm_f32_desc.name;
   if (device->info->cooperative_matrix_nv && device->info->subgroup_size == 32 &&
@@ -237,6 +285,7 @@ vm_gpu_gemm (VmGpuGraph       *graph,
   GemmPush push = { 0 };
   const VmGpuPipelineDesc *desc;
   const char *variant;
+  gboolean texel;
 
   if (g->m == 0 || g->n == 0 || g->k == 0)
     return invalid (error, op, "empty matrix");
@@ -246,6 +295,15 @@ vm_gpu_gemm (VmGpuGraph       *graph,
     return invalid (error, op, "batched without A or C batch strides");
   if (!check_f16 (graph, g->b_type, error))
     return FALSE;
+
+  /* The texel kernel (CPU drivers) needs 4-aligned k, strides and views. */
+  variant = vm_gpu_gemm_variant (device, g->b_type);
+  texel = g_str_has_prefix (variant, "gemm_texel") &&
+          g->k % 4 == 0 && lda % 4 == 0 && ldb % 4 == 0 &&
+          g->a_batch_stride % 4 == 0 && g->b_batch_stride % 4 == 0 &&
+          g->a.offset % 16 == 0 && g->b.offset % (wsize * 4) == 0;
+  if (g_str_has_prefix (variant, "gemm_texel") && !texel)
+    variant = g->b_type == VM_GPU_F16 ? gemm_f16_desc.name : gemm_f32_desc.name;
 
   push.m = g->m;
   push.n = g->n;
@@ -261,9 +319,14 @@ vm_gpu_gemm (VmGpuGraph       *graph,
   push.epilogue = g->epilogue;
 
   if (!bind_view (graph, g->a, 4 * ((guint64) (batch - 1) * g->a_batch_stride + (guint64) (g->m - 1) * lda + g->k),
-                  4, VM_GPU_ACCESS_READ, &bind[0], &push.a_off, op, error) ||
-      !bind_view (graph, g->b, wsize * ((guint64) (batch - 1) * g->b_batch_stride + (guint64) (g->n - 1) * ldb + g->k),
-                  wsize, VM_GPU_ACCESS_READ, &bind[1], &push.b_off, op, error) ||
+                  texel ? 16 : 4, VM_GPU_ACCESS_READ, &bind[0], &push.a_off, op, error) ||
+      !bind_view_aligned (graph, g->b,
+                          wsize * ((guint64) (batch - 1) * g->b_batch_stride + (guint64) (g->n - 1) * ldb + g->k),
+                          texel ? wsize * 4 : wsize,
+                          texel ? MAX (device->limits.minTexelBufferOffsetAlignment,
+                                       device->limits.minStorageBufferOffsetAlignment)
+                                : device->limits.minStorageBufferOffsetAlignment,
+                          VM_GPU_ACCESS_READ, &bind[1], &push.b_off, op, error) ||
       !bind_view (graph, g->c, 4 * ((guint64) (batch - 1) * g->c_batch_stride + (guint64) (g->m - 1) * ldc + g->n),
                   4, VM_GPU_ACCESS_WRITE, &bind[4], &push.c_off, op, error))
     return FALSE;
@@ -290,7 +353,13 @@ vm_gpu_gemm (VmGpuGraph       *graph,
   else
     bind[3] = (VmGpuBinding) { bind[0].buffer, bind[0].offset, bind[0].range, VM_GPU_ACCESS_READ };
 
-  variant = vm_gpu_gemm_variant (device, g->b_type);
+  if (texel)
+    {
+      bind[1].texel_format = g->b_type == VM_GPU_F16 ? VM_GPU_TEXEL_RGBA16F : VM_GPU_TEXEL_RGBA32F;
+      desc = g->b_type == VM_GPU_F16 ? &gemm_texel_f16_desc : &gemm_texel_f32_desc;
+      return vm_gpu_graph_dispatch (graph, desc, bind, 5, &push, sizeof push,
+                                    div_up (g->n, 256), div_up (g->m, 8), batch, error);
+    }
   if (g_str_equal (variant, gemm_coopmat_desc.name))
     desc = &gemm_coopmat_desc;
   else if (g->b_type == VM_GPU_F16)
@@ -745,6 +814,44 @@ vm_gpu_gather_rows (VmGpuGraph  *graph,
 
 /* ---- similarity -------------------------------------------------------------------- */
 
+static gboolean
+can_texel (VmGpuDevice            *device,
+           const VmGpuSimilarity  *s)
+{
+  return s->dim % 8 == 0 && s->database.offset % 16 == 0 &&
+         device->limits.minTexelBufferOffsetAlignment % 16 == 0;
+}
+
+static const VmGpuPipelineDesc *
+similarity_desc (VmGpuDevice            *device,
+                 const VmGpuSimilarity  *s)
+{
+  const char *env = g_getenv ("VIDMARK_GPU_SIMILARITY");
+  gboolean texel = device->info->type == VM_GPU_DEVICE_TYPE_CPU;
+  guint width;
+
+  if (g_strcmp0 (env, "storage") == 0)
+    texel = FALSE;
+  else if (g_strcmp0 (env, "texel") == 0)
+    texel = TRUE;
+  texel = texel && can_texel (device, s);
+  /* The narrowest pass that takes every query, within the uniform-buffer
+   * limit for the queries of one pass. */
+  for (width = 0; width < 3 && sim_widths[width] < s->n_queries &&
+                  (guint64) sim_widths[width + 1] * s->dim * 4 + device->limits.minUniformBufferOffsetAlignment <=
+                  device->limits.maxUniformBufferRange;
+       width++)
+    ;
+  return &sim_descs[texel ? 1 : 0][width];
+}
+
+const char *
+vm_gpu_similarity_variant (VmGpuDevice            *device,
+                           const VmGpuSimilarity  *s)
+{
+  return similarity_desc (device, s)->name;
+}
+
 gboolean
 vm_gpu_similarity_topk (VmGpuGraph             *graph,
                         const VmGpuSimilarity  *s,
@@ -755,8 +862,11 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
   guint64 row_bytes = 2ull * s->dim;
   guint64 max_range = device->limits.maxStorageBufferRange;
   guint64 chunk_rows, budget, slots_max;
-  guint rows_per_wg, n_slots = 0, n_groups, slot;
+  guint rows_per_wg, n_slots = 0, slot;
   VmGpuBuffer *partials;
+  const VmGpuPipelineDesc *desc;
+  gboolean texel;
+  guint target_wgs, group;
   VmGpuBinding qbind, bind[3];
   guint32 q_off4;
 
@@ -775,8 +885,20 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
   if (chunk_rows < SIM_TILE)
     return invalid (error, op, "rows too long for this device");
 
-  /* About 256 workgroups over the rows, within the partials' budget. */
-  rows_per_wg = div_up (s->n_rows, 256);
+  desc = similarity_desc (device, s);
+  texel = desc->texel_bindings != 0;
+  group = sim_widths[desc - sim_descs[texel]];
+  if (texel)
+    {
+      chunk_rows = MIN (chunk_rows, (guint64) device->limits.maxTexelBufferElements * 8 / row_bytes);
+      if (chunk_rows < SIM_TILE)
+        return invalid (error, op, "rows too long for this device");
+    }
+
+  /* About 256 workgroups over the rows on a GPU, 64 on a CPU (longer runs
+   * raise the top-k threshold sooner), within the partials' budget. */
+  target_wgs = device->info->type == VM_GPU_DEVICE_TYPE_CPU ? 64 : 256;
+  rows_per_wg = div_up (s->n_rows, target_wgs);
   rows_per_wg = CLAMP (div_up (rows_per_wg, SIM_TILE) * SIM_TILE, 256u, 65536u);
   budget = MIN (max_range, (guint64) 64 << 20);
   slots_max = budget / ((guint64) s->n_queries * s->k * 8);
@@ -790,13 +912,12 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
 
   for (guint64 r = 0; r < s->n_rows; r += chunk_rows)
     n_slots += div_up (MIN (chunk_rows, s->n_rows - r), rows_per_wg);
-  n_groups = div_up (s->n_queries, SIM_QUERIES_PER_GROUP);
 
   partials = vm_gpu_graph_scratch (graph, (guint64) s->n_queries * n_slots * s->k * 8, error);
   if (partials == NULL)
     return FALSE;
-  if (!bind_view (graph, s->queries, 4ull * s->n_queries * s->dim, 16, VM_GPU_ACCESS_READ, &qbind, &q_off4, op, error))
-    return FALSE;
+  if ((guint64) s->dim * 4 > device->limits.maxUniformBufferRange)
+    return invalid (error, op, "the dimension is too large for this device");
   /* The database's own bounds, before chunking. */
   if (s->database.buffer == NULL || s->database.offset > s->database.buffer->size ||
       row_bytes * s->n_rows > s->database.buffer->size - s->database.offset)
@@ -804,19 +925,38 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
 
   slot = 0;
   for (guint64 r = 0; r < s->n_rows; r += chunk_rows)
+    for (guint q0 = 0; q0 < s->n_queries; q0 += group)
     {
       guint rows = (guint) MIN (chunk_rows, s->n_rows - r);
       guint n_wg = div_up (rows, rows_per_wg);
-      SimPush push = { rows, s->dim / 4, s->n_queries, s->k, 0, q_off4, rows_per_wg, slot, n_slots, (guint32) r };
+      guint nq = MIN (group, s->n_queries - q0);
+      SimPush push = { rows, s->dim / 4, s->n_queries, s->k, 0, 0, rows_per_wg, slot, n_slots, (guint32) r, q0 };
 
-      if (!bind_view (graph, VM_GPU_VIEW (s->database.buffer, s->database.offset + r * row_bytes),
-                      rows * row_bytes, 8, VM_GPU_ACCESS_READ, &bind[0], &push.db_off4, op, error))
+      if (!bind_view_aligned (graph, VM_GPU_VIEW (s->queries.buffer, s->queries.offset + 4ull * q0 * s->dim),
+                              4ull * nq * s->dim, 16, device->limits.minUniformBufferOffsetAlignment,
+                              VM_GPU_ACCESS_READ, &qbind, &q_off4, op, error))
         return FALSE;
+      push.q_off4 = q_off4;
+
+      if (!bind_view_aligned (graph, VM_GPU_VIEW (s->database.buffer, s->database.offset + r * row_bytes),
+                              rows * row_bytes, texel ? 16 : 8,
+                              texel ? MAX (device->limits.minTexelBufferOffsetAlignment,
+                                           device->limits.minStorageBufferOffsetAlignment)
+                                    : device->limits.minStorageBufferOffsetAlignment,
+                              VM_GPU_ACCESS_READ, &bind[0], &push.db_off4, op, error))
+        return FALSE;
+      if (texel)
+        {
+          /* RGBA32UI texels of 8 halves; the shader counts in 4-half units. */
+          bind[0].texel_format = VM_GPU_TEXEL_RGBA32UI;
+          push.db_off4 *= 2;
+        }
       bind[1] = qbind;
       bind[2] = (VmGpuBinding) { partials, 0, 0, VM_GPU_ACCESS_WRITE };
-      if (!vm_gpu_graph_dispatch (graph, &sim_desc, bind, 3, &push, sizeof push, n_wg, n_groups, 1, error))
+      if (!vm_gpu_graph_dispatch (graph, desc, bind, 3, &push, sizeof push, n_wg, 1, 1, error))
         return FALSE;
-      slot += n_wg;
+      if (q0 + group >= s->n_queries)
+        slot += n_wg;
     }
 
   {

@@ -177,8 +177,10 @@ gboolean vm_gpu_gather_rows (VmGpuGraph  *graph,
 /* Top-k inner products of fp32 queries [n_queries][dim] against fp16 rows
  * [n_rows][dim] (dim a multiple of 4).  Scores [n_queries][k] fp32 and row
  * indices [n_queries][k] uint32, best first (ties: lower index first).
- * Fewer than k rows: the tail is -inf / G_MAXUINT32.  Reads the database once
- * per 16 queries; never materialises the n_rows × n_queries matrix.
+ * Fewer than k rows: the tail is -inf / G_MAXUINT32.  Up to 16 queries take
+ * one pass over the database; larger batches one pass per 16 (each pass a
+ * GEMM tile with the top-k fused into its output step); the n_rows ×
+ * n_queries matrix is never written.
  * Databases larger than maxStorageBufferRange are processed in chunks. */
 typedef struct {
   VmGpuView  queries;
@@ -194,5 +196,12 @@ typedef struct {
 gboolean vm_gpu_similarity_topk (VmGpuGraph             *graph,
                                  const VmGpuSimilarity  *sim,
                                  GError                **error);
+/* The scoring kernel vm_gpu_similarity_topk() uses: "sim_topk_q{1,4,8,16}_f16"
+ * (rows through 16-bit storage) or "sim_topk_texel_q{1,4,8,16}_f16" (rows
+ * through an RGBA32UI texel buffer, 8 halves a fetch: the default on CPU
+ * drivers; needs dim % 8 = 0), by the number of queries per pass.
+ * VIDMARK_GPU_SIMILARITY=storage|texel overrides. */
+const char *vm_gpu_similarity_variant (VmGpuDevice            *device,
+                                       const VmGpuSimilarity  *sim);
 
 G_END_DECLS

@@ -107,11 +107,15 @@ pipeline_create (VmGpuDevice              *device,
   p->name = g_strdup (desc->name);
   p->n_bindings = desc->n_bindings;
   p->push_size = desc->push_size;
+  p->texel_bindings = desc->texel_bindings;
+  p->uniform_bindings = desc->uniform_bindings;
 
   for (guint i = 0; i < desc->n_bindings; i++)
     bindings[i] = (VkDescriptorSetLayoutBinding) {
       .binding = i,
-      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+      .descriptorType = (desc->texel_bindings & (1u << i)) ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER :
+                        (desc->uniform_bindings & (1u << i)) ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER :
+                        VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
       .descriptorCount = 1,
       .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
     };
@@ -193,7 +197,8 @@ vm_gpu_device_get_pipeline (VmGpuDevice              *device,
       if (p != NULL)
         g_hash_table_insert (device->pipelines, p->name, p);
     }
-  else if (p->n_bindings != desc->n_bindings || p->push_size != desc->push_size)
+  else if (p->n_bindings != desc->n_bindings || p->push_size != desc->push_size ||
+           p->texel_bindings != desc->texel_bindings || p->uniform_bindings != desc->uniform_bindings)
     {
       g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
                    _("The GPU kernel “%s” was described twice differently"), desc->name);

@@ -9,13 +9,16 @@
 G_BEGIN_DECLS
 
 /* Describes one shader variant.  @name is the SPIR-V resource's base name
- * ("gemm_f32" → shaders/gemm_f32.spv in the GResource).  Every binding is a
- * storage buffer, numbered 0..n_bindings-1. */
+ * ("gemm_f32" → shaders/gemm_f32.spv in the GResource).  Bindings are
+ * numbered 0..n_bindings-1, storage buffers unless marked as texel buffers. */
 typedef struct {
   const char *name;
   guint       n_bindings;
   guint       push_size;      /* bytes; must equal the shader's block */
   guint       local_size[3];  /* the shader's workgroup size, informational */
+  guint       texel_bindings; /* bit i: binding i is a uniform texel buffer
+                                 (format from VmGpuBinding.texel_format) */
+  guint       uniform_bindings; /* bit i: binding i is a uniform buffer */
 } VmGpuPipelineDesc;
 
 typedef struct _VmGpuPipeline VmGpuPipeline;

@@ -28,6 +28,7 @@ G_BEGIN_DECLS
   X (vkGetPhysicalDeviceFeatures2) \
   X (vkGetPhysicalDeviceMemoryProperties) \
   X (vkGetPhysicalDeviceQueueFamilyProperties) \
+  X (vkGetPhysicalDeviceFormatProperties) \
   X (vkEnumerateDeviceExtensionProperties) \
   X (vkCreateDevice) \
   X (vkGetDeviceProcAddr)
@@ -76,6 +77,8 @@ G_BEGIN_DECLS
   X (vkCmdBindDescriptorSets) \
   X (vkCmdPushConstants) \
   X (vkCmdDispatch) \
+  X (vkCreateBufferView) \
+  X (vkDestroyBufferView) \
   X (vkCmdPipelineBarrier) \
   X (vkCmdFillBuffer) \
   X (vkCmdCopyBuffer) \
@@ -128,6 +131,7 @@ struct _VmGpuDevice {
   VkPhysicalDeviceLimits limits;
   VkPhysicalDeviceMemoryProperties memory_properties;
   gboolean          unified;
+  gboolean          texel_f16;       /* RGBA16F uniform texel buffers work */
   gboolean          lost;
   guint32           timestamp_valid_bits;
   float             timestamp_period;
@@ -164,6 +168,8 @@ struct _VmGpuPipeline {
   char                 *name;
   guint                 n_bindings;
   guint                 push_size;
+  guint                 texel_bindings;
+  guint                 uniform_bindings;
   VkDescriptorSetLayout set_layout;
   VkPipelineLayout      layout;
   VkPipeline            pipeline;

@@ -10,7 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "core/vm-util.h"
-#include "gpu/vm-gpu-kernels.h"
+#include "gpu/vm-gpu.h"
 
 static VmGpuDevice *device;
 static char *device_error;
@@ -103,7 +103,7 @@ upload_weights (const float *w,
 
   if (type == VM_GPU_F16)
     {
-      g_autofree guint16 *h = g_new (guint16, MAX (n, 1));
+      g_autofree guint16 *h = g_new0 (guint16, MAX (n, 2));
 
       for (gsize i = 0; i < n; i++)
         {
@@ -428,10 +428,15 @@ test_pipeline_cache (void)
   g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_SHADER);
   g_clear_error (&error);
 
-  /* lavapipe has no NV cooperative matrices: the tiled kernel is chosen. */
+  /* lavapipe has no NV cooperative matrices: the tiled kernel is chosen
+   * (when the texel-buffer kernel for CPU drivers is turned off). */
+  g_setenv ("VIDMARK_GPU_GEMM", "tiled", TRUE);
   if (!vm_gpu_device_get_info (device)->cooperative_matrix_nv)
     g_assert_cmpstr (vm_gpu_gemm_variant (device, VM_GPU_F16), ==, "gemm_f16");
   g_assert_cmpstr (vm_gpu_gemm_variant (device, VM_GPU_F32), ==, "gemm_f32");
+  g_unsetenv ("VIDMARK_GPU_GEMM");
+  if (vm_gpu_device_get_info (device)->type == VM_GPU_DEVICE_TYPE_CPU)
+    g_assert_cmpstr (vm_gpu_gemm_variant (device, VM_GPU_F32), ==, "gemm_texel_f32");
 
   for (guint i = 0; i < 64; i++)
     ones[i] = 1;
@@ -564,6 +569,109 @@ test_graph_profile (void)
   assert_no_validation_messages ();
 }
 
+/* VIDMARK_GPU_PROFILE=1 prints the per-kernel table after each submit. */
+static void
+test_graph_profile_env (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(VmGpuGraph) graph = NULL;
+      g_autoptr(VmGpuBuffer) a = NULL;
+      float v[16] = { 0 };
+
+      g_setenv ("VIDMARK_GPU_PROFILE", "1", TRUE);
+      device = vm_gpu_device_new (&error);
+      g_assert_no_error (error);
+      a = upload (v, sizeof v);
+      graph = vm_gpu_graph_new (device, &error);
+      g_assert_no_error (error);
+      vm_gpu_softmax (graph, 1, 16, VM_GPU_VIEW (a, 0), 1.0f, VM_GPU_VIEW (a, 0), &error);
+      g_assert_no_error (error);
+      submit (graph);
+      return;
+    }
+  REQUIRE_DEVICE ();
+  if (!vm_gpu_device_get_info (device)->timestamps)
+    {
+      g_test_skip ("this device cannot time kernels");
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*GPU profile*softmax_f32*");
+}
+
+static void
+test_graph_many_nodes (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  g_autoptr(VmGpuBuffer) a = NULL;
+  float v[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+  double norm = 0, want[8];
+
+  REQUIRE_DEVICE ();
+  for (guint i = 0; i < 8; i++)
+    norm += v[i] * v[i];
+  for (guint i = 0; i < 8; i++)
+    want[i] = v[i] / sqrt (norm);
+  a = upload (v, sizeof v);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+
+  /* More nodes than one descriptor pool holds, twice (the pools are reused). */
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autofree float *got = NULL;
+
+      for (guint i = 0; i < 600; i++)
+        {
+          vm_gpu_l2_normalize (graph, 1, 8, VM_GPU_VIEW (a, 0), VM_GPU_VIEW (a, 0), &error);
+          g_assert_no_error (error);
+        }
+      submit (graph);
+      g_assert_cmpuint (vm_gpu_graph_get_n_dispatches (graph), ==, 600);
+      g_assert_cmpuint (vm_gpu_graph_get_n_barriers (graph), ==, 599);
+      got = download_floats (a, 0, 8);
+      g_assert_cmpfloat (normalised_error (got, want, 8), <, 1e-6);
+    }
+  assert_no_validation_messages ();
+}
+
+static void
+test_graph_timeout (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  g_autoptr(VmGpuBuffer) a = NULL, c = NULL;
+  const guint n = 384;
+  VmGpuGemm g = { .m = n, .n = n, .k = n };
+
+  REQUIRE_DEVICE ();
+  a = new_buffer ((gsize) n * n * 4);
+  c = new_buffer ((gsize) n * n * 4);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  vm_gpu_graph_fill (graph, a, 0, (gsize) n * n * 4, 0, &error);
+  g_assert_no_error (error);
+  g.a = g.b = VM_GPU_VIEW (a, 0);
+  g.c = VM_GPU_VIEW (c, 0);
+  for (guint i = 0; i < 4; i++)
+    {
+      vm_gpu_gemm (graph, &g, &error);
+      g_assert_no_error (error);
+    }
+  /* Half a GFLOP cannot finish within a microsecond: a clear error, no hang. */
+  g_assert_false (vm_gpu_graph_submit (graph, 1000, &error));
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_TIMEOUT);
+  g_clear_error (&error);
+  g_assert_false (vm_gpu_device_is_lost (device));
+  /* Freeing the graph waits for the work it still owns. */
+  g_clear_pointer (&graph, vm_gpu_graph_free);
+  assert_no_validation_messages ();
+}
+
 /* ---- GEMM --------------------------------------------------------------------------- */
 
 static double
@@ -650,29 +758,96 @@ static void
 test_gemm (void)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (42);
+  static const char *variants[] = { "tiled", "texel" };
   guint n_types;
 
   REQUIRE_DEVICE ();
   f16_types (&n_types);
-  for (guint t = 0; t < n_types; t++)
+  /* The shared-memory tiled kernel and the texel-buffer kernel (CPU drivers;
+   * shapes with k % 4 != 0 fall back to tiled). */
+  for (guint v = 0; v < G_N_ELEMENTS (variants); v++)
     {
-      VmGpuDType type = t == 0 ? VM_GPU_F32 : VM_GPU_F16;
+      g_setenv ("VIDMARK_GPU_GEMM", variants[v], TRUE);
+      g_test_message ("GEMM kernel: %s / %s", vm_gpu_gemm_variant (device, VM_GPU_F32),
+                      vm_gpu_gemm_variant (device, VM_GPU_F16));
+      for (guint t = 0; t < n_types; t++)
+        {
+          VmGpuDType type = t == 0 ? VM_GPU_F32 : VM_GPU_F16;
 
-      run_gemm_case (rand, 1, 1, 1, 1, FALSE, FALSE, FALSE, VM_GPU_EPILOGUE_NONE, type);
-      run_gemm_case (rand, 64, 64, 16, 1, FALSE, FALSE, FALSE, VM_GPU_EPILOGUE_NONE, type);
-      run_gemm_case (rand, 37, 53, 19, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, type);
-      run_gemm_case (rand, 70, 130, 200, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_QUICK_GELU, type);
-      run_gemm_case (rand, 65, 97, 33, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, type);
-      run_gemm_case (rand, 50, 77, 64, 1, FALSE, FALSE, TRUE, VM_GPU_EPILOGUE_NONE, type);
-      run_gemm_case (rand, 17, 40, 24, 3, FALSE, FALSE, FALSE, VM_GPU_EPILOGUE_NONE, type);
-      run_gemm_case (rand, 23, 31, 45, 4, TRUE, TRUE, TRUE, VM_GPU_EPILOGUE_QUICK_GELU, type);
+          run_gemm_case (rand, 1, 1, 1, 1, FALSE, FALSE, FALSE, VM_GPU_EPILOGUE_NONE, type);
+          run_gemm_case (rand, 1, 1, 4, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, type);
+          run_gemm_case (rand, 64, 64, 16, 1, FALSE, FALSE, FALSE, VM_GPU_EPILOGUE_NONE, type);
+          run_gemm_case (rand, 37, 53, 19, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, type);
+          run_gemm_case (rand, 70, 130, 200, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_QUICK_GELU, type);
+          run_gemm_case (rand, 65, 97, 33, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, type);
+          run_gemm_case (rand, 50, 300, 64, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, type);
+          run_gemm_case (rand, 50, 77, 64, 1, FALSE, FALSE, TRUE, VM_GPU_EPILOGUE_NONE, type);
+          run_gemm_case (rand, 17, 40, 24, 3, FALSE, FALSE, FALSE, VM_GPU_EPILOGUE_NONE, type);
+          run_gemm_case (rand, 23, 31, 44, 4, TRUE, TRUE, TRUE, VM_GPU_EPILOGUE_QUICK_GELU, type);
+        }
+      /* Random shapes. */
+      for (guint i = 0; i < 6; i++)
+        run_gemm_case (rand, g_rand_int_range (rand, 1, 150), g_rand_int_range (rand, 1, 300),
+                       g_rand_int_range (rand, 1, 80) * (g_rand_boolean (rand) ? 4 : 1),
+                       g_rand_int_range (rand, 1, 3), g_rand_boolean (rand),
+                       g_rand_boolean (rand), g_rand_boolean (rand), g_rand_int_range (rand, 0, 3),
+                       (n_types == 2 && g_rand_boolean (rand)) ? VM_GPU_F16 : VM_GPU_F32);
     }
-  /* Random shapes. */
-  for (guint i = 0; i < 6; i++)
-    run_gemm_case (rand, g_rand_int_range (rand, 1, 150), g_rand_int_range (rand, 1, 150),
-                   g_rand_int_range (rand, 1, 300), g_rand_int_range (rand, 1, 3), g_rand_boolean (rand),
-                   g_rand_boolean (rand), g_rand_boolean (rand), g_rand_int_range (rand, 0, 3),
-                   (n_types == 2 && g_rand_boolean (rand)) ? VM_GPU_F16 : VM_GPU_F32);
+  g_unsetenv ("VIDMARK_GPU_GEMM");
+  assert_no_validation_messages ();
+}
+
+/* Sub-matrices: rows longer than the product needs (lda, ldb, ldc > k, n). */
+static void
+test_gemm_strided (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (43);
+  static const guint pads[][3] = { { 3, 5, 7 }, { 4, 8, 4 } };   /* tiled, texel-friendly */
+
+  REQUIRE_DEVICE ();
+  for (guint p = 0; p < G_N_ELEMENTS (pads); p++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(VmGpuGraph) graph = vm_gpu_graph_new (device, &error);
+      const guint m = 29, n = 70, k = 36;
+      guint lda = k + pads[p][0], ldb = k + pads[p][1], ldc = n + pads[p][2];
+      g_autofree float *a = random_floats (rand, (gsize) m * lda, -1, 1);
+      g_autofree float *b = random_floats (rand, (gsize) n * ldb, -1, 1);
+      g_autofree float *c = g_new0 (float, (gsize) m * ldc);
+      g_autofree double *want = g_new (double, (gsize) m * n);
+      g_autofree float *got = NULL;
+      g_autofree float *sub = g_new (float, (gsize) m * n);
+      g_autoptr(VmGpuBuffer) ba = upload (a, (gsize) m * lda * 4);
+      g_autoptr(VmGpuBuffer) bb = upload (b, (gsize) n * ldb * 4);
+      g_autoptr(VmGpuBuffer) bc = upload (c, (gsize) m * ldc * 4);
+      VmGpuGemm g = {
+        .m = m, .n = n, .k = k,
+        .a = VM_GPU_VIEW (ba, 0), .lda = lda,
+        .b = VM_GPU_VIEW (bb, 0), .ldb = ldb, .b_type = VM_GPU_F32,
+        .c = VM_GPU_VIEW (bc, 0), .ldc = ldc,
+      };
+
+      for (guint i = 0; i < m; i++)
+        for (guint j = 0; j < n; j++)
+          {
+            double sum = 0;
+            for (guint l = 0; l < k; l++)
+              sum += (double) a[i * lda + l] * b[j * ldb + l];
+            want[i * n + j] = sum;
+          }
+      g_assert_no_error (error);
+      vm_gpu_gemm (graph, &g, &error);
+      g_assert_no_error (error);
+      submit (graph);
+      got = download_floats (bc, 0, (gsize) m * ldc);
+      for (guint i = 0; i < m; i++)
+        {
+          memcpy (sub + i * n, got + i * ldc, n * 4);
+          for (guint j = n; j < ldc; j++)
+            g_assert_cmpfloat (got[i * ldc + j], ==, 0.0f);   /* the padding is untouched */
+        }
+      g_assert_cmpfloat (normalised_error (sub, want, (gsize) m * n), <, 1e-5 * sqrt (k));
+    }
   assert_no_validation_messages ();
 }
 
@@ -953,6 +1128,7 @@ static void
 test_similarity (void)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  static const char *variants[] = { "storage", "texel" };
 
   REQUIRE_DEVICE ();
   if (!vm_gpu_device_supports_f16 (device))
@@ -960,12 +1136,27 @@ test_similarity (void)
       g_test_skip ("this device has no 16-bit storage");
       return;
     }
-  run_similarity_case (rand, 1, 4, 1, 1);
-  run_similarity_case (rand, 10, 8, 2, 16);     /* fewer rows than k */
-  run_similarity_case (rand, 5000, 64, 1, 10);
-  run_similarity_case (rand, 3001, 36, 3, 64);
-  run_similarity_case (rand, 20000, 128, 16, 20);
-  run_similarity_case (rand, 4099, 32, 37, 5);  /* three query groups */
+  /* Both ways of reading the rows, every query-group width. */
+  for (guint v = 0; v < G_N_ELEMENTS (variants); v++)
+    {
+      VmGpuSimilarity probe = { .n_queries = 5, .dim = 8 };
+
+      g_setenv ("VIDMARK_GPU_SIMILARITY", variants[v], TRUE);
+      g_test_message ("similarity kernel: %s", vm_gpu_similarity_variant (device, &probe));
+      if (v == 0)
+        g_assert_cmpstr (vm_gpu_similarity_variant (device, &probe), ==, "sim_topk_q8_f16");
+      probe.n_queries = 16;
+      g_assert_true (g_str_has_suffix (vm_gpu_similarity_variant (device, &probe), "q16_f16"));
+      run_similarity_case (rand, 1, 4, 1, 1);
+      run_similarity_case (rand, 10, 8, 2, 16);     /* fewer rows than k */
+      run_similarity_case (rand, 5000, 64, 1, 10);
+      run_similarity_case (rand, 3001, 36, 3, 64);
+      run_similarity_case (rand, 20000, 128, 8, 20);
+      run_similarity_case (rand, 7000, 96, 16, 20);   /* one pass of 16 */
+      run_similarity_case (rand, 4099, 32, 37, 5);  /* three query groups */
+      run_similarity_case (rand, 30000, 512, 1, 64);
+    }
+  g_unsetenv ("VIDMARK_GPU_SIMILARITY");
   assert_no_validation_messages ();
 }
 
@@ -1253,7 +1444,7 @@ run_preprocess_case (GRand *rand,
         max_step = MAX (max_step, step);
         n_off += step > 0.01;
       }
-    g_test_message ("preprocess %ux%u → %u/%u: %u of %" G_GSIZE_FORMAT " values one 8-bit step off",
+    g_test_message ("preprocess %ux%u to %u, crop %u: %u of %" G_GSIZE_FORMAT " values one 8-bit step off",
                     width, height, resize, crop, n_off, n_out);
     g_assert_cmpfloat (max_step, <, 1.1);
     g_assert_cmpuint (n_off, <=, n_out / 100);
@@ -1410,9 +1601,22 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
 
+  /* Validation on unless the caller chose (VIDMARK_VULKAN_VALIDATION=0). */
+  if (g_getenv ("VIDMARK_VULKAN_VALIDATION") == NULL)
+    g_setenv ("VIDMARK_VULKAN_VALIDATION", "1", TRUE);
+
   if (!g_test_subprocess ())
     {
       device = vm_gpu_device_new (&error);
+      if (device == NULL && g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_UNSUPPORTED) &&
+          g_str_equal (g_getenv ("VIDMARK_VULKAN_VALIDATION"), "1"))
+        {
+          /* No validation layer installed: still run every kernel. */
+          g_printerr ("# %s; running without validation\n", error->message);
+          g_clear_error (&error);
+          g_setenv ("VIDMARK_VULKAN_VALIDATION", "0", TRUE);
+          device = vm_gpu_device_new (&error);
+        }
       if (device == NULL)
         {
           if (g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_LOADER) ||
@@ -1433,7 +1637,11 @@ main (int   argc,
   g_test_add_func ("/gpu/pipeline/cache", test_pipeline_cache);
   g_test_add_func ("/gpu/graph/barriers", test_graph_barriers);
   g_test_add_func ("/gpu/graph/profile", test_graph_profile);
+  g_test_add_func ("/gpu/graph/profile-env", test_graph_profile_env);
+  g_test_add_func ("/gpu/graph/many-nodes", test_graph_many_nodes);
+  g_test_add_func ("/gpu/graph/timeout", test_graph_timeout);
   g_test_add_func ("/gpu/kernel/gemm", test_gemm);
+  g_test_add_func ("/gpu/kernel/gemm-strided", test_gemm_strided);
   g_test_add_func ("/gpu/kernel/gemm-invalid", test_gemm_invalid);
   g_test_add_func ("/gpu/kernel/layernorm", test_layernorm);
   g_test_add_func ("/gpu/kernel/softmax", test_softmax);

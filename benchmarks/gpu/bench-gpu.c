@@ -1,0 +1,322 @@
+/* bench-gpu.c — GEMM GFLOP/s and similarity GB/s on the Vulkan device, with
+ * OpenBLAS sgemm (loaded with dlopen when installed) in the same run.
+ *
+ *   bench-gpu --gemm [--repeat N]
+ *   bench-gpu --similarity [--rows N] [--dim D] [--queries 1,4,16,64] [--k K]
+ *
+ * Depends only on libvulkan (at run time), GLib and libc.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "core/vm-util.h"
+#include "gpu/vm-gpu-kernels.h"
+
+static VmGpuDevice *device;
+
+static guint64 rng_state = 0x9e3779b97f4a7c15ull;
+
+static inline float
+next_float (void)
+{
+  /* xorshift64*: fast and good enough for benchmark data. */
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return (float) ((rng_state * 0x2545F4914F6CDD1Dull) >> 40) / (float) (1 << 24) * 2.0f - 1.0f;
+}
+
+/* CPU seconds used by this process (all threads: lavapipe's workers too).
+ * On a shared machine this is steadier than wall time. */
+static double
+cpu_seconds (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void
+die_on_error (GError *error)
+{
+  if (error != NULL)
+    {
+      g_printerr ("bench-gpu: %s\n", error->message);
+      exit (1);
+    }
+}
+
+/* ---- GEMM ------------------------------------------------------------------ */
+
+typedef void (*SgemmFunc) (int order, int ta, int tb, int m, int n, int k, float alpha,
+                           const float *a, int lda, const float *b, int ldb, float beta,
+                           float *c, int ldc);
+
+static SgemmFunc
+load_openblas (void)
+{
+  void *lib = dlopen ("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+
+  if (lib == NULL)
+    return NULL;
+  return (SgemmFunc) dlsym (lib, "cblas_sgemm");
+}
+
+static double last_cpu;
+
+static double
+time_gpu_gemm (guint m, guint k, guint n, VmGpuDType type, guint repeat)
+{
+  GError *error = NULL;
+  gsize wsize = type == VM_GPU_F16 ? 2 : 4;
+  g_autofree float *a = g_new (float, (gsize) m * k);
+  g_autofree guint8 *b = g_malloc ((gsize) n * k * wsize);
+  g_autoptr(VmGpuBuffer) ba = NULL, bb = NULL, bc = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  double best = G_MAXDOUBLE;
+
+  for (gsize i = 0; i < (gsize) m * k; i++)
+    a[i] = next_float ();
+  for (gsize i = 0; i < (gsize) n * k; i++)
+    {
+      float v = next_float () * 0.05f;
+      if (type == VM_GPU_F16)
+        ((guint16 *) b)[i] = vm_float_to_half (v);
+      else
+        ((float *) b)[i] = v;
+    }
+  last_cpu = G_MAXDOUBLE;
+  ba = vm_gpu_buffer_new_from_data (device, a, (gsize) m * k * 4, &error);
+  die_on_error (error);
+  bb = vm_gpu_buffer_new_from_data (device, b, (gsize) n * k * wsize, &error);
+  die_on_error (error);
+  bc = vm_gpu_buffer_new (device, (gsize) m * n * 4, &error);
+  die_on_error (error);
+  graph = vm_gpu_graph_new (device, &error);
+  die_on_error (error);
+
+  for (guint r = 0; r < repeat + 1; r++)
+    {
+      VmGpuGemm g = {
+        .m = m, .n = n, .k = k,
+        .a = VM_GPU_VIEW (ba, 0), .b = VM_GPU_VIEW (bb, 0), .b_type = type,
+        .c = VM_GPU_VIEW (bc, 0),
+      };
+      gint64 t0 = g_get_monotonic_time ();
+      double c0 = cpu_seconds ();
+
+      vm_gpu_gemm (graph, &g, &error);
+      die_on_error (error);
+      vm_gpu_graph_submit (graph, 600 * G_GUINT64_CONSTANT (1000000000), &error);
+      die_on_error (error);
+      if (r > 0)   /* the first run compiles the pipeline */
+        {
+          best = MIN (best, (g_get_monotonic_time () - t0) / 1e6);
+          last_cpu = MIN (last_cpu, cpu_seconds () - c0);
+        }
+    }
+  return best;
+}
+
+static double
+time_blas_gemm (SgemmFunc sgemm, guint m, guint k, guint n, guint repeat)
+{
+  g_autofree float *a = g_new (float, (gsize) m * k);
+  g_autofree float *b = g_new (float, (gsize) n * k);
+  g_autofree float *c = g_new (float, (gsize) m * n);
+  double best = G_MAXDOUBLE;
+
+  for (gsize i = 0; i < (gsize) m * k; i++)
+    a[i] = next_float ();
+  for (gsize i = 0; i < (gsize) n * k; i++)
+    b[i] = next_float () * 0.05f;
+  last_cpu = G_MAXDOUBLE;
+  for (guint r = 0; r < repeat + 1; r++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      double c0 = cpu_seconds ();
+
+      /* CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112 */
+      sgemm (101, 111, 112, m, n, k, 1.0f, a, k, b, k, 0.0f, c, n);
+      if (r > 0)
+        {
+          best = MIN (best, (g_get_monotonic_time () - t0) / 1e6);
+          last_cpu = MIN (last_cpu, cpu_seconds () - c0);
+        }
+    }
+  return best;
+}
+
+static void
+bench_gemm (guint repeat)
+{
+  /* tokens × in × out: a ViT-B/32 layer over 64 frames (50 tokens each). */
+  static const guint shapes[][3] = {
+    { 3200, 768, 2304 },   /* QKV projection */
+    { 3200, 768, 768 },    /* attention output */
+    { 3200, 768, 3072 },   /* MLP up */
+    { 3200, 3072, 768 },   /* MLP down */
+    { 77, 512, 1536 },     /* one text query, QKV */
+  };
+  SgemmFunc sgemm = load_openblas ();
+
+  g_print ("GEMM C = A * B^T (A: M x K, B: N x K), best of %u, device %s\n", repeat,
+           vm_gpu_device_get_info (device)->name);
+  g_print ("kernels: %s, %s; GFLOP/s by wall time (by CPU time: GFLOP per CPU-second)\n",
+           vm_gpu_gemm_variant (device, VM_GPU_F32), vm_gpu_gemm_variant (device, VM_GPU_F16));
+  g_print ("%-16s %20s %20s %20s\n", "M x K x N", "vk fp32", "vk fp16 weights", "OpenBLAS fp32");
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+    {
+      guint m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+      double flop = 2.0 * m * n * k;
+      double t32 = time_gpu_gemm (m, k, n, VM_GPU_F32, repeat), c32 = last_cpu;
+      double t16 = NAN, c16 = NAN, tb = NAN, cb = NAN;
+      g_autofree char *shape = g_strdup_printf ("%ux%ux%u", m, k, n);
+
+      if (vm_gpu_device_supports_f16 (device))
+        {
+          t16 = time_gpu_gemm (m, k, n, VM_GPU_F16, repeat);
+          c16 = last_cpu;
+        }
+      if (sgemm != NULL)
+        {
+          tb = time_blas_gemm (sgemm, m, k, n, repeat);
+          cb = last_cpu;
+        }
+      g_print ("%-16s %9.1f (%7.1f) %9.1f (%7.1f) %9.1f (%7.1f)\n", shape,
+               flop / t32 / 1e9, flop / c32 / 1e9, flop / t16 / 1e9, flop / c16 / 1e9,
+               flop / tb / 1e9, flop / cb / 1e9);
+    }
+  if (sgemm == NULL)
+    g_print ("(OpenBLAS not installed: libopenblas0)\n");
+}
+
+/* ---- similarity ------------------------------------------------------------- */
+
+static void
+bench_similarity (guint rows, guint dim, const char *query_counts, guint k, guint repeat)
+{
+  GError *error = NULL;
+  g_auto(GStrv) counts = g_strsplit (query_counts, ",", -1);
+  gsize n = (gsize) rows * dim;
+  g_autoptr(VmGpuBuffer) db = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  guint16 *chunk = g_new (guint16, 1 << 20);
+  gint64 t0;
+
+  g_print ("Similarity top-%u: %u x %u fp16 rows (%.2f GB), fp32 queries, best of %u, device %s\n",
+           k, rows, dim, n * 2 / 1e9, repeat, vm_gpu_device_get_info (device)->name);
+
+  db = vm_gpu_buffer_new (device, n * 2, &error);
+  die_on_error (error);
+  t0 = g_get_monotonic_time ();
+  for (gsize done = 0; done < n; done += 1 << 20)
+    {
+      gsize len = MIN ((gsize) 1 << 20, n - done);
+
+      for (gsize i = 0; i < len; i++)
+        chunk[i] = vm_float_to_half (next_float ());
+      vm_gpu_buffer_upload (db, done * 2, chunk, len * 2, &error);
+      die_on_error (error);
+    }
+  g_free (chunk);
+  g_print ("(generated and uploaded in %.1f s)\n", (g_get_monotonic_time () - t0) / 1e6);
+
+  graph = vm_gpu_graph_new (device, &error);
+  die_on_error (error);
+  g_print ("%8s %12s %14s %10s %14s %16s\n", "queries", "ms / batch", "ms / query", "GB/s",
+           "CPU ms/batch", "CPU ms / query");
+  for (guint c = 0; counts[c] != NULL; c++)
+    {
+      guint nq = (guint) g_ascii_strtoull (counts[c], NULL, 10);
+      g_autofree float *q = g_new (float, (gsize) nq * dim);
+      g_autoptr(VmGpuBuffer) bq = NULL, bs = NULL, bi = NULL;
+      double best = G_MAXDOUBLE, best_cpu = G_MAXDOUBLE;
+
+      if (nq == 0)
+        continue;
+      for (gsize i = 0; i < (gsize) nq * dim; i++)
+        q[i] = next_float ();
+      bq = vm_gpu_buffer_new_from_data (device, q, (gsize) nq * dim * 4, &error);
+      die_on_error (error);
+      bs = vm_gpu_buffer_new (device, (gsize) nq * k * 4, &error);
+      die_on_error (error);
+      bi = vm_gpu_buffer_new (device, (gsize) nq * k * 4, &error);
+      die_on_error (error);
+
+      for (guint r = 0; r < repeat + 1; r++)
+        {
+          VmGpuSimilarity s = {
+            .queries = VM_GPU_VIEW (bq, 0), .n_queries = nq,
+            .database = VM_GPU_VIEW (db, 0), .n_rows = rows, .dim = dim, .k = k,
+            .scores = VM_GPU_VIEW (bs, 0), .indices = VM_GPU_VIEW (bi, 0),
+          };
+          gint64 t = g_get_monotonic_time ();
+          double c0 = cpu_seconds ();
+
+          vm_gpu_similarity_topk (graph, &s, &error);
+          die_on_error (error);
+          vm_gpu_graph_submit (graph, 600 * G_GUINT64_CONSTANT (1000000000), &error);
+          die_on_error (error);
+          if (r > 0)
+            {
+              best = MIN (best, (g_get_monotonic_time () - t) / 1e6);
+              best_cpu = MIN (best_cpu, cpu_seconds () - c0);
+            }
+        }
+      g_print ("%8u %12.1f %14.2f %10.2f %14.1f %16.2f\n", nq, best * 1e3, best * 1e3 / nq,
+               n * 2.0 * ((nq + 15) / 16) / best / 1e9, best_cpu * 1e3, best_cpu * 1e3 / nq);
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  GError *error = NULL;
+  gboolean gemm = FALSE, similarity = FALSE;
+  int rows = 1000000, dim = 512, k = 10, repeat = 3;
+  char *queries = NULL;
+  GOptionEntry entries[] = {
+    { "gemm", 0, 0, G_OPTION_ARG_NONE, &gemm, "GEMM GFLOP/s (and OpenBLAS)", NULL },
+    { "similarity", 0, 0, G_OPTION_ARG_NONE, &similarity, "similarity GB/s", NULL },
+    { "rows", 0, 0, G_OPTION_ARG_INT, &rows, "database rows (1000000)", "N" },
+    { "dim", 0, 0, G_OPTION_ARG_INT, &dim, "dimension (512)", "D" },
+    { "queries", 0, 0, G_OPTION_ARG_STRING, &queries, "query counts (1,4,16,64)", "LIST" },
+    { "k", 0, 0, G_OPTION_ARG_INT, &k, "top-k (10)", "K" },
+    { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "timed runs (3)", "N" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("— Vidmark GPU benchmarks");
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    die_on_error (error);
+  if (!gemm && !similarity)
+    gemm = similarity = TRUE;
+  if (rows <= 0 || dim <= 0 || k <= 0 || repeat <= 0)
+    {
+      g_printerr ("bench-gpu: sizes must be positive\n");
+      return 1;
+    }
+
+  device = vm_gpu_device_new (&error);
+  if (device == NULL)
+    {
+      g_printerr ("bench-gpu: %s\n", error->message);
+      return 77;
+    }
+  if (gemm)
+    bench_gemm (repeat);
+  if (similarity)
+    bench_similarity (rows, dim, queries ? queries : "1,4,16,64", k, repeat);
+  vm_gpu_device_unref (device);
+  g_free (queries);
+  return 0;
+}
