@@ -21,10 +21,20 @@ prescan (const char  *data,
 {
   guint depth = 0;
   gsize i = 0;
+  gboolean done = FALSE;   /* a whole top-level value has been seen */
 
   while (i < length)
     {
       char c = data[i];
+
+      if (done && c != ' ' && c != '\t' && c != '\n' && c != '\r')
+        {
+          /* json-glib rejects it too, but leaks what it parsed first. */
+          g_set_error (error, VM_MODEL_ERROR, error_code,
+                       _("%s: unexpected text after the JSON value at byte %" G_GSIZE_FORMAT),
+                       what, i);
+          return FALSE;
+        }
 
       switch (c)
         {
@@ -43,6 +53,7 @@ prescan (const char  *data,
               return FALSE;
             }
           i++;
+          done = depth == 0;
           break;
 
         case '{':
@@ -66,12 +77,39 @@ prescan (const char  *data,
             }
           depth--;
           i++;
+          done = depth == 0;
           break;
 
         case ' ': case '\t': case '\n': case '\r': case ':': case ',':
-        case 't': case 'r': case 'u': case 'e': case 'f': case 'a': case 'l':
-        case 's': case 'n':
           i++;
+          break;
+
+        case 't':
+        case 'f':
+        case 'n':
+          {
+            static const char * const literals[] = { "true", "false", "null" };
+            gboolean found = FALSE;
+
+            for (guint k = 0; k < G_N_ELEMENTS (literals) && !found; k++)
+              {
+                gsize n = strlen (literals[k]);
+
+                if (length - i >= n && memcmp (data + i, literals[k], n) == 0)
+                  {
+                    i += n;
+                    found = TRUE;
+                  }
+              }
+            if (!found)
+              {
+                g_set_error (error, VM_MODEL_ERROR, error_code,
+                             _("%s: unexpected character at byte %" G_GSIZE_FORMAT " (not JSON)"),
+                             what, i);
+                return FALSE;
+              }
+            done = depth == 0;
+          }
           break;
 
         case '-': case '0': case '1': case '2': case '3': case '4': case '5':
@@ -108,6 +146,7 @@ prescan (const char  *data,
                              what, start);
                 return FALSE;
               }
+            done = depth == 0;
           }
           break;
 

@@ -143,6 +143,8 @@ def main():
     bad("not-object-number", "HEADER", header_file("42"))
     bad("truncated-json", "HEADER", header_file('{"a": {"dtype": "F32", "shape": [2]'))
     bad("trailing-garbage", "HEADER", header_file('{} x'))
+    bad("two-json-values", "HEADER", header_file("{} {}   "))
+    bad("bare-word", "HEADER", header_file('{"a": nul}'))
     bad("single-quotes", "HEADER", header_file("{'a': 1}"))
     bad("comment", "HEADER", header_file('{/* "[" */}'))
     bad("deep-nesting", "HEADER", header_file("[" * 100000 + "]" * 100000))
