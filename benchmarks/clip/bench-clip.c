@@ -260,7 +260,7 @@ main (int   argc,
   for (guint run = 0; run < 2; run++)
     {
       g_autoptr(VmClipModel) model = NULL;
-      VmClipLoadFlags flags = run == 0 ? VM_CLIP_LOAD_FORCE_FP16 : VM_CLIP_LOAD_FORCE_FP32;
+      VmClipLoadFlags flags = run == 0 ? VM_CLIP_LOAD_DEFAULT : VM_CLIP_LOAD_FORCE_FP32;
       gint64 t0 = g_get_monotonic_time ();
 
       if (run == 1 && (!vm_gpu_device_supports_f16 (device) || g_strcmp0 (g_getenv ("VIDMARK_BENCH_FP32"), "0") == 0))
