@@ -25,6 +25,8 @@
 /* Activation memory one submission may use; bigger batches are split. */
 #define CHUNK_BYTES ((guint64) 384 << 20)
 #define MAX_CHUNK 256
+/* CPU drivers: submissions short enough to stay far from the timeout. */
+#define MAX_CHUNK_CPU 64
 #define SUBMIT_TIMEOUT_NS (G_GUINT64_CONSTANT (600) * G_TIME_SPAN_SECOND * 1000)
 
 /* ---- the token embedding kernel (shaders/clip-token-embed.comp) ------------- */
@@ -43,28 +45,7 @@ static const VmGpuPipelineDesc token_embed_f16_desc = {
   "clip_token_embed_f16", 4, sizeof (TokenEmbedPush), { 64, 1, 1 }
 };
 
-/* ---- kernels for CPU Vulkan drivers (shaders/clip-gemm-vec4.comp, clip-im2col.comp) */
-
-typedef struct {
-  guint32 m, n, k;
-  guint32 lda, ldb, ldc, ldr;
-  guint32 a_off, b_off, bias_off, c_off, r_off;
-  guint32 a_bstride, b_bstride, c_bstride, r_bstride;
-  guint32 epilogue;
-  guint32 flags;
-} GemmVec4Push;
-
-G_STATIC_ASSERT (sizeof (GemmVec4Push) == 72);
-
-#define VEC4_RM 32
-#define VEC4_CN 4
-
-static const VmGpuPipelineDesc gemm_vec4_f32_desc = {
-  "clip_gemm_vec4_f32", 5, sizeof (GemmVec4Push), { 64, 1, 1 }
-};
-static const VmGpuPipelineDesc gemm_vec4_f16_desc = {
-  "clip_gemm_vec4_f16", 5, sizeof (GemmVec4Push), { 64, 1, 1 }
-};
+/* ---- kernels for CPU Vulkan drivers (shaders/clip-im2col.comp, clip-attention-cpu.comp) */
 
 typedef struct {
   guint32 size, patch, side, cols;
@@ -415,14 +396,14 @@ vm_clip_model_load (VmGpuDevice      *device,
   self->name = g_path_get_basename (dir);
   self->has_vision = !(flags & VM_CLIP_LOAD_NO_VISION);
   self->has_text = !(flags & VM_CLIP_LOAD_NO_TEXT);
-  self->dtype = (vm_gpu_device_supports_f16 (device) && !(flags & VM_CLIP_LOAD_FORCE_FP32))
-                ? VM_GPU_F16 : VM_GPU_F32;
   /* $VIDMARK_CLIP_KERNELS=cpu|gpu overrides the choice (tests, benchmarks). */
   kernels = g_getenv ("VIDMARK_CLIP_KERNELS");
   if (kernels != NULL && (g_str_equal (kernels, "cpu") || g_str_equal (kernels, "gpu")))
     self->cpu_kernels = g_str_equal (kernels, "cpu");
   else
     self->cpu_kernels = vm_gpu_device_get_info (device)->type == VM_GPU_DEVICE_TYPE_CPU;
+  self->dtype = (vm_gpu_device_supports_f16 (device) && !(flags & VM_CLIP_LOAD_FORCE_FP32))
+                ? VM_GPU_F16 : VM_GPU_F32;
 
   config_path = g_build_filename (dir, "config.json", NULL);
   if (!vm_clip_config_load (config_path, &self->config, error))
@@ -557,65 +538,6 @@ fits (VmClipModel *self,
          vm_gpu_buffer_get_size (buffer) <= vm_gpu_device_get_info (self->device)->max_storage_buffer_range;
 }
 
-/* vm_gpu_gemm(), or on CPU drivers the vec4 kernel where its alignment
- * needs are met. */
-static gboolean
-gemm (VmClipModel      *self,
-      VmGpuGraph       *graph,
-      const VmGpuGemm  *g,
-      GError          **error)
-{
-  gsize ws = dtype_size (g->b_type);
-  guint batch = MAX (g->batch, 1);
-  GemmVec4Push push = { 0 };
-  VmGpuBinding bind[5];
-
-  push.lda = g->lda ? g->lda : g->k;
-  push.ldb = g->ldb ? g->ldb : g->k;
-  push.ldc = g->ldc ? g->ldc : g->n;
-  push.ldr = g->ldr ? g->ldr : g->n;
-  if (!self->cpu_kernels || g->k % 4 != 0 || push.lda % 4 != 0 || push.ldb % 4 != 0 ||
-      g->a.offset % 16 != 0 || g->b.offset % (4 * ws) != 0 || g->a_batch_stride % 4 != 0 ||
-      g->b_batch_stride % 4 != 0 || g->m == 0 || g->n == 0 ||
-      (batch > 1 && (g->a_batch_stride == 0 || g->c_batch_stride == 0)) ||
-      !fits (self, g->a.buffer) || !fits (self, g->b.buffer) || !fits (self, g->c.buffer) ||
-      !fits (self, g->bias.buffer) || !fits (self, g->residual.buffer))
-    return vm_gpu_gemm (graph, g, error);
-
-  push.m = g->m;
-  push.n = g->n;
-  push.k = g->k;
-  push.a_off = g->a.offset / 4;
-  push.b_off = g->b.offset / ws;
-  push.c_off = g->c.offset / 4;
-  push.a_bstride = g->a_batch_stride;
-  push.b_bstride = g->b_batch_stride;
-  push.c_bstride = g->c_batch_stride;
-  push.r_bstride = g->residual_batch_stride;
-  push.epilogue = g->epilogue;
-  bind[0] = (VmGpuBinding) { g->a.buffer, 0, 0, VM_GPU_ACCESS_READ };
-  bind[1] = (VmGpuBinding) { g->b.buffer, 0, 0, VM_GPU_ACCESS_READ };
-  bind[2] = bind[1];
-  bind[3] = bind[0];
-  bind[4] = (VmGpuBinding) { g->c.buffer, 0, 0, VM_GPU_ACCESS_WRITE };
-  if (g->bias.buffer != NULL)
-    {
-      bind[2] = (VmGpuBinding) { g->bias.buffer, 0, 0, VM_GPU_ACCESS_READ };
-      push.bias_off = g->bias.offset / ws;
-      push.flags |= 1;
-    }
-  if (g->residual.buffer != NULL)
-    {
-      bind[3] = (VmGpuBinding) { g->residual.buffer, 0, 0, VM_GPU_ACCESS_READ };
-      push.r_off = g->residual.offset / 4;
-      push.flags |= 2;
-    }
-  return vm_gpu_graph_dispatch (graph, g->b_type == VM_GPU_F16 ? &gemm_vec4_f16_desc : &gemm_vec4_f32_desc,
-                                bind, 5, &push, sizeof push,
-                                (g->n + 64 * VEC4_CN - 1) / (64 * VEC4_CN), (g->m + VEC4_RM - 1) / VEC4_RM, batch,
-                                error);
-}
-
 /* Patch embedding: the engine's kernel, or on CPU drivers patches → rows
  * and a GEMM with the flattened convolution weight. */
 static gboolean
@@ -650,7 +572,7 @@ patch_embed (VmClipModel  *self,
   g.a = VM_GPU_VIEW (rows, 0);
   return vm_gpu_graph_dispatch (graph, &im2col_desc, bind, 2, &push, sizeof push, (cols + 63) / 64, side * side, n,
                                 error) &&
-         gemm (self, graph, &g, error);
+         vm_gpu_gemm (graph, &g, error);
 }
 
 /* Self-attention over the packed QKV of @n sequences into @o: the engine's
@@ -720,13 +642,14 @@ activation_bytes_per_sequence (const Tower *t,
 }
 
 static guint
-chunk_size (const Tower *t,
+chunk_size (VmClipModel *self,
+            const Tower *t,
             guint        tokens,
             guint64      extra_per_sequence)
 {
   guint64 per = activation_bytes_per_sequence (t, tokens) + extra_per_sequence;
 
-  return (guint) CLAMP (CHUNK_BYTES / per, 1, MAX_CHUNK);
+  return (guint) CLAMP (CHUNK_BYTES / per, 1, self->cpu_kernels ? MAX_CHUNK_CPU : MAX_CHUNK);
 }
 
 /* The pre-norm transformer blocks over @n sequences of @tokens rows in
@@ -783,13 +706,13 @@ record_blocks (VmClipModel  *self,
 
       if (!vm_gpu_layernorm (graph, rows, d, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (w, L->ln1_g),
                              VM_GPU_VIEW (w, L->ln1_b), dtype, t->eps, VM_GPU_VIEW (a->h, 0), error) ||
-          !gemm (self, graph, &qkv, error) ||
+          !vm_gpu_gemm (graph, &qkv, error) ||
           !attention (self, graph, t, n, tokens, causal, a->qkv, a->attn, error) ||
-          !gemm (self, graph, &out, error) ||
+          !vm_gpu_gemm (graph, &out, error) ||
           !vm_gpu_layernorm (graph, rows, d, VM_GPU_VIEW (a->xb, 0), VM_GPU_VIEW (w, L->ln2_g),
                              VM_GPU_VIEW (w, L->ln2_b), dtype, t->eps, VM_GPU_VIEW (a->h, 0), error) ||
-          !gemm (self, graph, &fc1, error) ||
-          !gemm (self, graph, &fc2, error))
+          !vm_gpu_gemm (graph, &fc1, error) ||
+          !vm_gpu_gemm (graph, &fc2, error))
         return FALSE;
     }
   return TRUE;
@@ -831,7 +754,7 @@ record_head (VmClipModel   *self,
                            VM_GPU_VIEW (pooled, 0), error) ||
       !vm_gpu_layernorm (graph, n, t->dim, VM_GPU_VIEW (pooled, 0), VM_GPU_VIEW (t->embed, t->post_g),
                          VM_GPU_VIEW (t->embed, t->post_b), dtype, t->eps, VM_GPU_VIEW (normed, 0), error) ||
-      !gemm (self, graph, &proj, error) ||
+      !vm_gpu_gemm (graph, &proj, error) ||
       !vm_gpu_l2_normalize (graph, n, proj_dim, VM_GPU_VIEW (emb, 0), VM_GPU_VIEW (emb, 0), error) ||
       !vm_gpu_graph_submit (graph, SUBMIT_TIMEOUT_NS, error))
     return FALSE;
@@ -979,7 +902,7 @@ vm_clip_model_encode_images (VmClipModel        *self,
     if (!check_image (&images[i], i, error))
       return FALSE;
 
-  chunk = chunk_size (&self->vision, tokens, extra);
+  chunk = chunk_size (self, &self->vision, tokens, extra);
   for (guint i = 0; i < n; i += chunk)
     if (!encode_image_chunk (self, images + i, MIN (chunk, n - i), out + (gsize) i * self->config.projection_dim,
                              error))
@@ -1117,7 +1040,7 @@ vm_clip_model_encode_tokens (VmClipModel   *self,
       ends[i] = end;
     }
 
-  chunk = chunk_size (&self->text, context_length, 0);
+  chunk = chunk_size (self, &self->text, context_length, 0);
   for (guint i = 0; i < n; i += chunk)
     if (!encode_token_chunk (self, ids + (gsize) i * context_length, MIN (chunk, n - i), context_length,
                              ends + i, out + (gsize) i * self->config.projection_dim, error))

@@ -3,7 +3,8 @@
  * Loads a Hugging Face CLIP directory (config.json, model.safetensors,
  * vocab.json, merges.txt, optionally preprocessor_config.json; every size
  * comes from config.json) and uploads the weights once, in the compute
- * dtype: fp16 storage where the device supports it, else fp32.  Each encode
+ * dtype: fp16 storage where the device supports it, else fp32; activations
+ * are fp32.  Each encode
  * call records the whole forward pass into one GPU graph and waits for it.
  *
  * Vision: RGB8 frames of any size → bicubic resize of the short side, centre
@@ -19,10 +20,11 @@
  * that times vm_clip_model_get_logit_scale().
  *
  * Kernels: the gpu layer's, except on CPU Vulkan drivers (llvmpipe), where
- * the model layer's own GEMM, patch-to-row and attention kernels (shaders/
- * clip-*.comp, written for SIMD-lane execution) replace them where their
- * alignment needs are met; $VIDMARK_CLIP_KERNELS=gpu|cpu forces a choice at
- * load time.  Results agree either way (see tests/clip/).
+ * the model layer's own patch-to-rows and attention kernels (shaders/
+ * clip-*.comp, written for SIMD-lane execution) replace the patch embedding
+ * and, for head sizes 16, 32, 64 and 80, the attention kernel;
+ * $VIDMARK_CLIP_KERNELS=gpu|cpu forces a choice at load time.  Results
+ * agree either way (see tests/clip/).
  *
  * A model may be used from several threads at once.
  *
@@ -38,7 +40,7 @@ G_BEGIN_DECLS
 
 typedef enum {
   VM_CLIP_LOAD_DEFAULT     = 0,
-  VM_CLIP_LOAD_FORCE_FP32  = 1 << 0,   /* keep fp32 weights even where fp16 storage works */
+  VM_CLIP_LOAD_FORCE_FP32  = 1 << 0,   /* fp32 weights even where fp16 storage works */
   VM_CLIP_LOAD_NO_VISION   = 1 << 1,   /* skip the vision tower (text queries only) */
   VM_CLIP_LOAD_NO_TEXT     = 1 << 2,   /* skip the text tower (indexing only) */
 } VmClipLoadFlags;

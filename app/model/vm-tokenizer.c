@@ -590,6 +590,16 @@ pair_key (gint32 left,
   return ((guint64) (guint32) left << 32) | (guint32) right;
 }
 
+/* g_int64_hash() folds the halves with XOR, which collides badly for pairs
+ * of small ids: mix the bits first. */
+static guint
+pair_hash (gconstpointer key)
+{
+  guint64 v = *(const guint64 *) key * G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
+
+  return (guint) (v >> 32);
+}
+
 /* Merges @word (@n symbol ids) in place; returns the new length. */
 static gsize
 bpe (VmTokenizer *self,
@@ -835,6 +845,7 @@ load_merges (VmTokenizer  *self,
   g_autofree char *display = g_filename_display_name (path);
   g_autoptr(GMappedFile) file = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autoptr(GString) buf = NULL;
   const char *p, *end;
   guint line_no = 0;
   guint rank = 0;
@@ -865,41 +876,55 @@ load_merges (VmTokenizer  *self,
     }
 
   self->merge_store = g_new0 (Merge, VM_TOKENIZER_MAX_MERGES);
+  buf = g_string_new (NULL);
 
   while (p < end && rank < VM_TOKENIZER_MAX_MERGES)
     {
       const char *eol = memchr (p, '\n', (gsize) (end - p));
-      g_autofree char *line = NULL;
-      g_auto(GStrv) parts = NULL;
-      g_autofree char *joined = NULL;
+      const char *space, *second;
       gint32 left, right, merged;
-      gsize len;
+      gsize len, left_len;
 
       if (eol == NULL)
         eol = end;
       len = (gsize) (eol - p);
       if (len > 0 && p[len - 1] == '\r')
         len--;
-      line = g_strndup (p, len);
-      p = eol < end ? eol + 1 : end;
       line_no++;
 
-      if (line_no == 1 && g_str_has_prefix (line, "#version"))
-        continue;
-      if (line[0] == '\0' && p >= end)
+      if (line_no == 1 && len >= 8 && memcmp (p, "#version", 8) == 0)
+        {
+          p = eol < end ? eol + 1 : end;
+          continue;
+        }
+      if (len == 0 && eol + 1 >= end)
         break;
 
-      parts = g_strsplit (line, " ", -1);
-      if (g_strv_length (parts) != 2 || parts[0][0] == '\0' || parts[1][0] == '\0')
+      /* "left right": exactly one space, neither side empty. */
+      space = memchr (p, ' ', len);
+      left_len = space != NULL ? (gsize) (space - p) : 0;
+      second = space != NULL ? space + 1 : NULL;
+      if (space == NULL || left_len == 0 || second >= p + len ||
+          memchr (second, ' ', (gsize) (p + len - second)) != NULL)
         {
           g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_TOKENIZER,
                        _("%s: line %u is not a pair of symbols"), display, line_no);
           return FALSE;
         }
-      joined = g_strconcat (parts[0], parts[1], NULL);
-      if (!vocab_lookup (self, parts[0], &left) ||
-          !vocab_lookup (self, parts[1], &right) ||
-          !vocab_lookup (self, joined, &merged))
+
+      /* buf holds "left\0right\0leftright". */
+      g_string_truncate (buf, 0);
+      g_string_append_len (buf, p, (gssize) left_len);
+      g_string_append_c (buf, '\0');
+      g_string_append_len (buf, second, (gssize) (p + len - second));
+      g_string_append_c (buf, '\0');
+      g_string_append_len (buf, p, (gssize) left_len);
+      g_string_append_len (buf, second, (gssize) (p + len - second));
+      p = eol < end ? eol + 1 : end;
+
+      if (!vocab_lookup (self, buf->str, &left) ||
+          !vocab_lookup (self, buf->str + left_len + 1, &right) ||
+          !vocab_lookup (self, buf->str + left_len + 1 + (len - left_len - 1) + 1, &merged))
         {
           g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_TOKENIZER,
                        _("%s: line %u merges symbols missing from the vocabulary"),
@@ -934,7 +959,7 @@ vm_tokenizer_new_from_files (const char  *vocab_path,
   g_atomic_ref_count_init (&self->ref_count);
   g_mutex_init (&self->cache_lock);
   self->vocab = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->merges = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->merges = g_hash_table_new_full (pair_hash, g_int64_equal, g_free, NULL);
   self->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
   if (!load_vocab (self, vocab_path, error) || !load_merges (self, merges_path, error))

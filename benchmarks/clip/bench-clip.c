@@ -307,7 +307,7 @@ main (int   argc,
         {
           double t = torch_rate (torch, kind == 0 ? "images_per_s" : "texts_per_s", batches[b]);
 
-          g_print ("| %s/s, %s | %u | %.2f | %.2f | %.2f× |\n", kind == 0 ? "images" : "texts", dtype_names[run],
+          g_print ("| %s/s, %s | %u | %.2f | %.2f | %.2fx |\n", kind == 0 ? "images" : "texts", dtype_names[run],
                    batches[b], rates[run][kind][b], t, t > 0 ? rates[run][kind][b] / t : 0.0);
         }
   return 0;

@@ -426,6 +426,8 @@ test_errors (void)
   /* The vision tower alone: texts are refused, images work. */
   model = vm_clip_model_load (device, good, VM_CLIP_LOAD_NO_TEXT, &error);
   g_assert_no_error (error);
+  /* The default storage: fp16 where the device reads it. */
+  g_assert_true (vm_clip_model_uses_f16 (model) == vm_gpu_device_supports_f16 (device));
   g_assert_false (vm_clip_model_has_text (model));
   g_assert_null (vm_clip_model_get_tokenizer (model));
   g_assert_false (vm_clip_model_encode_texts (model, &text, 1, out, &error));

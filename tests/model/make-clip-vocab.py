@@ -153,6 +153,17 @@ CASES = [
 ]
 
 
+def entity_cases():
+    """Every named reference the C side documents (HTML 4.01 + &apos; with
+    semicolons, the legacy names without), each also glued to letters."""
+    import html.entities as he
+    names = {n + ";" for n in he.name2codepoint} | {"apos;"}
+    names |= {n for n in he.html5 if not n.endswith(";")}
+    text = " ".join("&" + n for n in sorted(names))
+    glued = " ".join("x&" + n + "yz" for n in sorted(names))
+    return [text, glued]
+
+
 def main():
     if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
@@ -179,7 +190,7 @@ def main():
             "pieces": ref.pieces(text),
             "ids": ref.encode(text),
             "padded": ref.encode_padded(text),
-        } for text in CASES]
+        } for text in CASES + entity_cases()]
         # Every code point of planes 0-1 alone between spaces: checks
         # lower-casing and white space classes one character at a time.
         every = " ".join(chr(c) for c in range(1, 0x20000)
