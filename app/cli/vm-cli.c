@@ -42,7 +42,7 @@ vm_cli_parse (VmCli               *cli,
   };
   g_autofree char *parameter = g_strdup_printf ("%s%s%s", command->name,
                                                 command->args ? " " : "",
-                                                command->args ? command->args : "");
+                                                command->args ? _(command->args) : "");
 
   context = g_option_context_new (parameter);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
