@@ -78,6 +78,10 @@ struct _VmWindow
   VmAnnotationStack    *stack;
   gint64                mark_in;       /* pending In without a segment, or -1 */
   Edge                  active_edge;
+
+  char                 *last_toast;
+  GPtrArray            *import_issues; /* VmIssue*, of the last import */
+  char                 *import_file;   /* its base name */
 };
 
 G_DEFINE_FINAL_TYPE (VmWindow, vm_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -106,6 +110,16 @@ vm_window_toast (VmWindow   *self,
   toast = adw_toast_new (message);
   adw_toast_set_timeout (toast, 5);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  g_free (self->last_toast);
+  self->last_toast = g_strdup (message);
+}
+
+const char *
+vm_window_get_last_toast (VmWindow *self)
+{
+  g_return_val_if_fail (VM_IS_WINDOW (self), NULL);
+
+  return self->last_toast;
 }
 
 static void
@@ -1077,6 +1091,244 @@ export_action (GtkWidget  *widget,
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
+/* ---- Import ----------------------------------------------------------------- */
+
+typedef struct {
+  char            *catalog_path;
+  char            *set_name;
+  char            *file;
+  VmImportOptions  options;
+  GPtrArray       *issues;        /* VmIssue* */
+  VmImportReport   report;
+} ImportData;
+
+static void
+import_data_free (ImportData *data)
+{
+  g_free (data->catalog_path);
+  g_free (data->set_name);
+  g_free (data->file);
+  g_clear_pointer (&data->issues, g_ptr_array_unref);
+  g_free (data);
+}
+
+static void
+import_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  ImportData *data = task_data;
+  g_autoptr(VmCatalog) catalog = NULL;
+  GError *error = NULL;
+
+  /* A connection of its own: a VmCatalog is used from one thread at a time. */
+  if (!(catalog = vm_catalog_open (data->catalog_path, &error)) ||
+      !vm_import_file (catalog, data->set_name, &data->options, data->file, data->issues,
+                       &data->report, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+import_details_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  VmWindow *self = VM_WINDOW (widget);
+  g_autoptr(GString) text = g_string_new (NULL);
+  GtkWidget *dialog;
+  guint n;
+
+  if (self->import_issues == NULL || self->import_issues->len == 0)
+    return;
+  n = MIN (self->import_issues->len, 10);
+  for (guint i = 0; i < n; i++)
+    {
+      VmIssue *issue = g_ptr_array_index (self->import_issues, i);
+
+      g_string_append_printf (text, "%s%s: %s", i > 0 ? "\n" : "", issue->where, issue->reason);
+    }
+  if (self->import_issues->len > n)
+    g_string_append_printf (text, "\n%s",
+                            _("…and more; the command line’s import lists them all."));
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), NULL, text->str);
+  adw_message_dialog_format_heading (ADW_MESSAGE_DIALOG (dialog),
+                                     g_dngettext (GETTEXT_PACKAGE, "%u Record of “%s” Rejected",
+                                                  "%u Records of “%s” Rejected",
+                                                  self->import_issues->len),
+                                     self->import_issues->len,
+                                     self->import_file ? self->import_file : "");
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+  gtk_window_set_destroy_with_parent (GTK_WINDOW (dialog), TRUE);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+import_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(VmWindow) self = user_data;
+  ImportData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *n_text = NULL;
+  g_autofree char *message = NULL;
+  AdwToast *toast;
+  guint n_rejected;
+  gboolean known = FALSE;
+
+  busy_pop (self);
+  if (self->toast_overlay == NULL)      /* the window is gone */
+    return;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not import: %s"), error->message);
+
+      vm_window_toast (self, text);
+      return;
+    }
+
+  n_rejected = data->issues->len;
+  g_clear_pointer (&self->import_issues, g_ptr_array_unref);
+  self->import_issues = g_ptr_array_ref (data->issues);
+  g_free (self->import_file);
+  self->import_file = g_path_get_basename (data->file);
+
+  /* TRANSLATORS: the first part of "Imported 3 queries, 1 rejected" */
+  n_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Imported %u query", "Imported %u queries",
+                                         data->report.n_imported), data->report.n_imported);
+  /* TRANSLATORS: "Imported 3 queries" and the number of records rejected */
+  message = g_strdup_printf (_("%s, %u rejected"), n_text, n_rejected);
+  if (n_rejected == 0)
+    vm_window_toast (self, message);
+  else
+    {
+      /* With a button to the rejected records. */
+      toast = adw_toast_new (message);
+      adw_toast_set_timeout (toast, 10);
+      adw_toast_set_button_label (toast, _("_Details"));
+      adw_toast_set_action_name (toast, "annotation.import-details");
+      adw_toast_overlay_add_toast (self->toast_overlay, toast);
+      g_free (self->last_toast);
+      self->last_toast = g_strdup (message);
+    }
+
+  /* The set may be new (it was the selected one, but it may have been
+   * created by the import), and the open video's annotations reload. */
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->set_names)); i++)
+    if (g_str_equal (gtk_string_list_get_string (self->set_names, i), data->set_name))
+      known = TRUE;
+  if (!known)
+    gtk_string_list_append (self->set_names, data->set_name);
+  load_annotations (self);
+  update_actions (self);
+  update_status (self);
+}
+
+static gboolean
+import_from (VmWindow   *self,
+             const char *format_name,
+             const char *path)
+{
+  g_autoptr(GTask) task = NULL;
+  ImportData *data;
+
+  if (self->catalog == NULL)
+    return FALSE;
+
+  data = g_new0 (ImportData, 1);
+  vm_import_options_init (&data->options);
+  if (!vm_format_from_string (format_name, &data->options.format))
+    {
+      g_autofree char *text = g_strdup_printf (_("Unknown import format “%s”"), format_name);
+
+      import_data_free (data);
+      vm_window_toast (self, text);
+      return FALSE;
+    }
+  data->catalog_path = g_strdup (vm_catalog_get_path (self->catalog));
+  data->set_name = g_strdup (current_set_name (self));
+  data->file = g_strdup (path);
+  data->issues = vm_issues_new ();
+
+  busy_push (self);
+  task = g_task_new (NULL, NULL, import_done_cb, g_object_ref (self));
+  g_task_set_source_tag (task, import_from);
+  g_task_set_task_data (task, data, (GDestroyNotify) import_data_free);
+  g_task_run_in_thread (task, import_thread);
+  return TRUE;
+}
+
+static void
+import_from_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  const char *format = NULL, *path = NULL;
+
+  g_variant_get (parameter, "(&s&s)", &format, &path);
+  import_from (VM_WINDOW (widget), format, path);
+}
+
+static const struct {
+  const char *format;
+  const char *label;
+} import_formats[] = {
+  { "qvhighlights", N_("QVHighlights (JSON Lines)") },
+  { "charades-sta", N_("Charades-STA (text)") },
+  { "activitynet", N_("ActivityNet Captions (JSON)") },
+  { "tacos", N_("TACoS (JSON)") },
+  { "didemo", N_("DiDeMo (JSON)") },
+  { "vidmark", N_("Vidmark (lossless JSON)") },
+};
+
+static void
+import_response_cb (GtkNativeDialog *dialog,
+                    int              response,
+                    VmWindow        *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      const char *format = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (dialog), "format");
+
+      if (path != NULL)
+        import_from (self, format ? format : "qvhighlights", path);
+    }
+  g_object_unref (dialog);
+}
+
+static void
+import_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  VmWindow *self = VM_WINDOW (widget);
+  GtkFileChooserNative *chooser;
+  g_autofree char *title = g_strdup_printf (_("Import Dataset into “%s”"), current_set_name (self));
+  const char *ids[G_N_ELEMENTS (import_formats) + 1] = { NULL };
+  const char *labels[G_N_ELEMENTS (import_formats) + 1] = { NULL };
+
+  for (guint i = 0; i < G_N_ELEMENTS (import_formats); i++)
+    {
+      ids[i] = import_formats[i].format;
+      labels[i] = _(import_formats[i].label);
+    }
+
+  chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Import"), _("_Cancel"));
+  gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (chooser), "format", _("Format"), ids, labels);
+  gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (chooser), "format", "qvhighlights");
+  g_signal_connect (chooser, "response", G_CALLBACK (import_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
 /* ---- Library: folders and indexing ---------------------------------------- */
 
 static void
@@ -1405,6 +1657,8 @@ update_actions (VmWindow *self)
   gtk_widget_action_set_enabled (w, "library.index", self->catalog != NULL && !running);
   gtk_widget_action_set_enabled (w, "library.cancel-index", running);
   gtk_widget_action_set_enabled (w, "library.add-folder", self->catalog != NULL);
+  gtk_widget_action_set_enabled (w, "annotation.import", self->catalog != NULL);
+  gtk_widget_action_set_enabled (w, "annotation.import-from", self->catalog != NULL);
 }
 
 /* ---- Object ------------------------------------------------------------------ */
@@ -1526,6 +1780,9 @@ vm_window_finalize (GObject *object)
   g_free (self->query);
   g_free (self->video_path);
   g_free (self->video_fingerprint);
+  g_free (self->last_toast);
+  g_free (self->import_file);
+  g_clear_pointer (&self->import_issues, g_ptr_array_unref);
 
   G_OBJECT_CLASS (vm_window_parent_class)->finalize (object);
 }
@@ -1645,6 +1902,9 @@ vm_window_class_init (VmWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "annotation.new-set", NULL, new_set_action);
   gtk_widget_class_install_action (widget_class, "annotation.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "annotation.export-to", "(ss)", export_to_action);
+  gtk_widget_class_install_action (widget_class, "annotation.import", NULL, import_action);
+  gtk_widget_class_install_action (widget_class, "annotation.import-from", "(ss)", import_from_action);
+  gtk_widget_class_install_action (widget_class, "annotation.import-details", NULL, import_details_action);
 
 #define BIND(key, mods, action, ...) \
   gtk_widget_class_add_binding_action (widget_class, key, mods, action, __VA_ARGS__)
@@ -1674,6 +1934,7 @@ vm_window_class_init (VmWindowClass *klass)
   BIND (GDK_KEY_Left, GDK_ALT_MASK | GDK_SHIFT_MASK, "annotation.nudge-second", "i", -1);
   BIND (GDK_KEY_Right, GDK_ALT_MASK | GDK_SHIFT_MASK, "annotation.nudge-second", "i", 1);
   BIND (GDK_KEY_e, GDK_CONTROL_MASK, "annotation.export", NULL);
+  BIND (GDK_KEY_i, GDK_CONTROL_MASK, "annotation.import", NULL);
 #undef BIND
 }
 

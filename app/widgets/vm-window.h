@@ -43,5 +43,7 @@ VmAnnotationStack *vm_window_get_annotations (VmWindow *self);
 gboolean    vm_window_get_busy         (VmWindow       *self);
 void        vm_window_toast            (VmWindow       *self,
                                         const char     *message);
+/* The text of the last toast shown, or NULL. */
+const char *vm_window_get_last_toast   (VmWindow       *self);
 
 G_END_DECLS

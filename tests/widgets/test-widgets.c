@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "catalog/vm-catalog.h"
+#include "catalog/vm-catalog-datasets.h"
 #include "core/vm-paths.h"
 #include "media/vm-media.h"
 #include "widgets/vm-annotation-stack.h"
@@ -1270,6 +1271,91 @@ test_window (void)
   g_assert_null (weak);
 }
 
+/* Importing a dataset from the window: off the main thread through the
+ * export layer, into the selected set, with a toast of the counts. */
+static void
+test_window_import (void)
+{
+  gint64 video_id, set_id;
+  g_autoptr(VmCatalog) catalog = make_catalog ("window-import.sqlite", &video_id);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) queries = NULL;
+  g_autofree char *file = g_build_filename (tmp_dir, "import.jsonl", NULL);
+  /* One good query; one past the 4 s video; one of an unknown video. */
+  const char *data =
+    "{\"qid\": 7, \"query\": \"a fox jumps\", \"vid\": \"clip\", \"duration\": 4, \"relevant_windows\": [[0.5, 1.5]]}\n"
+    "{\"qid\": 8, \"query\": \"too late\", \"vid\": \"clip\", \"duration\": 4, \"relevant_windows\": [[10, 20]]}\n"
+    "{\"qid\": 9, \"query\": \"elsewhere\", \"vid\": \"no-such-video\", \"duration\": 4, \"relevant_windows\": [[0, 1]]}\n";
+  VmWindow *window;
+  VmQuery *q;
+  gpointer weak;
+
+  g_assert_true (g_file_set_contents (file, data, -1, &error));
+  window = vm_window_new (NULL, vm_catalog_get_path (catalog));
+  weak = window;
+  g_object_add_weak_pointer (G_OBJECT (window), &weak);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for (window_idle, window, 20, "the library");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.import-from", "(ss)",
+                                             "qvhighlights", file));
+  g_assert_true (vm_window_get_busy (window));
+  wait_for (window_idle, window, 20, "the import");
+  g_assert_cmpstr (vm_window_get_last_toast (window), ==, "Imported 1 query, 2 rejected");
+
+  g_assert_true (vm_catalog_ensure_annotation_set (catalog, "default", &set_id, &error));
+  queries = vm_catalog_list_queries (catalog, set_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (queries->len, ==, 1);
+  q = g_ptr_array_index (queries, 0);
+  g_assert_cmpstr (q->text, ==, "a fox jumps");
+  g_assert_cmpint (q->qid, ==, 7);
+  g_assert_cmpint (q->video_id, ==, video_id);
+  g_assert_nonnull (weak);
+
+  /* The rejected records are listed in a dialog. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.import-details", NULL));
+  {
+    GListModel *toplevels = gtk_window_get_toplevels ();
+    gboolean found = FALSE;
+
+    for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+      {
+        g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+        if (ADW_IS_MESSAGE_DIALOG (w) && gtk_window_get_transient_for (w) == GTK_WINDOW (window))
+          {
+            const char *body = adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (w));
+
+            g_assert_nonnull (strstr (body, "no-such-video"));
+            found = TRUE;
+            gtk_window_destroy (w);
+          }
+      }
+    g_assert_true (found);
+    g_assert_nonnull (weak);
+  }
+
+  /* An unknown format and a missing file are refused with a toast. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.import-from", "(ss)",
+                                             "no-such-format", file));
+  g_assert_false (vm_window_get_busy (window));
+  g_assert_cmpstr (vm_window_get_last_toast (window), ==, "Unknown import format “no-such-format”");
+  {
+    g_autofree char *missing = g_build_filename (tmp_dir, "missing.jsonl", NULL);
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.import-from", "(ss)",
+                                               "qvhighlights", missing));
+    wait_for (window_idle, window, 20, "the failed import");
+    g_assert_true (g_str_has_prefix (vm_window_get_last_toast (window), "Could not import: "));
+  }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_null (weak);
+}
+
 static gboolean
 library_indexed (gpointer data)
 {
@@ -1443,6 +1529,7 @@ main (int   argc,
   g_test_add_func ("/widgets/index-runner", test_index_runner);
   g_test_add_func ("/widgets/preferences", test_preferences);
   g_test_add_func ("/widgets/window/flow", test_window);
+  g_test_add_func ("/widgets/window/import", test_window_import);
   g_test_add_func ("/widgets/window/errors", test_window_errors);
   g_test_add_func ("/widgets/window/index", test_window_index);
   g_test_add_func ("/widgets/window/narrow", test_window_narrow);
