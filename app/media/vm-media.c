@@ -458,3 +458,56 @@ _vm_media_error_from_gst (const char   *path,
   return g_error_new (VM_MEDIA_ERROR, code, _("“%s” could not be read: %s"),
                       display, detail);
 }
+
+gboolean
+_vm_media_run_pipeline (GstElement    *pipeline,
+                        const char    *display,
+                        GMutex        *lock,
+                        const gint64  *last_progress,
+                        GError       **pending,
+                        guint          watchdog_ms,
+                        const char    *corrupt_format,
+                        const char    *stalled_format,
+                        GCancellable  *cancellable,
+                        GError       **error)
+{
+  g_autoptr(GstBus) bus = gst_element_get_bus (pipeline);
+
+  for (;;)
+    {
+      g_autoptr(GstMessage) msg = NULL;
+      gint64 last;
+
+      msg = gst_bus_timed_pop_filtered (bus, 50 * GST_MSECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+      if (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS)
+        return TRUE;
+      if (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+        {
+          g_autoptr(GError) gst_error = NULL;
+
+          gst_message_parse_error (msg, &gst_error, NULL);
+          g_mutex_lock (lock);
+          if (pending != NULL && *pending != NULL)
+            g_propagate_error (error, g_steal_pointer (pending));
+          else if (g_error_matches (gst_error, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND) ||
+                   g_error_matches (gst_error, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE))
+            g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_NOT_MEDIA,
+                         _("%s: not a media file GStreamer knows"), display);
+          else
+            g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_CORRUPT,
+                         corrupt_format, display, gst_error->message);
+          g_mutex_unlock (lock);
+          return FALSE;
+        }
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      g_mutex_lock (lock);
+      last = *last_progress;
+      g_mutex_unlock (lock);
+      if (g_get_monotonic_time () - last > (gint64) watchdog_ms * 1000)
+        {
+          g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_TIMEOUT, stalled_format, display);
+          return FALSE;
+        }
+    }
+}

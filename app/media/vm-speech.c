@@ -11,6 +11,7 @@
 
 #include "core/vm-util.h"
 #include "media/vm-media.h"
+#include "media/vm-media-private.h"
 
 #ifdef VM_HAVE_POCKETSPHINX
 #include <pocketsphinx.h>
@@ -475,7 +476,6 @@ vm_speech_transcribe (VmSpeechEngine  *engine,
                       gint64          *out_audio_ns,
                       GError         **error)
 {
-  g_autoptr(GstBus) bus = NULL;
   g_autofree char *display = NULL;
   GstElement *src, *parsebin;
   GPtrArray *words = NULL;
@@ -517,56 +517,18 @@ vm_speech_transcribe (VmSpeechEngine  *engine,
   gst_element_link (src, parsebin);
   g_signal_connect (parsebin, "pad-added", G_CALLBACK (parsed_pad_added_cb), &self);
 
-  bus = gst_element_get_bus (self.pipeline);
   if (gst_element_set_state (self.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
       g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_NOT_MEDIA, _("%s: cannot be read"), display);
       ok = FALSE;
     }
 
-  while (ok)
-    {
-      g_autoptr(GstMessage) msg = NULL;
-      gint64 last;
-
-      msg = gst_bus_timed_pop_filtered (bus, 50 * GST_MSECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-      if (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS)
-        break;
-      if (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
-        {
-          g_autoptr(GError) gst_error = NULL;
-
-          gst_message_parse_error (msg, &gst_error, NULL);
-          g_mutex_lock (&self.lock);
-          if (self.error != NULL)
-            g_propagate_error (error, g_steal_pointer (&self.error));
-          else if (g_error_matches (gst_error, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND) ||
-                   g_error_matches (gst_error, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE))
-            g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_NOT_MEDIA,
-                         _("%s: not a media file GStreamer knows"), display);
-          else
-            g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_CORRUPT,
-                         _("%s: the audio cannot be decoded: %s"), display, gst_error->message);
-          g_mutex_unlock (&self.lock);
-          ok = FALSE;
-          break;
-        }
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          ok = FALSE;
-          break;
-        }
-      g_mutex_lock (&self.lock);
-      last = self.last_progress;
-      g_mutex_unlock (&self.lock);
-      if (g_get_monotonic_time () - last > (gint64) watchdog_ms * 1000)
-        {
-          g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_TIMEOUT,
-                       _("%s: reading the audio stopped progressing"), display);
-          ok = FALSE;
-          break;
-        }
-    }
+  if (ok)
+    ok = _vm_media_run_pipeline (self.pipeline, display, &self.lock, &self.last_progress,
+                                 &self.error, watchdog_ms,
+                                 _("%s: the audio cannot be decoded: %s"),
+                                 _("%s: reading the audio stopped progressing"),
+                                 cancellable, error);
 
   gst_element_set_state (self.pipeline, GST_STATE_NULL);
   gst_object_unref (self.pipeline);

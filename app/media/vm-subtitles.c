@@ -4,6 +4,7 @@
  */
 #include "media/vm-subtitles.h"
 #include "media/vm-media.h"
+#include "media/vm-media-private.h"
 #include "core/vm-util.h"
 
 #include <glib/gi18n.h>
@@ -1236,46 +1237,12 @@ vm_subtitles_read_embedded (const char    *path,
       ok = FALSE;
     }
 
-  while (ok)
-    {
-      g_autoptr(GstMessage) msg = NULL;
-      gint64 last;
-
-      msg = gst_bus_timed_pop_filtered (bus, 50 * GST_MSECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-      if (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS)
-        break;
-      if (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
-        {
-          g_autoptr(GError) gst_error = NULL;
-          g_autofree char *debug = NULL;
-
-          gst_message_parse_error (msg, &gst_error, &debug);
-          if (g_error_matches (gst_error, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND) ||
-              g_error_matches (gst_error, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE))
-            g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_NOT_MEDIA,
-                         _("%s: not a media file GStreamer knows"), display);
-          else
-            g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_CORRUPT,
-                         _("%s: subtitles cannot be read: %s"), display, gst_error->message);
-          ok = FALSE;
-          break;
-        }
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          ok = FALSE;
-          break;
-        }
-      g_mutex_lock (&self.lock);
-      last = self.last_progress;
-      g_mutex_unlock (&self.lock);
-      if (g_get_monotonic_time () - last > (gint64) watchdog_ms * 1000)
-        {
-          g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_TIMEOUT,
-                       _("%s: reading subtitles stopped progressing"), display);
-          ok = FALSE;
-          break;
-        }
-    }
+  if (ok)
+    ok = _vm_media_run_pipeline (self.pipeline, display, &self.lock, &self.last_progress,
+                                 NULL, watchdog_ms,
+                                 _("%s: subtitles cannot be read: %s"),
+                                 _("%s: reading subtitles stopped progressing"),
+                                 cancellable, error);
 
   gst_element_set_state (self.pipeline, GST_STATE_NULL);
   gst_object_unref (self.pipeline);
