@@ -1037,22 +1037,35 @@ export_to_action (GtkWidget  *widget,
   export_to (VM_WINDOW (widget), format, path);
 }
 
+typedef gboolean (*DatasetFileFunc) (VmWindow   *self,
+                                     const char *format_name,
+                                     const char *path);
+
+static gboolean import_from (VmWindow   *self,
+                             const char *format_name,
+                             const char *path);
+
+/* The dataset formats of the export and import dialogs. */
 static const struct {
   const char *format;
   const char *label;
-} export_formats[] = {
-  { "qvhighlights", N_("QVHighlights (JSON Lines)") },
-  { "activitynet", N_("ActivityNet Captions (JSON)") },
-  { "charades-sta", N_("Charades-STA (text)") },
-  { "tacos", N_("TACoS (JSON)") },
-  { "vidmark", N_("Vidmark (lossless JSON)") },
+  gboolean    can_export;
+} dataset_formats[] = {
+  { "qvhighlights", N_("QVHighlights (JSON Lines)"), TRUE },
+  { "activitynet", N_("ActivityNet Captions (JSON)"), TRUE },
+  { "charades-sta", N_("Charades-STA (text)"), TRUE },
+  { "tacos", N_("TACoS (JSON)"), TRUE },
+  { "didemo", N_("DiDeMo (JSON)"), FALSE },
+  { "vidmark", N_("Vidmark (lossless JSON)"), TRUE },
 };
 
 static void
-export_response_cb (GtkNativeDialog *dialog,
-                    int              response,
-                    VmWindow        *self)
+dataset_chooser_response_cb (GtkNativeDialog *dialog,
+                             int              response,
+                             VmWindow        *self)
 {
+  DatasetFileFunc func = g_object_get_data (G_OBJECT (dialog), "vm-dataset-func");
+
   if (response == GTK_RESPONSE_ACCEPT)
     {
       g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
@@ -1060,9 +1073,40 @@ export_response_cb (GtkNativeDialog *dialog,
       const char *format = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (dialog), "format");
 
       if (path != NULL)
-        export_to (self, format ? format : "qvhighlights", path);
+        func (self, format ? format : "qvhighlights", path);
     }
   g_object_unref (dialog);
+}
+
+/* A file chooser with a "Format" choice; on accept, @func gets the format
+ * and the path.  Saving offers only the formats that can be written. */
+static GtkFileChooserNative *
+dataset_chooser_new (VmWindow             *self,
+                     const char           *title,
+                     GtkFileChooserAction  action,
+                     const char           *accept_label,
+                     DatasetFileFunc       func)
+{
+  gboolean saving = action == GTK_FILE_CHOOSER_ACTION_SAVE;
+  const char *ids[G_N_ELEMENTS (dataset_formats) + 1] = { NULL };
+  const char *labels[G_N_ELEMENTS (dataset_formats) + 1] = { NULL };
+  GtkFileChooserNative *chooser;
+  guint n = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (dataset_formats); i++)
+    if (!saving || dataset_formats[i].can_export)
+      {
+        ids[n] = dataset_formats[i].format;
+        labels[n] = _(dataset_formats[i].label);
+        n++;
+      }
+
+  chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, accept_label, _("_Cancel"));
+  gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (chooser), "format", _("Format"), ids, labels);
+  gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (chooser), "format", "qvhighlights");
+  g_object_set_data (G_OBJECT (chooser), "vm-dataset-func", func);
+  g_signal_connect (chooser, "response", G_CALLBACK (dataset_chooser_response_cb), self);
+  return chooser;
 }
 
 static void
@@ -1071,23 +1115,12 @@ export_action (GtkWidget  *widget,
                GVariant   *parameter)
 {
   VmWindow *self = VM_WINDOW (widget);
-  GtkFileChooserNative *chooser;
   g_autofree char *name = g_strdup_printf ("%s.jsonl", current_set_name (self));
-  const char *ids[G_N_ELEMENTS (export_formats) + 1] = { NULL };
-  const char *labels[G_N_ELEMENTS (export_formats) + 1] = { NULL };
+  GtkFileChooserNative *chooser;
 
-  for (guint i = 0; i < G_N_ELEMENTS (export_formats); i++)
-    {
-      ids[i] = export_formats[i].format;
-      labels[i] = _(export_formats[i].label);
-    }
-
-  chooser = gtk_file_chooser_native_new (_("Export Annotations"), GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
-  gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (chooser), "format", _("Format"), ids, labels);
-  gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (chooser), "format", "qvhighlights");
+  chooser = dataset_chooser_new (self, _("Export Annotations"), GTK_FILE_CHOOSER_ACTION_SAVE,
+                                 _("_Export"), export_to);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  g_signal_connect (chooser, "response", G_CALLBACK (export_response_cb), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
@@ -1275,57 +1308,16 @@ import_from_action (GtkWidget  *widget,
   import_from (VM_WINDOW (widget), format, path);
 }
 
-static const struct {
-  const char *format;
-  const char *label;
-} import_formats[] = {
-  { "qvhighlights", N_("QVHighlights (JSON Lines)") },
-  { "charades-sta", N_("Charades-STA (text)") },
-  { "activitynet", N_("ActivityNet Captions (JSON)") },
-  { "tacos", N_("TACoS (JSON)") },
-  { "didemo", N_("DiDeMo (JSON)") },
-  { "vidmark", N_("Vidmark (lossless JSON)") },
-};
-
-static void
-import_response_cb (GtkNativeDialog *dialog,
-                    int              response,
-                    VmWindow        *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = file ? g_file_get_path (file) : NULL;
-      const char *format = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (dialog), "format");
-
-      if (path != NULL)
-        import_from (self, format ? format : "qvhighlights", path);
-    }
-  g_object_unref (dialog);
-}
-
 static void
 import_action (GtkWidget  *widget,
                const char *action_name,
                GVariant   *parameter)
 {
   VmWindow *self = VM_WINDOW (widget);
-  GtkFileChooserNative *chooser;
   g_autofree char *title = g_strdup_printf (_("Import Dataset into “%s”"), current_set_name (self));
-  const char *ids[G_N_ELEMENTS (import_formats) + 1] = { NULL };
-  const char *labels[G_N_ELEMENTS (import_formats) + 1] = { NULL };
+  GtkFileChooserNative *chooser;
 
-  for (guint i = 0; i < G_N_ELEMENTS (import_formats); i++)
-    {
-      ids[i] = import_formats[i].format;
-      labels[i] = _(import_formats[i].label);
-    }
-
-  chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Import"), _("_Cancel"));
-  gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (chooser), "format", _("Format"), ids, labels);
-  gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (chooser), "format", "qvhighlights");
-  g_signal_connect (chooser, "response", G_CALLBACK (import_response_cb), self);
+  chooser = dataset_chooser_new (self, title, GTK_FILE_CHOOSER_ACTION_OPEN, _("_Import"), import_from);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
