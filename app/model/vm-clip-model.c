@@ -15,10 +15,13 @@
 #include <math.h>
 #include <string.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 #include "gpu/vm-gpu-kernels.h"
 #include "model/vm-clip-model.h"
 #include "model/vm-model-error.h"
+#include "model/vm-model-json-private.h"
+#include "model/vm-model-store.h"
 #include "model/vm-safetensors.h"
 
 #define WEIGHT_ALIGN 256
@@ -98,6 +101,7 @@ struct _VmClipModel {
   gint                    ref_count;
   VmGpuDevice            *device;
   char                   *name;
+  char                   *digest;
   VmClipConfig            config;
   VmClipPreprocessConfig  pre;
   float                   mean[3];
@@ -371,6 +375,48 @@ tower_clear (Tower *t)
   g_clear_pointer (&t->tokens, vm_gpu_buffer_unref);
 }
 
+/* What identifies the weights: the SHA-256 of model.safetensors that the
+ * manifest recorded at install or import, else the file's size and time. */
+static char *
+weights_digest (const char *dir)
+{
+  g_autofree char *manifest = g_build_filename (dir, VM_MODEL_MANIFEST_NAME, NULL);
+  g_autofree char *weights = g_build_filename (dir, "model.safetensors", NULL);
+  g_autoptr(JsonNode) root = NULL;
+  GStatBuf st;
+
+  root = _vm_model_json_parse_file (manifest, 1 << 20, VM_MODEL_ERROR_IO, NULL);
+  if (root != NULL && JSON_NODE_HOLDS_OBJECT (root))
+    {
+      JsonNode *files = json_object_get_member (json_node_get_object (root), "files");
+
+      if (files != NULL && JSON_NODE_HOLDS_ARRAY (files))
+        {
+          JsonArray *array = json_node_get_array (files);
+
+          for (guint i = 0; i < json_array_get_length (array); i++)
+            {
+              JsonNode *node = json_array_get_element (array, i);
+              JsonObject *f;
+              const char *path, *sha;
+
+              if (!JSON_NODE_HOLDS_OBJECT (node))
+                continue;
+              f = json_node_get_object (node);
+              path = json_object_get_string_member_with_default (f, "path", NULL);
+              sha = json_object_get_string_member_with_default (f, "sha256", NULL);
+              if (g_strcmp0 (path, "model.safetensors") == 0 && sha != NULL && strlen (sha) == 64)
+                return g_strconcat ("sha256:", sha, NULL);
+            }
+        }
+    }
+
+  if (g_stat (weights, &st) == 0)
+    return g_strdup_printf ("size:%" G_GINT64_FORMAT ",mtime:%" G_GINT64_FORMAT,
+                            (gint64) st.st_size, (gint64) st.st_mtime);
+  return g_strdup ("unknown");
+}
+
 VmClipModel *
 vm_clip_model_load (VmGpuDevice      *device,
                     const char       *dir,
@@ -394,6 +440,7 @@ vm_clip_model_load (VmGpuDevice      *device,
   self->ref_count = 1;
   self->device = vm_gpu_device_ref (device);
   self->name = g_path_get_basename (dir);
+  self->digest = weights_digest (dir);
   self->has_vision = !(flags & VM_CLIP_LOAD_NO_VISION);
   self->has_text = !(flags & VM_CLIP_LOAD_NO_TEXT);
   /* $VIDMARK_CLIP_KERNELS=cpu|gpu overrides the choice (tests, benchmarks). */
@@ -463,6 +510,7 @@ vm_clip_model_unref (VmClipModel *self)
   g_clear_pointer (&self->tokenizer, vm_tokenizer_unref);
   g_clear_pointer (&self->device, vm_gpu_device_unref);
   g_free (self->name);
+  g_free (self->digest);
   g_free (self);
 }
 
@@ -470,6 +518,12 @@ const char *
 vm_clip_model_get_name (VmClipModel *self)
 {
   return self->name;
+}
+
+const char *
+vm_clip_model_get_digest (VmClipModel *self)
+{
+  return self->digest;
 }
 
 const VmClipConfig *

@@ -68,6 +68,10 @@ void         vm_clip_model_unref  (VmClipModel      *self);
 
 /* The directory's base name ("clip-vit-base-patch32"). */
 const char          *vm_clip_model_get_name           (VmClipModel *self);
+/* Identifies the weights, for the catalog's model record (the embeddings of
+ * one model name are only comparable under one digest): "sha256:HEX" of
+ * model.safetensors from the install manifest, else "size:N,mtime:T". */
+const char          *vm_clip_model_get_digest         (VmClipModel *self);
 const VmClipConfig  *vm_clip_model_get_config         (VmClipModel *self);
 /* Length of every embedding. */
 guint                vm_clip_model_get_projection_dim (VmClipModel *self);
