@@ -40,7 +40,8 @@ void vm_embedding_store_options_init (VmEmbeddingStoreOptions *options);
 typedef struct _VmEmbeddingStore VmEmbeddingStore;
 
 /* A store for the catalog model @model_id whose vectors have @dim fp16 values
- * (@dim a multiple of 8).  Errors: VM_GPU_ERROR. */
+ * (any @dim: rows are padded with zeros on the device to what the similarity
+ * kernels need).  Errors: VM_GPU_ERROR. */
 VmEmbeddingStore *vm_embedding_store_new   (VmGpuDevice                    *device,
                                             gint64                          model_id,
                                             guint                           dim,
