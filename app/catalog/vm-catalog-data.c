@@ -579,6 +579,55 @@ vm_catalog_get_embeddings (VmCatalog  *self,
   return g_byte_array_free_to_bytes (g_steal_pointer (&data));
 }
 
+GArray *
+vm_catalog_list_embedding_versions (VmCatalog  *self,
+                                    gint64      model_id,
+                                    GError    **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+  g_autoptr(GArray) out = NULL;
+  int rc;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = _vm_catalog_prepare (self,
+                              "SELECT e.video_id, sum (e.n_frames), count (*), min (e.id), max (e.id), "
+                              "sum (e.id), sum (e.first_frame), v.indexed_at, v.mtime_us, v.n_frames "
+                              "FROM embeddings e JOIN videos v ON v.id = e.video_id "
+                              "WHERE e.model_id = ?1 AND v.status != 'missing' "
+                              "GROUP BY e.video_id ORDER BY e.video_id",
+                              error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, model_id);
+
+  out = g_array_new (FALSE, FALSE, sizeof (VmEmbeddingVersion));
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      VmEmbeddingVersion v = { 0, };
+      guint64 h = 1469598103934665603ull;
+
+      v.video_id = sqlite3_column_int64 (stmt, 0);
+      v.n_embeddings = (guint) sqlite3_column_int64 (stmt, 1);
+      /* FNV-style mix of everything that changes on a rewrite. */
+      for (int c = 1; c <= 9; c++)
+        {
+          h ^= (guint64) sqlite3_column_int64 (stmt, c);
+          h *= 1099511628211ull;
+          h ^= h >> 29;
+        }
+      v.version = h;
+      g_array_append_val (out, v);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      _vm_catalog_set_error (self, rc, _("Cannot read embeddings"), error);
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
 /* ---- Timed text -------------------------------------------------------- */
 
 static const char * const text_source_names[] = {

@@ -236,6 +236,22 @@ GBytes     *vm_catalog_get_embeddings        (VmCatalog   *self,
                                               guint       *out_first,
                                               GError     **error);
 
+/* What the embedding store needs to see what changed: per video that has
+ * embeddings of @model_id (and is not missing), the number of embedded
+ * frames and a version that changes when its frames or embeddings are
+ * rewritten (from indexed_at, the file's mtime, the frame count and the
+ * embedding rows).  One query.  Element type VmEmbeddingVersion, ordered by
+ * video id. */
+typedef struct {
+  gint64  video_id;
+  guint   n_embeddings;
+  guint64 version;
+} VmEmbeddingVersion;
+
+GArray     *vm_catalog_list_embedding_versions (VmCatalog   *self,
+                                                gint64       model_id,
+                                                GError     **error);
+
 /* ---- Timed text --------------------------------------------------------- */
 
 typedef enum {

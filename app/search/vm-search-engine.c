@@ -1066,13 +1066,18 @@ vm_search_engine_refine (VmSearchEngine  *self,
                          GCancellable    *cancellable,
                          GError         **error)
 {
-  VmClipModel *model = NULL;
-  VmRefineOptions options;
-  guint done = 0;
-
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (VM_IS_CATALOG (catalog), FALSE);
   g_return_val_if_fail (result != NULL, FALSE);
+
+#ifdef VM_SEARCH_NO_REFINE
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                       _("Boundary refinement is not part of this build"));
+  return FALSE;
+#else
+  VmClipModel *model = NULL;
+  VmRefineOptions options;
+  guint done = 0;
 
   if (n == 0 || result->query_embedding == NULL || result->model_id <= 0 || self->text_model == NULL)
     return TRUE;
@@ -1126,4 +1131,5 @@ vm_search_engine_refine (VmSearchEngine  *self,
 
   g_ptr_array_sort (result->moments, compare_moments_by_score);
   return TRUE;
+#endif
 }
