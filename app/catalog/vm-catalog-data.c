@@ -233,6 +233,86 @@ vm_catalog_ensure_model (VmCatalog   *self,
   return TRUE;
 }
 
+gboolean
+vm_catalog_reset_model (VmCatalog   *self,
+                        const char  *name,
+                        int          dim,
+                        const char  *digest,
+                        gint64      *out_id,
+                        gboolean    *out_replaced,
+                        GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gint64 id = 0;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (out_replaced != NULL)
+    *out_replaced = FALSE;
+
+  if (!vm_catalog_begin (self, error))
+    return FALSE;
+
+  if (!vm_catalog_ensure_model (self, name, dim, digest, &id, &local_error))
+    {
+      g_autoptr(VmCachedStmt) find = NULL;
+      static const char * const steps[] = {
+        "DELETE FROM embeddings WHERE model_id = ?1",
+        "UPDATE models SET dim = ?2, digest = ?3 WHERE id = ?1",
+      };
+
+      /* Only a known name with other weights is taken over; a bad name or
+       * dimension stays an error. */
+      if (!g_error_matches (local_error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID) ||
+          name == NULL || *name == '\0' || dim <= 0)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          goto fail;
+        }
+
+      find = _vm_catalog_prepare (self, "SELECT id FROM models WHERE name = ?1", error);
+      if (find == NULL)
+        goto fail;
+      _vm_bind_text (find, 1, name);
+      if (!_vm_catalog_query_int64 (self, find, &id, _("Cannot look up a model"), error))
+        goto fail;
+      if (id == 0)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          goto fail;
+        }
+
+      for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+        {
+          g_autoptr(VmCachedStmt) stmt = _vm_catalog_prepare (self, steps[i], error);
+
+          if (stmt == NULL)
+            goto fail;
+          sqlite3_bind_int64 (stmt, 1, id);
+          if (i == 1)
+            {
+              sqlite3_bind_int (stmt, 2, dim);
+              _vm_bind_text (stmt, 3, digest);
+            }
+          if (!_vm_catalog_step_done (self, stmt, _("Cannot update a model"), error))
+            goto fail;
+        }
+      if (out_replaced != NULL)
+        *out_replaced = TRUE;
+    }
+
+  if (!vm_catalog_commit (self, error))
+    return FALSE;
+  if (out_id != NULL)
+    *out_id = id;
+  return TRUE;
+
+fail:
+  vm_catalog_rollback (self);
+  return FALSE;
+}
+
 GPtrArray *
 vm_catalog_list_models (VmCatalog  *self,
                         GError    **error)
@@ -509,6 +589,35 @@ vm_catalog_put_embeddings (VmCatalog      *self,
 fail:
   vm_catalog_rollback (self);
   return FALSE;
+}
+
+gboolean
+vm_catalog_count_embeddings (VmCatalog  *self,
+                             gint64      video_id,
+                             gint64      model_id,
+                             guint      *out_n_frames,
+                             GError    **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+  gint64 n = 0;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  stmt = _vm_catalog_prepare (self,
+                              "SELECT COALESCE (SUM (n_frames), 0) FROM embeddings "
+                              "WHERE video_id = ?1 AND model_id = ?2",
+                              error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, video_id);
+  sqlite3_bind_int64 (stmt, 2, model_id);
+  if (!_vm_catalog_query_int64 (self, stmt, &n, _("Cannot count embeddings"), error))
+    return FALSE;
+
+  if (out_n_frames != NULL)
+    *out_n_frames = (guint) n;
+  return TRUE;
 }
 
 GBytes *
