@@ -423,7 +423,7 @@ catalog_model_id (VmSearchEngine  *self,
         {
           g_autofree char *text =
             g_strdup_printf (_("The library was indexed with other weights of model “%s”: searching "
-                               "text only. Run “vidmark index --force” to index it again."),
+                               "text only. Run “vidmark index” to embed it again with these weights."),
                              name);
 
           add_notice (notice, text);
