@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,7 +363,7 @@ vm_cli_cmd_search (VmCli              *cli,
   g_autofree char *like_path = NULL;
   gint64 like_ns = 0;
   gboolean text_only = FALSE, visual_only = FALSE, timings = FALSE;
-  double min_duration = -1, max_duration = -1;
+  double min_duration = NAN, max_duration = NAN;
   VmSearchEngineOptions engine_options;
   VmSearchQuery q;
   int top = 10;
@@ -432,8 +433,8 @@ vm_cli_cmd_search (VmCli              *cli,
       vm_cli_error (_("--margin must be between 0 and 3600 seconds"));
       return VM_EXIT_USAGE;
     }
-  if ((min_duration != -1 && !(min_duration >= 0 && min_duration < 1e7)) ||
-      (max_duration != -1 && !(max_duration > 0 && max_duration < 1e7)) ||
+  if ((!isnan (min_duration) && !(min_duration >= 0 && min_duration < 1e7)) ||
+      (!isnan (max_duration) && !(max_duration > 0 && max_duration < 1e7)) ||
       (min_duration > 0 && max_duration > 0 && min_duration > max_duration))
     {
       vm_cli_error (_("--min-duration and --max-duration take seconds, the minimum not above the maximum"));
