@@ -687,13 +687,19 @@ search_visual (VmSearchEngine       *self,
     result->n_frames = vm_embedding_store_get_n_rows (self->store);
   else
     {
-      GHashTableIter iter;
-      gpointer value;
+      /* The embedded frames of the allowed videos (one catalog query). */
+      g_autoptr(GArray) versions = vm_catalog_list_embedding_versions (catalog, model_id, error);
 
-      g_hash_table_iter_init (&iter, allowed);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        if (vm_embedding_store_has_video (self->store, ((VmVideo *) value)->id))
-          result->n_frames += ((VmVideo *) value)->n_frames;
+      if (versions == NULL)
+        return NULL;
+      for (guint i = 0; i < versions->len; i++)
+        {
+          const VmEmbeddingVersion *v = &g_array_index (versions, VmEmbeddingVersion, i);
+
+          if (g_hash_table_contains (allowed, &v->video_id) &&
+              vm_embedding_store_has_video (self->store, v->video_id))
+            result->n_frames += v->n_embeddings;
+        }
     }
 
   /* 3. curves */

@@ -17,6 +17,27 @@
  *  5. text: vm_text_search() with the same filters, merged with
  *     vm_moments_merge().
  *
+ * Candidates (step 2): the distinct videos among the 64 best frames, each
+ * ranked by its best frame.  When those come from fewer videos than wanted
+ * (the limit, at least 8, at most 64), further passes (up to 4 in all) scan
+ * only the videos not seen yet, so that one video with many good frames
+ * cannot hide the rest.  Filters become the list of allowed video ids given
+ * to the scan, so they apply before it, not to its results.
+ *
+ * Moments: grounding's proposals of one video that lie more than half
+ * inside a better one are dropped (multi-scale windows around the same
+ * moment).  Each text moment then joins the visual moment of its video that
+ * it overlaps most (or lies within 1 s of), merged by vm_moments_merge() into
+ * one moment with both signals; text moments meeting no visual moment stay
+ * as they are.  Query by example leaves out the example's own moment (the
+ * one holding the example frame).
+ *
+ * Models: the catalog's model record is found by the indexer's convention
+ * (the model's name, projection dim and digest; registered when new).  When
+ * the catalog holds that name with another digest or dim, its embeddings
+ * come from other weights: the search is text only and the notice says to
+ * index again.
+ *
  * Without an installed model (or GPU) the search is text only and the
  * result's notice says how to add a model.  The engine keeps the model and
  * the store between searches; each search brings the store up to date with
