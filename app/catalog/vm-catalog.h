@@ -271,6 +271,45 @@ GArray     *vm_catalog_list_embedding_versions (VmCatalog   *self,
                                                 gint64       model_id,
                                                 GError     **error);
 
+/* ---- Dense embeddings: the cache of query-time refinement ---------------- */
+
+/* Frames decoded densely around a moment's boundaries, keyed by their
+ * timestamp rather than by an index frame.  The cache goes with the video and
+ * the model, and is emptied when the video's frames are replaced
+ * (vm_catalog_replace_frames(), vm_catalog_remove_folder()) or its size,
+ * mtime or fingerprint change (vm_catalog_save_video()). */
+
+/* Stores @n embeddings of @video_id for @model_id: frame i at @pts_ns[i]
+ * (>= 0, any order) has the @dim fp16 values fp16[i·dim ...].  A frame
+ * already cached is replaced.  @dim must be the model's.  One transaction. */
+gboolean    vm_catalog_put_dense_embeddings  (VmCatalog      *self,
+                                              gint64          video_id,
+                                              gint64          model_id,
+                                              const gint64   *pts_ns,
+                                              guint           n,
+                                              guint           dim,
+                                              const guint16  *fp16,
+                                              GError        **error);
+/* The cached frames with @from_ns <= pts <= @to_ns, in pts order: returns
+ * their n × dim fp16 values (dim: the model's) and, in @out_pts (optional,
+ * element type gint64), their timestamps.  Empty when none. */
+GBytes     *vm_catalog_get_dense_embeddings  (VmCatalog   *self,
+                                              gint64       video_id,
+                                              gint64       model_id,
+                                              gint64       from_ns,
+                                              gint64       to_ns,
+                                              GArray     **out_pts,
+                                              GError     **error);
+/* Empties the cache of @video_id (of every video when 0). */
+gboolean    vm_catalog_clear_dense_embeddings (VmCatalog  *self,
+                                               gint64      video_id,
+                                               GError    **error);
+/* How many frames the cache holds for @video_id (every video when 0). */
+gboolean    vm_catalog_count_dense_embeddings (VmCatalog  *self,
+                                               gint64      video_id,
+                                               guint64    *out_n,
+                                               GError    **error);
+
 /* ---- Timed text --------------------------------------------------------- */
 
 typedef enum {

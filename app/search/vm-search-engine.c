@@ -1076,11 +1076,6 @@ vm_search_engine_refine (VmSearchEngine  *self,
   g_return_val_if_fail (VM_IS_CATALOG (catalog), FALSE);
   g_return_val_if_fail (result != NULL, FALSE);
 
-#ifdef VM_SEARCH_NO_REFINE
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                       _("Boundary refinement is not part of this build"));
-  return FALSE;
-#else
   VmClipModel *model = NULL;
   VmRefineOptions options;
   guint done = 0;
@@ -1137,5 +1132,4 @@ vm_search_engine_refine (VmSearchEngine  *self,
 
   g_ptr_array_sort (result->moments, compare_moments_by_score);
   return TRUE;
-#endif
 }

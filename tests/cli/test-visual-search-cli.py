@@ -182,9 +182,13 @@ def _():
     r = json.loads(p.stdout)
     check_result(r)
     assert r["moments"], r
-    assert r["refined"] in (0, 1, 2), r
-    if r["refined"] == 0:
-        assert "not refined" in p.stderr, p.stderr
+    assert r["refined"] == min(2, len(r["moments"])), r
+    assert "not refined" not in p.stderr, p.stderr
+    assert r["timings"]["refine_ms"] > 0, r
+    # Refining again finds the dense frames' embeddings cached.
+    again = json.loads(run("--json", "search", "ball", "--visual-only", "--refine=2", check=0).stdout)
+    assert [(m["path"], m["start"], m["end"]) for m in again["moments"]] == \
+        [(m["path"], m["start"], m["end"]) for m in r["moments"]], (r, again)
     p = run("search", "ball", "--timings", check=0)
     lines = p.stdout.splitlines()
     assert re.match(rf"^1\. /.+  {TIMESTAMP}–{TIMESTAMP}  score \d\.\d{{3}}  \(.+\)$", lines[0]), lines

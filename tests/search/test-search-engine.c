@@ -500,14 +500,8 @@ test_planted (void)
   {
     gint64 s = ((VmMoment *) r->moments->pdata[0])->start_ns, e = ((VmMoment *) r->moments->pdata[0])->end_ns;
 
-#ifdef VM_SEARCH_NO_REFINE
-    g_assert_false (vm_search_engine_refine (engine, lib->catalog, r, 2, NULL, &error));
-    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
-    g_clear_error (&error);
-#else
     g_assert_true (vm_search_engine_refine (engine, lib->catalog, r, 2, NULL, &error));
     g_assert_no_error (error);
-#endif
     g_assert_cmpint (((VmMoment *) r->moments->pdata[0])->start_ns, ==, s);
     g_assert_cmpint (((VmMoment *) r->moments->pdata[0])->end_ns, ==, e);
   }
