@@ -242,7 +242,7 @@ engine_new (const char *dir)
   vm_search_engine_options_init (&options);
   options.models_dir = dir;
   options.device = device;
-  options.store.chunk_rows = 1000;   /* several chunks even in small tests */
+  options.store.chunk_rows = 128;    /* several chunks even in small tests */
   engine = vm_search_engine_new (&options, &error);
   g_assert_no_error (error);
   g_assert_nonnull (engine);
@@ -525,6 +525,18 @@ test_planted (void)
   g_assert_false (result_has_video (r, target));
   g_assert_cmpuint (r->n_frames, ==, 6 * DURATION_S / STEP_S);
   g_clear_pointer (&r, vm_search_result_free);
+
+  /* A video indexed since the last search is found by the next one. */
+  {
+    Plant late_plant = { 30, 40, 0.05, NULL };
+    gint64 late = add_video (lib, "late.mp4", &late_plant, 0, DURATION_S);
+
+    r = search (engine, lib, &q);
+    g_assert_cmpint (((VmMoment *) r->moments->pdata[0])->video_id, ==, late);
+    g_assert_cmpfloat (iou_s (r->moments->pdata[0], 30, 40), >=, 0.5);
+    g_clear_pointer (&r, vm_search_result_free);
+    g_assert_true (vm_catalog_delete_video (lib->catalog, late, &error));
+  }
 
   /* Every video deleted: an empty result, no error. */
   for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
