@@ -15,6 +15,14 @@
  * through it in windows) per scan, so libraries larger than device memory
  * still work (slower).
  *
+ * Out of device memory while a resident chunk grows, that chunk (and the
+ * chunks after it) move to host memory and are streamed; a staging chunk or
+ * host memory that cannot be had gives VM_GPU_ERROR_OUT_OF_MEMORY.
+ *
+ * A filtered scan dispatches the similarity once per run of the chosen
+ * videos' rows (adjacent videos share a run); past 64 runs it computes the
+ * videos' curves instead and selects the top k on the CPU.
+ *
  * A store is used from one thread at a time (the search engine serialises).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
