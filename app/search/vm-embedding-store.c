@@ -39,6 +39,7 @@
 #define MIN_CHUNK_ALLOC   ((guint64) 1024)
 #define MAX_RUNS          8
 #define MAX_FILTER_RUNS   64
+#define STAGING_BYTES     ((guint64) 256 << 20)
 
 typedef struct {
   gint64  video_id;
@@ -75,6 +76,7 @@ struct _VmEmbeddingStore {
   guint64      row_bytes;
   guint64      chunk_rows;
   guint64      budget;
+  guint64      staging_max;    /* bytes */
   guint        max_resident;   /* chunks that may be resident */
 
   GHashTable  *videos;         /* gint64* → Video* */
@@ -228,13 +230,15 @@ vm_embedding_store_new (VmGpuDevice                    *device,
   if (heap == 0 && info->n_heaps > 0)
     heap = info->heaps[0].size;
   self->budget = options != NULL && options->resident_budget > 0 ? options->resident_budget : heap / 2;
+  self->staging_max = options != NULL && options->staging_bytes > 0 ? options->staging_bytes : STAGING_BYTES;
 
-  /* By default a chunk is at most a quarter of the budget, so that a few are
-   * resident and the staging chunk stays small beside them. */
+  /* By default a chunk is as large as the budget allows: the fewer the
+   * chunks, the fewer the scan's dispatches and merges.  (The staging chunk
+   * is bounded on its own: streamed chunks go through it in windows.) */
   if (options != NULL && options->chunk_rows > 0)
     self->chunk_rows = options->chunk_rows;
   else
-    self->chunk_rows = MIN (max_rows, self->budget / 4 / self->row_bytes);
+    self->chunk_rows = MIN (max_rows, self->budget / self->row_bytes);
   self->chunk_rows = CLAMP (self->chunk_rows, 1, MAX (max_rows, 1));
   chunk_bytes = self->chunk_rows * self->row_bytes;
   self->max_resident = (guint) MIN (self->budget / chunk_bytes, G_MAXUINT);
@@ -1078,6 +1082,71 @@ scan_runs (VmEmbeddingStore  *self,
   return TRUE;
 }
 
+/* Scans the @n_runs runs of a streamed chunk: windows of at most the
+ * staging chunk's rows are uploaded and scanned in turn (a run crossing a
+ * window's end is split). */
+static gboolean
+stream_chunk (VmEmbeddingStore  *self,
+              Chunk             *chunk,
+              const Run         *runs,
+              guint              n_runs,
+              guint              k,
+              GArray            *hits,
+              GError           **error)
+{
+  g_autoptr(GArray) window = g_array_new (FALSE, FALSE, sizeof (Run));
+  guint64 window_rows = MIN (chunk->capacity, MAX (self->staging_max / self->row_bytes, 1));
+  guint64 lo = G_MAXUINT64;
+
+  /* The staging chunk grows with the streamed chunks, up to staging_max. */
+  if (self->staging == NULL || vm_gpu_buffer_get_size (self->staging) < window_rows * self->row_bytes)
+    {
+      g_clear_pointer (&self->staging, vm_gpu_buffer_unref);
+      self->staging = vm_gpu_buffer_new (self->device, window_rows * self->row_bytes, error);
+      if (self->staging == NULL)
+        return FALSE;
+    }
+
+  for (guint i = 0; i <= n_runs; i++)
+    {
+      guint64 row = i < n_runs ? runs[i].first_row : 0;
+      guint64 left = i < n_runs ? runs[i].n : 0;
+
+      do
+        {
+          gboolean flush = i == n_runs ? window->len > 0 : lo != G_MAXUINT64 && row >= lo + window_rows;
+
+          if (flush)
+            {
+              const Run *last = &g_array_index (window, Run, window->len - 1);
+
+              if (!vm_gpu_buffer_upload (self->staging, 0, chunk->host + lo * self->dim_pad,
+                                         (last->first_row + last->n - lo) * self->row_bytes, error) ||
+                  !scan_runs (self, (Run *) window->data, window->len, k, self->staging, lo, hits, error))
+                return FALSE;
+              g_array_set_size (window, 0);
+              lo = G_MAXUINT64;
+            }
+          if (left > 0)
+            {
+              Run part = runs[i];
+              guint64 take;
+
+              if (lo == G_MAXUINT64)
+                lo = row;
+              take = MIN (left, lo + window_rows - row);
+              part.first_row = row;
+              part.n = take;
+              g_array_append_val (window, part);
+              row += take;
+              left -= take;
+            }
+        }
+      while (left > 0);
+    }
+  return TRUE;
+}
+
 static gint
 run_compare (gconstpointer a,
              gconstpointer b)
@@ -1266,7 +1335,6 @@ vm_embedding_store_top_frames (VmEmbeddingStore  *self,
       guint c = g_array_index (runs, Run, start).chunk;
       guint end = start;
       Chunk *chunk = get_chunk (self, c);
-      guint64 lo, hi;
 
       while (end < runs->len && g_array_index (runs, Run, end).chunk == c)
         end++;
@@ -1278,20 +1346,7 @@ vm_embedding_store_top_frames (VmEmbeddingStore  *self,
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return NULL;
 
-      lo = g_array_index (runs, Run, start).first_row;
-      hi = g_array_index (runs, Run, end - 1).first_row + g_array_index (runs, Run, end - 1).n;
-      /* The staging chunk grows with the streamed chunks (up to chunk_rows). */
-      if (self->staging == NULL || vm_gpu_buffer_get_size (self->staging) < chunk->capacity * self->row_bytes)
-        {
-          g_clear_pointer (&self->staging, vm_gpu_buffer_unref);
-          self->staging = vm_gpu_buffer_new (self->device, chunk->capacity * self->row_bytes, error);
-          if (self->staging == NULL)
-            return NULL;
-        }
-      if (!vm_gpu_buffer_upload (self->staging, 0, chunk->host + lo * self->dim_pad,
-                                 (hi - lo) * self->row_bytes, error) ||
-          !scan_runs (self, &g_array_index (runs, Run, start), end - start, k, self->staging, lo,
-                      hits, error))
+      if (!stream_chunk (self, chunk, (Run *) &g_array_index (runs, Run, start), end - start, k, hits, error))
         return NULL;
       start = end;
     }

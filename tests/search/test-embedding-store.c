@@ -417,6 +417,32 @@ test_top_frames (void)
   /* The staging chunk now counts. */
   g_assert_cmpuint (vm_embedding_store_get_device_bytes (store), ==, 3 * 16384 * 1024);
 
+  /* Streamed chunks through a staging chunk smaller than a chunk: windows
+   * of 3,000 rows, runs split across them. */
+  {
+    g_autoptr(VmEmbeddingStore) windowed = NULL;
+    g_autoptr(GError) error = NULL;
+    VmEmbeddingStoreOptions options;
+
+    vm_embedding_store_options_init (&options);
+    options.chunk_rows = 16384;
+    options.resident_budget = 16384 * 1024;
+    options.staging_bytes = 3000 * 1024 + 100;
+    windowed = vm_embedding_store_new (device, lib512.model_id, 512, &options, &error);
+    g_assert_no_error (error);
+    g_assert_true (vm_embedding_store_sync (windowed, catalog, NULL, &error));
+    g_assert_no_error (error);
+    for (guint i = 0; i < 2; i++)
+      {
+        g_autofree float *q = random_query (&lib512, rand);
+        g_autoptr(GArray) hits = vm_embedding_store_top_frames (windowed, q, 64, NULL, 0, NULL, &error);
+
+        g_assert_no_error (error);
+        check_hits (&lib512, hits, q, 64, NULL, 0);
+      }
+    g_assert_cmpuint (vm_embedding_store_get_device_bytes (windowed), ==, 16384 * 1024 + 3000 * 1024);
+  }
+
   /* A frame finds itself first, wherever it lives. */
   {
     guint n_ids;
