@@ -617,6 +617,71 @@ test_grey_distance (void)
   g_assert_cmpfloat_with_epsilon (vm_frame_grey_distance (ga, gb), 127.0 / 255.0, 1e-9);
 }
 
+/* ---- The catalog's side ------------------------------------------------ */
+
+static void
+test_reset_model (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmCatalog) catalog = vm_catalog_open (":memory:", &error);
+  g_autoptr(VmVideo) video = vm_video_new ();
+  g_autoptr(GPtrArray) models = NULL;
+  VmFrameRecord frames[3] = { { 0, TRUE, 0 }, { 1000, FALSE, 0 }, { 2000, FALSE, 1 } };
+  guint16 halves[3 * 4];
+  gint64 id = 0, id2 = 0;
+  gboolean replaced = TRUE;
+  guint n = 99;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (halves); i++)
+    halves[i] = vm_float_to_half (0.5f);
+  video->path = g_strdup ("/v.mp4");
+  g_assert_true (vm_catalog_save_video (catalog, video, &error));
+  g_assert_true (vm_catalog_replace_frames (catalog, video->id, frames, 3, &error));
+
+  /* New: registered. */
+  g_assert_true (vm_catalog_reset_model (catalog, "m", 4, "sha256:aa", &id, &replaced, &error));
+  g_assert_no_error (error);
+  g_assert_false (replaced);
+  g_assert_true (vm_catalog_count_embeddings (catalog, video->id, id, &n, &error));
+  g_assert_cmpuint (n, ==, 0);
+  g_assert_true (vm_catalog_put_embeddings (catalog, video->id, id, 0, 2, 4, halves, &error));
+  g_assert_true (vm_catalog_count_embeddings (catalog, video->id, id, &n, &error));
+  g_assert_cmpuint (n, ==, 2);
+
+  /* The same weights: nothing changes. */
+  g_assert_true (vm_catalog_reset_model (catalog, "m", 4, "sha256:aa", &id2, &replaced, &error));
+  g_assert_false (replaced);
+  g_assert_cmpint (id2, ==, id);
+  g_assert_true (vm_catalog_count_embeddings (catalog, video->id, id, &n, &error));
+  g_assert_cmpuint (n, ==, 2);
+
+  /* ensure_model refuses other weights; reset_model takes them over and
+   * drops the old embeddings. */
+  g_assert_false (vm_catalog_ensure_model (catalog, "m", 4, "sha256:bb", &id2, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_true (vm_catalog_reset_model (catalog, "m", 3, "sha256:bb", &id2, &replaced, &error));
+  g_assert_no_error (error);
+  g_assert_true (replaced);
+  g_assert_cmpint (id2, ==, id);
+  g_assert_true (vm_catalog_count_embeddings (catalog, video->id, id, &n, &error));
+  g_assert_cmpuint (n, ==, 0);
+  g_assert_true (vm_catalog_ensure_model (catalog, "m", 3, "sha256:bb", &id2, &error));
+  models = vm_catalog_list_models (catalog, &error);
+  g_assert_cmpuint (models->len, ==, 1);
+  g_assert_cmpint (((VmModelRecord *) g_ptr_array_index (models, 0))->dim, ==, 3);
+
+  /* Bad arguments stay errors and change nothing. */
+  g_assert_false (vm_catalog_reset_model (catalog, "m", 0, "sha256:cc", &id2, NULL, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (vm_catalog_reset_model (catalog, "", 4, "sha256:cc", &id2, NULL, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_true (vm_catalog_ensure_model (catalog, "m", 3, "sha256:bb", &id2, &error));
+}
+
 /* ---- Bounded memory ----------------------------------------------------- */
 
 static void
@@ -821,6 +886,7 @@ main (int   argc,
   generate_cuts (clip_cuts);
 
   g_test_add_func ("/index-embed/grey-distance", test_grey_distance);
+  g_test_add_func ("/index-embed/catalog/reset-model", test_reset_model);
   g_test_add ("/index-embed/dedupe/static", Fixture, NULL, fixture_set_up, test_dedupe_static, fixture_tear_down);
   g_test_add ("/index-embed/dedupe/off", Fixture, NULL, fixture_set_up, test_dedupe_off, fixture_tear_down);
   g_test_add ("/index-embed/dedupe/cuts", Fixture, NULL, fixture_set_up, test_dedupe_cuts, fixture_tear_down);
