@@ -5,6 +5,7 @@
  */
 #include <glib/gi18n.h>
 #include <glib-unix.h>
+#include <math.h>
 #include <stdio.h>
 
 #include "cli/vm-cli.h"
@@ -611,7 +612,7 @@ cmd_index (VmCli               *cli,
   g_autoptr(VmGpuDevice) device = NULL;
   g_autoptr(VmClipModel) model = NULL;
   gboolean no_visual = FALSE;
-  double dedupe = -1, keep_every = -1;
+  double dedupe = NAN, keep_every = NAN;   /* NAN: not given */
   int batch_size = 32;
   IndexRun run = { 0 };
   guint sigint_id, sigterm_id;
@@ -698,7 +699,7 @@ cmd_index (VmCli               *cli,
     }
   if (ocr_languages != NULL)
     run.options.text.ocr_options.languages = ocr_languages;
-  if (dedupe != -1)
+  if (!isnan (dedupe))
     {
       if (!(dedupe >= 0 && dedupe <= 1))
         {
@@ -707,7 +708,7 @@ cmd_index (VmCli               *cli,
         }
       run.options.dedupe_threshold = dedupe;
     }
-  if (keep_every != -1)
+  if (!isnan (keep_every))
     {
       if (!(keep_every >= 0 && keep_every <= 86400))
         {
