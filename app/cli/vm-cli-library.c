@@ -1230,7 +1230,7 @@ const VmCliCommand vm_cli_commands[] = {
   { "index", N_("[FOLDER…]"), N_("Scan the library and index new and changed videos"), cmd_index },
   { "list", NULL, N_("List the videos in the catalog"), cmd_list },
   { "info", N_("FILE"), N_("Show what a video file holds"), cmd_info },
-  { "search", N_("QUERY"), N_("Find moments by their subtitles, on-screen text or speech"), vm_cli_cmd_search },
+  { "search", N_("QUERY"), N_("Find moments by what they show or by their subtitles, on-screen text or speech"), vm_cli_cmd_search },
   { "status", NULL, N_("Show the catalog and indexing progress"), cmd_status },
   { "demo", NULL, N_("Generate a demo library of short clips"), cmd_demo },
   { "export", N_("--set NAME -o FILE"), N_("Export an annotation set as a dataset"), vm_cli_cmd_export },
