@@ -102,7 +102,7 @@ vm_visual_moment_score (double z,
     return 0;
   contrast = 1.0 - exp (-MAX (z, 0.0) / 3.0);
   level = 1.0 / (1.0 + exp (-(peak - 0.22) / 0.03));
-  return CLAMP (contrast * (0.5 + 0.5 * level), 0.0, 1.0);
+  return CLAMP (level * (0.35 + 0.65 * contrast), 0.0, 1.0);
 }
 
 static void

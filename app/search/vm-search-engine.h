@@ -118,14 +118,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmSearchResult, vm_search_result_free)
  *
  *   contrast = 1 − exp(−max(z, 0) / 3)
  *   level    = 1 / (1 + exp(−(peak − 0.22) / 0.03))
- *   score    = contrast × (0.5 + 0.5 × level)
+ *   score    = level × (0.35 + 0.65 × contrast)
  *
- * Increasing in both.  Contrast alone would let a video that matches
- * nothing rank high for its best frame; level alone would ignore where in
- * the video the match lies.  CLIP text–image cosines of a match lie around
- * 0.25–0.35 and of unrelated pairs around 0.1–0.2, so a clear match (z ≈ 4,
- * peak 0.3) scores ≈ 0.7, beside a text hit's 0.5–1, and a weak one
- * (z ≈ 1.5, peak 0.18) ≈ 0.16. */
+ * Non-decreasing in both, increasing in z above 0.  The level gates: CLIP
+ * text–image cosines of a match lie around 0.25–0.35 and of unrelated pairs
+ * around 0.1–0.2, so a moment that stands out of a video matching nothing
+ * (z 4, peak 0.15: 0.07) ranks far below a modest real match (z 2, peak
+ * 0.25: 0.49) and a clear one (z 4, peak 0.3: 0.78) ranks beside a text
+ * hit's 0.5–1.  The contrast places the moment in its video. */
 double vm_visual_moment_score (double z,
                                double peak);
 

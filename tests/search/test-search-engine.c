@@ -211,6 +211,56 @@ add_video (Library     *lib,
   return v->id;
 }
 
+/* A video whose frames have a chosen cosine with the query: @base (plus
+ * Gaussian noise of @jitter) everywhere, @moment inside [@start, @end). */
+static gint64
+add_video_cosines (Library    *lib,
+                   const char *name,
+                   double      base,
+                   double      jitter,
+                   double      moment,
+                   double      start,
+                   double      end)
+{
+  g_autofree float *vecs = NULL;
+  guint n = (guint) (DURATION_S / STEP_S);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmVideo) v = vm_video_new ();
+  g_autofree VmFrameRecord *frames = g_new0 (VmFrameRecord, n);
+  g_autofree guint16 *fp16 = g_new (guint16, (gsize) n * dim);
+
+  v->folder_id = lib->folder_id;
+  v->path = g_build_filename (lib->dir, "videos", name, NULL);
+  v->fingerprint = g_strdup_printf ("fp-%s", name);
+  v->duration_ns = DURATION_S * VM_NSEC_PER_SEC;
+  v->status = VM_VIDEO_STATUS_INDEXED;
+  g_assert_true (vm_catalog_save_video (lib->catalog, v, &error));
+  g_assert_no_error (error);
+  vecs = g_new (float, dim);
+  for (guint i = 0; i < n; i++)
+    {
+      double t = i * STEP_S + 0.5;
+      double c = (t >= start && t < end) ? moment : base + jitter * gauss (lib->rand);
+      double dot_ = 0, s = sqrt (MAX (0, 1 - c * c));
+
+      /* c·q plus a random unit vector orthogonal to q. */
+      for (guint k = 0; k < dim; k++)
+        vecs[k] = gauss (lib->rand);
+      for (guint k = 0; k < dim; k++)
+        dot_ += vecs[k] * query_vec[k];
+      for (guint k = 0; k < dim; k++)
+        vecs[k] -= dot_ * query_vec[k];
+      normalize (vecs, dim);
+      frames[i].pts_ns = (gint64) (t * VM_NSEC_PER_SEC);
+      for (guint k = 0; k < dim; k++)
+        fp16[(gsize) i * dim + k] = vm_float_to_half (c * query_vec[k] + s * vecs[k]);
+    }
+  g_assert_true (vm_catalog_replace_frames (lib->catalog, v->id, frames, n, &error));
+  g_assert_true (vm_catalog_put_embeddings (lib->catalog, v->id, lib->model_id, 0, n, dim, fp16, &error));
+  g_assert_no_error (error);
+  return v->id;
+}
+
 static void
 add_subtitle (Library    *lib,
               gint64      video_id,
@@ -299,11 +349,14 @@ result_has_video (VmSearchResult *r,
 static void
 test_score_monotonic (void)
 {
-  double prev = -1;
+  double prev;
 
-  /* Increasing in z at every peak, and in the peak at every z. */
+  /* Non-decreasing in z at every peak (increasing above 0, flat below);
+   * non-decreasing in the peak at every z. */
   for (double peak = -0.2; peak <= 1.0; peak += 0.05)
     {
+      double floor_ = vm_visual_moment_score (0, peak);
+
       prev = -1;
       for (double z = -2; z <= 12; z += 0.25)
         {
@@ -314,11 +367,11 @@ test_score_monotonic (void)
           if (z > 0)
             g_assert_cmpfloat (s, >, prev);
           else
-            g_assert_cmpfloat (s, ==, 0);
+            g_assert_cmpfloat (s, ==, floor_);
           prev = s;
         }
     }
-  for (double z = 0.25; z <= 12; z += 0.25)
+  for (double z = -1; z <= 12; z += 0.25)
     {
       prev = -1;
       for (double peak = -0.2; peak <= 1.0; peak += 0.01)
@@ -329,10 +382,14 @@ test_score_monotonic (void)
           prev = s;
         }
     }
-  /* The documented figures: a clear match beside a text hit, a weak one far below. */
-  g_assert_cmpfloat (fabs (vm_visual_moment_score (4, 0.3) - 0.7), <, 0.05);
-  g_assert_cmpfloat (vm_visual_moment_score (1.5, 0.18), <, 0.25);
+  /* The documented figures: a clear match beside a text hit (≥ 0.5), a
+   * modest real match far above a contrast in a video matching nothing. */
+  g_assert_cmpfloat (fabs (vm_visual_moment_score (4, 0.3) - 0.78), <, 0.01);
+  g_assert_cmpfloat (fabs (vm_visual_moment_score (2, 0.25) - 0.49), <, 0.01);
+  g_assert_cmpfloat (fabs (vm_visual_moment_score (4, 0.15) - 0.07), <, 0.01);
+  g_assert_cmpfloat (vm_visual_moment_score (6, 0.35), >, 0.85);
   g_assert_cmpfloat (vm_visual_moment_score (NAN, 0.3), ==, 0);
+  g_assert_cmpfloat (vm_visual_moment_score (4, NAN), ==, 0);
 }
 
 static void
@@ -604,6 +661,48 @@ test_ranking (void)
   g_assert_true (result_has_video (r, b));
   /* The hog holds most of the best frames, yet every video was a candidate. */
   g_assert_cmpuint (r->n_candidates, ==, 6);
+  assert_no_validation_messages ();
+}
+
+/* CLIP-like cosines: a modest real match (0.27 over a 0.15 background)
+ * ranks above a moment that merely stands out of a video matching nothing
+ * (0.14 over 0.03), although the latter stands out more. */
+static void
+test_ranking_levels (void)
+{
+  g_autoptr(Library) lib = NULL;
+  g_autoptr(VmSearchEngine) engine = NULL;
+  g_autoptr(VmSearchResult) r = NULL;
+  gint64 modest, blip;
+  VmMoment *top;
+  VmSearchQuery q;
+
+  REQUIRE_DEVICE ();
+  lib = library_new ();
+  engine = engine_new (models_dir);
+  blip = add_video_cosines (lib, "blip.mp4", 0.03, 0.01, 0.14, 20, 28);
+  modest = add_video_cosines (lib, "modest.mp4", 0.15, 0.01, 0.27, 30, 38);
+
+  vm_search_query_init (&q);
+  q.text = QUERY;
+  q.signals = VM_SIGNAL_VISUAL;
+  r = search (engine, lib, &q);
+  g_assert_cmpuint (r->moments->len, >=, 2);
+  top = r->moments->pdata[0];
+  g_test_message ("modest: %.1f–%.1f s %.3f", top->start_ns / 1e9, top->end_ns / 1e9, top->score);
+  g_assert_cmpint (top->video_id, ==, modest);
+  g_assert_cmpfloat (iou_s (top, 30, 38), >=, 0.5);
+  g_assert_cmpfloat (top->score, >, 0.4);
+  for (guint i = 0; i < r->moments->len; i++)
+    {
+      VmMoment *m = r->moments->pdata[i];
+
+      if (m->video_id == blip)
+        {
+          g_test_message ("blip: %.1f–%.1f s %.3f", m->start_ns / 1e9, m->end_ns / 1e9, m->score);
+          g_assert_cmpfloat (m->score, <, 0.15);
+        }
+    }
   assert_no_validation_messages ();
 }
 
@@ -1024,6 +1123,7 @@ main (int   argc,
   g_test_add_func ("/search-engine/empty-library", test_empty_library);
   g_test_add_func ("/search-engine/planted-deleted-missing", test_planted);
   g_test_add_func ("/search-engine/ranking", test_ranking);
+  g_test_add_func ("/search-engine/ranking-levels", test_ranking_levels);
   g_test_add_func ("/search-engine/filters", test_filters);
   g_test_add_func ("/search-engine/query-by-example", test_example);
   g_test_add_func ("/search-engine/hybrid", test_hybrid);
