@@ -102,7 +102,8 @@ typedef struct {
   gint64       model_id;
   char        *notice;         /* why a signal was left out (no model, no GPU...); NULL */
   guint64      n_frames;       /* frames scanned */
-  double       encode_ms, scan_ms, curves_ms, ground_ms, text_ms, total_ms;
+  double       encode_ms, scan_ms, curves_ms, ground_ms, text_ms, total_ms;  /* ms; total: the
+                                                                              * whole search */
   /* Added after the first version: */
   double       sync_ms;        /* bringing the store up to date (part of total_ms) */
   guint        n_candidates;   /* videos whose curves were grounded */
