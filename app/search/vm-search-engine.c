@@ -680,8 +680,10 @@ search_visual (VmSearchEngine       *self,
   candidates = pick_candidates (self, catalog, result->query_embedding, allowed, want, cancellable, error);
   if (candidates == NULL)
     return NULL;
-  if (candidates->len > MAX_CANDIDATES)
-    g_array_set_size (candidates, MAX_CANDIDATES);
+  /* Videos ranked far below the wanted number rarely give a top moment
+   * (the score is gated by the peak similarity): twice as many are kept. */
+  if (candidates->len > MIN (MAX_CANDIDATES, MAX (2 * want, 2 * MIN_CANDIDATES)))
+    g_array_set_size (candidates, MIN (MAX_CANDIDATES, MAX (2 * want, 2 * MIN_CANDIDATES)));
   result->scan_ms = ms_since (t0);
   if (allowed == NULL)
     result->n_frames = vm_embedding_store_get_n_rows (self->store);

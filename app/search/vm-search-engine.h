@@ -21,7 +21,8 @@
  * ranked by its best frame.  When those come from fewer videos than wanted
  * (the limit, at least 8, at most 64), further passes (up to 4 in all) scan
  * only the videos not seen yet, so that one video with many good frames
- * cannot hide the rest.  Filters become the list of allowed video ids given
+ * cannot hide the rest.  The best twice-wanted (at least 16) of them are
+ * grounded.  Filters become the list of allowed video ids given
  * to the scan, so they apply before it, not to its results.
  *
  * Moments: grounding's proposals of one video that lie more than half
