@@ -587,7 +587,7 @@ test_curves (void)
    * a few with an unknown id, then none. */
   check_curves (&lib512, store, ids, n_ids, rand);
   {
-    gint64 few[] = { ids[n_ids - 1], 424242, ids[0], ids[50] };
+    gint64 few[] = { ids[n_ids - 1], 424242, ids[0], ids[50], ids[0], ids[n_ids - 2] };
 
     check_curves (&lib512, store, few, G_N_ELEMENTS (few), rand);
   }
