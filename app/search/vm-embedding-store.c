@@ -1370,6 +1370,51 @@ vm_score_curve_free (VmScoreCurve *curve)
   g_free (curve);
 }
 
+typedef struct {
+  guint    chunk;
+  gboolean streamed;
+  guint64  first_row;
+  guint    n;
+  guint64  pos;        /* in the output, in row order */
+  float   *dst;        /* the curve's scores of this segment */
+} CurveItem;
+
+static gint
+curve_item_compare (gconstpointer a,
+                    gconstpointer b)
+{
+  const CurveItem *x = a, *y = b;
+
+  if (x->streamed != y->streamed)
+    return x->streamed ? 1 : -1;
+  if (x->chunk != y->chunk)
+    return x->chunk < y->chunk ? -1 : 1;
+  return x->first_row < y->first_row ? -1 : x->first_row > y->first_row;
+}
+
+/* Records one GEMV over @n rows of @rows into the output at @pos. */
+static gboolean
+record_gemv (VmEmbeddingStore  *self,
+             VmGpuGraph        *graph,
+             VmGpuView          rows,
+             guint64            n,
+             guint64            pos,
+             GError           **error)
+{
+  VmGpuGemm gemm = {
+    .m = 1, .n = (guint) n, .k = self->dim_pad,
+    .a = VM_GPU_VIEW (self->query, 0),
+    .b = rows,
+    .b_type = VM_GPU_F16,
+    .c = VM_GPU_VIEW (self->curve_out, 4 * pos),
+  };
+
+  return vm_gpu_gemm (graph, &gemm, error);
+}
+
+/* The segments of the curves are scored in row order: segments adjacent in
+ * a chunk (videos stored one after the other) share one GEMV, and the rows
+ * of streamed chunks, gathered into one upload, take one GEMV in all. */
 GPtrArray *
 vm_embedding_store_curves (VmEmbeddingStore  *self,
                            const float       *query,
@@ -1379,10 +1424,10 @@ vm_embedding_store_curves (VmEmbeddingStore  *self,
                            GError           **error)
 {
   g_autoptr(GPtrArray) curves = NULL;
-  g_autoptr(GPtrArray) videos = NULL;
+  g_autoptr(GArray) items = NULL;
   g_autoptr(VmGpuGraph) graph = NULL;
   g_autofree float *scores = NULL;
-  guint64 total = 0, streamed = 0;
+  guint64 total = 0, streamed = 0, first_streamed = G_MAXUINT64;
 
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (video_ids != NULL || n_video_ids == 0, NULL);
@@ -1392,31 +1437,57 @@ vm_embedding_store_curves (VmEmbeddingStore  *self,
     return NULL;
 
   curves = g_ptr_array_new_with_free_func ((GDestroyNotify) vm_score_curve_free);
-  videos = g_ptr_array_new ();
+  items = g_array_new (FALSE, FALSE, sizeof (CurveItem));
   for (guint i = 0; i < n_video_ids; i++)
     {
       Video *video = g_hash_table_lookup (self->videos, &video_ids[i]);
+      VmScoreCurve *curve;
 
       if (video == NULL)
         continue;
-      g_ptr_array_add (videos, video);
+      curve = g_new0 (VmScoreCurve, 1);
+      curve->video_id = video->video_id;
+      curve->n = video->n;
+      curve->pts_ns = g_memdup2 (video->pts_ns, sizeof (gint64) * video->n);
+      curve->shot_ids = g_memdup2 (video->shot_ids, sizeof (int) * video->n);
+      curve->scores = g_new (float, video->n);
+      g_ptr_array_add (curves, curve);
       total += video->n;
+
       for (guint s = 0; s < video->segments->len; s++)
         {
           Segment *seg = &g_array_index (video->segments, Segment, s);
+          CurveItem item = { seg->chunk, !get_chunk (self, seg->chunk)->resident, seg->first_row, seg->n,
+                             0, curve->scores + seg->frame0 };
 
-          if (!get_chunk (self, seg->chunk)->resident)
+          g_array_append_val (items, item);
+          if (item.streamed)
             streamed += seg->n;
         }
     }
-  if (videos->len == 0)
+  if (curves->len == 0)
     return g_steal_pointer (&curves);
+
+  g_array_sort (items, curve_item_compare);
+  {
+    guint64 pos = 0;
+
+    for (guint i = 0; i < items->len; i++)
+      {
+        CurveItem *item = &g_array_index (items, CurveItem, i);
+
+        item->pos = pos;
+        pos += item->n;
+        if (item->streamed && first_streamed == G_MAXUINT64)
+          first_streamed = item->pos;
+      }
+  }
 
   if (!upload_query (self, query, error) ||
       !ensure_buffer (self, &self->curve_out, 4 * total, error))
     return NULL;
 
-  /* Rows of streamed chunks are gathered into one upload. */
+  /* Rows of streamed chunks are gathered, in the same order, into one upload. */
   if (streamed > 0)
     {
       g_autofree guint16 *rows = NULL;
@@ -1431,21 +1502,15 @@ vm_embedding_store_curves (VmEmbeddingStore  *self,
                                _("Out of memory for the score curves"));
           return NULL;
         }
-      for (guint v = 0; v < videos->len; v++)
+      for (guint i = 0; i < items->len; i++)
         {
-          Video *video = g_ptr_array_index (videos, v);
+          CurveItem *item = &g_array_index (items, CurveItem, i);
 
-          for (guint s = 0; s < video->segments->len; s++)
-            {
-              Segment *seg = &g_array_index (video->segments, Segment, s);
-              Chunk *chunk = get_chunk (self, seg->chunk);
-
-              if (chunk->resident)
-                continue;
-              memcpy (rows + at * self->dim_pad, chunk->host + seg->first_row * self->dim_pad,
-                      (gsize) seg->n * self->row_bytes);
-              at += seg->n;
-            }
+          if (!item->streamed)
+            continue;
+          memcpy (rows + at * self->dim_pad, get_chunk (self, item->chunk)->host + item->first_row * self->dim_pad,
+                  (gsize) item->n * self->row_bytes);
+          at += item->n;
         }
       if (!vm_gpu_buffer_upload (self->curve_rows, 0, rows, streamed * self->row_bytes, error))
         return NULL;
@@ -1455,61 +1520,44 @@ vm_embedding_store_curves (VmEmbeddingStore  *self,
   if (graph == NULL)
     return NULL;
 
-  {
-    guint64 out = 0, at = 0;
+  for (guint i = 0; i < items->len;)
+    {
+      CurveItem *item = &g_array_index (items, CurveItem, i);
+      guint64 n = item->n;
+      guint j = i + 1;
 
-    for (guint v = 0; v < videos->len; v++)
-      {
-        Video *video = g_ptr_array_index (videos, v);
+      if (item->streamed)
+        break;
+      for (; j < items->len; j++)
+        {
+          CurveItem *next = &g_array_index (items, CurveItem, j);
 
-        for (guint s = 0; s < video->segments->len; s++)
-          {
-            Segment *seg = &g_array_index (video->segments, Segment, s);
-            Chunk *chunk = get_chunk (self, seg->chunk);
-            VmGpuGemm gemm = {
-              .m = 1, .n = seg->n, .k = self->dim_pad,
-              .a = VM_GPU_VIEW (self->query, 0),
-              .b_type = VM_GPU_F16,
-              .c = VM_GPU_VIEW (self->curve_out, 4 * (out + seg->frame0)),
-            };
+          if (next->streamed || next->chunk != item->chunk || next->first_row != item->first_row + n)
+            break;
+          n += next->n;
+        }
+      if (!record_gemv (self, graph,
+                        VM_GPU_VIEW (get_chunk (self, item->chunk)->buffer, item->first_row * self->row_bytes),
+                        n, item->pos, error))
+        return NULL;
+      i = j;
+    }
+  if (streamed > 0 &&
+      !record_gemv (self, graph, VM_GPU_VIEW (self->curve_rows, 0), streamed, first_streamed, error))
+    return NULL;
 
-            if (chunk->resident)
-              gemm.b = VM_GPU_VIEW (chunk->buffer, seg->first_row * self->row_bytes);
-            else
-              {
-                gemm.b = VM_GPU_VIEW (self->curve_rows, at * self->row_bytes);
-                at += seg->n;
-              }
-            if (!vm_gpu_gemm (graph, &gemm, error))
-              return NULL;
-          }
-        out += video->n;
-      }
-  }
   if (!vm_gpu_graph_submit (graph, 0, error))
     return NULL;
 
   scores = g_new (float, total);
   if (!vm_gpu_buffer_download (self->curve_out, 0, scores, 4 * total, error))
     return NULL;
+  for (guint i = 0; i < items->len; i++)
+    {
+      CurveItem *item = &g_array_index (items, CurveItem, i);
 
-  {
-    guint64 out = 0;
-
-    for (guint v = 0; v < videos->len; v++)
-      {
-        Video *video = g_ptr_array_index (videos, v);
-        VmScoreCurve *curve = g_new0 (VmScoreCurve, 1);
-
-        curve->video_id = video->video_id;
-        curve->n = video->n;
-        curve->pts_ns = g_memdup2 (video->pts_ns, sizeof (gint64) * video->n);
-        curve->shot_ids = g_memdup2 (video->shot_ids, sizeof (int) * video->n);
-        curve->scores = g_memdup2 (scores + out, sizeof (float) * video->n);
-        out += video->n;
-        g_ptr_array_add (curves, curve);
-      }
-  }
+      memcpy (item->dst, scores + item->pos, sizeof (float) * item->n);
+    }
   return g_steal_pointer (&curves);
 }
 
