@@ -363,14 +363,19 @@ edge_in (GArray   *times,
          double   *out_time)
 {
   guint a = 0, b;
+  double contrast = 0.0;
+  gboolean found;
 
   while (a < times->len && g_array_index (times, double, a) < from)
     a++;
   for (b = a; b < times->len && g_array_index (times, double, b) <= to; b++)
     ;
-  return vm_refine_find_edge ((const double *) (gpointer) times->data + a,
-                              (const float *) (gpointer) scores->data + a,
-                              b - a, rising, min_contrast, out_time, NULL);
+  found = vm_refine_find_edge ((const double *) (gpointer) times->data + a,
+                               (const float *) (gpointer) scores->data + a,
+                               b - a, rising, min_contrast, out_time, &contrast);
+  g_debug ("%s edge in %.3f-%.3f s (%u samples): %s, contrast %.5f", rising ? "Start" : "End",
+           from, to, b - a, found ? "found" : "none", contrast);
+  return found;
 }
 
 gboolean
@@ -397,7 +402,7 @@ vm_refine_moment (VmCatalog              *catalog,
   Encoder encoder = { 0, };
   Window windows[2];
   guint n_windows;
-  double rate, window, start, end, duration, middle, new_start, new_end, t;
+  double rate, window, start, end, duration, new_start, new_end, t;
   guint short_side;
   GStatBuf st;
 
@@ -464,7 +469,6 @@ vm_refine_moment (VmCatalog              *catalog,
   start = NS_TO_S (moment->start_ns);
   end = NS_TO_S (moment->end_ns);
   duration = video->duration_ns > 0 ? NS_TO_S (video->duration_ns) : G_MAXDOUBLE;
-  middle = 0.5 * (start + end);
 
   /* The windows, within the video; one when they meet.  The last frame
    * is about one frame interval before the end. */
@@ -525,13 +529,13 @@ vm_refine_moment (VmCatalog              *catalog,
       end_scores = g_array_ref (start_scores);
     }
 
-  /* Each edge in its window, up to the moment's middle. */
+  /* Each edge in its window, which stops at the moment's other end. */
   new_start = start;
   new_end = end;
-  if (edge_in (start_times, start_scores, start - window, MIN (start + window, middle), TRUE,
+  if (edge_in (start_times, start_scores, start - window, MIN (start + window, end), TRUE,
                opts.min_contrast, &t))
     new_start = t;
-  if (edge_in (end_times, end_scores, MAX (end - window, middle), end + window, FALSE,
+  if (edge_in (end_times, end_scores, MAX (end - window, start), end + window, FALSE,
                opts.min_contrast, &t))
     new_end = t;
 

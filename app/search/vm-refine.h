@@ -18,8 +18,9 @@
  * the median absolute deviation from the side's level).  The boundary is
  * where the curve crosses the midpoint of the levels next to the split,
  * interpolated linearly between the two samples around it (so a hard cut is
- * found to within half a sample interval).  Windows stop at the moment's
- * middle, so a short moment's two edges are looked for apart.  Without an
+ * found to within half a sample interval).  A start is looked for up to
+ * the moment's end, an end from its start on (for a short moment the two
+ * windows overlap, and each keeps its own direction).  Without an
  * edge the boundary stays.  The result is clamped to [0, duration]; an
  * inverted result leaves the moment as it was, and one shorter than
  * min_length is widened around its middle.

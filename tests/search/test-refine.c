@@ -42,7 +42,7 @@ static char *clip_path;
 static float *query;
 
 static const VmTimedText overlay[] = {
-  { SPAN_START, SPAN_END, "REFINE REFINE\nREFINE REFINE\nREFINE REFINE\nREFINE REFINE" },
+  { SPAN_START, SPAN_END, "REFINE\nREFINE" },
 };
 
 #define REQUIRE_MODEL() \
@@ -306,14 +306,15 @@ test_refine_flat (void)
 
   REQUIRE_MODEL ();
 
-  moment = moment_at (clip_path, video_id, 12.5, 14.5);
+  /* Both windows (0-5 s) end before the span starts. */
+  moment = moment_at (clip_path, video_id, 1.5, 3.0);
   g_assert_true (vm_refine_moment (catalog, model, model_id, query, moment, NULL, &report, NULL,
                                    &error));
   g_assert_no_error (error);
   g_test_message ("flat: %u decoded, %u cached", report.n_decoded, report.n_cached);
   g_assert_cmpuint (report.n_decoded + report.n_cached, >, 0);
-  g_assert_cmpint (moment->start_ns, ==, 12500 * G_GINT64_CONSTANT (1000000));
-  g_assert_cmpint (moment->end_ns, ==, 14500 * G_GINT64_CONSTANT (1000000));
+  g_assert_cmpint (moment->start_ns, ==, 1500 * G_GINT64_CONSTANT (1000000));
+  g_assert_cmpint (moment->end_ns, ==, 3000 * G_GINT64_CONSTANT (1000000));
   g_assert_cmpfloat (report.start_shift, ==, 0.0);
   g_assert_cmpfloat (report.end_shift, ==, 0.0);
 }
@@ -351,6 +352,9 @@ test_refine_clamp (void)
   g_test_message ("short: %.3f-%.3f s", (double) moment->start_ns / SEC, (double) moment->end_ns / SEC);
   g_assert_cmpint (moment->end_ns - moment->start_ns, >=, 3 * SEC - 2);
   g_assert_cmpint (moment->start_ns, >=, 0);
+  /* The start moved to the span's start, the end (inside the span) stayed,
+   * then it was widened around the middle of those. */
+  check_close (moment->start_ns, 0.5 * (SPAN_START + SPAN_START + 0.7) - 1.5, 1.0 / 6.0 + 0.05);
   g_clear_pointer (&moment, vm_moment_free);
 
   /* At time 0. */
