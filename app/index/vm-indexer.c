@@ -9,6 +9,7 @@
 
 #include "core/vm-core.h"
 #include "core/vm-util.h"
+#include "index/vm-indexer-private.h"
 #include "index/vm-scanner.h"
 #include "model/vm-model-error.h"
 
@@ -160,7 +161,16 @@ vm_frame_grey_distance (const guint8 a[256],
 
 /* ---- Encoding on a thread of its own ------------------------------------ */
 
+static guint encoder_failure;   /* test hook: fail this batch of each file */
+
+void
+_vm_indexer_set_encoder_failure (guint n)
+{
+  g_atomic_int_set (&encoder_failure, n);
+}
+
 typedef struct {
+  guint         index;    /* of the batch in its file */
   guint         first;    /* position of its first frame among the kept frames */
   guint         n;
   guint8      **pixels;   /* batch_size packed RGB copies */
@@ -201,6 +211,7 @@ typedef struct {
 
   EmbedBatch   *filling;     /* the sampling thread's batch */
   guint         n_added;
+  guint         n_batches;   /* handed to the encoder */
   /* Written by the encoding side only (the thread, or the sampling thread
    * without overlap), read after the join. */
   GArray       *out;         /* guint16: n_encoded × dim fp16 values */
@@ -221,6 +232,11 @@ embedder_encode (Embedder    *self,
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                    "Internal error: embedding batches out of order");
+      return FALSE;
+    }
+  if (batch->index + 1 == (guint) g_atomic_int_get (&encoder_failure))
+    {
+      g_set_error_literal (error, VM_GPU_ERROR, VM_GPU_ERROR_OUT_OF_MEMORY, "Out of GPU memory (test)");
       return FALSE;
     }
   if (!vm_clip_model_encode_images (self->model, batch->images, batch->n, self->scratch, error))
@@ -399,6 +415,7 @@ embedder_add (Embedder      *self,
   if (self->filling == NULL)
     {
       self->filling = g_new0 (EmbedBatch, 1);
+      self->filling->index = self->n_batches++;
       self->filling->first = self->n_added;
       self->filling->pixels = g_new0 (guint8 *, self->batch_size);
       self->filling->images = g_new0 (VmClipImage, self->batch_size);
@@ -987,7 +1004,9 @@ find_unembedded (Indexer     *self,
       VmVideo *v = g_ptr_array_index (videos, i);
       guint n_embedded = 0;
 
-      if (v->status != VM_VIDEO_STATUS_INDEXED || g_hash_table_contains (queued, &v->id))
+      /* (A file of an unreachable folder waits until it is back.) */
+      if (v->status != VM_VIDEO_STATUS_INDEXED || g_hash_table_contains (queued, &v->id) ||
+          !path_exists (v->path))
         continue;
       if (!vm_catalog_count_embeddings (self->catalog, v->id, self->model_id, &n_embedded, error))
         return FALSE;

@@ -19,6 +19,7 @@
 #include "core/vm-util.h"
 #include "gpu/vm-gpu-device.h"
 #include "index/vm-indexer.h"
+#include "index/vm-indexer-private.h"
 
 typedef struct {
   char      *dir;
@@ -403,6 +404,77 @@ test_resume (Fixture       *f,
   g_assert_cmpuint (report.n_indexed, ==, 2);
   g_assert_cmpuint (report.n_unchanged, ==, 1);
   assert_complete (f, model, 3);
+}
+
+/* ---- Encoder errors ----------------------------------------------------- */
+
+typedef struct {
+  guint  n_failed;
+  char  *message;
+} FailState;
+
+static void
+record_failure_cb (const VmIndexEvent *event,
+                   gpointer            user_data)
+{
+  FailState *state = user_data;
+
+  if (event->type != VM_INDEX_EVENT_FAILED)
+    return;
+  state->n_failed++;
+  g_free (state->message);
+  state->message = g_strdup (event->error->message);
+}
+
+static void
+test_encoder_error (Fixture       *f,
+                    gconstpointer  data)
+{
+  VmIndexOptions options;
+  VmIndexReport report;
+
+  REQUIRE_MODEL ();
+
+  add_copy (f, clip_moving, "a.mp4");
+  add_copy (f, clip_ball, "b.webm");
+  options_init (f, &options, model);
+  options.keep_every = 0;
+  options.sampler.mode = VM_SAMPLE_RATE;
+  options.sampler.rate = 4;
+  options.batch_size = 2;
+
+  /* With and without the encoder thread: the file fails with the
+   * encoder's error, nothing of it is stored, the batch goes on. */
+  for (guint overlap = 0; overlap < 2; overlap++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) videos = NULL;
+      FailState state = { 0, NULL };
+
+      options.max_batches_queued = overlap ? 2 : 0;
+      _vm_indexer_set_encoder_failure (2);
+      g_assert_true (vm_indexer_run (f->catalog, &options, NULL, record_failure_cb, &state, &report, &error));
+      _vm_indexer_set_encoder_failure (0);
+      g_assert_no_error (error);
+      g_assert_cmpuint (report.n_failed, ==, 2);
+      g_assert_cmpuint (state.n_failed, ==, 2);
+      g_assert_cmpstr (state.message, ==, "Out of GPU memory (test)");
+      g_free (state.message);
+
+      /* Not the file's fault: tried again next time. */
+      videos = vm_catalog_list_videos (f->catalog, 0, NULL);
+      for (guint i = 0; i < videos->len; i++)
+        {
+          VmVideo *v = g_ptr_array_index (videos, i);
+
+          g_assert_cmpint (v->status, ==, VM_VIDEO_STATUS_PROBED);
+          g_assert_cmpuint (v->n_frames, ==, 0);
+        }
+    }
+
+  run_index (f, &options, &report);
+  g_assert_cmpuint (report.n_indexed, ==, 2);
+  assert_complete (f, model, 2);
 }
 
 /* ---- Embeddings added to an index made without them ---------------------- */
@@ -891,6 +963,7 @@ main (int   argc,
   g_test_add ("/index-embed/dedupe/off", Fixture, NULL, fixture_set_up, test_dedupe_off, fixture_tear_down);
   g_test_add ("/index-embed/dedupe/cuts", Fixture, NULL, fixture_set_up, test_dedupe_cuts, fixture_tear_down);
   g_test_add ("/index-embed/model/embeddings", Fixture, NULL, fixture_set_up, test_embeddings, fixture_tear_down);
+  g_test_add ("/index-embed/model/encoder-error", Fixture, NULL, fixture_set_up, test_encoder_error, fixture_tear_down);
   g_test_add ("/index-embed/model/resume", Fixture, NULL, fixture_set_up, test_resume, fixture_tear_down);
   g_test_add ("/index-embed/model/added-later", Fixture, NULL, fixture_set_up, test_added_later, fixture_tear_down);
   g_test_add ("/index-embed/model/digest-change", Fixture, NULL, fixture_set_up, test_digest_change, fixture_tear_down);
