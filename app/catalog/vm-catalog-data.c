@@ -233,6 +233,86 @@ vm_catalog_ensure_model (VmCatalog   *self,
   return TRUE;
 }
 
+gboolean
+vm_catalog_reset_model (VmCatalog   *self,
+                        const char  *name,
+                        int          dim,
+                        const char  *digest,
+                        gint64      *out_id,
+                        gboolean    *out_replaced,
+                        GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gint64 id = 0;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (out_replaced != NULL)
+    *out_replaced = FALSE;
+
+  if (!vm_catalog_begin (self, error))
+    return FALSE;
+
+  if (!vm_catalog_ensure_model (self, name, dim, digest, &id, &local_error))
+    {
+      g_autoptr(VmCachedStmt) find = NULL;
+      static const char * const steps[] = {
+        "DELETE FROM embeddings WHERE model_id = ?1",
+        "UPDATE models SET dim = ?2, digest = ?3 WHERE id = ?1",
+      };
+
+      /* Only a known name with other weights is taken over; a bad name or
+       * dimension stays an error. */
+      if (!g_error_matches (local_error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID) ||
+          name == NULL || *name == '\0' || dim <= 0)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          goto fail;
+        }
+
+      find = _vm_catalog_prepare (self, "SELECT id FROM models WHERE name = ?1", error);
+      if (find == NULL)
+        goto fail;
+      _vm_bind_text (find, 1, name);
+      if (!_vm_catalog_query_int64 (self, find, &id, _("Cannot look up a model"), error))
+        goto fail;
+      if (id == 0)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          goto fail;
+        }
+
+      for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+        {
+          g_autoptr(VmCachedStmt) stmt = _vm_catalog_prepare (self, steps[i], error);
+
+          if (stmt == NULL)
+            goto fail;
+          sqlite3_bind_int64 (stmt, 1, id);
+          if (i == 1)
+            {
+              sqlite3_bind_int (stmt, 2, dim);
+              _vm_bind_text (stmt, 3, digest);
+            }
+          if (!_vm_catalog_step_done (self, stmt, _("Cannot update a model"), error))
+            goto fail;
+        }
+      if (out_replaced != NULL)
+        *out_replaced = TRUE;
+    }
+
+  if (!vm_catalog_commit (self, error))
+    return FALSE;
+  if (out_id != NULL)
+    *out_id = id;
+  return TRUE;
+
+fail:
+  vm_catalog_rollback (self);
+  return FALSE;
+}
+
 GPtrArray *
 vm_catalog_list_models (VmCatalog  *self,
                         GError    **error)
@@ -511,6 +591,35 @@ fail:
   return FALSE;
 }
 
+gboolean
+vm_catalog_count_embeddings (VmCatalog  *self,
+                             gint64      video_id,
+                             gint64      model_id,
+                             guint      *out_n_frames,
+                             GError    **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+  gint64 n = 0;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  stmt = _vm_catalog_prepare (self,
+                              "SELECT COALESCE (SUM (n_frames), 0) FROM embeddings "
+                              "WHERE video_id = ?1 AND model_id = ?2",
+                              error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, video_id);
+  sqlite3_bind_int64 (stmt, 2, model_id);
+  if (!_vm_catalog_query_int64 (self, stmt, &n, _("Cannot count embeddings"), error))
+    return FALSE;
+
+  if (out_n_frames != NULL)
+    *out_n_frames = (guint) n;
+  return TRUE;
+}
+
 GBytes *
 vm_catalog_get_embeddings (VmCatalog  *self,
                            gint64      video_id,
@@ -577,6 +686,256 @@ vm_catalog_get_embeddings (VmCatalog  *self,
     *out_first = first < 0 ? 0 : (guint) first;
 
   return g_byte_array_free_to_bytes (g_steal_pointer (&data));
+}
+
+GArray *
+vm_catalog_list_embedding_versions (VmCatalog  *self,
+                                    gint64      model_id,
+                                    GError    **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+  g_autoptr(GArray) out = NULL;
+  int rc;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = _vm_catalog_prepare (self,
+                              "SELECT e.video_id, sum (e.n_frames), count (*), min (e.id), max (e.id), "
+                              "sum (e.id), sum (e.first_frame), v.indexed_at, v.mtime_us, v.n_frames "
+                              "FROM embeddings e JOIN videos v ON v.id = e.video_id "
+                              "WHERE e.model_id = ?1 AND v.status != 'missing' "
+                              "GROUP BY e.video_id ORDER BY e.video_id",
+                              error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, model_id);
+
+  out = g_array_new (FALSE, FALSE, sizeof (VmEmbeddingVersion));
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      VmEmbeddingVersion v = { 0, };
+      guint64 h = 1469598103934665603ull;
+
+      v.video_id = sqlite3_column_int64 (stmt, 0);
+      v.n_embeddings = (guint) sqlite3_column_int64 (stmt, 1);
+      /* FNV-style mix of everything that changes on a rewrite. */
+      for (int c = 1; c <= 9; c++)
+        {
+          h ^= (guint64) sqlite3_column_int64 (stmt, c);
+          h *= 1099511628211ull;
+          h ^= h >> 29;
+        }
+      v.version = h;
+      g_array_append_val (out, v);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      _vm_catalog_set_error (self, rc, _("Cannot read embeddings"), error);
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+/* ---- Dense embeddings -------------------------------------------------- */
+
+/* The model's dim, or 0 with an error when there is no such model. */
+static gint64
+model_dim (VmCatalog  *self,
+           gint64      model_id,
+           GError    **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+  gint64 dim = 0;
+
+  stmt = _vm_catalog_prepare (self, "SELECT dim FROM models WHERE id = ?1", error);
+  if (stmt == NULL)
+    return 0;
+  sqlite3_bind_int64 (stmt, 1, model_id);
+  if (!_vm_catalog_query_int64 (self, stmt, &dim, _("Cannot look up a model"), error))
+    return 0;
+  if (dim <= 0)
+    g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
+                 _("No model with id %" G_GINT64_FORMAT " in the catalog"), model_id);
+  return MAX (dim, 0);
+}
+
+gboolean
+vm_catalog_put_dense_embeddings (VmCatalog      *self,
+                                 gint64          video_id,
+                                 gint64          model_id,
+                                 const gint64   *pts_ns,
+                                 guint           n,
+                                 guint           dim,
+                                 const guint16  *fp16,
+                                 GError        **error)
+{
+  const char *context = _("Cannot store embeddings");
+  g_autofree guint16 *row = NULL;
+  gint64 expected;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (n == 0)
+    return TRUE;
+  if (dim == 0 || dim > G_MAXINT / 2 || pts_ns == NULL || fp16 == NULL)
+    {
+      g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
+                   _("Invalid embeddings: %u frames of dimension %u"), n, dim);
+      return FALSE;
+    }
+  for (guint i = 0; i < n; i++)
+    if (pts_ns[i] < 0)
+      {
+        g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
+                     _("Invalid frame timestamp %" G_GINT64_FORMAT " ns"), pts_ns[i]);
+        return FALSE;
+      }
+
+  if (!vm_catalog_begin (self, error))
+    return FALSE;
+
+  if ((expected = model_dim (self, model_id, error)) == 0)
+    goto fail;
+  if (expected != dim)
+    {
+      g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
+                   _("Embeddings of dimension %u given for a model of dimension %" G_GINT64_FORMAT),
+                   dim, expected);
+      goto fail;
+    }
+  if (!_vm_catalog_video_exists (self, video_id, error))
+    goto fail;
+
+  row = g_new (guint16, dim);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(VmCachedStmt) stmt = NULL;
+
+      stmt = _vm_catalog_prepare (self,
+                                  "INSERT OR REPLACE INTO dense_embeddings "
+                                  "(video_id, model_id, pts_ns, data) VALUES (?1, ?2, ?3, ?4)",
+                                  error);
+      if (stmt == NULL)
+        goto fail;
+      copy_halves (row, fp16 + (gsize) i * dim, dim);
+      sqlite3_bind_int64 (stmt, 1, video_id);
+      sqlite3_bind_int64 (stmt, 2, model_id);
+      sqlite3_bind_int64 (stmt, 3, pts_ns[i]);
+      sqlite3_bind_blob64 (stmt, 4, row, (sqlite3_uint64) dim * sizeof (guint16), SQLITE_STATIC);
+      if (!_vm_catalog_step_done (self, stmt, context, error))
+        goto fail;
+    }
+
+  return vm_catalog_commit (self, error);
+
+fail:
+  vm_catalog_rollback (self);
+  return FALSE;
+}
+
+GBytes *
+vm_catalog_get_dense_embeddings (VmCatalog  *self,
+                                 gint64      video_id,
+                                 gint64      model_id,
+                                 gint64      from_ns,
+                                 gint64      to_ns,
+                                 GArray    **out_pts,
+                                 GError    **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+  g_autoptr(GByteArray) data = NULL;
+  g_autoptr(GArray) pts = NULL;
+  int rc;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = _vm_catalog_prepare (self,
+                              "SELECT d.pts_ns, d.data, m.dim FROM dense_embeddings AS d "
+                              "JOIN models AS m ON m.id = d.model_id "
+                              "WHERE d.video_id = ?1 AND d.model_id = ?2 "
+                              "AND d.pts_ns BETWEEN ?3 AND ?4 ORDER BY d.pts_ns",
+                              error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, video_id);
+  sqlite3_bind_int64 (stmt, 2, model_id);
+  sqlite3_bind_int64 (stmt, 3, from_ns);
+  sqlite3_bind_int64 (stmt, 4, to_ns);
+
+  data = g_byte_array_new ();
+  pts = g_array_new (FALSE, FALSE, sizeof (gint64));
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 t = sqlite3_column_int64 (stmt, 0);
+      const guint8 *blob = sqlite3_column_blob (stmt, 1);
+      gsize size = (gsize) sqlite3_column_bytes (stmt, 1);
+      gint64 dim = sqlite3_column_int64 (stmt, 2);
+      guint old_len = data->len;
+
+      /* Rows of another length cannot be written by this code. */
+      if (blob == NULL || dim <= 0 || size != (gsize) dim * sizeof (guint16))
+        continue;
+      g_byte_array_set_size (data, old_len + (guint) size);
+      copy_halves ((guint16 *) (gpointer) (data->data + old_len),
+                   (const guint16 *) (gconstpointer) blob, size / sizeof (guint16));
+      g_array_append_val (pts, t);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      _vm_catalog_set_error (self, rc, _("Cannot read embeddings"), error);
+      return NULL;
+    }
+
+  if (out_pts != NULL)
+    *out_pts = g_steal_pointer (&pts);
+  return g_byte_array_free_to_bytes (g_steal_pointer (&data));
+}
+
+gboolean
+vm_catalog_clear_dense_embeddings (VmCatalog  *self,
+                                   gint64      video_id,
+                                   GError    **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  stmt = _vm_catalog_prepare (self,
+                              "DELETE FROM dense_embeddings WHERE ?1 = 0 OR video_id = ?1",
+                              error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, video_id);
+  return _vm_catalog_step_done (self, stmt, _("Cannot clear embeddings"), error);
+}
+
+gboolean
+vm_catalog_count_dense_embeddings (VmCatalog  *self,
+                                   gint64      video_id,
+                                   guint64    *out_n,
+                                   GError    **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+  gint64 n = 0;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  stmt = _vm_catalog_prepare (self,
+                              "SELECT count(*) FROM dense_embeddings WHERE ?1 = 0 OR video_id = ?1",
+                              error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, video_id);
+  if (!_vm_catalog_query_int64 (self, stmt, &n, _("Cannot read embeddings"), error))
+    return FALSE;
+  if (out_n != NULL)
+    *out_n = (guint64) n;
+  return TRUE;
 }
 
 /* ---- Timed text -------------------------------------------------------- */

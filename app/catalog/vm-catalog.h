@@ -207,6 +207,18 @@ gboolean    vm_catalog_ensure_model          (VmCatalog   *self,
 /* Element type VmModelRecord*. */
 GPtrArray  *vm_catalog_list_models           (VmCatalog   *self,
                                               GError     **error);
+/* Like vm_catalog_ensure_model(), but a known name with another dim or
+ * digest (its weights changed) is taken over: its embeddings, which the new
+ * weights make meaningless, are deleted and its dim and digest updated, in
+ * one transaction, so that every video gets embedded again.
+ * @out_replaced (optional) tells whether that happened. */
+gboolean    vm_catalog_reset_model           (VmCatalog   *self,
+                                              const char  *name,
+                                              int          dim,
+                                              const char  *digest,
+                                              gint64      *out_id,
+                                              gboolean    *out_replaced,
+                                              GError     **error);
 
 /* Embeddings are stored as fp16, in chunks of up to VM_CATALOG_EMBEDDING_CHUNK
  * frames (one BLOB per chunk per video and model).  @first_frame indexes the
@@ -235,6 +247,68 @@ GBytes     *vm_catalog_get_embeddings        (VmCatalog   *self,
                                               guint       *out_n_frames,
                                               guint       *out_first,
                                               GError     **error);
+/* How many frames of @video_id have an embedding of @model_id (any gaps
+ * included); 0 when none. */
+gboolean    vm_catalog_count_embeddings      (VmCatalog   *self,
+                                              gint64       video_id,
+                                              gint64       model_id,
+                                              guint       *out_n_frames,
+                                              GError     **error);
+
+/* What the embedding store needs to see what changed: per video that has
+ * embeddings of @model_id (and is not missing), the number of embedded
+ * frames and a version that changes when its frames or embeddings are
+ * rewritten (from indexed_at, the file's mtime, the frame count and the
+ * embedding rows).  One query.  Element type VmEmbeddingVersion, ordered by
+ * video id. */
+typedef struct {
+  gint64  video_id;
+  guint   n_embeddings;
+  guint64 version;
+} VmEmbeddingVersion;
+
+GArray     *vm_catalog_list_embedding_versions (VmCatalog   *self,
+                                                gint64       model_id,
+                                                GError     **error);
+
+/* ---- Dense embeddings: the cache of query-time refinement ---------------- */
+
+/* Frames decoded densely around a moment's boundaries, keyed by their
+ * timestamp rather than by an index frame.  The cache goes with the video and
+ * the model, and is emptied when the video's frames are replaced
+ * (vm_catalog_replace_frames(), vm_catalog_remove_folder()) or its size,
+ * mtime or fingerprint change (vm_catalog_save_video()). */
+
+/* Stores @n embeddings of @video_id for @model_id: frame i at @pts_ns[i]
+ * (>= 0, any order) has the @dim fp16 values fp16[i·dim ...].  A frame
+ * already cached is replaced.  @dim must be the model's.  One transaction. */
+gboolean    vm_catalog_put_dense_embeddings  (VmCatalog      *self,
+                                              gint64          video_id,
+                                              gint64          model_id,
+                                              const gint64   *pts_ns,
+                                              guint           n,
+                                              guint           dim,
+                                              const guint16  *fp16,
+                                              GError        **error);
+/* The cached frames with @from_ns <= pts <= @to_ns, in pts order: returns
+ * their n × dim fp16 values (dim: the model's) and, in @out_pts (optional,
+ * element type gint64), their timestamps.  Empty when none. */
+GBytes     *vm_catalog_get_dense_embeddings  (VmCatalog   *self,
+                                              gint64       video_id,
+                                              gint64       model_id,
+                                              gint64       from_ns,
+                                              gint64       to_ns,
+                                              GArray     **out_pts,
+                                              GError     **error);
+/* Empties the cache of @video_id (of every video when 0). */
+gboolean    vm_catalog_clear_dense_embeddings (VmCatalog  *self,
+                                               gint64      video_id,
+                                               GError    **error);
+/* How many frames the cache holds for @video_id (every video when 0). */
+gboolean    vm_catalog_count_dense_embeddings (VmCatalog  *self,
+                                               gint64      video_id,
+                                               guint64    *out_n,
+                                               GError    **error);
 
 /* ---- Timed text --------------------------------------------------------- */
 

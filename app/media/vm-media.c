@@ -65,6 +65,8 @@ vm_sampler_options_init (VmSamplerOptions *options)
   options->watchdog_ms = 30000;
   options->thumbnail_dir = NULL;
   options->thumbnail_height = 96;
+  options->start_ns = 0;
+  options->stop_ns = 0;
 }
 
 void

@@ -77,6 +77,13 @@ typedef struct {
   guint         watchdog_ms;       /* no progress this long → VM_MEDIA_ERROR_TIMEOUT; default 30000 */
   const char   *thumbnail_dir;     /* when set, a JPEG per sampled frame: DIR/<pts in ms>.jpg */
   guint         thumbnail_height;  /* default 96 */
+  /* A window of the file (stream time, ns): only frames in [start_ns,
+   * stop_ns] are delivered, and the file is read from start_ns on (an
+   * accurate seek) up to shortly after stop_ns.  start_ns <= 0: from the
+   * beginning; stop_ns <= 0: to the end; both <= 0 (the default): the whole
+   * file, read in order without a seek.  See vm_sampler_run(). */
+  gint64        start_ns;
+  gint64        stop_ns;
 } VmSamplerOptions;
 
 void vm_sampler_options_init (VmSamplerOptions *options);
@@ -127,7 +134,18 @@ typedef gboolean (*VmFrameFunc) (const VmFrame  *frame,
  * G_IO_ERROR_CANCELLED within about 50 ms.  The pipeline is torn down on
  * every path.  FIFOs and character devices are read with a source that can
  * be interrupted.  Only the first video stream is sampled; other video
- * streams are not decoded. */
+ * streams are not decoded.
+ *
+ * Windows (start_ns/stop_ns): the pipeline prerolls, then makes one
+ * flushing, accurate seek to start_ns (stop: a second past stop_ns) and
+ * decodes from the keyframe before it, so a window costs about its own
+ * length plus one group of pictures, whatever the file's length.  Rate mode
+ * delivers, for each k with start_ns <= k / rate <= stop_ns, the first frame
+ * whose pts >= k / rate: the same frames (same timestamps, same pixels) as a
+ * run over the whole file, for a closed-GOP file.  Keyframe mode delivers
+ * its frames that fall inside the window.  A file that cannot seek gives
+ * VM_MEDIA_ERROR_FAILED; a window that lies past the end of the video gives
+ * no frames and no error, and the truncation check is not made. */
 gboolean vm_sampler_run (const char              *path,
                          const VmSamplerOptions  *options,
                          VmFrameFunc              func,

@@ -19,7 +19,11 @@
  *  - on decodebin's video pad, every decoded frame that will not be
  *    delivered is dropped before it reaches the scaler and converter.
  *
- * No seek is ever made: the file is read once, in order.
+ * No seek is made for the whole file: it is read once, in order.  A window
+ * (start_ns/stop_ns) prerolls the pipeline with the probes standing aside,
+ * then makes one flushing, accurate seek and samples as above from there;
+ * units and frames still in flight from before the seek are dropped until
+ * the new segment arrives.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -91,6 +95,14 @@ typedef struct {
   GHashTable       *passed;          /* buffer pts → keyframe? + 1, frames on their way to the appsink */
 
   VmSamplerStats    stats;
+
+  /* Windowed runs, under @lock. */
+  gboolean          window;          /* start_ns or stop_ns set */
+  gboolean          prerolling;      /* before the seek: keyframes flow, nothing is chosen */
+  gboolean          preroll_key;     /* a keyframe went to the decoder while prerolling */
+  gboolean          in_seeking;      /* seek sent, decoder input has not seen its segment yet */
+  gboolean          out_seeking;     /* same at decodebin's video pad */
+  guint64           first_k;         /* rate mode: the first target in the window */
 
   /* Thumbnails, calling thread only. */
   GstElement       *thumb_pipeline;
@@ -323,6 +335,14 @@ rate_target_ns (const Sampler *self,
   return (gint64) llround (k * (double) GST_SECOND / self->options.rate);
 }
 
+/* Rate mode: FALSE once target @k lies past the window's end. */
+static gboolean
+rate_target_in_window (const Sampler *self,
+                       guint64        k)
+{
+  return self->options.stop_ns <= 0 || rate_target_ns (self, k) <= self->options.stop_ns;
+}
+
 /* Rate mode: the keyframe last held, undecided until the next unit shows
  * whether its group of pictures is closed.  If so, what came before it is
  * useless and dropped; the keyframe is decoded when it reaches the next
@@ -343,7 +363,8 @@ settle_pending_key_locked (Sampler *self,
       gst_buffer_unref (old);
     }
 
-  if (self->key_st >= rate_target_ns (self, self->next_in_k))
+  if (self->key_st >= rate_target_ns (self, self->next_in_k) &&
+      rate_target_in_window (self, self->next_in_k))
     {
       self->trigger_floor = rate_target_ns (self, self->next_in_k);
       replay_held_locked (self, pad, FALSE);
@@ -387,6 +408,14 @@ rate_input_locked (Sampler         *self,
       self->pending_key = FALSE;
     }
 
+  if (st < 0 && self->window && ts >= 0 && GST_CLOCK_TIME_IS_VALID (self->in_segment.stop) &&
+      (guint64) ts > self->in_segment.stop)
+    {
+      /* Past the window's segment. */
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_DROP;
+    }
+
   if (self->full_decode || st < 0)
     {
       replay_held_locked (self, pad, FALSE);
@@ -410,6 +439,13 @@ rate_input_locked (Sampler         *self,
       self->stats.units_decoded++;
       g_mutex_unlock (&self->lock);
       return GST_PAD_PROBE_OK;
+    }
+
+  if (!rate_target_in_window (self, self->next_in_k))
+    {
+      /* Past the window: nothing from here on is wanted. */
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_DROP;
     }
 
   if (keyframe)
@@ -461,6 +497,12 @@ decoder_sink_probe_cb (GstPad          *pad,
         {
         case GST_EVENT_SEGMENT:
           gst_event_copy_segment (event, &self->in_segment);
+          if (self->in_seeking)
+            {
+              /* The seek's segment: what was held is from before it. */
+              self->in_seeking = FALSE;
+              clear_held_locked (self);
+            }
           break;
         case GST_EVENT_CAPS:
           {
@@ -501,10 +543,38 @@ decoder_sink_probe_cb (GstPad          *pad,
       g_mutex_unlock (&self->lock);
       return GST_PAD_PROBE_OK;
     }
+  if (self->in_seeking)
+    {
+      /* From before the window's seek. */
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_DROP;
+    }
   self->stats.units_in++;
+  if (self->prerolling)
+    {
+      /* One picture is enough to preroll: after a keyframe, the delta
+       * units are left out. */
+      if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT) && self->preroll_key)
+        {
+          g_mutex_unlock (&self->lock);
+          return GST_PAD_PROBE_DROP;
+        }
+      if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+        self->preroll_key = TRUE;
+      self->stats.units_decoded++;
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_OK;
+    }
 
   ts = buffer_time (buffer);
   st = to_stream_time (&self->in_segment, ts);
+  if (st < 0 && self->window && ts >= 0 && self->in_segment.format == GST_FORMAT_TIME &&
+      (guint64) ts < self->in_segment.start)
+    {
+      /* Windows: before the seek's segment, between the keyframe and the
+       * position asked for; held back like any unit before a target. */
+      st = MAX ((gint64) self->in_segment.time - (gint64) (self->in_segment.start - (guint64) ts), 0);
+    }
   if (st > self->max_in_st)
     self->max_in_st = st;
 
@@ -596,6 +666,7 @@ video_out_probe_cb (GstPad          *pad,
         {
           g_mutex_lock (&self->lock);
           gst_event_copy_segment (event, &self->out_segment);
+          self->out_seeking = FALSE;
           g_mutex_unlock (&self->lock);
         }
       else if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS)
@@ -619,14 +690,27 @@ video_out_probe_cb (GstPad          *pad,
 
   g_mutex_lock (&self->lock);
   sampler_progress_locked (self);
+  if (self->out_seeking)
+    {
+      /* Decoded before the window's seek. */
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_DROP;
+    }
   self->stats.frames_out++;
+  if (self->prerolling)
+    {
+      /* Only to preroll: deliver_sample () will not take it. */
+      g_mutex_unlock (&self->lock);
+      return GST_PAD_PROBE_OK;
+    }
   st = to_stream_time (&self->out_segment, ts);
 
   if (self->options.mode == VM_SAMPLE_RATE)
     {
       double rate = self->options.rate > 0 ? self->options.rate : 1.0;
 
-      if (st >= 0 && st >= (gint64) llround (self->next_k * (double) GST_SECOND / rate))
+      if (st >= 0 && st >= (gint64) llround (self->next_k * (double) GST_SECOND / rate) &&
+          rate_target_in_window (self, self->next_k))
         {
           pass = TRUE;
           keyframe = GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT) ? 1 : 2;
@@ -663,6 +747,12 @@ video_out_probe_cb (GstPad          *pad,
           self->fallback_last_ns = st;
         }
     }
+
+  /* Keyframe mode: only the frames inside the window. */
+  if (pass && self->window && self->options.mode != VM_SAMPLE_RATE &&
+      (st < self->options.start_ns ||
+       (self->options.stop_ns > 0 && st > self->options.stop_ns)))
+    pass = FALSE;
 
   if (pass)
     {
@@ -1267,7 +1357,7 @@ deliver_sample (Sampler      *self,
   VmFrame frame = { 0, };
   gint64 ts;
   gpointer value = NULL, stolen = NULL;
-  gboolean ok;
+  gboolean ok, chosen;
 
   if (buffer == NULL || caps == NULL || !gst_video_info_from_caps (&vinfo, caps))
     return TRUE;
@@ -1277,12 +1367,17 @@ deliver_sample (Sampler      *self,
     return TRUE;
 
   g_mutex_lock (&self->lock);
-  if (g_hash_table_steal_extended (self->passed, &ts, &stolen, &value))
+  chosen = g_hash_table_steal_extended (self->passed, &ts, &stolen, &value);
+  if (chosen)
     {
       frame.keyframe = GPOINTER_TO_INT (value) == 2;
       g_free (stolen);
     }
   g_mutex_unlock (&self->lock);
+
+  /* Windows: the preroll frame, or one from before the seek. */
+  if (!chosen && self->window)
+    return TRUE;
 
   frame.pts_ns = segment != NULL ? to_stream_time (segment, ts) : ts;
   if (frame.pts_ns < 0)
@@ -1377,6 +1472,185 @@ sampler_truncated (Sampler     *self,
   return TRUE;
 }
 
+/* Handles the messages on the bus: the first fatal one becomes the
+ * returned error (NULL when none). */
+static GError *
+sampler_poll_bus (Sampler *self,
+                  GstBus  *bus)
+{
+  GError *failure = NULL;
+  GstMessage *message;
+
+  while (failure == NULL &&
+         (message = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR | GST_MESSAGE_EOS |
+                                               GST_MESSAGE_ELEMENT)) != NULL)
+    {
+      switch (GST_MESSAGE_TYPE (message))
+        {
+        case GST_MESSAGE_ERROR:
+          failure = error_from_message (self, message);
+          break;
+        case GST_MESSAGE_EOS:
+          /* The appsink reports its own EOS once its queue is empty. */
+          break;
+        case GST_MESSAGE_ELEMENT:
+          if (gst_is_missing_plugin_message (message))
+            {
+              g_autofree char *what = gst_missing_plugin_message_get_description (message);
+
+              g_mutex_lock (&self->lock);
+              if (self->missing_plugin == NULL)
+                self->missing_plugin = g_steal_pointer (&what);
+              g_mutex_unlock (&self->lock);
+            }
+          break;
+        default:
+          break;
+        }
+      gst_message_unref (message);
+    }
+  return failure;
+}
+
+/* A file without video, or a run that stopped progressing: the error, or
+ * NULL. */
+static GError *
+sampler_check_stalled (Sampler    *self,
+                       const char *display,
+                       guint       watchdog_ms)
+{
+  GError *failure = NULL;
+  gint64 idle_ms;
+
+  g_mutex_lock (&self->lock);
+  if (self->no_more_pads && !self->video_linked)
+    {
+      if (self->not_media)
+        failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_NOT_MEDIA,
+                               _("“%s” is not a video file (it holds text)"), display);
+      else if (self->missing_plugin != NULL)
+        failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_MISSING_PLUGIN,
+                               _("“%s” needs a GStreamer plugin that is not installed (%s)"),
+                               display, self->missing_plugin);
+      else
+        failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_NO_VIDEO,
+                               self->saw_non_video ? _("“%s” holds only audio, no video")
+                                                   : _("“%s” holds no video stream"),
+                               display);
+    }
+  idle_ms = (g_get_monotonic_time () - self->last_progress_us) / 1000;
+  g_mutex_unlock (&self->lock);
+
+  if (failure == NULL && idle_ms >= watchdog_ms)
+    failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_TIMEOUT,
+                           _("“%s” stopped progressing for %u ms and was abandoned"),
+                           display, watchdog_ms);
+  return failure;
+}
+
+/* Windows: prerolls the pipeline (PAUSED, the probes standing aside), then
+ * seeks to the window, accurately, and resets the choice of frames. */
+static gboolean
+sampler_seek_window (Sampler       *self,
+                     GstBus        *bus,
+                     const char    *display,
+                     guint          watchdog_ms,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  GstStateChangeReturn ret;
+  GstSeekType stop_type = GST_SEEK_TYPE_NONE;
+  gint64 stop = -1;
+  GError *failure = NULL;
+
+  g_mutex_lock (&self->lock);
+  self->prerolling = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  ret = gst_element_set_state (self->pipeline, GST_STATE_PAUSED);
+  while (ret == GST_STATE_CHANGE_ASYNC)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      ret = gst_element_get_state (self->pipeline, NULL, NULL, POLL_INTERVAL);
+      if (ret != GST_STATE_CHANGE_ASYNC)
+        break;
+      if ((failure = sampler_poll_bus (self, bus)) != NULL ||
+          (failure = sampler_check_stalled (self, display, watchdog_ms)) != NULL)
+        {
+          g_propagate_error (error, failure);
+          return FALSE;
+        }
+    }
+  if (ret == GST_STATE_CHANGE_FAILURE)
+    {
+      if ((failure = sampler_poll_bus (self, bus)) == NULL)
+        failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED,
+                               _("“%s” could not be opened for decoding"), display);
+      g_propagate_error (error, failure);
+      return FALSE;
+    }
+  if ((failure = sampler_poll_bus (self, bus)) != NULL)
+    {
+      g_propagate_error (error, failure);
+      return FALSE;
+    }
+
+  g_mutex_lock (&self->lock);
+  self->prerolling = FALSE;
+  self->in_seeking = TRUE;
+  self->out_seeking = TRUE;
+  clear_held_locked (self);
+  self->next_in_k = self->first_k;
+  self->next_k = self->first_k;
+  self->trigger_ts = -1;
+  self->trigger_floor = -1;
+  self->key_ts = -1;
+  self->key_st = -1;
+  self->last_target_ns = -1;
+  self->fallback_last_ns = -1;
+  self->max_in_st = -1;
+  g_hash_table_remove_all (self->targets);
+  g_hash_table_remove_all (self->passed);
+  g_mutex_unlock (&self->lock);
+
+  if (self->options.stop_ns > 0)
+    {
+      /* A second more: the frame at or after the last target comes later
+       * than the target, and nothing past the targets is decoded. */
+      stop_type = GST_SEEK_TYPE_SET;
+      stop = self->options.stop_ns + GST_SECOND;
+    }
+  /* A second early: decoders clip a frame that straddles the segment's
+   * start and stamp it with the start, so the frame there is a stand-in.
+   * What lies before the first target is held back, not decoded. */
+  if (!gst_element_seek (self->pipeline, 1.0, GST_FORMAT_TIME,
+                         GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE,
+                         GST_SEEK_TYPE_SET, MAX (self->options.start_ns - GST_SECOND, 0),
+                         stop_type, stop))
+    {
+      g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_FAILED,
+                   _("“%s” cannot be sampled from a given time: seeking in it failed"), display);
+      return FALSE;
+    }
+  sampler_progress (self);
+  return TRUE;
+}
+
+/* Windows: TRUE when no frame is expected, as the window starts at or
+ * past the end of the video (or the duration is unknown). */
+static gboolean
+sampler_window_past_end (Sampler *self)
+{
+  gint64 duration = -1;
+
+  if (!self->window)
+    return FALSE;
+  if (!gst_element_query_duration (self->pipeline, GST_FORMAT_TIME, &duration) || duration <= 0)
+    return TRUE;
+  return self->options.start_ns + GST_SECOND >= duration;
+}
+
 gboolean
 vm_sampler_run (const char              *path,
                 const VmSamplerOptions  *options,
@@ -1443,12 +1717,27 @@ vm_sampler_run_full (const char              *path,
   self->fallback_last_ns = -1;
   self->targets = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   self->passed = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->window = self->options.start_ns > 0 || self->options.stop_ns > 0;
+  if (self->window && self->options.mode == VM_SAMPLE_RATE && self->options.start_ns > 0)
+    {
+      guint64 k = (guint64) floor (self->options.start_ns * self->options.rate / GST_SECOND);
+
+      while (k > 0 && rate_target_ns (self, k - 1) >= self->options.start_ns)
+        k--;
+      while (rate_target_ns (self, k) < self->options.start_ns)
+        k++;
+      self->first_k = k;
+    }
 
   if (!sampler_build (self, &failure))
     goto out;
 
   bus = gst_element_get_bus (self->pipeline);
   sampler_progress (self);
+
+  if (self->window &&
+      !sampler_seek_window (self, bus, display, watchdog_ms, cancellable, &failure))
+    goto out;
 
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
@@ -1470,8 +1759,6 @@ vm_sampler_run_full (const char              *path,
   while (failure == NULL && !eos)
     {
       GstSample *sample;
-      GstMessage *message;
-      gint64 idle_ms;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, &failure))
         break;
@@ -1495,34 +1782,7 @@ vm_sampler_run_full (const char              *path,
           break;
         }
 
-      while (failure == NULL &&
-             (message = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR | GST_MESSAGE_EOS |
-                                                   GST_MESSAGE_ELEMENT)) != NULL)
-        {
-          switch (GST_MESSAGE_TYPE (message))
-            {
-            case GST_MESSAGE_ERROR:
-              failure = error_from_message (self, message);
-              break;
-            case GST_MESSAGE_EOS:
-              /* The appsink reports its own EOS once its queue is empty. */
-              break;
-            case GST_MESSAGE_ELEMENT:
-              if (gst_is_missing_plugin_message (message))
-                {
-                  g_autofree char *what = gst_missing_plugin_message_get_description (message);
-
-                  g_mutex_lock (&self->lock);
-                  if (self->missing_plugin == NULL)
-                    self->missing_plugin = g_steal_pointer (&what);
-                  g_mutex_unlock (&self->lock);
-                }
-              break;
-            default:
-              break;
-            }
-          gst_message_unref (message);
-        }
+      failure = sampler_poll_bus (self, bus);
       if (failure != NULL)
         {
           /* Frames decoded before the failure are still delivered. */
@@ -1540,29 +1800,7 @@ vm_sampler_run_full (const char              *path,
           break;
         }
 
-      g_mutex_lock (&self->lock);
-      if (self->no_more_pads && !self->video_linked)
-        {
-          if (self->not_media)
-            failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_NOT_MEDIA,
-                                   _("“%s” is not a video file (it holds text)"), display);
-          else if (self->missing_plugin != NULL)
-            failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_MISSING_PLUGIN,
-                                   _("“%s” needs a GStreamer plugin that is not installed (%s)"),
-                                   display, self->missing_plugin);
-          else
-            failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_NO_VIDEO,
-                                   self->saw_non_video ? _("“%s” holds only audio, no video")
-                                                       : _("“%s” holds no video stream"),
-                                   display);
-        }
-      idle_ms = (g_get_monotonic_time () - self->last_progress_us) / 1000;
-      g_mutex_unlock (&self->lock);
-
-      if (failure == NULL && idle_ms >= watchdog_ms)
-        failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_TIMEOUT,
-                               _("“%s” stopped progressing for %u ms and was abandoned"),
-                               display, watchdog_ms);
+      failure = sampler_check_stalled (self, display, watchdog_ms);
     }
 
   if (failure == NULL && eos)
@@ -1575,10 +1813,10 @@ vm_sampler_run_full (const char              *path,
           failure = error_from_message (self, message);
           gst_message_unref (message);
         }
-      else if (sampler_truncated (self, display, &failure))
+      else if (!self->window && sampler_truncated (self, display, &failure))
         {
         }
-      else if (self->stats.frames == 0)
+      else if (self->stats.frames == 0 && !sampler_window_past_end (self))
         {
           failure = g_error_new (VM_MEDIA_ERROR, VM_MEDIA_ERROR_CORRUPT,
                                  _("“%s” has no video frame that could be decoded"), display);

@@ -11,8 +11,17 @@
  * scan never sees them.
  *
  * Chunks beyond the resident budget are kept in host memory and streamed
- * through one device staging chunk per scan, so libraries larger than
- * device memory still work (slower).
+ * through one device staging chunk (at most 256 MiB; a larger chunk goes
+ * through it in windows) per scan, so libraries larger than device memory
+ * still work (slower).
+ *
+ * Out of device memory while a resident chunk grows, that chunk (and the
+ * chunks after it) move to host memory and are streamed; a staging chunk or
+ * host memory that cannot be had gives VM_GPU_ERROR_OUT_OF_MEMORY.
+ *
+ * A filtered scan dispatches the similarity once per run of the chosen
+ * videos' rows (adjacent videos share a run); past 64 runs it computes the
+ * videos' curves instead and selects the top k on the CPU.
  *
  * A store is used from one thread at a time (the search engine serialises).
  *
@@ -29,10 +38,14 @@ G_BEGIN_DECLS
 
 typedef struct {
   guint64 chunk_rows;       /* rows per device buffer; 0: as many as the device
-                             * allows (maxStorageBufferRange, max allocation), at
-                             * most 2^22.  Tests set it small to exercise chunking. */
+                             * allows (max buffer size), at most 2^22 and at most
+                             * the resident budget.  Tests set it small to
+                             * exercise chunking. */
   guint64 resident_budget;  /* device bytes the chunks may take; 0: half of the
                              * device-local heap.  Chunks past it are streamed. */
+  guint64 staging_bytes;    /* the staging chunk's size limit for streaming;
+                             * 0: 256 MiB.  Larger chunks are streamed through
+                             * it in windows. */
 } VmEmbeddingStoreOptions;
 
 void vm_embedding_store_options_init (VmEmbeddingStoreOptions *options);
@@ -59,6 +72,8 @@ guint64  vm_embedding_store_get_device_bytes (VmEmbeddingStore *self);
 /* Chunks in use; how many of them are streamed from host memory. */
 guint    vm_embedding_store_get_n_chunks     (VmEmbeddingStore *self,
                                               guint            *out_n_streamed);
+/* Host bytes held for streamed chunks and the videos' frame tables. */
+guint64  vm_embedding_store_get_host_bytes   (VmEmbeddingStore *self);
 
 /* Brings the store up to date with @catalog (see above).  Cheap when nothing
  * changed: one catalog query.  Cancellable between videos; a cancelled sync

@@ -9,6 +9,30 @@
  * (per video, model and pts), so refining the same moment again decodes and
  * encodes nothing.
  *
+ * How a boundary moves (vm_refine_find_edge()): the window's samples are
+ * split in two where a step fits them best (the largest difference of means
+ * weighted by sqrt(n_left·n_right/n), with the inside side higher: after
+ * the split for a start, before it for an end).  The medians of the two
+ * sides are the outside and inside levels; the edge counts only when their
+ * difference is at least min_contrast and three times the noise (1.4826 ×
+ * the median absolute deviation from the side's level).  The boundary is
+ * where the curve crosses the midpoint of the levels next to the split,
+ * interpolated linearly between the two samples around it (so a hard cut is
+ * found to within half a sample interval).  A start is looked for up to
+ * the moment's end, an end from its start on (for a short moment the two
+ * windows overlap, and each keeps its own direction).  Without an
+ * edge the boundary stays.  The result is clamped to [0, duration]; an
+ * inverted result leaves the moment as it was, and one shorter than
+ * min_length is widened around its middle.
+ *
+ * Frames: the windows are sampled with vm_sampler_run() (one accurate seek
+ * each, rate frames/s on the grid k / rate, at most the video's frame rate),
+ * scaled to a short side of max(224, the model's image size) and encoded in
+ * batches.  A window is taken from the cache when every grid time in it has a
+ * cached frame at most one interval later; otherwise only the span of the
+ * missing grid times is decoded.  Scores use the fp16 values, cached or not,
+ * so a run from the cache gives exactly the same result.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #pragma once
@@ -25,6 +49,8 @@ typedef struct {
   double  window;     /* seconds decoded on each side of a boundary (default 2.0) */
   double  rate;       /* frames per second in the window (default 6.0) */
   guint   batch;      /* frames per encoder call (default 16) */
+  double  min_contrast; /* least inside − outside level for an edge to count (default 0.005) */
+  double  min_length; /* seconds; a refined moment is at least this long (default 0.5) */
 } VmRefineOptions;
 
 void vm_refine_options_init (VmRefineOptions *options);
@@ -51,5 +77,18 @@ gboolean vm_refine_moment (VmCatalog              *catalog,
                            VmRefineReport         *report,
                            GCancellable           *cancellable,
                            GError                **error);
+
+/* The edge in a dense curve of @n samples (@times in seconds, increasing;
+ * @scores), as described above: @rising for a start (outside, then inside),
+ * else an end.  Returns FALSE (leaving @out_time) when there is no edge:
+ * fewer than 4 samples, a flat curve, or a step below @min_contrast or
+ * within the noise.  @out_contrast (optional) gets inside − outside level. */
+gboolean vm_refine_find_edge (const double  *times,
+                              const float   *scores,
+                              guint          n,
+                              gboolean       rising,
+                              double         min_contrast,
+                              double        *out_time,
+                              double        *out_contrast);
 
 G_END_DECLS

@@ -17,6 +17,28 @@
  *  5. text: vm_text_search() with the same filters, merged with
  *     vm_moments_merge().
  *
+ * Candidates (step 2): the distinct videos among the 64 best frames, each
+ * ranked by its best frame.  When those come from fewer videos than wanted
+ * (the limit, at least 8, at most 64), further passes (up to 4 in all) scan
+ * only the videos not seen yet, so that one video with many good frames
+ * cannot hide the rest.  The best twice-wanted (at least 16) of them are
+ * grounded.  Filters become the list of allowed video ids given
+ * to the scan, so they apply before it, not to its results.
+ *
+ * Moments: grounding's proposals of one video that lie more than half
+ * inside a better one are dropped (multi-scale windows around the same
+ * moment).  Each text moment then joins the visual moment of its video that
+ * it overlaps most (or lies within 1 s of), merged by vm_moments_merge() into
+ * one moment with both signals; text moments meeting no visual moment stay
+ * as they are.  Query by example leaves out the example's own moment (the
+ * one holding the example frame).
+ *
+ * Models: the catalog's model record is found by the indexer's convention
+ * (the model's name, projection dim and digest; registered when new).  When
+ * the catalog holds that name with another digest or dim, its embeddings
+ * come from other weights: the search is text only and the notice says to
+ * index again.
+ *
  * Without an installed model (or GPU) the search is text only and the
  * result's notice says how to add a model.  The engine keeps the model and
  * the store between searches; each search brings the store up to date with
@@ -64,6 +86,9 @@ typedef struct {
   gint64       modified_after_us;  /* the file's modification time, µs since the epoch */
   gint64       modified_before_us;
   VmGroundingOptions grounding;
+  /* Added after the first version (set by vm_search_query_init): */
+  const char  *folder_path;        /* only videos at any depth under this folder; NULL: any */
+  gint64       text_margin_ns;     /* widening of text hits on each side (default 0.5 s) */
 } VmSearchQuery;
 
 void vm_search_query_init (VmSearchQuery *query);
@@ -78,11 +103,33 @@ typedef struct {
   gint64       model_id;
   char        *notice;         /* why a signal was left out (no model, no GPU...); NULL */
   guint64      n_frames;       /* frames scanned */
-  double       encode_ms, scan_ms, curves_ms, ground_ms, text_ms, total_ms;
+  double       encode_ms, scan_ms, curves_ms, ground_ms, text_ms, total_ms;  /* ms; total: the
+                                                                              * whole search */
+  /* Added after the first version: */
+  double       sync_ms;        /* bringing the store up to date (part of total_ms) */
+  guint        n_candidates;   /* videos whose curves were grounded */
+  gint64       example_pts_ns; /* query by example: the pts of the frame used */
 } VmSearchResult;
 
 void vm_search_result_free (VmSearchResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmSearchResult, vm_search_result_free)
+
+/* The 0..1 score of a visual moment, from its grounding z score @z (how
+ * far above the video's own median it stands, in MADs) and @peak, the
+ * highest raw cosine similarity inside it:
+ *
+ *   contrast = 1 − exp(−max(z, 0) / 3)
+ *   level    = 1 / (1 + exp(−(peak − 0.22) / 0.03))
+ *   score    = level × (0.35 + 0.65 × contrast)
+ *
+ * Non-decreasing in both, increasing in z above 0.  The level gates: CLIP
+ * text–image cosines of a match lie around 0.25–0.35 and of unrelated pairs
+ * around 0.1–0.2, so a moment that stands out of a video matching nothing
+ * (z 4, peak 0.15: 0.07) ranks far below a modest real match (z 2, peak
+ * 0.25: 0.49) and a clear one (z 4, peak 0.3: 0.78) ranks beside a text
+ * hit's 0.5–1.  The contrast places the moment in its video. */
+double vm_visual_moment_score (double z,
+                               double peak);
 
 /* The curve of @video_id in @result, or NULL. */
 const VmScoreCurve *vm_search_result_get_curve (VmSearchResult *result,
@@ -97,6 +144,11 @@ VmSearchEngine *vm_search_engine_new   (const VmSearchEngineOptions  *options,
 VmSearchEngine *vm_search_engine_ref   (VmSearchEngine               *self);
 void            vm_search_engine_unref (VmSearchEngine               *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmSearchEngine, vm_search_engine_unref)
+
+/* The visual model's name, or NULL when searches are text only. */
+const char     *vm_search_engine_get_model_name (VmSearchEngine *self);
+/* Why searches are text only (no model, no GPU...), or NULL. */
+const char     *vm_search_engine_get_notice     (VmSearchEngine *self);
 
 /* Searches the library of @catalog (a connection of the calling thread).
  * Errors: VM_SEARCH_ERROR_EMPTY_QUERY, G_IO_ERROR_CANCELLED, catalog and GPU

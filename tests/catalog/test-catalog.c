@@ -1739,6 +1739,231 @@ test_storage_efficiency (TmpDir        *fixture,
   g_assert_cmpfloat (ratio, <, 1.10);
 }
 
+/* ---- Dense embeddings (the refinement cache) ----------------------------- */
+
+static void
+check_dense (VmCatalog     *catalog,
+             gint64         video,
+             gint64         model,
+             gint64         from_ns,
+             gint64         to_ns,
+             const gint64  *expected_pts,
+             const guint16 *expected,
+             guint          expected_n,
+             guint          dim)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GArray) pts = NULL;
+
+  bytes = vm_catalog_get_dense_embeddings (catalog, video, model, from_ns, to_ns, &pts, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (bytes);
+  g_assert_cmpuint (pts->len, ==, expected_n);
+  g_assert_cmpuint (g_bytes_get_size (bytes), ==, (gsize) expected_n * dim * sizeof (guint16));
+  for (guint i = 0; i < expected_n; i++)
+    g_assert_cmpint (g_array_index (pts, gint64, i), ==, expected_pts[i]);
+  if (expected_n > 0)
+    g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                     expected, (gsize) expected_n * dim * sizeof (guint16));
+}
+
+static guint64
+count_dense (VmCatalog *catalog,
+             gint64     video)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 n = 12345;
+
+  g_assert_true (vm_catalog_count_dense_embeddings (catalog, video, &n, &error));
+  g_assert_no_error (error);
+  return n;
+}
+
+static void
+test_dense_embeddings (TmpDir        *fixture,
+                       gconstpointer  data)
+{
+  const guint dim = 20, n = 12;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (fixture->dir, "dense.sqlite", NULL);
+  g_autoptr(VmCatalog) catalog = vm_catalog_open (path, &error);
+  guint16 values[12 * 20], other[12 * 20];
+  gint64 pts[12], shuffled_pts[12];
+  guint16 shuffled[12 * 20];
+  guint32 state = 777;
+  gint64 video, video2, model = 0, model2 = 0;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < n * dim; i++)
+    {
+      values[i] = (guint16) next_random (&state);
+      other[i] = (guint16) next_random (&state);
+    }
+  /* 6 frames/s around 10 s, put in reverse order. */
+  for (guint i = 0; i < n; i++)
+    pts[i] = 10 * SEC + (gint64) i * SEC / 6;
+  for (guint i = 0; i < n; i++)
+    {
+      shuffled_pts[i] = pts[n - 1 - i];
+      memcpy (shuffled + i * dim, values + (n - 1 - i) * dim, dim * sizeof (guint16));
+    }
+
+  video = add_video (catalog, 0, "/v/dense.mp4", "fp-dense");
+  video2 = add_video (catalog, 0, "/v/dense2.mp4", NULL);
+  set_frames (catalog, video, 30);
+  g_assert_true (vm_catalog_ensure_model (catalog, "m", (int) dim, "x", &model, &error));
+  g_assert_true (vm_catalog_ensure_model (catalog, "m2", (int) dim, "y", &model2, &error));
+  g_assert_no_error (error);
+
+  /* Nothing yet; an empty put is nothing. */
+  check_dense (catalog, video, model, 0, G_MAXINT64, NULL, NULL, 0, dim);
+  g_assert_true (vm_catalog_put_dense_embeddings (catalog, video, model, pts, 0, dim, values, &error));
+  g_assert_no_error (error);
+
+  /* In pts order whatever the order of the put; ranges are inclusive. */
+  g_assert_true (vm_catalog_put_dense_embeddings (catalog, video, model, shuffled_pts, n, dim, shuffled,
+                                                  &error));
+  g_assert_no_error (error);
+  check_dense (catalog, video, model, 0, G_MAXINT64, pts, values, n, dim);
+  check_dense (catalog, video, model, pts[3], pts[7], pts + 3, values + 3 * dim, 5, dim);
+  check_dense (catalog, video, model, pts[3] + 1, pts[7] - 1, pts + 4, values + 4 * dim, 3, dim);
+  check_dense (catalog, video, model, 0, pts[0] - 1, NULL, NULL, 0, dim);
+  g_assert_cmpuint (count_dense (catalog, video), ==, n);
+  g_assert_cmpuint (count_dense (catalog, 0), ==, n);
+
+  /* Another model and another video are separate; a put replaces. */
+  g_assert_true (vm_catalog_put_dense_embeddings (catalog, video, model2, pts, 4, dim, other, &error));
+  g_assert_no_error (error);
+  g_assert_true (vm_catalog_put_dense_embeddings (catalog, video2, model, pts, n, dim, other, &error));
+  g_assert_no_error (error);
+  check_dense (catalog, video, model2, 0, G_MAXINT64, pts, other, 4, dim);
+  check_dense (catalog, video, model, 0, G_MAXINT64, pts, values, n, dim);
+  memcpy (values + 2 * dim, other, dim * sizeof (guint16));
+  g_assert_true (vm_catalog_put_dense_embeddings (catalog, video, model, pts + 2, 1, dim, other, &error));
+  g_assert_no_error (error);
+  check_dense (catalog, video, model, 0, G_MAXINT64, pts, values, n, dim);
+  g_assert_cmpuint (count_dense (catalog, video), ==, n + 4);
+
+  /* Bad input changes nothing. */
+  g_assert_false (vm_catalog_put_dense_embeddings (catalog, video, model, pts, n, dim + 1, values, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (vm_catalog_put_dense_embeddings (catalog, video, 999, pts, n, dim, values, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (vm_catalog_put_dense_embeddings (catalog, 999, model, pts, n, dim, values, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  {
+    gint64 negative[2] = { SEC, -1 };
+
+    g_assert_false (vm_catalog_put_dense_embeddings (catalog, video, model, negative, 2, dim, other,
+                                                     &error));
+    g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID);
+    g_clear_error (&error);
+  }
+  check_dense (catalog, video, model, 0, G_MAXINT64, pts, values, n, dim);
+
+  /* Saving the video unchanged keeps the cache; a changed file empties it. */
+  {
+    g_autoptr(VmVideo) v = vm_catalog_get_video (catalog, video, &error);
+
+    g_assert_no_error (error);
+    v->status = VM_VIDEO_STATUS_INDEXED;
+    g_assert_true (vm_catalog_save_video (catalog, v, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (count_dense (catalog, video), ==, n + 4);
+    v->mtime_us += 1;
+    g_assert_true (vm_catalog_save_video (catalog, v, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (count_dense (catalog, video), ==, 0);
+    g_assert_cmpuint (count_dense (catalog, video2), ==, n);
+  }
+
+  /* Replacing the frames (a re-index) empties it too. */
+  g_assert_true (vm_catalog_put_dense_embeddings (catalog, video, model, pts, n, dim, values, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_dense (catalog, video), ==, n);
+  set_frames (catalog, video, 30);
+  g_assert_cmpuint (count_dense (catalog, video), ==, 0);
+  g_assert_cmpuint (count_dense (catalog, video2), ==, n);
+
+  /* Clearing one video, then all. */
+  g_assert_true (vm_catalog_put_dense_embeddings (catalog, video, model, pts, n, dim, values, &error));
+  g_assert_no_error (error);
+  g_assert_true (vm_catalog_clear_dense_embeddings (catalog, video2, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_dense (catalog, video), ==, n);
+  g_assert_cmpuint (count_dense (catalog, video2), ==, 0);
+  g_assert_true (vm_catalog_clear_dense_embeddings (catalog, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_dense (catalog, 0), ==, 0);
+
+  /* The cache goes with its video and with its model. */
+  g_assert_true (vm_catalog_put_dense_embeddings (catalog, video, model, pts, n, dim, values, &error));
+  g_assert_true (vm_catalog_put_dense_embeddings (catalog, video2, model2, pts, n, dim, other, &error));
+  g_assert_true (vm_catalog_put_dense_embeddings (catalog, video2, model, pts, n, dim, other, &error));
+  g_assert_no_error (error);
+  g_assert_true (vm_catalog_delete_video (catalog, video, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_dense (catalog, 0), ==, 2 * n);
+  g_clear_object (&catalog);
+  {
+    g_autofree char *sql = g_strdup_printf ("PRAGMA foreign_keys = ON; DELETE FROM models WHERE id = %"
+                                            G_GINT64_FORMAT, model2);
+
+    raw_exec (path, sql);
+  }
+  g_assert_cmpint (raw_int (path, "SELECT count(*) FROM dense_embeddings"), ==, n);
+  g_assert_cmpint (raw_int (path, "PRAGMA foreign_key_check"), ==, -1);
+}
+
+/* A version 2 catalog with its data is brought to version 3. */
+static void
+test_dense_migration (TmpDir        *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (fixture->dir, "v2.sqlite", NULL);
+  g_autoptr(GBytes) m1 = NULL, m2 = NULL;
+  gint64 video, model = 0;
+
+  m1 = g_resources_lookup_data ("/io/github/vidmark/catalog/migrations/0001-initial.sql", 0, &error);
+  g_assert_no_error (error);
+  m2 = g_resources_lookup_data ("/io/github/vidmark/catalog/migrations/0002-datasets.sql", 0, &error);
+  g_assert_no_error (error);
+
+  {
+    g_autofree char *s1 = g_strndup (g_bytes_get_data (m1, NULL), g_bytes_get_size (m1));
+    g_autofree char *s2 = g_strndup (g_bytes_get_data (m2, NULL), g_bytes_get_size (m2));
+    const char *migrations[] = { s1, s2, NULL };
+    g_autoptr(VmCatalog) old = vm_catalog_open_with_migrations (path, migrations, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (vm_catalog_get_schema_version (old), ==, 2);
+    video = add_video (old, 0, "/v/old.mp4", NULL);
+    set_frames (old, video, 10);
+  }
+
+  {
+    g_autoptr(VmCatalog) catalog = vm_catalog_open (path, &error);
+    g_autoptr(GArray) frames = NULL;
+    gint64 pts = 3 * SEC;
+    guint16 value[4] = { 1, 2, 3, 4 };
+
+    g_assert_no_error (error);
+    g_assert_cmpint (vm_catalog_get_schema_version (catalog), >=, 3);
+    frames = vm_catalog_get_frames (catalog, video, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (frames->len, ==, 10);
+    g_assert_true (vm_catalog_ensure_model (catalog, "m", 4, NULL, &model, &error));
+    g_assert_true (vm_catalog_put_dense_embeddings (catalog, video, model, &pts, 1, 4, value, &error));
+    g_assert_no_error (error);
+    check_dense (catalog, video, model, 0, G_MAXINT64, &pts, value, 1, 4);
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1764,6 +1989,8 @@ main (int    argc,
   g_test_add_func ("/catalog/frames", test_frames);
   g_test_add_func ("/catalog/models", test_models);
   ADD_TMP ("/catalog/embeddings", test_embeddings);
+  ADD_TMP ("/catalog/dense-embeddings", test_dense_embeddings);
+  ADD_TMP ("/catalog/dense-embeddings/migration", test_dense_migration);
   g_test_add_func ("/catalog/text/search", test_text_search);
   ADD_TMP ("/catalog/text/fts-integrity", test_text_fts_integrity);
   g_test_add_func ("/catalog/annotations", test_annotations);

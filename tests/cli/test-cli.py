@@ -235,6 +235,80 @@ def _():
     assert p.stderr.startswith("vidmark: ") and p.stderr.count("\n") == 1, p.stderr
 
 
+def numpy_python():
+    for candidate in ("/usr/bin/python3", sys.executable, shutil.which("python3")):
+        if candidate and subprocess.run([candidate, "-c", "import numpy"],
+                                        capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+@case("index: text only without a model, embeddings with the default model")
+def _():
+    menv = dict(env)
+    menv["XDG_DATA_HOME"] = os.path.join(tmp, "data-models")
+    lib3 = os.path.join(tmp, "lib3")
+    os.makedirs(lib3)
+    for n in sorted(os.listdir(lib)):
+        if n.endswith((".mp4", ".webm")):
+            shutil.copy(os.path.join(lib, n), lib3)
+    n_videos = len(os.listdir(lib3))
+    cat3 = os.path.join(tmp, "cat3.sqlite")
+    run("add", lib3, catalog=cat3, check=0, env=menv)
+    # Bad options.
+    run("index", "--dedupe-threshold", "2", catalog=cat3, check=2, env=menv)
+    run("index", "--keep-every", "-1", catalog=cat3, check=2, env=menv)
+    run("index", "--batch-size", "0", catalog=cat3, check=2, env=menv)
+    run("index", "--model", "x", "--no-visual", catalog=cat3, check=2, env=menv)
+    run("index", "--model", "no-such-model", catalog=cat3, check=1, env=menv)
+    p = run("index", "--help", check=0, env=menv)
+    for opt in ("--model", "--no-visual", "--dedupe-threshold", "--keep-every"):
+        assert opt in p.stdout, p.stdout
+    # No model installed: text signals only, and one note on how to add one.
+    p = run("index", "--json", catalog=cat3, check=0, env=menv)
+    assert p.stderr.count("note:") == 1 and "vidmark model" in p.stderr, p.stderr
+    r = json.loads(p.stdout)
+    assert r["indexed"] == n_videos and r["embedded"] == 0 and r["model"] is None, r
+    assert r["sampled"] == r["frames"] + r["dropped"] and r["frames"] >= n_videos, r
+    p = run("index", "--no-visual", catalog=cat3, check=0, env=menv)
+    assert "vidmark model" not in p.stderr, p.stderr
+    python = numpy_python()
+    script = os.path.join(os.environ.get("VIDMARK_TEST_SRCDIR", ""), "clip", "make-tiny-clip.py")
+    if python is None or not os.path.exists(script):
+        print("# no python3 with numpy: skipping the model part", flush=True)
+        return
+    models = os.path.join(tmp, "tiny-models")
+    subprocess.run([python, script, models], check=True, capture_output=True)
+    run("model", "import", os.path.join(models, "tiny-quick-f32"), check=0, env=menv)
+    # No usable Vulkan device: a clear warning, text signals only.
+    bad = dict(menv)
+    bad["VK_DRIVER_FILES"] = bad["VK_ICD_FILENAMES"] = os.path.join(tmp, "no-such-icd.json")
+    p = run("index", "--json", catalog=cat3, check=0, env=bad)
+    assert "Vulkan" in p.stderr, p.stderr
+    assert json.loads(p.stdout)["embedded"] == 0
+    p = run("gpu", "--json", env=menv)
+    if p.returncode != 0:
+        print("# no Vulkan device: skipping the embedding part", flush=True)
+        return
+    # The default model is picked up by itself; the indexed videos get their embeddings.
+    p = run("index", "--progress-json", catalog=cat3, check=0, env=menv)
+    lines = [json.loads(line) for line in p.stdout.splitlines()]
+    done = [e for e in lines if e["type"] == "file" and e["result"] == "indexed"]
+    assert len(done) == n_videos, lines
+    assert all(e["embedded"] == e["frames"] > 0 and e["sampled"] >= e["frames"] for e in done), done
+    db = sqlite3.connect(cat3)
+    frames = db.execute("SELECT COUNT(*) FROM frames").fetchone()[0]
+    embedded = db.execute("SELECT SUM(n_frames) FROM embeddings").fetchone()[0]
+    assert db.execute("SELECT name FROM models").fetchall() == [("tiny-quick-f32",)]
+    db.close()
+    assert frames == embedded, (frames, embedded)
+    p = run("index", "--json", catalog=cat3, check=0, env=menv)
+    r = json.loads(p.stdout)
+    assert r["indexed"] == 0 and r["unchanged"] == n_videos and r["model"] == "tiny-quick-f32", r
+    p = run("index", "--force", catalog=cat3, check=0, env=menv)
+    assert "embedded with tiny-quick-f32" in p.stdout, p.stdout
+
+
 print(f"1..{len(results)}")
 failed = 0
 for i, (name, fn) in enumerate(results, 1):

@@ -166,6 +166,13 @@ clip (const char *name)
       spec.keyframe_interval = 2.0;
       spec.b_frames = 2;
     }
+  else if (g_str_equal (name, "window.mp4"))
+    {
+      spec.duration = 30.0;
+      spec.keyframe_interval = 2.0;
+      spec.width = 160;
+      spec.height = 120;
+    }
   else if (g_str_equal (name, "gap.mp4"))
     {
       spec.duration = 12.0;
@@ -931,6 +938,170 @@ check_rates_exact (const char *path,
   collect_clear (&all);
 }
 
+/* A window at @rate over [@start, @stop] s gives exactly the frames of
+ * @all (every frame of the file) that the whole-file run would give for the
+ * targets inside the window.  Returns the run's statistics. */
+static VmSamplerStats
+check_window (const char *path,
+              Collect    *all,
+              double      rate,
+              double      start,
+              double      stop)
+{
+  g_autoptr(GError) error = NULL;
+  VmSamplerOptions options;
+  VmSamplerStats stats;
+  Collect c;
+  guint j = 0;
+  gint64 last = -1;
+
+  vm_sampler_options_init (&options);
+  options.mode = VM_SAMPLE_RATE;
+  options.rate = rate;
+  options.short_side = 120;
+  options.start_ns = (gint64) llround (start * SEC);
+  options.stop_ns = (gint64) llround (stop * SEC);
+  collect_init (&c);
+  g_assert_true (vm_sampler_run_full (path, &options, collect_cb, &c, &stats, NULL, &error));
+  g_assert_no_error (error);
+  g_test_message ("window %.2f-%.2f s at %.1f/s: %u frames, %" G_GUINT64_FORMAT " units read, %"
+                  G_GUINT64_FORMAT " decoded, %" G_GUINT64_FORMAT " frames out",
+                  start, stop, rate, c.pts->len, stats.units_in, stats.units_decoded,
+                  stats.frames_out);
+
+  for (guint64 k = 0; ; k++)
+    {
+      gint64 target = (gint64) llround (k * (double) SEC / rate);
+      guint i = 0;
+
+      if (options.stop_ns > 0 && target > options.stop_ns)
+        break;
+      if (target < options.start_ns)
+        continue;
+      while (i < all->pts->len && pts_at (all, i) < target)
+        i++;
+      if (i == all->pts->len)
+        break;
+      if (pts_at (all, i) == last)
+        continue;
+      last = pts_at (all, i);
+      g_assert_cmpuint (j, <, c.pts->len);
+      g_assert_cmpint (pts_at (&c, j), ==, pts_at (all, i));
+      g_assert_cmpuint (g_array_index (c.sums, guint64, j), ==, g_array_index (all->sums, guint64, i));
+      j++;
+    }
+  g_assert_cmpuint (j, ==, c.pts->len);
+  collect_clear (&c);
+  return stats;
+}
+
+static void
+collect_all_frames (const char *path,
+                    Collect    *all)
+{
+  g_autoptr(GError) error = NULL;
+  VmSamplerOptions options;
+
+  vm_sampler_options_init (&options);
+  options.mode = VM_SAMPLE_RATE;
+  options.rate = 100.0;
+  options.short_side = 120;
+  collect_init (all);
+  g_assert_true (vm_sampler_run (path, &options, collect_cb, all, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* Windows: an accurate seek, then the same frames as from the whole file,
+ * and only about the window is read. */
+static void
+test_sample_window (void)
+{
+  g_autofree char *path = clip ("window.mp4");
+  g_autofree char *bpath = clip ("bframes.mp4");
+  g_autofree char *wpath = clip ("cfr.webm");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  VmSamplerOptions options;
+  VmSamplerStats stats;
+  Collect all, c;
+
+  collect_all_frames (path, &all);
+  g_assert_cmpuint (all.pts->len, ==, 750);
+
+  /* In the middle of a 30 s file: what prerolls (one keyframe decoded),
+   * the window's 4 s and the group of pictures before it are read, not the
+   * file (750 units); only the units from the keyframe at 10 s to the last
+   * target (14 s) are decoded, and the preroll's one keyframe. */
+  stats = check_window (path, &all, 6.0, 10.3, 14.1);
+  g_assert_cmpuint (stats.frames, ==, 23);
+  g_assert_cmpuint (stats.units_in, <, 330);
+  g_assert_cmpuint (stats.units_decoded, <=, 101 + 4);
+  stats = check_window (path, &all, 6.0, 0.0, 2.0);
+  g_assert_cmpuint (stats.frames, ==, 13);
+  g_assert_cmpuint (stats.units_in, <, 200);
+  check_window (path, &all, 6.0, 1.0, 0.0);
+  check_window (path, &all, 4.0, 27.9, 31.0);
+  check_window (path, &all, 25.0, 5.0, 5.5);
+  check_window (path, &all, 6.0, 7.99, 8.01);
+  collect_clear (&all);
+
+  /* B-frames and VP9. */
+  collect_all_frames (bpath, &all);
+  check_window (bpath, &all, 6.0, 2.5, 4.2);
+  check_window (bpath, &all, 7.0, 0.9, 5.9);
+  collect_clear (&all);
+  collect_all_frames (wpath, &all);
+  check_window (wpath, &all, 6.0, 1.1, 3.0);
+  collect_clear (&all);
+
+  /* Past the end: nothing, and no error. */
+  collect_init (&c);
+  vm_sampler_options_init (&options);
+  options.mode = VM_SAMPLE_RATE;
+  options.rate = 6.0;
+  options.start_ns = 40 * SEC;
+  options.stop_ns = 44 * SEC;
+  g_assert_true (vm_sampler_run (path, &options, collect_cb, &c, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.pts->len, ==, 0);
+  collect_clear (&c);
+
+  /* Keyframe mode keeps its frames inside the window. */
+  collect_init (&c);
+  vm_sampler_options_init (&options);
+  options.max_gap = 0;
+  options.start_ns = 9 * SEC;
+  options.stop_ns = 15 * SEC;
+  g_assert_true (vm_sampler_run (path, &options, collect_cb, &c, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c.pts->len, ==, 3);
+  g_assert_cmpint (pts_at (&c, 0), ==, 10 * SEC);
+  g_assert_cmpint (pts_at (&c, 2), ==, 14 * SEC);
+  collect_clear (&c);
+
+  /* Cancelling a window. */
+  collect_init (&c);
+  vm_sampler_options_init (&options);
+  options.mode = VM_SAMPLE_RATE;
+  options.rate = 6.0;
+  options.start_ns = 12 * SEC;
+  options.stop_ns = 16 * SEC;
+  c.cancel_after_first = cancellable;
+  g_assert_false (vm_sampler_run (path, &options, collect_cb, &c, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (c.pts->len, ==, 1);
+  g_assert_cmpint (pts_at (&c, 0), ==, 12 * SEC);
+  collect_clear (&c);
+  g_clear_error (&error);
+
+  /* A missing file. */
+  collect_init (&c);
+  g_autofree char *missing = media_path ("no-such-window.mp4");
+  g_assert_false (vm_sampler_run (missing, &options, collect_cb, &c, NULL, &error));
+  assert_one_line_error (error, VM_MEDIA_ERROR_NOT_FOUND);
+  collect_clear (&c);
+}
+
 /* Open groups of pictures: frames after a keyframe that show before it. */
 static void
 test_sample_open_gop (void)
@@ -1424,6 +1595,7 @@ main (int   argc,
   g_test_add_func ("/media/sample/vfr-mp4", test_sample_vfr_mp4);
   g_test_add_func ("/media/sample/gap-fill", test_sample_gap_fill);
   g_test_add_func ("/media/sample/cancel", test_sample_cancel);
+  g_test_add_func ("/media/sample/window", test_sample_window);
   g_test_add_func ("/media/sample/watchdog", test_sample_watchdog);
   g_test_add_func ("/media/sample/bad", test_sample_bad);
   g_test_add_func ("/media/sample/truncated-mkv", test_sample_truncated_mkv);
