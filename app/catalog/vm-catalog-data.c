@@ -233,6 +233,86 @@ vm_catalog_ensure_model (VmCatalog   *self,
   return TRUE;
 }
 
+gboolean
+vm_catalog_reset_model (VmCatalog   *self,
+                        const char  *name,
+                        int          dim,
+                        const char  *digest,
+                        gint64      *out_id,
+                        gboolean    *out_replaced,
+                        GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gint64 id = 0;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (out_replaced != NULL)
+    *out_replaced = FALSE;
+
+  if (!vm_catalog_begin (self, error))
+    return FALSE;
+
+  if (!vm_catalog_ensure_model (self, name, dim, digest, &id, &local_error))
+    {
+      g_autoptr(VmCachedStmt) find = NULL;
+      static const char * const steps[] = {
+        "DELETE FROM embeddings WHERE model_id = ?1",
+        "UPDATE models SET dim = ?2, digest = ?3 WHERE id = ?1",
+      };
+
+      /* Only a known name with other weights is taken over; a bad name or
+       * dimension stays an error. */
+      if (!g_error_matches (local_error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID) ||
+          name == NULL || *name == '\0' || dim <= 0)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          goto fail;
+        }
+
+      find = _vm_catalog_prepare (self, "SELECT id FROM models WHERE name = ?1", error);
+      if (find == NULL)
+        goto fail;
+      _vm_bind_text (find, 1, name);
+      if (!_vm_catalog_query_int64 (self, find, &id, _("Cannot look up a model"), error))
+        goto fail;
+      if (id == 0)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          goto fail;
+        }
+
+      for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+        {
+          g_autoptr(VmCachedStmt) stmt = _vm_catalog_prepare (self, steps[i], error);
+
+          if (stmt == NULL)
+            goto fail;
+          sqlite3_bind_int64 (stmt, 1, id);
+          if (i == 1)
+            {
+              sqlite3_bind_int (stmt, 2, dim);
+              _vm_bind_text (stmt, 3, digest);
+            }
+          if (!_vm_catalog_step_done (self, stmt, _("Cannot update a model"), error))
+            goto fail;
+        }
+      if (out_replaced != NULL)
+        *out_replaced = TRUE;
+    }
+
+  if (!vm_catalog_commit (self, error))
+    return FALSE;
+  if (out_id != NULL)
+    *out_id = id;
+  return TRUE;
+
+fail:
+  vm_catalog_rollback (self);
+  return FALSE;
+}
+
 GPtrArray *
 vm_catalog_list_models (VmCatalog  *self,
                         GError    **error)
@@ -511,6 +591,35 @@ fail:
   return FALSE;
 }
 
+gboolean
+vm_catalog_count_embeddings (VmCatalog  *self,
+                             gint64      video_id,
+                             gint64      model_id,
+                             guint      *out_n_frames,
+                             GError    **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+  gint64 n = 0;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  stmt = _vm_catalog_prepare (self,
+                              "SELECT COALESCE (SUM (n_frames), 0) FROM embeddings "
+                              "WHERE video_id = ?1 AND model_id = ?2",
+                              error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, video_id);
+  sqlite3_bind_int64 (stmt, 2, model_id);
+  if (!_vm_catalog_query_int64 (self, stmt, &n, _("Cannot count embeddings"), error))
+    return FALSE;
+
+  if (out_n_frames != NULL)
+    *out_n_frames = (guint) n;
+  return TRUE;
+}
+
 GBytes *
 vm_catalog_get_embeddings (VmCatalog  *self,
                            gint64      video_id,
@@ -577,6 +686,55 @@ vm_catalog_get_embeddings (VmCatalog  *self,
     *out_first = first < 0 ? 0 : (guint) first;
 
   return g_byte_array_free_to_bytes (g_steal_pointer (&data));
+}
+
+GArray *
+vm_catalog_list_embedding_versions (VmCatalog  *self,
+                                    gint64      model_id,
+                                    GError    **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+  g_autoptr(GArray) out = NULL;
+  int rc;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  stmt = _vm_catalog_prepare (self,
+                              "SELECT e.video_id, sum (e.n_frames), count (*), min (e.id), max (e.id), "
+                              "sum (e.id), sum (e.first_frame), v.indexed_at, v.mtime_us, v.n_frames "
+                              "FROM embeddings e JOIN videos v ON v.id = e.video_id "
+                              "WHERE e.model_id = ?1 AND v.status != 'missing' "
+                              "GROUP BY e.video_id ORDER BY e.video_id",
+                              error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, model_id);
+
+  out = g_array_new (FALSE, FALSE, sizeof (VmEmbeddingVersion));
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      VmEmbeddingVersion v = { 0, };
+      guint64 h = 1469598103934665603ull;
+
+      v.video_id = sqlite3_column_int64 (stmt, 0);
+      v.n_embeddings = (guint) sqlite3_column_int64 (stmt, 1);
+      /* FNV-style mix of everything that changes on a rewrite. */
+      for (int c = 1; c <= 9; c++)
+        {
+          h ^= (guint64) sqlite3_column_int64 (stmt, c);
+          h *= 1099511628211ull;
+          h ^= h >> 29;
+        }
+      v.version = h;
+      g_array_append_val (out, v);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      _vm_catalog_set_error (self, rc, _("Cannot read embeddings"), error);
+      return NULL;
+    }
+  return g_steal_pointer (&out);
 }
 
 /* ---- Timed text -------------------------------------------------------- */

@@ -207,6 +207,18 @@ gboolean    vm_catalog_ensure_model          (VmCatalog   *self,
 /* Element type VmModelRecord*. */
 GPtrArray  *vm_catalog_list_models           (VmCatalog   *self,
                                               GError     **error);
+/* Like vm_catalog_ensure_model(), but a known name with another dim or
+ * digest (its weights changed) is taken over: its embeddings, which the new
+ * weights make meaningless, are deleted and its dim and digest updated, in
+ * one transaction, so that every video gets embedded again.
+ * @out_replaced (optional) tells whether that happened. */
+gboolean    vm_catalog_reset_model           (VmCatalog   *self,
+                                              const char  *name,
+                                              int          dim,
+                                              const char  *digest,
+                                              gint64      *out_id,
+                                              gboolean    *out_replaced,
+                                              GError     **error);
 
 /* Embeddings are stored as fp16, in chunks of up to VM_CATALOG_EMBEDDING_CHUNK
  * frames (one BLOB per chunk per video and model).  @first_frame indexes the
@@ -235,6 +247,29 @@ GBytes     *vm_catalog_get_embeddings        (VmCatalog   *self,
                                               guint       *out_n_frames,
                                               guint       *out_first,
                                               GError     **error);
+/* How many frames of @video_id have an embedding of @model_id (any gaps
+ * included); 0 when none. */
+gboolean    vm_catalog_count_embeddings      (VmCatalog   *self,
+                                              gint64       video_id,
+                                              gint64       model_id,
+                                              guint       *out_n_frames,
+                                              GError     **error);
+
+/* What the embedding store needs to see what changed: per video that has
+ * embeddings of @model_id (and is not missing), the number of embedded
+ * frames and a version that changes when its frames or embeddings are
+ * rewritten (from indexed_at, the file's mtime, the frame count and the
+ * embedding rows).  One query.  Element type VmEmbeddingVersion, ordered by
+ * video id. */
+typedef struct {
+  gint64  video_id;
+  guint   n_embeddings;
+  guint64 version;
+} VmEmbeddingVersion;
+
+GArray     *vm_catalog_list_embedding_versions (VmCatalog   *self,
+                                                gint64       model_id,
+                                                GError     **error);
 
 /* ---- Timed text --------------------------------------------------------- */
 

@@ -11,8 +11,12 @@
 #include "cli/vm-cli-export.h"
 #include "cli/vm-cli-model.h"
 #include "core/vm-core.h"
+#include "gpu/vm-gpu-device.h"
 #include "index/vm-indexer.h"
 #include "media/vm-media.h"
+#include "model/vm-clip-model.h"
+#include "model/vm-model-error.h"
+#include "model/vm-model-store.h"
 
 static char *
 canonical_folder (const char  *arg,
@@ -167,6 +171,8 @@ typedef struct {
   char             *old_path;
   char             *message;
   guint             n_frames;
+  guint             n_sampled;
+  guint             n_embedded;
   guint             index;
   guint             total;
 } EventCopy;
@@ -222,11 +228,12 @@ show_progress (IndexRun *run)
 /* --progress-json: one line of JSON per event on stdout, for the window's
  * indexing worker. */
 static void
-print_json_line (IndexRun   *run,
-                 const char *type,
-                 const char *path,
-                 const char *result,
-                 const char *message)
+print_json_line (IndexRun       *run,
+                 const char     *type,
+                 const char     *path,
+                 const char     *result,
+                 const char     *message,
+                 const EventCopy *counts)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonGenerator) gen = json_generator_new ();
@@ -255,6 +262,15 @@ print_json_line (IndexRun   *run,
       json_builder_set_member_name (b, "message");
       json_builder_add_string_value (b, message);
     }
+  if (counts != NULL)
+    {
+      json_builder_set_member_name (b, "frames");
+      json_builder_add_int_value (b, counts->n_frames);
+      json_builder_set_member_name (b, "sampled");
+      json_builder_add_int_value (b, counts->n_sampled);
+      json_builder_set_member_name (b, "embedded");
+      json_builder_add_int_value (b, counts->n_embedded);
+    }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
@@ -274,7 +290,7 @@ job_notify_cb (GObject    *object,
     {
       g_autofree char *message = vm_job_dup_message (run->job);
 
-      print_json_line (run, "progress", NULL, NULL, message);
+      print_json_line (run, "progress", NULL, NULL, message, NULL);
       return;
     }
   show_progress (user_data);
@@ -302,7 +318,8 @@ dispatch_event_cb (gpointer data)
         default: break;
         }
       if (result != NULL)
-        print_json_line (run, "file", ev->path, result, ev->message);
+        print_json_line (run, "file", ev->path, result, ev->message,
+                         ev->type == VM_INDEX_EVENT_INDEXED ? ev : NULL);
     }
 
   if (run->cli->json)
@@ -337,6 +354,10 @@ dispatch_event_cb (gpointer data)
             {
               json_builder_set_member_name (run->files, "frames");
               json_builder_add_int_value (run->files, ev->n_frames);
+              json_builder_set_member_name (run->files, "sampled");
+              json_builder_add_int_value (run->files, ev->n_sampled);
+              json_builder_set_member_name (run->files, "embedded");
+              json_builder_add_int_value (run->files, ev->n_embedded);
             }
           if (ev->message != NULL)
             {
@@ -362,8 +383,15 @@ dispatch_event_cb (gpointer data)
       fprintf (stderr, _("error: %s: %s\n"), ev->path, ev->message);
       break;
     case VM_INDEX_EVENT_INDEXED:
-      printf (g_dngettext (GETTEXT_PACKAGE, "indexed  %s (%u frame)\n", "indexed  %s (%u frames)\n", ev->n_frames),
-              ev->path, ev->n_frames);
+      if (ev->n_embedded > 0)
+        /* Translators: kept frames, sampled frames; all kept frames were embedded. */
+        printf (g_dngettext (GETTEXT_PACKAGE, "indexed  %s (%u frame of %u sampled, embedded)\n",
+                             "indexed  %s (%u frames of %u sampled, embedded)\n", ev->n_frames),
+                ev->path, ev->n_frames, ev->n_sampled);
+      else
+        printf (g_dngettext (GETTEXT_PACKAGE, "indexed  %s (%u frame of %u sampled)\n",
+                             "indexed  %s (%u frames of %u sampled)\n", ev->n_frames),
+                ev->path, ev->n_frames, ev->n_sampled);
       break;
     case VM_INDEX_EVENT_MOVED:
       printf (_("moved    %s → %s\n"), ev->old_path, ev->path);
@@ -405,6 +433,8 @@ index_event_cb (const VmIndexEvent *event,
   copy->old_path = g_strdup (event->old_path);
   copy->message = event->error ? g_strdup (event->error->message) : NULL;
   copy->n_frames = event->n_frames;
+  copy->n_sampled = event->n_sampled;
+  copy->n_embedded = event->n_embedded;
   copy->index = event->index;
   copy->total = event->total;
 
@@ -482,6 +512,83 @@ sigint_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The model for visual embeddings: --model (an installed name or a model
+ * folder), else the default installed model.  Returns NULL (after telling
+ * the user once, unless @quiet) when indexing goes on with text signals
+ * only; sets *@exit_code and returns NULL with *@failed for a --model that
+ * does not exist. */
+static VmClipModel *
+load_index_model (const char    *name,
+                  gboolean       quiet,
+                  VmGpuDevice  **out_device,
+                  gboolean      *failed)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuDevice) device = NULL;
+  g_autoptr(VmClipModel) model = NULL;
+  g_autofree char *dir = NULL;
+
+  *failed = FALSE;
+
+  if (name != NULL)
+    {
+      g_autofree char *config = g_build_filename (name, "config.json", NULL);
+
+      if (strchr (name, G_DIR_SEPARATOR) != NULL || g_file_test (config, G_FILE_TEST_IS_REGULAR))
+        dir = g_strdup (name);
+      else
+        {
+          g_autoptr(VmModelInfo) info = vm_model_store_lookup (NULL, name, &error);
+
+          if (info == NULL)
+            {
+              vm_cli_error ("%s", error->message);
+              *failed = TRUE;
+              return NULL;
+            }
+          dir = g_strdup (info->path);
+        }
+    }
+  else
+    {
+      dir = vm_model_store_get_default_path (NULL, &error);
+      if (dir == NULL)
+        {
+          if (!quiet)
+            {
+              g_autofree char *hint = vm_model_store_no_model_hint ();
+
+              if (g_error_matches (error, VM_MODEL_ERROR, VM_MODEL_ERROR_NOT_FOUND))
+                fprintf (stderr, _("note: indexing without visual embeddings (text signals only). %s\n"), hint);
+              else
+                fprintf (stderr, _("warning: indexing without visual embeddings: %s\n"), error->message);
+            }
+          return NULL;
+        }
+    }
+
+  device = vm_gpu_device_new (&error);
+  if (device == NULL)
+    {
+      if (!quiet)
+        fprintf (stderr, _("warning: no usable Vulkan device (%s); indexing without visual embeddings "
+                           "(text signals only)\n"), error->message);
+      return NULL;
+    }
+
+  model = vm_clip_model_load (device, dir, VM_CLIP_LOAD_NO_TEXT, &error);
+  if (model == NULL)
+    {
+      if (!quiet)
+        fprintf (stderr, _("warning: cannot load the model in %s (%s); indexing without visual "
+                           "embeddings (text signals only)\n"), dir, error->message);
+      return NULL;
+    }
+
+  *out_device = g_steal_pointer (&device);
+  return g_steal_pointer (&model);
+}
+
 static int
 cmd_index (VmCli               *cli,
            const VmCliCommand  *command,
@@ -500,6 +607,12 @@ cmd_index (VmCli               *cli,
   gboolean no_text = FALSE, no_ocr = FALSE, speech = FALSE;
   double ocr_rate = -1;
   g_autofree char *ocr_languages = NULL;
+  g_autofree char *model_name = NULL;
+  g_autoptr(VmGpuDevice) device = NULL;
+  g_autoptr(VmClipModel) model = NULL;
+  gboolean no_visual = FALSE;
+  double dedupe = -1, keep_every = -1;
+  int batch_size = 32;
   IndexRun run = { 0 };
   guint sigint_id, sigterm_id;
   int ret = VM_EXIT_OK;
@@ -516,6 +629,11 @@ cmd_index (VmCli               *cli,
     { "ocr-rate", 0, 0, G_OPTION_ARG_DOUBLE, &ocr_rate, N_("At most this many frames OCR'd per second of video (default 0.5)"), N_("FPS") },
     { "ocr-languages", 0, 0, G_OPTION_ARG_STRING, &ocr_languages, N_("Tesseract languages, e.g. eng+deu (default eng)"), N_("LANGS") },
     { "speech", 0, 0, G_OPTION_ARG_NONE, &speech, N_("Recognise speech (PocketSphinx, English; slow)"), NULL },
+    { "model", 0, 0, G_OPTION_ARG_STRING, &model_name, N_("Embed frames with this installed model or model folder (default: the default model)"), N_("NAME") },
+    { "no-visual", 0, 0, G_OPTION_ARG_NONE, &no_visual, N_("Do not embed frames (text signals only)"), NULL },
+    { "dedupe-threshold", 0, 0, G_OPTION_ARG_DOUBLE, &dedupe, N_("Drop frames differing less than this from the last kept frame of their shot (0 to 1, default 0.02)"), N_("DIFF") },
+    { "keep-every", 0, 0, G_OPTION_ARG_DOUBLE, &keep_every, N_("Keep at least one frame every this many seconds (default 8; 0 keeps every sampled frame)"), N_("SECONDS") },
+    { "batch-size", 0, 0, G_OPTION_ARG_INT, &batch_size, N_("Frames per encoder batch (default 32)"), N_("N") },
     { "progress-json", 0, 0, G_OPTION_ARG_NONE, &run.progress_json, N_("Print one JSON line per progress event on standard output"), NULL },
     { NULL }
   };
@@ -524,7 +642,12 @@ cmd_index (VmCli               *cli,
                      _("Scans the library folders (and any FOLDER given, which is added first), "
                        "then probes and samples new and changed videos. Unchanged files are skipped, "
                        "moved files are recognised by their content, and deleted files are marked "
-                       "missing with their annotations kept. Ctrl-C stops cleanly; run again to resume."),
+                       "missing with their annotations kept. Ctrl-C stops cleanly; run again to resume.\n\n"
+                       "Sampled frames are embedded with the default installed model (see “vidmark model”) "
+                       "on the GPU; without a model or a Vulkan device, only text signals are indexed. "
+                       "Videos indexed without the model's embeddings are sampled again. Within a shot, "
+                       "near-duplicate frames are dropped, keeping each shot's first frame and one frame "
+                       "every --keep-every seconds."),
                      &argc, &argv))
     return VM_EXIT_USAGE;
 
@@ -575,11 +698,50 @@ cmd_index (VmCli               *cli,
     }
   if (ocr_languages != NULL)
     run.options.text.ocr_options.languages = ocr_languages;
-  if (run.progress_json)
-    cli->quiet = TRUE;
+  if (dedupe != -1)
+    {
+      if (!(dedupe >= 0 && dedupe <= 1))
+        {
+          vm_cli_error (_("--dedupe-threshold must be between 0 and 1"));
+          return VM_EXIT_USAGE;
+        }
+      run.options.dedupe_threshold = dedupe;
+    }
+  if (keep_every != -1)
+    {
+      if (!(keep_every >= 0 && keep_every <= 86400))
+        {
+          vm_cli_error (_("--keep-every must be between 0 and 86400 seconds"));
+          return VM_EXIT_USAGE;
+        }
+      run.options.keep_every = keep_every;
+    }
+  if (batch_size < 1 || batch_size > 1024)
+    {
+      vm_cli_error (_("--batch-size must be between 1 and 1024"));
+      return VM_EXIT_USAGE;
+    }
+  run.options.batch_size = batch_size;
+  if (no_visual && model_name != NULL)
+    {
+      vm_cli_error (_("--model and --no-visual cannot be used together"));
+      return VM_EXIT_USAGE;
+    }
 
   if (!(catalog = vm_cli_open_catalog (cli, &ret)))
     return ret;
+
+  if (!no_visual)
+    {
+      gboolean failed;
+
+      model = load_index_model (model_name, cli->quiet, &device, &failed);
+      if (failed)
+        return VM_EXIT_FAILURE;
+      run.options.model = model;
+    }
+  if (run.progress_json)
+    cli->quiet = TRUE;
 
   for (int i = 1; i < argc; i++)
     {
@@ -659,7 +821,16 @@ cmd_index (VmCli               *cli,
       ADD_COUNT ("indexed", n_indexed);
       ADD_COUNT ("failed", n_failed);
       ADD_COUNT ("frames", n_frames);
+      ADD_COUNT ("sampled", n_sampled);
+      ADD_COUNT ("dropped", n_dropped);
+      ADD_COUNT ("embedded", n_embedded);
+      ADD_COUNT ("reembedded", n_reembed);
 #undef ADD_COUNT
+      json_builder_set_member_name (b, "model");
+      if (model != NULL)
+        json_builder_add_string_value (b, vm_clip_model_get_name (model));
+      else
+        json_builder_add_null_value (b);
       json_builder_set_member_name (b, "interrupted");
       json_builder_add_boolean_value (b, run.report.cancelled);
       json_builder_set_member_name (b, "files");
@@ -675,6 +846,18 @@ cmd_index (VmCli               *cli,
               run.report.n_found, run.report.n_new, run.report.n_changed, run.report.n_moved,
               run.report.n_missing, run.report.n_unchanged, run.report.n_indexed,
               run.report.n_frames, run.report.n_failed);
+      if (run.report.n_sampled > 0 && model != NULL)
+        printf (_("%" G_GUINT64_FORMAT " frames sampled, %" G_GUINT64_FORMAT " near-duplicates dropped, "
+                  "%" G_GUINT64_FORMAT " embedded with %s.\n"),
+                run.report.n_sampled, run.report.n_dropped, run.report.n_embedded,
+                vm_clip_model_get_name (model));
+      else if (run.report.n_sampled > 0)
+        printf (_("%" G_GUINT64_FORMAT " frames sampled, %" G_GUINT64_FORMAT " near-duplicates dropped, "
+                  "none embedded.\n"),
+                run.report.n_sampled, run.report.n_dropped);
+      if (run.report.model_replaced)
+        printf (_("The weights of the model “%s” changed: its earlier embeddings were dropped.\n"),
+                vm_clip_model_get_name (model));
     }
 
   if (run.report.cancelled)

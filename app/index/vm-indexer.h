@@ -1,7 +1,26 @@
 /* vm-indexer.h — the indexing job: scan the library folders, reconcile them
- * with the catalog (new, changed, moved, missing files), probe, sample frames
- * and store them.  Resumable and never aborted by a bad file: per-file errors
- * are stored in the catalog and reported.
+ * with the catalog (new, changed, moved, missing files), probe, sample frames,
+ * embed them with a CLIP model and store them.  Resumable and never aborted
+ * by a bad file: per-file errors are stored in the catalog and reported.
+ *
+ * Sampling is shot-aware: a colour-histogram distance between consecutive
+ * sampled frames above shot_threshold starts a new shot.  Within a shot, a
+ * frame that is a near-duplicate of the last kept frame (the mean absolute
+ * difference of their 16×16 grey thumbnails below dedupe_threshold) is
+ * dropped, except that the first frame of each shot is kept, the last
+ * sampled frame of a shot is kept when frames of the shot were dropped (so
+ * that a cut falls between the right samples), and kept frames are never
+ * more than keep_every seconds apart where sampled frames are closer than
+ * that.  Dropped frames are not stored at all.
+ *
+ * With a model, kept frames are copied into batches of batch_size and
+ * encoded on a thread of their own while decoding goes on; at most
+ * max_batches_queued batches wait for or are in the encoder, and the
+ * sampler blocks while that many are, so memory stays bounded whatever the
+ * length of the video.  The embeddings are stored as fp16 in the same
+ * transaction as the frames.  A video already indexed whose embeddings for
+ * the model are missing or incomplete (indexed without a model, with
+ * another one, or before the model's weights changed) is sampled again.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -11,6 +30,7 @@
 #include "core/vm-job.h"
 #include "index/vm-text-indexer.h"
 #include "media/vm-media.h"
+#include "model/vm-clip-model.h"
 
 G_BEGIN_DECLS
 
@@ -23,6 +43,12 @@ typedef struct {
   const char       *thumbnail_root;     /* default $XDG_CACHE_HOME/vidmark/thumbnails */
   double            shot_threshold;     /* histogram L1 distance in 0..2; default 0.6 */
   VmTextIndexOptions text;              /* timed text after the frames; text.enabled default TRUE */
+  double            dedupe_threshold;   /* grey-thumbnail mean absolute difference in 0..1; default 0.02 */
+  double            keep_every;         /* seconds; default 8; 0 keeps every sampled frame */
+  VmClipModel      *model;              /* NULL: no visual embeddings (text signals only) */
+  guint             batch_size;         /* frames per encoder batch; default 32 */
+  guint             max_batches_queued; /* default 2; 0 encodes on the sampling thread (no overlap) */
+  guint             encoder_delay_ms;   /* for tests: the encoder sleeps this long per batch */
 } VmIndexOptions;
 
 void vm_index_options_init (VmIndexOptions *options);
@@ -43,7 +69,9 @@ typedef struct {
   const char       *path;
   const char       *old_path;     /* MOVED */
   gint64            video_id;
-  guint             n_frames;     /* INDEXED */
+  guint             n_frames;     /* INDEXED: frames stored (kept) */
+  guint             n_sampled;    /* INDEXED: frames sampled; n_sampled - n_frames were dropped */
+  guint             n_embedded;   /* INDEXED: frames embedded (n_frames, or 0 without a model) */
   const GError     *error;        /* FAILED, FOLDER_ERROR */
   guint             index;        /* STARTED/INDEXED/FAILED: position in the work list */
   guint             total;        /* size of the work list */
@@ -62,7 +90,13 @@ typedef struct {
   guint   n_unchanged;
   guint   n_indexed;
   guint   n_failed;
-  guint64 n_frames;
+  guint64 n_frames;       /* frames stored (kept) */
+  guint64 n_sampled;      /* frames sampled */
+  guint64 n_dropped;      /* near-duplicates dropped: n_sampled - n_frames */
+  guint64 n_embedded;     /* frames embedded with the model */
+  guint   n_reembed;      /* unchanged, indexed videos sampled again for missing embeddings */
+  gboolean model_replaced;  /* the model's weights changed: its old embeddings were dropped */
+  guint   max_batches_queued;  /* most batches ever queued for the encoder at once */
   gboolean cancelled;
 } VmIndexReport;
 
@@ -86,5 +120,13 @@ void   vm_frame_histogram       (const VmFrame *frame,
                                  float          hist[64]);
 double vm_frame_histogram_distance (const float a[64],
                                     const float b[64]);
+
+/* Near-duplicate measure (exposed for tests): the frame's 16×16 grey
+ * thumbnail (box averages of luma), and the mean absolute difference of two
+ * thumbnails in 0..1. */
+void   vm_frame_grey_thumbnail  (const VmFrame *frame,
+                                 guint8         grey[256]);
+double vm_frame_grey_distance   (const guint8   a[256],
+                                 const guint8   b[256]);
 
 G_END_DECLS

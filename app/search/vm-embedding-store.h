@@ -29,8 +29,9 @@ G_BEGIN_DECLS
 
 typedef struct {
   guint64 chunk_rows;       /* rows per device buffer; 0: as many as the device
-                             * allows (maxStorageBufferRange, max allocation), at
-                             * most 2^22.  Tests set it small to exercise chunking. */
+                             * allows (max buffer size), at most 2^22 and at most
+                             * a quarter of the resident budget.  Tests set it
+                             * small to exercise chunking. */
   guint64 resident_budget;  /* device bytes the chunks may take; 0: half of the
                              * device-local heap.  Chunks past it are streamed. */
 } VmEmbeddingStoreOptions;
@@ -59,6 +60,8 @@ guint64  vm_embedding_store_get_device_bytes (VmEmbeddingStore *self);
 /* Chunks in use; how many of them are streamed from host memory. */
 guint    vm_embedding_store_get_n_chunks     (VmEmbeddingStore *self,
                                               guint            *out_n_streamed);
+/* Host bytes held for streamed chunks and the videos' frame tables. */
+guint64  vm_embedding_store_get_host_bytes   (VmEmbeddingStore *self);
 
 /* Brings the store up to date with @catalog (see above).  Cheap when nothing
  * changed: one catalog query.  Cancellable between videos; a cancelled sync

@@ -64,6 +64,9 @@ typedef struct {
   gint64       modified_after_us;  /* the file's modification time, µs since the epoch */
   gint64       modified_before_us;
   VmGroundingOptions grounding;
+  /* Added after the first version (set by vm_search_query_init): */
+  const char  *folder_path;        /* only videos at any depth under this folder; NULL: any */
+  gint64       text_margin_ns;     /* widening of text hits on each side (default 0.5 s) */
 } VmSearchQuery;
 
 void vm_search_query_init (VmSearchQuery *query);
@@ -79,10 +82,31 @@ typedef struct {
   char        *notice;         /* why a signal was left out (no model, no GPU...); NULL */
   guint64      n_frames;       /* frames scanned */
   double       encode_ms, scan_ms, curves_ms, ground_ms, text_ms, total_ms;
+  /* Added after the first version: */
+  double       sync_ms;        /* bringing the store up to date (part of total_ms) */
+  guint        n_candidates;   /* videos whose curves were grounded */
+  gint64       example_pts_ns; /* query by example: the pts of the frame used */
 } VmSearchResult;
 
 void vm_search_result_free (VmSearchResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmSearchResult, vm_search_result_free)
+
+/* The 0..1 score of a visual moment, from its grounding z score @z (how
+ * far above the video's own median it stands, in MADs) and @peak, the
+ * highest raw cosine similarity inside it:
+ *
+ *   contrast = 1 − exp(−max(z, 0) / 3)
+ *   level    = 1 / (1 + exp(−(peak − 0.22) / 0.03))
+ *   score    = contrast × (0.5 + 0.5 × level)
+ *
+ * Increasing in both.  Contrast alone would let a video that matches
+ * nothing rank high for its best frame; level alone would ignore where in
+ * the video the match lies.  CLIP text–image cosines of a match lie around
+ * 0.25–0.35 and of unrelated pairs around 0.1–0.2, so a clear match (z ≈ 4,
+ * peak 0.3) scores ≈ 0.7, beside a text hit's 0.5–1, and a weak one
+ * (z ≈ 1.5, peak 0.18) ≈ 0.16. */
+double vm_visual_moment_score (double z,
+                               double peak);
 
 /* The curve of @video_id in @result, or NULL. */
 const VmScoreCurve *vm_search_result_get_curve (VmSearchResult *result,
@@ -97,6 +121,11 @@ VmSearchEngine *vm_search_engine_new   (const VmSearchEngineOptions  *options,
 VmSearchEngine *vm_search_engine_ref   (VmSearchEngine               *self);
 void            vm_search_engine_unref (VmSearchEngine               *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmSearchEngine, vm_search_engine_unref)
+
+/* The visual model's name, or NULL when searches are text only. */
+const char     *vm_search_engine_get_model_name (VmSearchEngine *self);
+/* Why searches are text only (no model, no GPU...), or NULL. */
+const char     *vm_search_engine_get_notice     (VmSearchEngine *self);
 
 /* Searches the library of @catalog (a connection of the calling thread).
  * Errors: VM_SEARCH_ERROR_EMPTY_QUERY, G_IO_ERROR_CANCELLED, catalog and GPU
