@@ -160,11 +160,12 @@ vm_timeline_get_score_at (VmTimeline *self,
 
   g_return_val_if_fail (VM_IS_TIMELINE (self), 0);
 
-  if (self->curve != NULL && self->curve->len > 0)
+  /* A curve of one sample, or a flat one, says nothing: the hits do. */
+  if (self->curve != NULL && self->curve->len > 1 && self->curve_max - self->curve_min > 1e-4)
     {
       const VmCurvePoint *p = (const VmCurvePoint *) (gpointer) self->curve->data;
       guint n = self->curve->len, lo = 0, hi = n - 1;
-      double range = MAX (self->curve_max - self->curve_min, 1e-6);
+      double range = self->curve_max - self->curve_min;
       double v;
 
       /* Linear between the samples, flat past the ends. */
@@ -897,7 +898,7 @@ gboolean
 vm_timeline_has_curve (VmTimeline *self)
 {
   g_return_val_if_fail (VM_IS_TIMELINE (self), FALSE);
-  return self->curve != NULL && self->curve->len > 0;
+  return self->curve != NULL && self->curve->len > 1 && self->curve_max - self->curve_min > 1e-4;
 }
 
 static void
