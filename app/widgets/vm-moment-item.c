@@ -21,6 +21,8 @@ struct _VmMomentItem
   VmMomentSignals  signals;
   char            *snippet;
   char            *thumbnail;
+  GArray          *curve;       /* VmCurvePoint, shared by the video's items */
+  gboolean         refined;
 };
 
 G_DEFINE_FINAL_TYPE (VmMomentItem, vm_moment_item, G_TYPE_OBJECT)
@@ -51,6 +53,7 @@ vm_moment_item_finalize (GObject *object)
   g_free (self->fingerprint);
   g_free (self->snippet);
   g_free (self->thumbnail);
+  g_clear_pointer (&self->curve, g_array_unref);
 
   G_OBJECT_CLASS (vm_moment_item_parent_class)->finalize (object);
 }
@@ -288,4 +291,47 @@ vm_moment_item_format_range (VmMomentItem *self)
   start = vm_format_timestamp (self->start_ns);
   end = vm_format_timestamp (self->end_ns);
   return g_strdup_printf ("%s – %s", start, end);
+}
+
+void
+vm_moment_item_set_curve (VmMomentItem *self,
+                          GArray       *points)
+{
+  g_return_if_fail (VM_IS_MOMENT_ITEM (self));
+
+  if (points != NULL)
+    g_array_ref (points);
+  g_clear_pointer (&self->curve, g_array_unref);
+  self->curve = points;
+}
+
+GArray *
+vm_moment_item_get_curve (VmMomentItem *self)
+{
+  g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), NULL);
+  return self->curve;
+}
+
+VmMomentItem *
+vm_moment_item_copy_with_range (VmMomentItem *self,
+                                gint64        start_ns,
+                                gint64        end_ns)
+{
+  VmMomentItem *copy;
+
+  g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), NULL);
+
+  copy = vm_moment_item_new (self->video_id, self->path, self->fingerprint,
+                             start_ns, end_ns, self->score, self->signals, self->snippet);
+  vm_moment_item_set_thumbnail (copy, self->thumbnail);
+  vm_moment_item_set_curve (copy, self->curve);
+  copy->refined = TRUE;
+  return copy;
+}
+
+gboolean
+vm_moment_item_get_refined (VmMomentItem *self)
+{
+  g_return_val_if_fail (VM_IS_MOMENT_ITEM (self), FALSE);
+  return self->refined;
 }

@@ -50,6 +50,24 @@ void             vm_moment_item_set_thumbnail   (VmMomentItem *self,
 void             vm_moment_item_merge           (VmMomentItem *self,
                                             VmMomentItem *other);
 
+/* One sample of a video's visual score curve for the query. */
+typedef struct {
+  gint64 t_ns;
+  float  score;     /* cosine similarity */
+} VmCurvePoint;
+
+/* The visual score curve of the item's video (GArray of VmCurvePoint, a
+ * reference is taken; NULL: none), for the timeline. */
+void             vm_moment_item_set_curve       (VmMomentItem *self,
+                                                 GArray       *points);
+GArray          *vm_moment_item_get_curve       (VmMomentItem *self);
+/* A copy with its boundaries sharpened by dense refinement. */
+VmMomentItem    *vm_moment_item_copy_with_range (VmMomentItem *self,
+                                                 gint64        start_ns,
+                                                 gint64        end_ns);
+/* TRUE for items made by vm_moment_item_copy_with_range(). */
+gboolean         vm_moment_item_get_refined     (VmMomentItem *self);
+
 /* "subtitle · on-screen text", translated. */
 char            *vm_moment_item_signals_to_string (VmMomentSignals signals);
 /* "0:00:01.500 – 0:00:04.000" */

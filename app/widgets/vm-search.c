@@ -7,9 +7,9 @@
 
 #include "core/vm-paths.h"
 #include "widgets/vm-search.h"
-#ifdef VM_HAVE_TEXT_SEARCH
+#include "gpu/vm-gpu-device.h"
+#include "search/vm-search-engine.h"
 #include "search/vm-text-search.h"
-#endif
 
 /* A file name match: below most text matches. */
 #define NAME_SCORE 0.25
@@ -213,7 +213,6 @@ vm_search_text_and_names (VmCatalog     *catalog,
   return g_steal_pointer (&moments);
 }
 
-#ifdef VM_HAVE_TEXT_SEARCH
 static VmMomentSignals
 signals_from_layer (guint bits)
 {
@@ -290,16 +289,333 @@ search_with_layer (VmCatalog     *catalog,
     g_ptr_array_set_size (moments, limit);
   return g_steal_pointer (&moments);
 }
-#endif
 
 VmSearchFunc
 vm_search_get_default (void)
 {
-#ifdef VM_HAVE_TEXT_SEARCH
   return search_with_layer;
-#else
-  return vm_search_text_and_names;
-#endif
+}
+
+/* ---- The hybrid search, with the engine kept between searches ------------ */
+
+struct _VmSearchSession
+{
+  gint             ref_count;
+  GMutex           lock;
+  char            *model;         /* NULL: the default model */
+  char            *gpu_device;    /* NULL: the best device */
+  gboolean         tried;         /* the engine was created (or failed) */
+  VmSearchEngine  *engine;
+  char            *engine_error;  /* why there is no engine */
+  char            *notice;        /* of the last search */
+  char            *last_query;
+  VmSearchResult  *last;          /* the last search's result, for refinement */
+};
+
+VmSearchSession *
+vm_search_session_new (const char *model,
+                       const char *gpu_device)
+{
+  VmSearchSession *self = g_new0 (VmSearchSession, 1);
+
+  self->ref_count = 1;
+  g_mutex_init (&self->lock);
+  self->model = model != NULL && *model != '\0' ? g_strdup (model) : NULL;
+  self->gpu_device = gpu_device != NULL && *gpu_device != '\0' ? g_strdup (gpu_device) : NULL;
+  return self;
+}
+
+VmSearchSession *
+vm_search_session_ref (VmSearchSession *self)
+{
+  g_atomic_int_inc (&self->ref_count);
+  return self;
+}
+
+void
+vm_search_session_unref (VmSearchSession *self)
+{
+  if (self == NULL || !g_atomic_int_dec_and_test (&self->ref_count))
+    return;
+  g_clear_pointer (&self->engine, vm_search_engine_unref);
+  g_clear_pointer (&self->last, vm_search_result_free);
+  g_free (self->last_query);
+  g_free (self->engine_error);
+  g_free (self->notice);
+  g_free (self->model);
+  g_free (self->gpu_device);
+  g_mutex_clear (&self->lock);
+  g_free (self);
+}
+
+/* The engine, created on first use (on a worker thread: loading a model and
+ * uploading the library's embeddings takes a while).  NULL when it cannot be
+ * made; engine_error says why. */
+static VmSearchEngine *
+session_get_engine (VmSearchSession *self)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  g_autoptr(VmGpuDevice) device = NULL;
+  g_autoptr(GError) error = NULL;
+  VmSearchEngineOptions options;
+
+  if (self->tried)
+    return self->engine ? vm_search_engine_ref (self->engine) : NULL;
+  self->tried = TRUE;
+
+  vm_search_engine_options_init (&options);
+  options.model = self->model;
+  if (self->gpu_device != NULL)
+    {
+      /* A device named in the preferences that is gone: the best one then. */
+      device = vm_gpu_device_new_for (self->gpu_device, NULL);
+      options.device = device;
+    }
+  self->engine = vm_search_engine_new (&options, &error);
+  if (self->engine == NULL)
+    {
+      self->engine_error = g_strdup_printf (_("Visual search is off: %s"), error->message);
+      return NULL;
+    }
+  return vm_search_engine_ref (self->engine);
+}
+
+char *
+vm_search_session_dup_notice (VmSearchSession *self)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+  return g_strdup (self->notice);
+}
+
+static void
+session_set_notice (VmSearchSession *self,
+                    const char      *notice)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+  g_free (self->notice);
+  self->notice = g_strdup (notice);
+}
+
+GPtrArray *
+vm_search_session_search (VmCatalog     *catalog,
+                          const char    *query,
+                          guint          limit,
+                          GCancellable  *cancellable,
+                          gpointer       user_data,
+                          GError       **error)
+{
+  VmSearchSession *self = user_data;
+  g_autoptr(VmSearchEngine) engine = NULL;
+  g_autoptr(VmSearchResult) result = NULL;
+  g_autoptr(GPtrArray) moments = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GHashTable) videos = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
+                                                         (GDestroyNotify) vm_video_free);
+  g_autoptr(GHashTable) curves = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                         (GDestroyNotify) g_array_unref);
+  g_autoptr(GError) local_error = NULL;
+  VmSearchQuery q;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  engine = session_get_engine (self);
+  if (engine == NULL)
+    {
+      g_autofree char *why = NULL;
+
+      {
+        g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+        why = g_strdup (self->engine_error);
+      }
+      session_set_notice (self, why);
+      return search_with_layer (catalog, query, limit, cancellable, NULL, error);
+    }
+
+  vm_search_query_init (&q);
+  q.text = query;
+  q.limit = limit;
+  result = vm_search_engine_search (engine, catalog, &q, cancellable, &local_error);
+  if (result == NULL)
+    {
+      if (g_error_matches (local_error, VM_SEARCH_ERROR, VM_SEARCH_ERROR_EMPTY_QUERY))
+        return g_steal_pointer (&moments);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (!load_videos (catalog, videos, error))
+    return NULL;
+
+  /* One curve per video, shared by its items, for the timeline. */
+  for (guint i = 0; result->curves != NULL && i < result->curves->len; i++)
+    {
+      const VmScoreCurve *c = g_ptr_array_index (result->curves, i);
+      GArray *points = g_array_sized_new (FALSE, FALSE, sizeof (VmCurvePoint), c->n);
+
+      for (guint j = 0; j < c->n; j++)
+        {
+          VmCurvePoint p = { c->pts_ns[j], c->scores[j] };
+
+          g_array_append_val (points, p);
+        }
+      g_hash_table_insert (curves, g_memdup2 (&c->video_id, sizeof (gint64)), points);
+    }
+
+  for (guint i = 0; i < result->moments->len; i++)
+    {
+      VmMoment *hit = g_ptr_array_index (result->moments, i);
+      VmVideo *video = g_hash_table_lookup (videos, &hit->video_id);
+      g_autoptr(GString) snippet = g_string_new (NULL);
+      VmMomentItem *item;
+
+      for (guint j = 0; hit->snippets != NULL && j < hit->snippets->len && j < 3; j++)
+        {
+          VmSnippet *sn = g_ptr_array_index (hit->snippets, j);
+
+          if (snippet->len > 0)
+            g_string_append (snippet, " · ");
+          g_string_append (snippet, sn->highlighted ? sn->highlighted : sn->text);
+        }
+      item = vm_moment_item_new (hit->video_id, hit->path ? hit->path : (video ? video->path : NULL),
+                                 video ? video->fingerprint : NULL,
+                                 hit->start_ns, hit->end_ns, CLAMP (hit->score, 0, 1),
+                                 signals_from_layer (hit->signals),
+                                 snippet->len > 0 ? snippet->str : NULL);
+      vm_moment_item_set_curve (item, g_hash_table_lookup (curves, &hit->video_id));
+      g_ptr_array_add (moments, item);
+    }
+
+  add_name_matches (videos, query, moments);
+  g_ptr_array_sort (moments, compare_moments_cb);
+  if (moments->len > limit)
+    g_ptr_array_set_size (moments, limit);
+
+  {
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+    g_free (self->notice);
+    self->notice = g_strdup (result->notice);
+    g_free (self->last_query);
+    self->last_query = g_strdup (query);
+    g_clear_pointer (&self->last, vm_search_result_free);
+    if (result->query_embedding != NULL)
+      self->last = g_steal_pointer (&result);
+  }
+
+  return g_steal_pointer (&moments);
+}
+
+typedef struct {
+  VmSearchSession *session;
+  char            *catalog_path;
+  char            *query;
+  guint            n;
+} RefineData;
+
+static void
+refine_data_free (RefineData *data)
+{
+  vm_search_session_unref (data->session);
+  g_free (data->catalog_path);
+  g_free (data->query);
+  g_free (data);
+}
+
+static void
+refine_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  RefineData *data = task_data;
+  VmSearchSession *self = data->session;
+  g_autoptr(VmSearchEngine) engine = NULL;
+  g_autoptr(VmSearchResult) result = NULL;
+  g_autoptr(VmCatalog) catalog = NULL;
+  g_autoptr(GArray) before = g_array_new (FALSE, FALSE, sizeof (VmRefinedRange));
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (VmRefinedRange));
+  g_autoptr(GPtrArray) order = NULL;
+  GError *error = NULL;
+
+  engine = session_get_engine (self);
+  {
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+
+    if (engine != NULL && self->last != NULL && g_strcmp0 (self->last_query, data->query) == 0)
+      result = g_steal_pointer (&self->last);
+  }
+  if (result == NULL)
+    {
+      /* Nothing visual to sharpen (or a newer search took over). */
+      g_task_return_pointer (task, g_steal_pointer (&changes), (GDestroyNotify) g_array_unref);
+      return;
+    }
+
+  /* Remember each moment's range before: refinement moves and re-sorts them. */
+  order = g_ptr_array_new ();
+  for (guint i = 0; i < result->moments->len; i++)
+    {
+      VmMoment *m = g_ptr_array_index (result->moments, i);
+      VmRefinedRange r = { m->video_id, m->start_ns, m->end_ns, m->start_ns, m->end_ns };
+
+      g_ptr_array_add (order, m);
+      g_array_append_val (before, r);
+    }
+
+  catalog = vm_catalog_open (data->catalog_path, &error);
+  if (catalog == NULL ||
+      !vm_search_engine_refine (engine, catalog, result, data->n, cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  for (guint i = 0; i < order->len; i++)
+    {
+      VmMoment *m = g_ptr_array_index (order, i);
+      VmRefinedRange r = g_array_index (before, VmRefinedRange, i);
+
+      if (m->start_ns == r.old_start_ns && m->end_ns == r.old_end_ns)
+        continue;
+      r.start_ns = m->start_ns;
+      r.end_ns = m->end_ns;
+      g_array_append_val (changes, r);
+    }
+  g_task_return_pointer (task, g_steal_pointer (&changes), (GDestroyNotify) g_array_unref);
+}
+
+void
+vm_search_session_refine_async (VmSearchSession     *self,
+                                const char          *catalog_path,
+                                const char          *query,
+                                guint                n,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  RefineData *data;
+
+  g_return_if_fail (self != NULL);
+
+  data = g_new0 (RefineData, 1);
+  data->session = vm_search_session_ref (self);
+  data->catalog_path = g_strdup (catalog_path);
+  data->query = g_strdup (query);
+  data->n = n;
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, vm_search_session_refine_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) refine_data_free);
+  g_task_run_in_thread (task, refine_thread);
+}
+
+GArray *
+vm_search_session_refine_finish (GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 typedef struct {
@@ -313,6 +629,8 @@ typedef struct {
 static void
 search_data_free (SearchData *data)
 {
+  if (data->func == vm_search_session_search)
+    vm_search_session_unref (data->func_data);
   g_free (data->catalog_path);
   g_free (data->query);
   g_free (data);
@@ -384,6 +702,9 @@ vm_search_async (const char          *catalog_path,
   data->limit = limit > 0 ? limit : 50;
   data->func = func ? func : vm_search_get_default ();
   data->func_data = func_data;
+  /* A session outlives the window's reference while its search runs. */
+  if (data->func == vm_search_session_search)
+    vm_search_session_ref (func_data);
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, vm_search_async);

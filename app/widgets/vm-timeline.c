@@ -39,6 +39,9 @@ struct _VmTimeline
   gint64             position;
   gint64             frame;
   GArray            *hits;         /* Hit */
+  GArray            *curve;        /* VmCurvePoint of the visual signal, or NULL */
+  float              curve_min;
+  float              curve_max;
   VmAnnotationStack *stack;
   guint              selected;
   char              *fingerprint;
@@ -156,6 +159,36 @@ vm_timeline_get_score_at (VmTimeline *self,
   double best = 0;
 
   g_return_val_if_fail (VM_IS_TIMELINE (self), 0);
+
+  /* A curve of one sample, or a flat one, says nothing: the hits do. */
+  if (self->curve != NULL && self->curve->len > 1 && self->curve_max - self->curve_min > 1e-4)
+    {
+      const VmCurvePoint *p = (const VmCurvePoint *) (gpointer) self->curve->data;
+      guint n = self->curve->len, lo = 0, hi = n - 1;
+      double range = self->curve_max - self->curve_min;
+      double v;
+
+      /* Linear between the samples, flat past the ends. */
+      if (t <= p[0].t_ns)
+        v = p[0].score;
+      else if (t >= p[n - 1].t_ns)
+        v = p[n - 1].score;
+      else
+        {
+          while (hi - lo > 1)
+            {
+              guint mid = (lo + hi) / 2;
+
+              if (p[mid].t_ns <= t)
+                lo = mid;
+              else
+                hi = mid;
+            }
+          v = p[lo].score + (p[hi].score - p[lo].score) *
+              (double) (t - p[lo].t_ns) / MAX (p[hi].t_ns - p[lo].t_ns, 1);
+        }
+      return CLAMP ((v - self->curve_min) / range, 0, 1);
+    }
 
   for (guint i = 0; i < self->hits->len; i++)
     {
@@ -611,6 +644,7 @@ vm_timeline_finalize (GObject *object)
   VmTimeline *self = VM_TIMELINE (object);
 
   g_array_unref (self->hits);
+  g_clear_pointer (&self->curve, g_array_unref);
   g_free (self->fingerprint);
   g_free (self->popover_file);
 
@@ -836,6 +870,35 @@ vm_timeline_set_hits (VmTimeline *self,
       g_array_append_val (self->hits, h);
     }
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+vm_timeline_set_curve (VmTimeline *self,
+                       GArray     *points)
+{
+  g_return_if_fail (VM_IS_TIMELINE (self));
+
+  if (points != NULL)
+    g_array_ref (points);
+  g_clear_pointer (&self->curve, g_array_unref);
+  self->curve = points;
+  self->curve_min = G_MAXFLOAT;
+  self->curve_max = -G_MAXFLOAT;
+  for (guint i = 0; points != NULL && i < points->len; i++)
+    {
+      float v = g_array_index (points, VmCurvePoint, i).score;
+
+      self->curve_min = MIN (self->curve_min, v);
+      self->curve_max = MAX (self->curve_max, v);
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+vm_timeline_has_curve (VmTimeline *self)
+{
+  g_return_val_if_fail (VM_IS_TIMELINE (self), FALSE);
+  return self->curve != NULL && self->curve->len > 1 && self->curve_max - self->curve_min > 1e-4;
 }
 
 static void

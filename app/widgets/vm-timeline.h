@@ -9,6 +9,7 @@
 #include <gtk/gtk.h>
 
 #include "widgets/vm-annotation-stack.h"
+#include "widgets/vm-moment-item.h"
 
 G_BEGIN_DECLS
 
@@ -34,7 +35,14 @@ gint64      vm_timeline_snap               (VmTimeline        *self,
 /* Hits of this video: a GPtrArray of VmMomentItem* (or NULL). */
 void        vm_timeline_set_hits           (VmTimeline        *self,
                                             GPtrArray         *moments);
-/* The score curve at @t (0..1), built from the hits. */
+/* The visual score curve of this video for the query (GArray of
+ * VmCurvePoint; a reference is taken; NULL: none).  When set, it is the
+ * curve drawn (scaled to its own range); the hits stay marked under it. */
+void        vm_timeline_set_curve          (VmTimeline        *self,
+                                            GArray            *points);
+gboolean    vm_timeline_has_curve          (VmTimeline        *self);
+/* The score curve at @t (0..1): the visual curve when set, else built from
+ * the hits. */
 double      vm_timeline_get_score_at       (VmTimeline        *self,
                                             gint64             t_ns);
 

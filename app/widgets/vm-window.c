@@ -63,6 +63,8 @@ struct _VmWindow
   GCancellable         *library_cancellable;
   VmSearchFunc          search_func;
   gpointer              search_data;
+  VmSearchSession      *session;       /* the hybrid search: engine kept between searches */
+  char                 *notice;        /* the last search notice shown */
   char                 *query;         /* of the results shown */
   guint                 n_busy;
   gboolean              has_model;
@@ -201,6 +203,28 @@ library_bind_cb (GtkSignalListItemFactory *factory,
   gtk_widget_set_tooltip_text (icon, status_text);
 }
 
+/* The open video's hits among the results, and its visual score curve. */
+static void
+refresh_hits (VmWindow *self)
+{
+  g_autoptr(GPtrArray) hits = g_ptr_array_new_with_free_func (g_object_unref);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->results));
+  GArray *curve = NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(VmMomentItem) m = g_list_model_get_item (G_LIST_MODEL (self->results), i);
+
+      if (vm_moment_item_get_video_id (m) != self->video_id)
+        continue;
+      if (curve == NULL)
+        curve = vm_moment_item_get_curve (m);
+      g_ptr_array_add (hits, g_steal_pointer (&m));
+    }
+  vm_timeline_set_hits (self->timeline, hits);
+  vm_timeline_set_curve (self->timeline, curve);
+}
+
 static void
 open_video (VmWindow   *self,
             gint64      video_id,
@@ -228,21 +252,7 @@ open_video (VmWindow   *self,
   self->mark_in = -1;
 
   vm_timeline_set_fingerprint (self->timeline, fingerprint);
-
-  /* Hits of this video among the results. */
-  {
-    g_autoptr(GPtrArray) hits = g_ptr_array_new_with_free_func (g_object_unref);
-    guint n = g_list_model_get_n_items (G_LIST_MODEL (self->results));
-
-    for (guint i = 0; i < n; i++)
-      {
-        g_autoptr(VmMomentItem) m = g_list_model_get_item (G_LIST_MODEL (self->results), i);
-
-        if (vm_moment_item_get_video_id (m) == video_id)
-          g_ptr_array_add (hits, g_steal_pointer (&m));
-      }
-    vm_timeline_set_hits (self->timeline, hits);
-  }
+  refresh_hits (self);
 
   if (!same)
     load_annotations (self);
@@ -446,6 +456,55 @@ vm_window_open_result (VmWindow *self,
   gtk_widget_grab_focus (GTK_WIDGET (self->player));
 }
 
+/* Moments sharpened by dense refinement replace their coarse items. */
+static void     refresh_hits         (VmWindow *self);
+static void     reset_search_session (VmWindow *self);
+static gboolean find_model           (void);
+
+/* How many visual moments are sharpened after each search. */
+#define REFINE_TOP 3
+
+static void
+refine_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(VmWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) changes = vm_search_session_refine_finish (result, &error);
+
+  if (changes == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("Refinement failed: %s", error->message);
+      return;
+    }
+  if (self->results == NULL)
+    return;
+
+  for (guint c = 0; c < changes->len; c++)
+    {
+      const VmRefinedRange *r = &g_array_index (changes, VmRefinedRange, c);
+      guint n = g_list_model_get_n_items (G_LIST_MODEL (self->results));
+
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(VmMomentItem) m = g_list_model_get_item (G_LIST_MODEL (self->results), i);
+          g_autoptr(VmMomentItem) sharp = NULL;
+
+          if (vm_moment_item_get_video_id (m) != r->video_id ||
+              vm_moment_item_get_start (m) != r->old_start_ns ||
+              vm_moment_item_get_end (m) != r->old_end_ns)
+            continue;
+          sharp = vm_moment_item_copy_with_range (m, r->start_ns, r->end_ns);
+          g_list_store_splice (self->results, i, 1, (gpointer *) &sharp, 1);
+          break;
+        }
+    }
+  if (changes->len > 0 && self->video_id != 0)
+    refresh_hits (self);
+}
+
 static void
 search_done_cb (GObject      *source,
                 GAsyncResult *result,
@@ -468,6 +527,25 @@ search_done_cb (GObject      *source,
 
   g_list_store_splice (self->results, 0, g_list_model_get_n_items (G_LIST_MODEL (self->results)),
                        moments->pdata, moments->len);
+  if (self->search_func == vm_search_session_search)
+    {
+      g_autofree char *notice = vm_search_session_dup_notice (self->search_data);
+      gboolean visual = FALSE;
+
+      /* A notice (stale index, GPU trouble) once; the banner covers "no model". */
+      if (notice != NULL && self->has_model && g_strcmp0 (notice, self->notice) != 0)
+        vm_window_toast (self, notice);
+      g_free (self->notice);
+      self->notice = g_steal_pointer (&notice);
+
+      /* Results are shown at once; the best visual ones sharpen after. */
+      for (guint i = 0; i < moments->len && !visual; i++)
+        visual = (vm_moment_item_get_signals (g_ptr_array_index (moments, i)) & VM_MOMENT_SIGNAL_VISUAL) != 0;
+      if (visual && self->search_cancellable != NULL)
+        vm_search_session_refine_async (self->search_data, self->catalog_path, self->query,
+                                        REFINE_TOP, self->search_cancellable,
+                                        refine_done_cb, g_object_ref (self));
+    }
   if (moments->len > 0)
     gtk_stack_set_visible_child_name (self->results_stack, "results");
   else
@@ -1403,6 +1481,13 @@ runner_finished_cb (VmIndexRunner *runner,
     }
   g_clear_handle_id (&self->reload_id, g_source_remove);
   reload_library (self);
+  /* A model installed since the window opened: search with it from now on. */
+  if (!self->has_model && find_model ())
+    {
+      self->has_model = TRUE;
+      gtk_revealer_set_reveal_child (self->model_banner, FALSE);
+      reset_search_session (self);
+    }
   busy_pop (self);
 }
 
@@ -1672,6 +1757,27 @@ find_model (void)
   return FALSE;
 }
 
+/* A new hybrid search session (model and GPU from the preferences); the old
+ * one ends when its running work does. */
+static void
+reset_search_session (VmWindow *self)
+{
+  g_autofree char *model = self->settings ? g_settings_get_string (self->settings, "default-model") : NULL;
+  g_autofree char *device = self->settings ? g_settings_get_string (self->settings, "gpu-device") : NULL;
+
+  g_clear_pointer (&self->session, vm_search_session_unref);
+  self->session = vm_search_session_new (model, device);
+  self->search_func = vm_search_session_search;
+  self->search_data = self->session;
+}
+
+static void
+search_settings_changed_cb (VmWindow *self)
+{
+  if (self->search_func == vm_search_session_search)
+    reset_search_session (self);
+}
+
 static void
 vm_window_constructed (GObject *object)
 {
@@ -1753,6 +1859,8 @@ vm_window_dispose (GObject *object)
 
   gtk_widget_dispose_template (GTK_WIDGET (self), VM_TYPE_WINDOW);
 
+  g_clear_pointer (&self->session, vm_search_session_unref);
+  g_clear_pointer (&self->notice, g_free);
   g_clear_object (&self->moment);
   g_clear_object (&self->results_selection);
   g_clear_object (&self->results);
@@ -1953,10 +2061,17 @@ vm_window_init (VmWindow *self)
                                                             gtk_named_action_new ("video.play-pause")));
     gtk_widget_add_controller (GTK_WIDGET (self->toast_overlay), shortcuts);
   }
-  self->search_func = vm_search_get_default ();
-
   if (source != NULL && (schema = g_settings_schema_source_lookup (source, APP_ID, TRUE)) != NULL)
     self->settings = g_settings_new (APP_ID);
+
+  reset_search_session (self);
+  if (self->settings != NULL)
+    {
+      g_signal_connect_object (self->settings, "changed::default-model",
+                               G_CALLBACK (search_settings_changed_cb), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (self->settings, "changed::gpu-device",
+                               G_CALLBACK (search_settings_changed_cb), self, G_CONNECT_SWAPPED);
+    }
 
   self->library = g_list_store_new (VM_TYPE_LIBRARY_ITEM);
   factory = gtk_signal_list_item_factory_new ();
@@ -2040,7 +2155,12 @@ vm_window_set_search_func (VmWindow     *self,
                            gpointer      user_data)
 {
   g_return_if_fail (VM_IS_WINDOW (self));
-  self->search_func = func ? func : vm_search_get_default ();
+  if (func == NULL)
+    {
+      reset_search_session (self);
+      return;
+    }
+  self->search_func = func;
   self->search_data = user_data;
 }
 
