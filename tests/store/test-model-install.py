@@ -86,7 +86,10 @@ def check_installed(env, name, repo):
 
 
 tiny = hub.add(fakehub.Repo("acme/tiny-clip", tinymodel.files()))
-openai = hub.add(fakehub.Repo("openai/clip-vit-base-patch32", tinymodel.files(seed=1)))
+# The known model's pinned commit (app/model/vm-model-download.c): the fake
+# Hub answers only it and "main", so an install that ignored the pin fails.
+openai = hub.add(fakehub.Repo("openai/clip-vit-base-patch32", tinymodel.files(seed=1),
+                              commit="d15b5f29721ca72dac15f8526b284be910de18be"))
 big_files = tinymodel.files(seed=2)
 big_files["model.safetensors"] = big_files["model.safetensors"]  # ~2.3 kB
 flaky = hub.add(fakehub.Repo("acme/flaky", big_files))
