@@ -642,10 +642,16 @@ update_status (VmWindow *self)
       g_autofree char *s = vm_format_timestamp (seg->annotation->start_ns);
       g_autofree char *e = vm_format_timestamp (seg->annotation->end_ns);
 
-      /* TRANSLATORS: the selected segment; the active edge is the one Alt+arrows move */
-      text = g_strdup_printf (_("Segment %s – %s%s · Alt+←/→ moves its %s by a frame"), s, e,
-                              seg->unsaved ? _(" (not saved)") : "",
-                              self->active_edge == EDGE_START ? _("start") : _("end"));
+      guint n_rated = seg->annotation->clips ? seg->annotation->clips->len : 0;
+      g_autofree char *rated = NULL;
+
+      /* TRANSLATORS: how many 2-second clips of the selected segment have a saliency score */
+      rated = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u clip rated", "%u clips rated", n_rated), n_rated);
+      /* TRANSLATORS: the selected segment; the active edge is the one Alt+arrows move;
+       * the last part counts the rated clips and says that keys 0 to 4 rate the clip at the playhead */
+      text = g_strdup_printf (_("Segment %s – %s%s · Alt+←/→ moves its %s by a frame · %s, 0–4 rate the clip at the playhead"),
+                              s, e, seg->unsaved ? _(" (not saved)") : "",
+                              self->active_edge == EDGE_START ? _("start") : _("end"), rated);
     }
   else if (self->mark_in >= 0)
     {
@@ -855,6 +861,49 @@ nudge_second_action (GtkWidget  *widget,
                      GVariant   *parameter)
 {
   nudge (VM_WINDOW (widget), g_variant_get_int32 (parameter) * VM_NSEC_PER_SEC);
+}
+
+/* Keys 0-4 rate the 2-second clip at the playhead for the selected segment
+ * (or the segment under the playhead, which becomes selected); Backspace
+ * clears the rating.  One undo step each, saved at once like every edit. */
+static void
+saliency_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  VmWindow *self = VM_WINDOW (widget);
+  const VmSegment *seg = selected_segment (self);
+  g_autoptr(GError) error = NULL;
+  int score = g_variant_get_int32 (parameter);
+  gint64 t = MAX (vm_playback_get_position (vm_player_get_playback (self->player)), 0);
+  guint clip = vm_annotation_stack_clip_at (t);
+  gint64 clip_start = (gint64) clip * VM_ANNOTATION_CLIP_NS;
+
+  if (self->stack == NULL)
+    return;
+  if (seg == NULL)
+    {
+      for (guint i = 0; i < vm_annotation_stack_get_n_segments (self->stack) && seg == NULL; i++)
+        {
+          const VmSegment *s = vm_annotation_stack_get_segment (self->stack, i);
+
+          if (s->annotation->start_ns <= t && t < s->annotation->end_ns)
+            seg = s;
+        }
+      if (seg == NULL)
+        {
+          vm_window_toast (self, _("Select a segment, or move the playhead into one, to rate its 2-second clips"));
+          return;
+        }
+      select_segment (self, seg->key);
+    }
+  if (clip_start >= seg->annotation->end_ns || clip_start + VM_ANNOTATION_CLIP_NS <= seg->annotation->start_ns)
+    {
+      vm_window_toast (self, _("Move the playhead into the segment to rate its 2-second clips"));
+      return;
+    }
+  if (!vm_annotation_stack_set_clip_saliency (self->stack, seg->key, clip, CLAMP (score, -1, 4), &error))
+    report_error (self, error);
 }
 
 static void
@@ -1644,6 +1693,7 @@ update_actions (VmWindow *self)
   gtk_widget_action_set_enabled (w, "annotation.delete", has_segment);
   gtk_widget_action_set_enabled (w, "annotation.nudge-frame", has_segment);
   gtk_widget_action_set_enabled (w, "annotation.nudge-second", has_segment);
+  gtk_widget_action_set_enabled (w, "annotation.saliency", has_video);
   gtk_widget_action_set_enabled (w, "annotation.undo", has_video && vm_annotation_stack_can_undo (self->stack));
   gtk_widget_action_set_enabled (w, "annotation.redo", has_video && vm_annotation_stack_can_redo (self->stack));
   gtk_widget_action_set_enabled (w, "library.index", self->catalog != NULL && !running);
@@ -1891,6 +1941,7 @@ vm_window_class_init (VmWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "annotation.redo", NULL, undo_action);
   gtk_widget_class_install_action (widget_class, "annotation.nudge-frame", "i", nudge_frame_action);
   gtk_widget_class_install_action (widget_class, "annotation.nudge-second", "i", nudge_second_action);
+  gtk_widget_class_install_action (widget_class, "annotation.saliency", "i", saliency_action);
   gtk_widget_class_install_action (widget_class, "annotation.new-set", NULL, new_set_action);
   gtk_widget_class_install_action (widget_class, "annotation.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "annotation.export-to", "(ss)", export_to_action);
@@ -1925,6 +1976,12 @@ vm_window_class_init (VmWindowClass *klass)
   BIND (GDK_KEY_Right, GDK_ALT_MASK, "annotation.nudge-frame", "i", 1);
   BIND (GDK_KEY_Left, GDK_ALT_MASK | GDK_SHIFT_MASK, "annotation.nudge-second", "i", -1);
   BIND (GDK_KEY_Right, GDK_ALT_MASK | GDK_SHIFT_MASK, "annotation.nudge-second", "i", 1);
+  for (int score = 0; score <= 4; score++)
+    {
+      BIND (GDK_KEY_0 + score, 0, "annotation.saliency", "i", score);
+      BIND (GDK_KEY_KP_0 + score, 0, "annotation.saliency", "i", score);
+    }
+  BIND (GDK_KEY_BackSpace, 0, "annotation.saliency", "i", -1);
   BIND (GDK_KEY_e, GDK_CONTROL_MASK, "annotation.export", NULL);
   BIND (GDK_KEY_i, GDK_CONTROL_MASK, "annotation.import", NULL);
 #undef BIND

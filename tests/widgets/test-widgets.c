@@ -537,6 +537,105 @@ test_annotation_stack (void)
   g_assert_null (weak);
 }
 
+/* Per-clip saliency: each score is an undo step saved at once; shrinking
+ * the segment drops the scores it no longer covers, undo brings them back. */
+static void
+test_annotation_clip_saliency (void)
+{
+  gint64 video_id, set_id;
+  g_autoptr(VmCatalog) catalog = make_catalog ("clip-saliency.sqlite", &video_id);
+  g_autoptr(VmAnnotationStack) stack = NULL;
+  g_autoptr(GError) error = NULL;
+  const VmSegment *seg;
+  guint key;
+
+  g_assert_true (vm_catalog_ensure_annotation_set (catalog, "test", &set_id, &error));
+  stack = vm_annotation_stack_new (catalog, set_id, video_id, &error);
+  g_assert_no_error (error);
+  g_assert_true (vm_annotation_stack_add (stack, 1 * SEC, 5 * SEC, "waves", &key, &error));
+
+  g_assert_cmpuint (vm_annotation_stack_clip_at (0), ==, 0);
+  g_assert_cmpuint (vm_annotation_stack_clip_at (1999 * MS), ==, 0);
+  g_assert_cmpuint (vm_annotation_stack_clip_at (2 * SEC), ==, 1);
+  g_assert_cmpuint (vm_annotation_stack_clip_at (-5), ==, 0);
+
+  /* Clips 0, 1, 2 overlap [1, 5) s; clip 3 does not. */
+  g_assert_true (vm_annotation_stack_set_clip_saliency (stack, key, 0, 1, &error));
+  g_assert_true (vm_annotation_stack_set_clip_saliency (stack, key, 2, 4, &error));
+  g_assert_no_error (error);
+  g_assert_false (vm_annotation_stack_set_clip_saliency (stack, key, 3, 2, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (vm_annotation_stack_set_clip_saliency (stack, key, 1, 5, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (vm_annotation_stack_set_clip_saliency (stack, 999, 1, 1, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  seg = vm_annotation_stack_lookup (stack, key);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 0), ==, 1);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 2), ==, 4);
+  /* Autosaved. */
+  {
+    g_autoptr(VmAnnotation) stored = vm_catalog_get_annotation (catalog, seg->annotation->id, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (stored->clips->len, ==, 2);
+    g_assert_cmpint (vm_annotation_get_clip_score (stored, 2), ==, 4);
+  }
+  /* The same score again is no step. */
+  g_assert_true (vm_annotation_stack_set_clip_saliency (stack, key, 2, 4, &error));
+  g_assert_true (vm_annotation_stack_undo (stack));
+  seg = vm_annotation_stack_lookup (stack, key);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 2), ==, -1);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 0), ==, 1);
+  g_assert_true (vm_annotation_stack_redo (stack));
+  seg = vm_annotation_stack_lookup (stack, key);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 2), ==, 4);
+
+  /* Clearing is a step too. */
+  g_assert_true (vm_annotation_stack_set_clip_saliency (stack, key, 0, -1, &error));
+  seg = vm_annotation_stack_lookup (stack, key);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 0), ==, -1);
+  g_assert_true (vm_annotation_stack_undo (stack));
+
+  /* Shrinking to [2.5, 3.5) s keeps only clip 1's range: both scores go. */
+  g_assert_true (vm_annotation_stack_set_range (stack, key, 2500 * MS, 3500 * MS, &error));
+  seg = vm_annotation_stack_lookup (stack, key);
+  g_assert_cmpuint (seg->annotation->clips->len, ==, 0);
+  {
+    g_autoptr(VmAnnotation) stored = vm_catalog_get_annotation (catalog, seg->annotation->id, &error);
+
+    g_assert_cmpuint (stored->clips->len, ==, 0);
+  }
+  g_assert_true (vm_annotation_stack_undo (stack));
+  seg = vm_annotation_stack_lookup (stack, key);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 0), ==, 1);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 2), ==, 4);
+
+  /* Undoing the removal of a segment brings its scores back, saved. */
+  g_assert_true (vm_annotation_stack_remove (stack, key, &error));
+  g_assert_cmpuint (count_in_catalog (catalog, set_id), ==, 0);
+  g_assert_true (vm_annotation_stack_undo (stack));
+  {
+    g_autoptr(GPtrArray) list = vm_catalog_list_annotations (catalog, set_id, 0, &error);
+    VmAnnotation *a;
+
+    g_assert_cmpuint (list->len, ==, 1);
+    a = g_ptr_array_index (list, 0);
+    g_assert_cmpint (vm_annotation_get_clip_score (a, 0), ==, 1);
+    g_assert_cmpint (vm_annotation_get_clip_score (a, 2), ==, 4);
+  }
+
+  /* A stack loaded afresh sees the scores. */
+  g_clear_object (&stack);
+  stack = vm_annotation_stack_new (catalog, set_id, video_id, &error);
+  g_assert_no_error (error);
+  seg = vm_annotation_stack_get_segment (stack, 0);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 2), ==, 4);
+}
+
 static void
 test_annotation_save_failure (void)
 {
@@ -1271,6 +1370,202 @@ test_window (void)
   g_assert_null (weak);
 }
 
+static gboolean
+has_binding (GtkWidget  *widget,
+             guint       keyval,
+             const char *action,
+             int         score)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+  gboolean found = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && !found; i++)
+    {
+      g_autoptr(GObject) c = g_list_model_get_item (controllers, i);
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (c))
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (c)) && !found; j++)
+        {
+          g_autoptr(GtkShortcut) sc = g_list_model_get_item (G_LIST_MODEL (c), j);
+          GtkShortcutTrigger *trigger = gtk_shortcut_get_trigger (sc);
+          GtkShortcutAction *a = gtk_shortcut_get_action (sc);
+          GVariant *args = gtk_shortcut_get_arguments (sc);
+
+          found = GTK_IS_KEYVAL_TRIGGER (trigger) &&
+                  gtk_keyval_trigger_get_keyval (GTK_KEYVAL_TRIGGER (trigger)) == keyval &&
+                  gtk_keyval_trigger_get_modifiers (GTK_KEYVAL_TRIGGER (trigger)) == 0 &&
+                  GTK_IS_NAMED_ACTION (a) &&
+                  g_str_equal (gtk_named_action_get_action_name (GTK_NAMED_ACTION (a)), action) &&
+                  args != NULL && g_variant_get_int32 (args) == score;
+        }
+    }
+  return found;
+}
+
+static gboolean
+send_keys (GtkWindow  *window,
+           const char *keys)
+{
+  g_autofree char *xdotool = g_find_program_in_path ("xdotool");
+  g_autofree char *cmd = NULL;
+
+  if (xdotool == NULL || gtk_native_get_surface (GTK_NATIVE (window)) == NULL ||
+      g_strcmp0 (g_getenv ("GDK_BACKEND"), "x11") != 0)
+    return FALSE;
+  cmd = g_strdup_printf ("%s search --sync --name '%s' windowfocus --sync key --delay 30 %s",
+                         xdotool, gtk_window_get_title (window), keys);
+  return system (cmd) == 0;
+}
+
+typedef struct {
+  VmAnnotationStack *stack;
+  guint              clip;
+  int                score;
+} ScoreWait;
+
+static gboolean
+score_is (gpointer data)
+{
+  ScoreWait *w = data;
+  const VmSegment *seg = vm_annotation_stack_get_segment (w->stack, 0);
+
+  return seg != NULL && vm_annotation_get_clip_score (seg->annotation, w->clip) == w->score;
+}
+
+typedef struct {
+  VmPlayback *playback;
+  gint64      want;
+} PositionWait;
+
+static gboolean
+paused_at (gpointer data)
+{
+  PositionWait *w = data;
+
+  return !vm_playback_get_playing (w->playback) && vm_playback_get_duration (w->playback) > 0 &&
+         vm_playback_get_position (w->playback) >= 0 &&
+         llabs (vm_playback_get_position (w->playback) - w->want) < 50 * MS;
+}
+
+/* The editor's keys: 0-4 rate the 2-second clip at the playhead of the
+ * selected segment, Backspace clears it; undo and the catalog follow. */
+static void
+test_window_saliency_keys (void)
+{
+  gint64 video_id;
+  g_autoptr(VmCatalog) catalog = make_catalog ("window-saliency.sqlite", &video_id);
+  g_autofree char *out = g_build_filename (tmp_dir, "saliency-export.jsonl", NULL);
+  g_autoptr(GError) error = NULL;
+  VmWindow *window;
+  VmAnnotationStack *stack;
+  VmPlayback *playback;
+  GtkWidget *player;
+  PositionWait pw;
+  ScoreWait sw;
+  gboolean keys_sent = FALSE;
+
+  window = vm_window_new (NULL, vm_catalog_get_path (catalog));
+  vm_window_set_search_func (window, vm_search_text_and_names, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for (window_idle, window, 20, "the library");
+
+  /* Keys 0-4 (and the keypad's), Backspace. */
+  for (int score = 0; score <= 4; score++)
+    {
+      g_assert_true (has_binding (GTK_WIDGET (window), GDK_KEY_0 + score, "annotation.saliency", score));
+      g_assert_true (has_binding (GTK_WIDGET (window), GDK_KEY_KP_0 + score, "annotation.saliency", score));
+    }
+  g_assert_true (has_binding (GTK_WIDGET (window), GDK_KEY_BackSpace, "annotation.saliency", -1));
+
+  vm_window_search (window, "brown fox");
+  wait_for (window_idle, window, 20, "a search");
+  vm_window_open_result (window, 0);
+  stack = vm_window_get_annotations (window);
+  player = find_widget_of_type (GTK_WIDGET (window), VM_TYPE_PLAYER, NULL);
+  playback = vm_player_get_playback (VM_PLAYER (player));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.add-from-result", NULL));
+  g_assert_cmpuint (vm_annotation_stack_get_n_segments (stack), ==, 1);
+
+  /* The playhead at 1 s, paused: clip 0 of the segment [0.5, 1.5) s. */
+  pw.playback = playback;
+  pw.want = 1 * SEC;
+  if (vm_playback_get_playing (playback))
+    gtk_widget_activate_action (GTK_WIDGET (window), "video.play-pause", NULL);
+  vm_playback_seek (playback, 1 * SEC, TRUE);
+  wait_for (paused_at, &pw, 30, "the playhead at 1 s");
+
+  sw.stack = stack;
+  sw.clip = 0;
+  sw.score = 3;
+  /* Keys go to the player, not to the search field. */
+  gtk_widget_grab_focus (player);
+  keys_sent = send_keys (GTK_WINDOW (window), "3");
+  if (keys_sent)
+    wait_for (score_is, &sw, 20, "key 3 to rate the clip");
+  else
+    {
+      g_test_message ("xdotool or X11 not available: the action stands in for the key");
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.saliency", "i", 3));
+    }
+  g_assert_true (score_is (&sw));
+  {
+    g_autoptr(VmAnnotation) stored =
+      vm_catalog_get_annotation (catalog, vm_annotation_stack_get_segment (stack, 0)->annotation->id, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (vm_annotation_get_clip_score (stored, 0), ==, 3);
+  }
+
+  /* Backspace clears it, undo brings it back. */
+  sw.score = -1;
+  if (keys_sent && send_keys (GTK_WINDOW (window), "BackSpace"))
+    wait_for (score_is, &sw, 20, "Backspace to clear the rating");
+  else
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.saliency", "i", -1));
+  g_assert_true (score_is (&sw));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.undo", NULL));
+  sw.score = 3;
+  g_assert_true (score_is (&sw));
+
+  /* Keys typed into the label field stay text. */
+  {
+    GtkWidget *entry = find_widget_of_type (GTK_WIDGET (window), GTK_TYPE_ENTRY, NULL);
+
+    if (keys_sent && entry != NULL && gtk_widget_get_sensitive (entry) && gtk_widget_grab_focus (entry))
+      {
+        spin (100);
+        g_assert_true (send_keys (GTK_WINDOW (window), "4"));
+        spin (300);
+        g_assert_true (score_is (&sw));
+        gtk_widget_grab_focus (player);
+      }
+  }
+
+  /* The playhead outside the segment: a toast, no change. */
+  pw.want = 3 * SEC;
+  vm_playback_seek (playback, 3 * SEC, TRUE);
+  wait_for (paused_at, &pw, 30, "the playhead at 3 s");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.saliency", "i", 1));
+  g_assert_true (score_is (&sw));
+  g_assert_nonnull (strstr (vm_window_get_last_toast (window), "2-second"));
+
+  /* Exported as QVHighlights saliency. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                             "qvhighlights", out));
+  {
+    g_autofree char *text = NULL;
+
+    g_assert_true (g_file_get_contents (out, &text, NULL, &error));
+    g_assert_nonnull (strstr (text, "\"relevant_clip_ids\": [0]"));
+    g_assert_nonnull (strstr (text, "\"saliency_scores\": [[3]]"));
+  }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
 /* Importing a dataset from the window: off the main thread through the
  * export layer, into the selected set, with a toast of the counts. */
 static void
@@ -1521,6 +1816,7 @@ main (int   argc,
   g_test_add_func ("/widgets/search/thumbnail", test_thumbnail_find);
   g_test_add_func ("/widgets/annotation/stack", test_annotation_stack);
   g_test_add_func ("/widgets/annotation/save-failure", test_annotation_save_failure);
+  g_test_add_func ("/widgets/annotation/clip-saliency", test_annotation_clip_saliency);
   g_test_add_func ("/widgets/library/load", test_library_load);
   g_test_add_func ("/widgets/timeline", test_timeline);
   g_test_add_func ("/widgets/playback/basics", test_playback);
@@ -1529,6 +1825,7 @@ main (int   argc,
   g_test_add_func ("/widgets/index-runner", test_index_runner);
   g_test_add_func ("/widgets/preferences", test_preferences);
   g_test_add_func ("/widgets/window/flow", test_window);
+  g_test_add_func ("/widgets/window/saliency-keys", test_window_saliency_keys);
   g_test_add_func ("/widgets/window/import", test_window_import);
   g_test_add_func ("/widgets/window/errors", test_window_errors);
   g_test_add_func ("/widgets/window/index", test_window_index);
