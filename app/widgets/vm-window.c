@@ -12,6 +12,7 @@
 #include "widgets/vm-library.h"
 #include "widgets/vm-player.h"
 #include "widgets/vm-timeline.h"
+#include "widgets/vm-recent-exports.h"
 #include "widgets/vm-window.h"
 
 #define DEFAULT_SET_NAME "default"
@@ -56,6 +57,8 @@ struct _VmWindow
   char                 *catalog_path;
   VmCatalog            *catalog;       /* main-thread connection: annotations */
   GSettings            *settings;      /* NULL when the schema is not installed */
+  GMenu                *primary_menu;
+  GMenu                *recent_exports_section;
   GListStore           *library;       /* VmLibraryItem */
   GListStore           *results;       /* VmMomentItem */
   GtkSingleSelection   *results_selection;
@@ -1057,22 +1060,84 @@ export_to (VmWindow   *self,
   else
     message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Exported %u query to “%s”",
                                             "Exported %u queries to “%s”", n_queries), n_queries, base);
-  vm_window_toast (self, message);
+  {
+    AdwToast *toast = adw_toast_new (message);
+
+    adw_toast_set_timeout (toast, 5);
+    adw_toast_set_button_label (toast, _("Open _Folder"));
+    adw_toast_set_action_name (toast, "annotation.open-export-folder");
+    adw_toast_set_action_target_value (toast, g_variant_new_string (path));
+    adw_toast_overlay_add_toast (self->toast_overlay, toast);
+    g_free (self->last_toast);
+    self->last_toast = g_strdup (message);
+  }
 
   if (self->settings != NULL)
-    {
-      g_auto(GStrv) recent = g_settings_get_strv (self->settings, "recent-exports");
-      g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
-      g_auto(GStrv) updated = NULL;
-
-      g_strv_builder_add (b, path);
-      for (guint i = 0; recent[i] != NULL && i < 9; i++)
-        if (!g_str_equal (recent[i], path))
-          g_strv_builder_add (b, recent[i]);
-      updated = g_strv_builder_end (b);
-      g_settings_set_strv (self->settings, "recent-exports", (const char * const *) updated);
-    }
+    vm_recent_exports_add (self->settings, path, format_name, g_get_real_time () / G_USEC_PER_SEC);
   return TRUE;
+}
+
+static void
+open_folder_done_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(VmWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_app_info_launch_default_for_uri_finish (result, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not open the folder: %s"), error->message);
+
+      vm_window_toast (self, text);
+    }
+}
+
+/* Opens the folder of an exported file with the default file manager
+ * (GtkFileLauncher needs GTK 4.10; this works with 4.8). */
+static void
+open_export_folder_action (GtkWidget  *widget,
+                           const char *action_name,
+                           GVariant   *parameter)
+{
+  VmWindow *self = VM_WINDOW (widget);
+  g_autoptr(GFile) file = g_file_new_for_path (g_variant_get_string (parameter, NULL));
+  g_autoptr(GFile) folder = g_file_get_parent (file);
+  g_autoptr(GdkAppLaunchContext) context = NULL;
+  g_autofree char *uri = NULL;
+
+  if (folder == NULL || !g_file_query_exists (folder, NULL))
+    {
+      vm_window_toast (self, _("The folder of that export no longer exists"));
+      return;
+    }
+  uri = g_file_get_uri (folder);
+  context = gdk_display_get_app_launch_context (gtk_widget_get_display (widget));
+  g_app_info_launch_default_for_uri_async (uri, G_APP_LAUNCH_CONTEXT (context), NULL,
+                                           open_folder_done_cb, g_object_ref (self));
+}
+
+static void
+recent_exports_changed_cb (GSettings  *settings,
+                           const char *key,
+                           VmWindow   *self)
+{
+  guint n_before = g_menu_model_get_n_items (G_MENU_MODEL (self->recent_exports_section));
+
+  vm_recent_exports_fill_menu (settings, self->recent_exports_section, "annotation.open-export-folder");
+  /* The section shows (with its title) only when there is something in it. */
+  if (n_before == 0 && g_menu_model_get_n_items (G_MENU_MODEL (self->recent_exports_section)) > 0)
+    g_menu_insert_section (self->primary_menu, 1, _("Recent Exports"),
+                           G_MENU_MODEL (self->recent_exports_section));
+  else if (n_before > 0 && g_menu_model_get_n_items (G_MENU_MODEL (self->recent_exports_section)) == 0)
+    g_menu_remove (self->primary_menu, 1);
+}
+
+GMenuModel *
+vm_window_get_recent_exports_menu (VmWindow *self)
+{
+  g_return_val_if_fail (VM_IS_WINDOW (self), NULL);
+  return G_MENU_MODEL (self->recent_exports_section);
 }
 
 static void
@@ -1808,6 +1873,7 @@ vm_window_dispose (GObject *object)
   g_clear_object (&self->results);
   g_clear_object (&self->library);
   g_clear_object (&self->settings);
+  g_clear_object (&self->recent_exports_section);
   g_clear_object (&self->catalog);
 
   G_OBJECT_CLASS (vm_window_parent_class)->dispose (object);
@@ -1917,6 +1983,7 @@ vm_window_class_init (VmWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, VmWindow, set_names);
   gtk_widget_class_bind_template_child (widget_class, VmWindow, label_entry);
   gtk_widget_class_bind_template_child (widget_class, VmWindow, status_label);
+  gtk_widget_class_bind_template_child (widget_class, VmWindow, primary_menu);
 
   gtk_widget_class_install_action (widget_class, "library.add-folder", NULL, add_folder_action);
   gtk_widget_class_install_action (widget_class, "library.add-folder-path", "s", add_folder_action);
@@ -1945,6 +2012,7 @@ vm_window_class_init (VmWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "annotation.new-set", NULL, new_set_action);
   gtk_widget_class_install_action (widget_class, "annotation.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "annotation.export-to", "(ss)", export_to_action);
+  gtk_widget_class_install_action (widget_class, "annotation.open-export-folder", "s", open_export_folder_action);
   gtk_widget_class_install_action (widget_class, "annotation.import", NULL, import_action);
   gtk_widget_class_install_action (widget_class, "annotation.import-from", "(ss)", import_from_action);
   gtk_widget_class_install_action (widget_class, "annotation.import-details", NULL, import_details_action);
@@ -2014,6 +2082,15 @@ vm_window_init (VmWindow *self)
 
   if (source != NULL && (schema = g_settings_schema_source_lookup (source, APP_ID, TRUE)) != NULL)
     self->settings = g_settings_new (APP_ID);
+
+  /* "Recent Exports" in the main menu, kept in step with the setting. */
+  self->recent_exports_section = g_menu_new ();
+  if (self->settings != NULL)
+    {
+      g_signal_connect_object (self->settings, "changed::recent-exports",
+                               G_CALLBACK (recent_exports_changed_cb), self, 0);
+      recent_exports_changed_cb (self->settings, "recent-exports", self);
+    }
 
   self->library = g_list_store_new (VM_TYPE_LIBRARY_ITEM);
   factory = gtk_signal_list_item_factory_new ();

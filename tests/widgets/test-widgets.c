@@ -19,6 +19,7 @@
 #include "widgets/vm-playback.h"
 #include "widgets/vm-player.h"
 #include "widgets/vm-preferences-window.h"
+#include "widgets/vm-recent-exports.h"
 #include "widgets/vm-search.h"
 #include "widgets/vm-timeline.h"
 #include "widgets/vm-video-paintable.h"
@@ -1439,13 +1440,38 @@ typedef struct {
 } PositionWait;
 
 static gboolean
+prerolled_cond (gpointer data)
+{
+  PositionWait *w = data;
+
+  return vm_playback_get_duration (w->playback) > 0 && vm_playback_get_position (w->playback) >= 0;
+}
+
+/* Paused at w->want; playback that started late is paused and sought again. */
+static gboolean
 paused_at (gpointer data)
 {
   PositionWait *w = data;
 
-  return !vm_playback_get_playing (w->playback) && vm_playback_get_duration (w->playback) > 0 &&
-         vm_playback_get_position (w->playback) >= 0 &&
-         llabs (vm_playback_get_position (w->playback) - w->want) < 50 * MS;
+  if (vm_playback_get_playing (w->playback))
+    {
+      vm_playback_pause (w->playback);
+      vm_playback_seek (w->playback, w->want, TRUE);
+      return FALSE;
+    }
+  return llabs (vm_playback_get_position (w->playback) - w->want) < 50 * MS;
+}
+
+static void
+park_playhead (VmPlayback *playback,
+               gint64      t)
+{
+  PositionWait pw = { playback, t };
+
+  wait_for (prerolled_cond, &pw, 30, "the video");
+  vm_playback_pause (playback);
+  vm_playback_seek (playback, t, TRUE);
+  wait_for (paused_at, &pw, 30, "the playhead");
 }
 
 /* The editor's keys: 0-4 rate the 2-second clip at the playhead of the
@@ -1461,7 +1487,6 @@ test_window_saliency_keys (void)
   VmAnnotationStack *stack;
   VmPlayback *playback;
   GtkWidget *player;
-  PositionWait pw;
   ScoreWait sw;
   gboolean keys_sent = FALSE;
 
@@ -1488,12 +1513,7 @@ test_window_saliency_keys (void)
   g_assert_cmpuint (vm_annotation_stack_get_n_segments (stack), ==, 1);
 
   /* The playhead at 1 s, paused: clip 0 of the segment [0.5, 1.5) s. */
-  pw.playback = playback;
-  pw.want = 1 * SEC;
-  if (vm_playback_get_playing (playback))
-    gtk_widget_activate_action (GTK_WIDGET (window), "video.play-pause", NULL);
-  vm_playback_seek (playback, 1 * SEC, TRUE);
-  wait_for (paused_at, &pw, 30, "the playhead at 1 s");
+  park_playhead (playback, 1 * SEC);
 
   sw.stack = stack;
   sw.clip = 0;
@@ -1543,9 +1563,7 @@ test_window_saliency_keys (void)
   }
 
   /* The playhead outside the segment: a toast, no change. */
-  pw.want = 3 * SEC;
-  vm_playback_seek (playback, 3 * SEC, TRUE);
-  wait_for (paused_at, &pw, 30, "the playhead at 3 s");
+  park_playhead (playback, 3 * SEC);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.saliency", "i", 1));
   g_assert_true (score_is (&sw));
   g_assert_nonnull (strstr (vm_window_get_last_toast (window), "2-second"));
@@ -1564,6 +1582,156 @@ test_window_saliency_keys (void)
   gtk_window_destroy (GTK_WINDOW (window));
   while (g_main_context_iteration (NULL, FALSE))
     ;
+}
+
+/* A stand-in file manager: the default handler of folders in the test's
+ * XDG folders, writing the URI it was asked to open to tmp_dir/opened. */
+static void
+install_folder_opener (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *apps = g_build_filename (tmp_dir, "applications", NULL);
+  g_autofree char *script = g_build_filename (tmp_dir, "open-folder.sh", NULL);
+  g_autofree char *desktop = g_build_filename (apps, "vm-test-folder-opener.desktop", NULL);
+  g_autofree char *mimeapps = g_build_filename (tmp_dir, "mimeapps.list", NULL);
+  g_autofree char *script_text = g_strdup_printf ("#!/bin/sh\necho \"$1\" > '%s/opened'\n", tmp_dir);
+  g_autofree char *desktop_text = g_strdup_printf ("[Desktop Entry]\nType=Application\nName=Folder opener\n"
+                                                   "Exec=%s %%u\nMimeType=inode/directory;\nNoDisplay=true\n",
+                                                   script);
+
+  g_assert_cmpint (g_mkdir_with_parents (apps, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (script, script_text, -1, &error));
+  g_assert_cmpint (g_chmod (script, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (desktop, desktop_text, -1, &error));
+  g_assert_true (g_file_set_contents (mimeapps,
+                                      "[Default Applications]\ninode/directory=vm-test-folder-opener.desktop\n",
+                                      -1, &error));
+}
+
+static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+/* Exports are remembered in GSettings (path, format, time; newest first,
+ * each path once, at most ten), listed in the main menu, and their folder
+ * opens from there. */
+static void
+test_window_recent_exports (void)
+{
+  gint64 video_id;
+  g_autoptr(VmCatalog) catalog = make_catalog ("window-recent.sqlite", &video_id);
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.vidmark.Vidmark");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *export_dir = g_build_filename (tmp_dir, "exports", NULL);
+  g_autofree char *first = g_build_filename (export_dir, "first_set.jsonl", NULL);
+  g_autofree char *opened = g_build_filename (tmp_dir, "opened", NULL);
+  g_autoptr(GPtrArray) recent = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  GMenuModel *menu;
+  VmWindow *window;
+  VmRecentExport *r;
+
+  g_settings_reset (settings, "recent-exports");
+  g_assert_cmpint (g_mkdir_with_parents (export_dir, 0700), ==, 0);
+  window = vm_window_new (NULL, vm_catalog_get_path (catalog));
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for (window_idle, window, 20, "the library");
+  menu = vm_window_get_recent_exports_menu (window);
+  g_assert_cmpint (g_menu_model_get_n_items (menu), ==, 0);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                             "qvhighlights", first));
+  recent = vm_recent_exports_get (settings);
+  g_assert_cmpuint (recent->len, ==, 1);
+  r = g_ptr_array_index (recent, 0);
+  g_assert_cmpstr (r->path, ==, first);
+  g_assert_cmpstr (r->format, ==, "qvhighlights");
+  g_assert_cmpint (r->time, >=, now);
+  g_assert_cmpint (r->time, <=, now + 60);
+  g_clear_pointer (&recent, g_ptr_array_unref);
+
+  /* The menu lists it, with the format, targeting its path. */
+  g_assert_cmpint (g_menu_model_get_n_items (menu), ==, 1);
+  {
+    g_autofree char *label = NULL;
+    g_autofree char *action = NULL;
+    g_autoptr(GVariant) target = NULL;
+
+    g_assert_true (g_menu_model_get_item_attribute (menu, 0, G_MENU_ATTRIBUTE_LABEL, "s", &label));
+    g_assert_true (g_menu_model_get_item_attribute (menu, 0, G_MENU_ATTRIBUTE_ACTION, "s", &action));
+    target = g_menu_model_get_item_attribute_value (menu, 0, G_MENU_ATTRIBUTE_TARGET, G_VARIANT_TYPE_STRING);
+    g_assert_nonnull (strstr (label, "first__set.jsonl"));
+    g_assert_nonnull (strstr (label, "QVHighlights"));
+    g_assert_cmpstr (action, ==, "annotation.open-export-folder");
+    g_assert_cmpstr (g_variant_get_string (target, NULL), ==, first);
+  }
+
+  /* Twelve more exports: newest first, the same path once, ten at most. */
+  for (guint i = 0; i < 12; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("set-%02u.json", i);
+      g_autofree char *path = g_build_filename (export_dir, name, NULL);
+
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                                 i % 2 ? "vidmark" : "activitynet", path));
+    }
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                             "vidmark", first));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                             "qvhighlights", first));
+  recent = vm_recent_exports_get (settings);
+  g_assert_cmpuint (recent->len, ==, VM_RECENT_EXPORTS_MAX);
+  g_assert_cmpstr (((VmRecentExport *) g_ptr_array_index (recent, 0))->path, ==, first);
+  g_assert_cmpstr (((VmRecentExport *) g_ptr_array_index (recent, 0))->format, ==, "qvhighlights");
+  g_assert_true (g_str_has_suffix (((VmRecentExport *) g_ptr_array_index (recent, 1))->path, "set-11.json"));
+  g_assert_cmpstr (((VmRecentExport *) g_ptr_array_index (recent, 1))->format, ==, "vidmark");
+  g_assert_true (g_str_has_suffix (((VmRecentExport *) g_ptr_array_index (recent, 9))->path, "set-03.json"));
+  for (guint i = 1; i < recent->len; i++)
+    g_assert_cmpstr (((VmRecentExport *) g_ptr_array_index (recent, i))->path, !=, first);
+  g_assert_cmpint (g_menu_model_get_n_items (menu), ==, VM_RECENT_EXPORTS_MAX);
+
+  /* A failed export is not remembered. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                             "qvhighlights", "/nonexistent-folder/x.jsonl"));
+  g_clear_pointer (&recent, g_ptr_array_unref);
+  recent = vm_recent_exports_get (settings);
+  g_assert_cmpstr (((VmRecentExport *) g_ptr_array_index (recent, 0))->path, ==, first);
+
+  /* A second window shows the same list. */
+  {
+    VmWindow *other = vm_window_new (NULL, vm_catalog_get_path (catalog));
+
+    g_assert_cmpint (g_menu_model_get_n_items (vm_window_get_recent_exports_menu (other)), ==,
+                     VM_RECENT_EXPORTS_MAX);
+    gtk_window_destroy (GTK_WINDOW (other));
+  }
+
+  /* Its folder opens in the file manager. */
+  g_unlink (opened);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.open-export-folder", "s", first));
+  wait_for (file_exists, opened, 20, "the folder to be opened");
+  {
+    g_autofree char *text = NULL;
+    g_autofree char *uri = g_filename_to_uri (export_dir, NULL, NULL);
+
+    spin (100);
+    g_assert_true (g_file_get_contents (opened, &text, NULL, &error));
+    /* %u: GIO may hand a local folder over as a path. */
+    g_strstrip (text);
+    if (g_strcmp0 (text, export_dir) != 0)
+      g_assert_cmpstr (text, ==, uri);
+  }
+  /* A folder that is gone: a toast. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.open-export-folder", "s",
+                                             "/nonexistent-folder/x.jsonl"));
+  g_assert_cmpstr (vm_window_get_last_toast (window), ==, "The folder of that export no longer exists");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_settings_reset (settings, "recent-exports");
 }
 
 /* Importing a dataset from the window: off the main thread through the
@@ -1789,6 +1957,8 @@ main (int   argc,
   g_assert_no_error (error);
   g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
   g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", tmp_dir, TRUE);
+  install_folder_opener ();
 
   if (!gtk_init_check ())
     {
@@ -1826,6 +1996,7 @@ main (int   argc,
   g_test_add_func ("/widgets/preferences", test_preferences);
   g_test_add_func ("/widgets/window/flow", test_window);
   g_test_add_func ("/widgets/window/saliency-keys", test_window_saliency_keys);
+  g_test_add_func ("/widgets/window/recent-exports", test_window_recent_exports);
   g_test_add_func ("/widgets/window/import", test_window_import);
   g_test_add_func ("/widgets/window/errors", test_window_errors);
   g_test_add_func ("/widgets/window/index", test_window_index);
