@@ -31,6 +31,73 @@ vm_widgets_init (void)
     }
 }
 
+/* ---- Start-up probe ------------------------------------------------------------
+ *
+ * With VIDMARK_STARTUP_PROBE set, the first window reports on standard error
+ * when it painted its first frame and when its library was listed, as
+ * CLOCK_MONOTONIC microseconds (the clock of g_get_monotonic_time(), the same
+ * in every process), so that a benchmark can time the window from exec:
+ *   vidmark-startup-probe: first-frame 123456789
+ *   vidmark-startup-probe: library-loaded 123456999
+ * With VIDMARK_STARTUP_PROBE=quit the application quits after both. */
+
+typedef struct {
+  GApplication *app;
+  gboolean      painted;
+  gboolean      loaded;
+} StartupProbe;
+
+static void
+probe_maybe_quit (StartupProbe *probe)
+{
+  if (probe->painted && probe->loaded && g_strcmp0 (g_getenv ("VIDMARK_STARTUP_PROBE"), "quit") == 0)
+    g_application_quit (probe->app);
+}
+
+static void
+probe_after_paint_cb (GdkFrameClock *clock,
+                      StartupProbe  *probe)
+{
+  if (probe->painted)
+    return;
+  probe->painted = TRUE;
+  g_printerr ("vidmark-startup-probe: first-frame %" G_GINT64_FORMAT "\n", g_get_monotonic_time ());
+  probe_maybe_quit (probe);
+}
+
+static void
+probe_busy_cb (VmWindow     *window,
+               GParamSpec   *pspec,
+               StartupProbe *probe)
+{
+  if (probe->loaded || vm_window_get_busy (window))
+    return;
+  probe->loaded = TRUE;
+  g_printerr ("vidmark-startup-probe: library-loaded %" G_GINT64_FORMAT " (%u rows)\n",
+              g_get_monotonic_time (), g_list_model_get_n_items (vm_window_get_library (window)));
+  probe_maybe_quit (probe);
+}
+
+static void
+probe_realize_cb (GtkWidget    *window,
+                  StartupProbe *probe)
+{
+  g_signal_connect (gtk_widget_get_frame_clock (window), "after-paint",
+                    G_CALLBACK (probe_after_paint_cb), probe);
+}
+
+static void
+install_startup_probe (GApplication *app,
+                       VmWindow     *window)
+{
+  StartupProbe *probe = g_new0 (StartupProbe, 1);
+
+  probe->app = app;
+  g_object_set_data_full (G_OBJECT (window), "vm-startup-probe", probe, g_free);
+  g_signal_connect (window, "realize", G_CALLBACK (probe_realize_cb), probe);
+  g_signal_connect (window, "notify::busy", G_CALLBACK (probe_busy_cb), probe);
+}
+
 static void
 vm_application_activate (GApplication *app)
 {
@@ -38,7 +105,11 @@ vm_application_activate (GApplication *app)
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
 
   if (window == NULL)
-    window = GTK_WINDOW (vm_window_new (GTK_APPLICATION (app), self->catalog_path));
+    {
+      window = GTK_WINDOW (vm_window_new (GTK_APPLICATION (app), self->catalog_path));
+      if (g_getenv ("VIDMARK_STARTUP_PROBE") != NULL)
+        install_startup_probe (app, VM_WINDOW (window));
+    }
   gtk_window_present (window);
 }
 
