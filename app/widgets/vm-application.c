@@ -38,12 +38,23 @@ vm_widgets_init (void)
  * CLOCK_MONOTONIC microseconds (the clock of g_get_monotonic_time(), the same
  * in every process), so that a benchmark can time the window from exec:
  *   vidmark-startup-probe: first-frame 123456789
- *   vidmark-startup-probe: library-loaded 123456999
+ *   vidmark-startup-probe: library-listed 123456999 (10001 rows)
+ * and the phases before them the same way (main, startup, gtk-started,
+ * media-started, activate, window-created, library-read).
  * With VIDMARK_STARTUP_PROBE=quit the application quits after both. */
+
+static void
+probe_mark (const char *what)
+{
+  if (g_getenv ("VIDMARK_STARTUP_PROBE") != NULL)
+    g_printerr ("vidmark-startup-probe: %s %" G_GINT64_FORMAT "\n", what, g_get_monotonic_time ());
+}
 
 typedef struct {
   GApplication *app;
+  VmWindow     *window;
   gboolean      painted;
+  gboolean      listing;
   gboolean      loaded;
 } StartupProbe;
 
@@ -65,17 +76,29 @@ probe_after_paint_cb (GdkFrameClock *clock,
   probe_maybe_quit (probe);
 }
 
+/* After the handler that read the library has put it into the list. */
+static gboolean
+probe_listed_cb (gpointer data)
+{
+  StartupProbe *probe = data;
+
+  g_printerr ("vidmark-startup-probe: library-listed %" G_GINT64_FORMAT " (%u rows)\n",
+              g_get_monotonic_time (), g_list_model_get_n_items (vm_window_get_library (probe->window)));
+  probe->loaded = TRUE;
+  probe_maybe_quit (probe);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 probe_busy_cb (VmWindow     *window,
                GParamSpec   *pspec,
                StartupProbe *probe)
 {
-  if (probe->loaded || vm_window_get_busy (window))
+  if (probe->loaded || probe->listing || vm_window_get_busy (window))
     return;
-  probe->loaded = TRUE;
-  g_printerr ("vidmark-startup-probe: library-loaded %" G_GINT64_FORMAT " (%u rows)\n",
-              g_get_monotonic_time (), g_list_model_get_n_items (vm_window_get_library (window)));
-  probe_maybe_quit (probe);
+  probe->listing = TRUE;
+  probe_mark ("library-read");
+  g_idle_add_full (G_PRIORITY_HIGH, probe_listed_cb, probe, NULL);
 }
 
 static void
@@ -93,6 +116,7 @@ install_startup_probe (GApplication *app,
   StartupProbe *probe = g_new0 (StartupProbe, 1);
 
   probe->app = app;
+  probe->window = window;
   g_object_set_data_full (G_OBJECT (window), "vm-startup-probe", probe, g_free);
   g_signal_connect (window, "realize", G_CALLBACK (probe_realize_cb), probe);
   g_signal_connect (window, "notify::busy", G_CALLBACK (probe_busy_cb), probe);
@@ -106,7 +130,9 @@ vm_application_activate (GApplication *app)
 
   if (window == NULL)
     {
+      probe_mark ("activate");
       window = GTK_WINDOW (vm_window_new (GTK_APPLICATION (app), self->catalog_path));
+      probe_mark ("window-created");
       if (g_getenv ("VIDMARK_STARTUP_PROBE") != NULL)
         install_startup_probe (app, VM_WINDOW (window));
     }
@@ -179,7 +205,9 @@ vm_application_startup (GApplication *app)
   static const char *prefs_accels[] = { "<Control>comma", NULL };
   static const char *close_accels[] = { "<Control>w", NULL };
 
+  probe_mark ("startup");
   G_APPLICATION_CLASS (vm_application_parent_class)->startup (app);
+  probe_mark ("gtk-started");
 
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
@@ -187,6 +215,7 @@ vm_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "window.close", close_accels);
 
   vm_media_init (NULL);
+  probe_mark ("media-started");
 }
 
 static void
@@ -235,6 +264,7 @@ vm_application_run (int    argc,
 {
   g_autoptr(VmApplication) app = NULL;
 
+  probe_mark ("main");
   g_set_application_name (_("Vidmark"));
   gtk_window_set_default_icon_name (APP_ID);
   app = vm_application_new (NULL);

@@ -293,14 +293,31 @@ exec_once (const char *cli,
       return FALSE;
     }
   lines = g_strsplit (err ? err : "", "\n", -1);
+  {
+    g_autoptr(GString) phases = g_string_new ("#     phases after exec:");
+
+    for (guint i = 0; lines[i] != NULL; i++)
+      {
+        const char *p = strstr (lines[i], "vidmark-startup-probe: ");
+        g_auto(GStrv) parts = NULL;
+
+        if (p == NULL)
+          continue;
+        parts = g_strsplit (p + strlen ("vidmark-startup-probe: "), " ", 3);
+        if (parts[0] != NULL && parts[1] != NULL)
+          g_string_append_printf (phases, " %s %.0f ms,", parts[0],
+                                  (g_ascii_strtoll (parts[1], NULL, 10) - t0) / 1000.0);
+      }
+    g_print ("%s\n", phases->str);
+  }
   for (guint i = 0; lines[i] != NULL; i++)
     {
       const char *p;
 
       if ((p = strstr (lines[i], "vidmark-startup-probe: first-frame ")) != NULL)
         frame = g_ascii_strtoll (p + strlen ("vidmark-startup-probe: first-frame "), NULL, 10);
-      else if ((p = strstr (lines[i], "vidmark-startup-probe: library-loaded ")) != NULL)
-        loaded = g_ascii_strtoll (p + strlen ("vidmark-startup-probe: library-loaded "), NULL, 10);
+      else if ((p = strstr (lines[i], "vidmark-startup-probe: library-listed ")) != NULL)
+        loaded = g_ascii_strtoll (p + strlen ("vidmark-startup-probe: library-listed "), NULL, 10);
     }
   if (frame == 0 || loaded == 0)
     {
