@@ -30,6 +30,8 @@
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "catalog/vm-catalog.h"
@@ -96,6 +98,58 @@ thread_involuntary_switches (void)
   return ru.ru_nivcsw;
 }
 
+/* ---- Where a stalled main thread is: a watchdog thread ----------------------------
+ *
+ * When the main loop is 40 ms late, the watchdog reads what the main thread is
+ * doing from /proc (its system call, or "running", and the kernel function it
+ * sleeps in), so that each stall says whether the thread computed, waited for
+ * a lock, for the X server or for a CPU. */
+
+static gpointer watchdog_last_tick;        /* atomic: µs of the last main-loop tick, as a gintptr */
+static gint watchdog_stop;
+static GMutex watchdog_lock;
+static char *watchdog_seen;                /* what the main thread did in the current stall */
+static pid_t main_tid;
+
+static char *
+read_proc_line (const char *what)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/self/task/%d/%s", (int) main_tid, what);
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return g_strdup ("?");
+  return g_strdup (g_strstrip (text));
+}
+
+static gpointer
+watchdog_thread (gpointer data)
+{
+  gint64 sampled_for = 0;
+
+  while (!g_atomic_int_get (&watchdog_stop))
+    {
+      gint64 last = (gint64) (gintptr) g_atomic_pointer_get ((gpointer *) &watchdog_last_tick);
+      if (last != 0 && last != sampled_for && g_get_monotonic_time () - last > 40000)
+        {
+          g_autofree char *syscall = read_proc_line ("syscall");
+          g_autofree char *wchan = read_proc_line ("wchan");
+          g_auto(GStrv) fields = g_strsplit (syscall, " ", 2);
+
+          sampled_for = last;
+          g_mutex_lock (&watchdog_lock);
+          g_free (watchdog_seen);
+          /* The system call number only (7 poll, 202 futex, 0 read, ...). */
+          watchdog_seen = g_strdup_printf ("at 40 ms the main thread was in %s%s (kernel: %s)",
+                                           g_str_equal (fields[0], "running") ? "" : "system call ",
+                                           fields[0], *wchan ? wchan : "-");
+          g_mutex_unlock (&watchdog_lock);
+        }
+      g_usleep (2000);
+    }
+  return NULL;
+}
+
 /* ---- Main-loop lateness and frame intervals ------------------------------------ */
 
 typedef struct {
@@ -105,6 +159,7 @@ typedef struct {
   gint64      last_cpu;
   long        last_ivcsw;
   GArray     *lateness;      /* µs past TICK_MS, per tick */
+  GArray     *busy;          /* µs of main-thread CPU time between two ticks */
   guint       n_over_50ms;
   guint       n_over_50ms_busy;  /* of those, with the main thread on a CPU most of the gap */
   gint64      max_gap;
@@ -132,6 +187,7 @@ monitor_tick_cb (gpointer data)
       gint64 used = cpu - m->last_cpu;
 
       g_array_append_val (m->lateness, late);
+      g_array_append_val (m->busy, used);
       if (gap > m->max_gap)
         {
           m->max_gap = gap;
@@ -139,14 +195,21 @@ monitor_tick_cb (gpointer data)
         }
       if (gap > 50000)
         {
+          g_autofree char *seen = NULL;
+
+          g_mutex_lock (&watchdog_lock);
+          seen = g_steal_pointer (&watchdog_seen);
+          g_mutex_unlock (&watchdog_lock);
           m->n_over_50ms++;
           if (used * 2 > gap)
             m->n_over_50ms_busy++;
           g_print ("#   %s: stall of %.1f ms at %.0f ms; main thread on a CPU for %.1f ms of it, "
-                   "%ld involuntary context switches\n",
-                   m->name, gap / 1000.0, (now - m->start) / 1000.0, used / 1000.0, ivcsw - m->last_ivcsw);
+                   "%ld involuntary context switches; %s\n",
+                   m->name, gap / 1000.0, (now - m->start) / 1000.0, used / 1000.0, ivcsw - m->last_ivcsw,
+                   seen ? seen : "not sampled");
         }
     }
+  g_atomic_pointer_set ((gpointer *) &watchdog_last_tick, (gpointer) (gintptr) now);
   m->last = now;
   m->last_cpu = cpu;
   m->last_ivcsw = ivcsw;
@@ -186,6 +249,7 @@ monitor_start (Monitor    *m,
   memset (m, 0, sizeof *m);
   m->name = name;
   m->lateness = g_array_new (FALSE, FALSE, sizeof (gint64));
+  m->busy = g_array_new (FALSE, FALSE, sizeof (gint64));
   m->frames = g_array_new (FALSE, FALSE, sizeof (gint64));
   m->widget = window;
   m->start = g_get_monotonic_time ();
@@ -199,15 +263,18 @@ static void
 monitor_stop (Monitor *m)
 {
   double seconds = (g_get_monotonic_time () - m->start) / 1e6;
-  gint64 late_p50, late_p99, late_max, frame_p50, frame_p99, frame_max;
+  gint64 late_p50, late_p99, late_max, frame_p50, frame_p99, frame_max, busy_p99, busy_max;
 
   g_source_remove (m->tick_id);
+  g_atomic_pointer_set ((gpointer *) &watchdog_last_tick, NULL);
   gtk_widget_remove_tick_callback (m->widget, m->frame_tick_id);
   g_signal_handler_disconnect (gtk_widget_get_frame_clock (m->widget), m->paint_id);
 
   late_max = quantile (m->lateness, 1.0);
   late_p99 = quantile (m->lateness, 0.99);
   late_p50 = quantile (m->lateness, 0.50);
+  busy_max = quantile (m->busy, 1.0);
+  busy_p99 = quantile (m->busy, 0.99);
   frame_max = quantile (m->frames, 1.0);
   frame_p99 = quantile (m->frames, 0.99);
   frame_p50 = quantile (m->frames, 0.50);
@@ -218,14 +285,19 @@ monitor_stop (Monitor *m)
            m->name, seconds, m->lateness->len, TICK_MS, late_p50 / 1000.0, late_p99 / 1000.0,
            late_max / 1000.0, m->max_gap / 1000.0, m->max_gap_cpu / 1000.0, m->n_over_50ms,
            m->n_over_50ms_busy);
+  g_print ("# %s: main-thread CPU time between two ticks (work that held the loop): p99 %.1f ms, max %.1f ms\n",
+           m->name, busy_p99 / 1000.0, busy_max / 1000.0);
   g_print ("# %s: %u frames painted; frame interval p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
            m->name, m->frames->len, frame_p50 / 1000.0, frame_p99 / 1000.0, frame_max / 1000.0);
   g_print ("# RESULT %s-stall-max %.1f ms\n# RESULT %s-stall-p99 %.1f ms\n"
-           "# RESULT %s-frame-max %.1f ms\n# RESULT %s-frame-p99 %.1f ms\n",
+           "# RESULT %s-frame-max %.1f ms\n# RESULT %s-frame-p99 %.1f ms\n"
+           "# RESULT %s-main-thread-work-max %.1f ms\n# RESULT %s-main-thread-work-p99 %.1f ms\n",
            m->name, m->max_gap / 1000.0, m->name, (late_p99 + TICK_MS * 1000) / 1000.0,
-           m->name, frame_max / 1000.0, m->name, frame_p99 / 1000.0);
+           m->name, frame_max / 1000.0, m->name, frame_p99 / 1000.0,
+           m->name, busy_max / 1000.0, m->name, busy_p99 / 1000.0);
 
   g_array_unref (m->lateness);
+  g_array_unref (m->busy);
   g_array_unref (m->frames);
 }
 
@@ -479,6 +551,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *cmd = NULL;
+  GThread *watchdog;
 
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
   dir = g_dir_make_tmp ("vm-bench-window-XXXXXX", &error);
@@ -506,8 +579,14 @@ main (int   argc,
       g_print ("unknown\n");
   }
 
+  main_tid = (pid_t) syscall (SYS_gettid);
+  watchdog = g_thread_new ("watchdog", watchdog_thread, NULL);
+
   test_startup (dir);
   test_indexing_stalls (dir);
+
+  g_atomic_int_set (&watchdog_stop, 1);
+  g_thread_join (watchdog);
 
   cmd = g_strdup_printf ("rm -rf '%s'", dir);
   if (system (cmd) != 0)
