@@ -71,6 +71,8 @@ struct _VmWindow
   gboolean              has_model;
   VmIndexRunner        *runner;
   guint                 reload_id;     /* a library reload while indexing */
+  guint                 index_bar_id;  /* a throttled update of the index bar */
+  gint64                index_bar_updated_at;
 
   /* The open video */
   gint64                video_id;
@@ -1438,10 +1440,9 @@ import_action (GtkWidget  *widget,
 /* ---- Library: folders and indexing ---------------------------------------- */
 
 static void
-runner_notify_cb (VmIndexRunner *runner,
-                  GParamSpec    *pspec,
-                  VmWindow      *self)
+update_index_bar (VmWindow *self)
 {
+  VmIndexRunner *runner = self->runner;
   double eta = vm_index_runner_get_eta (runner);
   const char *message = vm_index_runner_get_message (runner);
 
@@ -1462,6 +1463,39 @@ runner_notify_cb (VmIndexRunner *runner,
       gtk_label_set_label (self->index_eta_label, text);
     }
   update_actions (self);
+}
+
+static gboolean
+index_bar_timeout_cb (gpointer user_data)
+{
+  VmWindow *self = user_data;
+
+  self->index_bar_id = 0;
+  self->index_bar_updated_at = g_get_monotonic_time ();
+  update_index_bar (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The index bar follows the worker at most every 250 ms (and at once when
+ * indexing starts or stops): each change of its labels makes GTK lay out
+ * the whole window again, which on X11 waits for a round trip to the X
+ * server (see docs/PERFORMANCE.md, "Window"). */
+static void
+runner_notify_cb (VmIndexRunner *runner,
+                  GParamSpec    *pspec,
+                  VmWindow      *self)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (g_str_equal (pspec->name, "running") || now - self->index_bar_updated_at >= 250000)
+    {
+      g_clear_handle_id (&self->index_bar_id, g_source_remove);
+      self->index_bar_updated_at = now;
+      update_index_bar (self);
+    }
+  else if (self->index_bar_id == 0)
+    self->index_bar_id = g_timeout_add (250 - (guint) ((now - self->index_bar_updated_at) / 1000),
+                                        index_bar_timeout_cb, self);
 }
 
 static gboolean
@@ -1516,6 +1550,7 @@ runner_finished_cb (VmIndexRunner *runner,
       vm_window_toast (self, text);
     }
   g_clear_handle_id (&self->reload_id, g_source_remove);
+  g_clear_handle_id (&self->index_bar_id, g_source_remove);
   reload_library (self);
   busy_pop (self);
 }
@@ -1850,6 +1885,7 @@ vm_window_dispose (GObject *object)
   g_cancellable_cancel (self->library_cancellable);
   g_clear_object (&self->library_cancellable);
   g_clear_handle_id (&self->reload_id, g_source_remove);
+  g_clear_handle_id (&self->index_bar_id, g_source_remove);
   if (self->stack != NULL)
     g_signal_handlers_disconnect_by_data (self->stack, self);
   g_clear_object (&self->stack);

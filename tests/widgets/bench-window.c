@@ -126,6 +126,7 @@ static gpointer
 watchdog_thread (gpointer data)
 {
   gint64 sampled_for = 0;
+  int stacks_left = g_getenv ("VIDMARK_BENCH_STACKS") ? atoi (g_getenv ("VIDMARK_BENCH_STACKS")) : 0;
 
   while (!g_atomic_int_get (&watchdog_stop))
     {
@@ -137,6 +138,17 @@ watchdog_thread (gpointer data)
           g_auto(GStrv) fields = g_strsplit (syscall, " ", 2);
 
           sampled_for = last;
+          /* VIDMARK_BENCH_STACKS=N: the main thread's stack from gdb for the
+           * first N stalls (gdb stops the process for a while: diagnosis only). */
+          if (stacks_left > 0)
+            {
+              g_autofree char *cmd = g_strdup_printf ("gdb -batch -p %d -ex 'thread apply 1 bt 25' 2>/dev/null "
+                                                      "| grep -E '^#' | sed 's/^/#     /'", (int) getpid ());
+
+              stacks_left--;
+              if (system (cmd) != 0)
+                g_print ("#     (gdb failed)\n");
+            }
           g_mutex_lock (&watchdog_lock);
           g_free (watchdog_seen);
           /* The system call number only (7 poll, 202 futex, 0 read, ...). */
