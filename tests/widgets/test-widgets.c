@@ -1734,6 +1734,68 @@ test_window_recent_exports (void)
   g_settings_reset (settings, "recent-exports");
 }
 
+typedef struct {
+  guint n;
+  guint position, removed, added;
+} ItemsChanged;
+
+static void
+items_changed_cb (GListModel   *model,
+                  guint         position,
+                  guint         removed,
+                  guint         added,
+                  ItemsChanged *c)
+{
+  c->n++;
+  c->position = position;
+  c->removed = removed;
+  c->added = added;
+}
+
+/* Reading the library again replaces only the rows that changed (no
+ * signal at all when nothing did), so that reloads while indexing a large
+ * library stay cheap. */
+static void
+test_window_library_reload (void)
+{
+  gint64 video_id;
+  g_autoptr(VmCatalog) catalog = make_catalog ("window-reload.sqlite", &video_id);
+  g_autoptr(GError) error = NULL;
+  ItemsChanged c = { 0 };
+  GListModel *library;
+  VmWindow *window;
+
+  window = vm_window_new (NULL, vm_catalog_get_path (catalog));
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for (window_idle, window, 20, "the library");
+  library = vm_window_get_library (window);
+  g_assert_cmpuint (g_list_model_get_n_items (library), ==, 2);
+  g_signal_connect (library, "items-changed", G_CALLBACK (items_changed_cb), &c);
+
+  vm_window_reload_library (window);
+  wait_for (window_idle, window, 20, "a reload");
+  g_assert_cmpuint (c.n, ==, 0);
+
+  g_assert_true (vm_catalog_set_video_status (catalog, video_id, VM_VIDEO_STATUS_ERROR, "broken", &error));
+  g_assert_no_error (error);
+  vm_window_reload_library (window);
+  wait_for (window_idle, window, 20, "a reload");
+  g_assert_cmpuint (c.n, ==, 1);
+  g_assert_cmpuint (c.position, ==, 1);
+  g_assert_cmpuint (c.removed, ==, 1);
+  g_assert_cmpuint (c.added, ==, 1);
+  {
+    g_autoptr(VmLibraryItem) item = g_list_model_get_item (library, 1);
+
+    g_assert_cmpint (vm_library_item_get_status (item), ==, VM_VIDEO_STATUS_ERROR);
+  }
+
+  g_signal_handlers_disconnect_by_data (library, &c);
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
 /* Importing a dataset from the window: off the main thread through the
  * export layer, into the selected set, with a toast of the counts. */
 static void
@@ -1997,6 +2059,7 @@ main (int   argc,
   g_test_add_func ("/widgets/window/flow", test_window);
   g_test_add_func ("/widgets/window/saliency-keys", test_window_saliency_keys);
   g_test_add_func ("/widgets/window/recent-exports", test_window_recent_exports);
+  g_test_add_func ("/widgets/window/library-reload", test_window_library_reload);
   g_test_add_func ("/widgets/window/import", test_window_import);
   g_test_add_func ("/widgets/window/errors", test_window_errors);
   g_test_add_func ("/widgets/window/index", test_window_index);
