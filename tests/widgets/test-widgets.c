@@ -6,6 +6,8 @@
  */
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <string.h>
+#include <time.h>
 
 #include "catalog/vm-catalog.h"
 #include "catalog/vm-catalog-datasets.h"
@@ -1898,6 +1900,109 @@ library_indexed (gpointer data)
 
 /* Adding a folder in the window indexes it in the worker process, and the
  * library shows the result. */
+/* The UI thread's own work between two runs of a 10 ms high-priority
+ * timeout: its CPU time (CLOCK_THREAD_CPUTIME_ID), so that the figure does
+ * not depend on other load on the machine (docs/PERFORMANCE.md, "Window"). */
+typedef struct {
+  guint  id;
+  gint64 last_cpu;
+  gint64 max_work;
+  guint  n_ticks;
+} WorkMonitor;
+
+static gint64
+thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+static gboolean
+work_tick_cb (gpointer data)
+{
+  WorkMonitor *w = data;
+  gint64 cpu = thread_cpu_us ();
+
+  w->max_work = MAX (w->max_work, cpu - w->last_cpu);
+  w->last_cpu = cpu;
+  w->n_ticks++;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+work_monitor_start (WorkMonitor *w)
+{
+  memset (w, 0, sizeof *w);
+  w->last_cpu = thread_cpu_us ();
+  w->id = g_timeout_add_full (G_PRIORITY_HIGH, 10, work_tick_cb, w, NULL);
+}
+
+static void
+work_monitor_stop (WorkMonitor *w,
+                   const char  *what)
+{
+  g_source_remove (w->id);
+  work_tick_cb (w);
+  g_test_message ("%s: longest UI-thread work between two ticks %.1f ms (%u ticks)",
+                  what, w->max_work / 1000.0, w->n_ticks);
+}
+
+/* A library of 10 000 videos read again (as indexing does after every
+ * file) holds the UI thread for well under 50 ms at a time: unchanged rows
+ * are kept. */
+static void
+test_window_reload_cost (void)
+{
+  g_autofree char *path = new_catalog_path ("window-10k.sqlite");
+  g_autoptr(GError) error = NULL;
+  WorkMonitor w;
+  VmWindow *window;
+  gint64 folder_id;
+
+  {
+    g_autoptr(VmCatalog) catalog = vm_catalog_open (path, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (vm_catalog_add_folder (catalog, "/videos", &folder_id, &error));
+    g_assert_true (vm_catalog_begin (catalog, &error));
+    for (guint i = 0; i < 10000; i++)
+      {
+        g_autoptr(VmVideo) v = vm_video_new ();
+
+        v->folder_id = folder_id;
+        v->path = g_strdup_printf ("/videos/holiday-%05u.mp4", i);
+        v->duration_ns = (gint64) (60 + i % 600) * SEC;
+        v->status = VM_VIDEO_STATUS_INDEXED;
+        g_assert_true (vm_catalog_save_video (catalog, v, &error));
+      }
+    g_assert_true (vm_catalog_commit (catalog, &error));
+    g_assert_no_error (error);
+  }
+
+  window = vm_window_new (NULL, path);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for (window_idle, window, 30, "the library");
+  g_assert_cmpuint (g_list_model_get_n_items (vm_window_get_library (window)), ==, 10001);
+  spin (200);
+
+  work_monitor_start (&w);
+  for (guint i = 0; i < 3; i++)
+    {
+      vm_window_reload_library (window);
+      wait_for (window_idle, window, 30, "a reload");
+      spin (50);
+    }
+  work_monitor_stop (&w, "3 reloads of 10 000 videos");
+  g_assert_cmpint (w.max_work, <, 50000);
+  g_assert_cmpuint (g_list_model_get_n_items (vm_window_get_library (window)), ==, 10001);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
 static void
 test_window_index (void)
 {
@@ -1905,6 +2010,7 @@ test_window_index (void)
   g_autoptr(GSettings) settings = g_settings_new ("io.github.vidmark.Vidmark");
   g_auto(GStrv) folders = NULL;
   VmWindow *window;
+  WorkMonitor w;
 
   if (g_getenv ("VIDMARK_CLI") == NULL)
     {
@@ -1917,10 +2023,14 @@ test_window_index (void)
   wait_for (window_idle, window, 20, "the empty library");
   g_assert_cmpstr (vm_window_get_page (window), ==, "no-library");
 
+  work_monitor_start (&w);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "library.add-folder-path", "s", media_dir));
   /* Indexing runs: the action is off until it is done. */
   g_assert_true (vm_window_get_busy (window));
   wait_for (library_indexed, window, 90, "indexing in the worker");
+  /* The UI thread never computed for 50 ms at a time meanwhile. */
+  work_monitor_stop (&w, "indexing");
+  g_assert_cmpint (w.max_work, <, 50000);
   g_assert_cmpstr (vm_window_get_page (window), ==, "main");
 
   /* The folder is remembered in the settings too. */
@@ -2063,6 +2173,7 @@ main (int   argc,
   g_test_add_func ("/widgets/window/import", test_window_import);
   g_test_add_func ("/widgets/window/errors", test_window_errors);
   g_test_add_func ("/widgets/window/index", test_window_index);
+  g_test_add_func ("/widgets/window/reload-cost", test_window_reload_cost);
   g_test_add_func ("/widgets/window/narrow", test_window_narrow);
 
   ret = g_test_run ();
