@@ -72,6 +72,11 @@ struct _VmWindow
   VmIndexRunner        *runner;
   guint                 reload_id;     /* a library reload while indexing */
   guint                 index_bar_id;  /* a throttled update of the index bar */
+  gboolean              painted;       /* the first frame was painted, or the library shown */
+  GPtrArray            *pending_library;  /* the first listing, until the first frame */
+  guint                 pending_library_id;
+  GdkFrameClock        *frame_clock;   /* while frame_clock_handler is set */
+  gulong                frame_clock_handler;
   gint64                index_bar_updated_at;
 
   /* The open video */
@@ -281,23 +286,9 @@ library_activate_cb (GtkListView *view,
 }
 
 static void
-library_loaded_cb (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+show_library (VmWindow  *self,
+              GPtrArray *items)
 {
-  g_autoptr(VmWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) items = vm_library_load_finish (result, &error);
-
-  busy_pop (self);
-  if (items == NULL)
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      vm_window_toast (self, error->message);
-      return;
-    }
-
   /* Only the rows that changed: a reload while indexing a large library
    * would otherwise rebuild every row each time (about 100 ms of the UI
    * thread for 10 000 videos). */
@@ -328,6 +319,86 @@ library_loaded_cb (GObject      *source,
   }
   if (self->catalog != NULL)
     gtk_stack_set_visible_child_name (self->main_stack, items->len == 0 ? "no-library" : "main");
+}
+
+/* The first listing waits for the window's first frame (at most 500 ms):
+ * a large library and the main page take 50-300 ms of the UI thread to lay
+ * out, and the window should be on screen first (docs/PERFORMANCE.md). */
+static void
+show_pending_library (VmWindow *self)
+{
+  g_autoptr(GPtrArray) items = g_steal_pointer (&self->pending_library);
+
+  g_clear_handle_id (&self->pending_library_id, g_source_remove);
+  if (self->frame_clock_handler != 0)
+    g_clear_signal_handler (&self->frame_clock_handler, self->frame_clock);
+  g_clear_object (&self->frame_clock);
+  if (items == NULL)
+    return;
+  show_library (self, items);
+  busy_pop (self);
+}
+
+static void
+first_frame_cb (GdkFrameClock *clock,
+                VmWindow      *self)
+{
+  self->painted = TRUE;
+  show_pending_library (self);
+}
+
+static gboolean
+pending_library_timeout_cb (gpointer user_data)
+{
+  VmWindow *self = user_data;
+
+  self->pending_library_id = 0;
+  show_pending_library (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+library_loaded_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(VmWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) items = vm_library_load_finish (result, &error);
+
+  if (items == NULL)
+    {
+      busy_pop (self);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      vm_window_toast (self, error->message);
+      return;
+    }
+
+  if (!self->painted && gtk_widget_get_mapped (GTK_WIDGET (self)) &&
+      gtk_widget_get_frame_clock (GTK_WIDGET (self)) != NULL)
+    {
+      if (self->pending_library != NULL)
+        {
+          /* A newer listing replaces the one that waits. */
+          g_clear_pointer (&self->pending_library, g_ptr_array_unref);
+          busy_pop (self);
+        }
+      else
+        {
+          self->frame_clock = g_object_ref (gtk_widget_get_frame_clock (GTK_WIDGET (self)));
+          self->frame_clock_handler = g_signal_connect (self->frame_clock, "after-paint",
+                                                        G_CALLBACK (first_frame_cb), self);
+          self->pending_library_id = g_timeout_add (500, pending_library_timeout_cb, self);
+        }
+      /* Still busy until it is shown. */
+      self->pending_library = g_steal_pointer (&items);
+      return;
+    }
+
+  self->painted = TRUE;
+  show_library (self, items);
+  busy_pop (self);
 }
 
 static void
@@ -1919,6 +1990,15 @@ vm_window_dispose (GObject *object)
   g_clear_object (&self->library_cancellable);
   g_clear_handle_id (&self->reload_id, g_source_remove);
   g_clear_handle_id (&self->index_bar_id, g_source_remove);
+  g_clear_handle_id (&self->pending_library_id, g_source_remove);
+  if (self->frame_clock_handler != 0)
+    g_clear_signal_handler (&self->frame_clock_handler, self->frame_clock);
+  g_clear_object (&self->frame_clock);
+  if (self->pending_library != NULL)
+    {
+      g_clear_pointer (&self->pending_library, g_ptr_array_unref);
+      busy_pop (self);
+    }
   if (self->stack != NULL)
     g_signal_handlers_disconnect_by_data (self->stack, self);
   g_clear_object (&self->stack);
