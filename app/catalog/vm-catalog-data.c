@@ -1192,7 +1192,79 @@ vm_annotation_free (VmAnnotation *annotation)
     return;
 
   g_free (annotation->text);
+  g_clear_pointer (&annotation->clips, g_array_unref);
   g_free (annotation);
+}
+
+/* Binary search: the position of @clip in @clips, or where it goes. */
+static guint
+clip_position (GArray   *clips,
+               guint     clip,
+               gboolean *out_found)
+{
+  guint lo = 0, hi = clips->len;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      guint c = g_array_index (clips, VmClipSaliency, mid).clip;
+
+      if (c == clip)
+        {
+          *out_found = TRUE;
+          return mid;
+        }
+      if (c < clip)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  *out_found = FALSE;
+  return lo;
+}
+
+int
+vm_annotation_get_clip_score (const VmAnnotation *annotation,
+                              guint               clip)
+{
+  gboolean found = FALSE;
+  guint i;
+
+  g_return_val_if_fail (annotation != NULL, -1);
+
+  if (annotation->clips == NULL)
+    return -1;
+  i = clip_position (annotation->clips, clip, &found);
+  return found ? g_array_index (annotation->clips, VmClipSaliency, i).score : -1;
+}
+
+void
+vm_annotation_set_clip_score (VmAnnotation *annotation,
+                              guint         clip,
+                              int           score)
+{
+  gboolean found = FALSE;
+  guint i;
+
+  g_return_if_fail (annotation != NULL);
+  g_return_if_fail (score >= -1 && score <= 4);
+
+  if (annotation->clips == NULL)
+    annotation->clips = g_array_new (FALSE, FALSE, sizeof (VmClipSaliency));
+  i = clip_position (annotation->clips, clip, &found);
+  if (score < 0)
+    {
+      if (found)
+        g_array_remove_index (annotation->clips, i);
+    }
+  else if (found)
+    g_array_index (annotation->clips, VmClipSaliency, i).score = score;
+  else
+    {
+      VmClipSaliency cs = { clip, score };
+
+      g_array_insert_val (annotation->clips, i, cs);
+    }
 }
 
 gboolean
@@ -1269,19 +1341,10 @@ check_annotation_refs (VmCatalog     *self,
 /* On insert, created_at and modified_at keep the values given (an import
  * preserves them) and default to now; an update sets modified_at to now and
  * reads created_at back. */
-gboolean
-vm_catalog_save_annotation (VmCatalog     *self,
-                            VmAnnotation  *annotation,
-                            GError       **error)
+static gboolean
+check_annotation_values (VmAnnotation  *annotation,
+                         GError       **error)
 {
-  g_autoptr(VmCachedStmt) stmt = NULL;
-  gint64 now = g_get_real_time ();
-  int rc;
-
-  g_return_val_if_fail (VM_IS_CATALOG (self), FALSE);
-  g_return_val_if_fail (annotation != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
   if (annotation->start_ns < 0 || annotation->end_ns <= annotation->start_ns)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
@@ -1302,6 +1365,18 @@ vm_catalog_save_annotation (VmCatalog     *self,
                    _("Invalid annotation id %" G_GINT64_FORMAT), annotation->id);
       return FALSE;
     }
+
+  return TRUE;
+}
+
+static gboolean
+save_annotation_row (VmCatalog     *self,
+                     VmAnnotation  *annotation,
+                     GError       **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+  gint64 now = g_get_real_time ();
+  int rc;
 
   if (!check_annotation_refs (self, annotation, error))
     return FALSE;
@@ -1375,6 +1450,139 @@ vm_catalog_save_annotation (VmCatalog     *self,
   return TRUE;
 }
 
+static gboolean
+check_clips (GArray  *clips,
+             GError **error)
+{
+  for (guint i = 0; clips != NULL && i < clips->len; i++)
+    {
+      const VmClipSaliency *cs = &g_array_index (clips, VmClipSaliency, i);
+
+      if (cs->score < 0 || cs->score > 4)
+        {
+          g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
+                       _("Saliency must be from 0 to 4 (got %d for clip %u)"), cs->score, cs->clip);
+          return FALSE;
+        }
+      if (cs->clip > G_MAXINT32)
+        {
+          g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
+                       _("Clip %u is out of range"), cs->clip);
+          return FALSE;
+        }
+      if (i > 0 && g_array_index (clips, VmClipSaliency, i - 1).clip >= cs->clip)
+        {
+          g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
+                       _("Clip scores must be sorted by clip, each clip once (clip %u)"), cs->clip);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+save_clips (VmCatalog     *self,
+            VmAnnotation  *annotation,
+            GError       **error)
+{
+  g_autoptr(VmCachedStmt) del = NULL;
+
+  del = _vm_catalog_prepare (self, "DELETE FROM annotation_saliency WHERE annotation_id = ?1", error);
+  if (del == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (del, 1, annotation->id);
+  if (!_vm_catalog_step_done (self, del, _("Cannot save the saliency of an annotation"), error))
+    return FALSE;
+
+  for (guint i = 0; i < annotation->clips->len; i++)
+    {
+      const VmClipSaliency *cs = &g_array_index (annotation->clips, VmClipSaliency, i);
+      g_autoptr(VmCachedStmt) ins = NULL;
+
+      ins = _vm_catalog_prepare (self,
+                                 "INSERT INTO annotation_saliency (annotation_id, clip, score) "
+                                 "VALUES (?1, ?2, ?3)",
+                                 error);
+      if (ins == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (ins, 1, annotation->id);
+      sqlite3_bind_int64 (ins, 2, cs->clip);
+      sqlite3_bind_int (ins, 3, cs->score);
+      if (!_vm_catalog_step_done (self, ins, _("Cannot save the saliency of an annotation"), error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+vm_catalog_save_annotation (VmCatalog     *self,
+                            VmAnnotation  *annotation,
+                            GError       **error)
+{
+  gint64 old_id;
+
+  g_return_val_if_fail (VM_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (annotation != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_annotation_values (annotation, error) ||
+      !check_clips (annotation->clips, error))
+    return FALSE;
+  if (annotation->clips == NULL)
+    return save_annotation_row (self, annotation, error);
+
+  /* The row and its scores together, or neither. */
+  old_id = annotation->id;
+  if (!vm_catalog_begin (self, error))
+    return FALSE;
+  if (!save_annotation_row (self, annotation, error) ||
+      !save_clips (self, annotation, error))
+    {
+      vm_catalog_rollback (self);
+      annotation->id = old_id;
+      return FALSE;
+    }
+  if (!vm_catalog_commit (self, error))
+    {
+      annotation->id = old_id;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Fills annotation->clips from the catalog. */
+static gboolean
+load_clips (VmCatalog     *self,
+            VmAnnotation  *annotation,
+            GError       **error)
+{
+  g_autoptr(VmCachedStmt) stmt = NULL;
+  int rc;
+
+  stmt = _vm_catalog_prepare (self,
+                              "SELECT clip, score FROM annotation_saliency "
+                              "WHERE annotation_id = ?1 ORDER BY clip",
+                              error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, annotation->id);
+
+  if (annotation->clips == NULL)
+    annotation->clips = g_array_new (FALSE, FALSE, sizeof (VmClipSaliency));
+  g_array_set_size (annotation->clips, 0);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      VmClipSaliency cs;
+
+      cs.clip = (guint) sqlite3_column_int64 (stmt, 0);
+      cs.score = sqlite3_column_int (stmt, 1);
+      g_array_append_val (annotation->clips, cs);
+    }
+  if (rc != SQLITE_DONE)
+    return _vm_catalog_set_error (self, rc, _("Cannot read the saliency of an annotation"), error);
+  return TRUE;
+}
+
 gboolean
 vm_catalog_delete_annotation (VmCatalog  *self,
                               gint64      id,
@@ -1442,7 +1650,14 @@ vm_catalog_get_annotation (VmCatalog  *self,
 
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
-    return annotation_from_row (stmt);
+    {
+      g_autoptr(VmAnnotation) annotation = annotation_from_row (stmt);
+
+      g_clear_pointer (&stmt, _vm_cached_stmt_release);
+      if (!load_clips (self, annotation, error))
+        return NULL;
+      return g_steal_pointer (&annotation);
+    }
   if (rc != SQLITE_DONE)
     {
       _vm_catalog_set_error (self, rc, _("Cannot read an annotation"), error);
@@ -1564,6 +1779,11 @@ vm_catalog_list_annotations (VmCatalog  *self,
       _vm_catalog_set_error (self, rc, _("Cannot list annotations"), error);
       return NULL;
     }
+  g_clear_pointer (&stmt, _vm_cached_stmt_release);
+
+  for (guint i = 0; i < annotations->len; i++)
+    if (!load_clips (self, g_ptr_array_index (annotations, i), error))
+      return NULL;
 
   return g_steal_pointer (&annotations);
 }

@@ -359,6 +359,15 @@ GPtrArray  *vm_catalog_list_text_segments    (VmCatalog   *self,
 
 /* ---- Annotations -------------------------------------------------------- */
 
+/* Saliency of one 2-second clip under an annotation (schema 4,
+ * migrations/0004-annotation-saliency.sql): how well the clip shows the
+ * annotation's label, 0..4.  @clip indexes the video's clips, clip i covering
+ * [2i, 2i + 2) s, as QVHighlights' relevant_clip_ids do. */
+typedef struct {
+  guint  clip;
+  int    score;
+} VmClipSaliency;
+
 typedef struct {
   gint64  id;
   gint64  set_id;
@@ -366,22 +375,36 @@ typedef struct {
   gint64  start_ns;
   gint64  end_ns;
   char   *text;
-  int     saliency;     /* 0..4, -1 when unset */
+  int     saliency;     /* 0..4, -1 when unset (one value for the segment) */
   gint64  created_at;   /* unix µs */
   gint64  modified_at;  /* unix µs */
+  /* VmClipSaliency, by clip, clips distinct.  The getters always fill it
+   * (empty when none).  On save a non-NULL array replaces the stored scores
+   * in the same transaction; NULL leaves them as they are. */
+  GArray *clips;
 } VmAnnotation;
 
 VmAnnotation *vm_annotation_new              (void);
 void          vm_annotation_free             (VmAnnotation *annotation);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmAnnotation, vm_annotation_free)
+/* The score of @clip, -1 when it has none. */
+int           vm_annotation_get_clip_score   (const VmAnnotation *annotation,
+                                              guint               clip);
+/* Sets the score of @clip (0..4), or removes it (-1), keeping clips sorted;
+ * creates the array when NULL. */
+void          vm_annotation_set_clip_score   (VmAnnotation       *annotation,
+                                              guint               clip,
+                                              int                 score);
 
 /* Returns the id of the annotation set (dataset) named @name, creating it. */
 gboolean    vm_catalog_ensure_annotation_set (VmCatalog   *self,
                                               const char  *name,
                                               gint64      *out_id,
                                               GError     **error);
-/* Inserts when id is 0 (setting id and times), updates otherwise.
- * Checks 0 <= start < end and saliency in -1..4. */
+/* Inserts when id is 0 (setting id and times), updates otherwise, with the
+ * clip scores (see VmAnnotation.clips) in one transaction.
+ * Checks 0 <= start < end, saliency in -1..4, clip scores 0..4 on distinct
+ * clips. */
 gboolean    vm_catalog_save_annotation       (VmCatalog     *self,
                                               VmAnnotation  *annotation,
                                               GError       **error);

@@ -387,6 +387,32 @@ vm_export_load_set (VmCatalog            *catalog,
         if (!dup)
           g_array_append_val (dq->windows, span);
       }
+      /* The segment's clip scores, as those of the set's annotation rater. */
+      for (guint j = 0; a->clips != NULL && j < a->clips->len; j++)
+        {
+          const VmClipSaliency *c = &g_array_index (a->clips, VmClipSaliency, j);
+          gint64 clip_start = (gint64) c->clip * VM_DATASET_CLIP_NS;
+          gboolean merged = FALSE;
+          VmClipScore cs;
+
+          if (clip_start >= span.end_ns || clip_start + VM_DATASET_CLIP_NS <= span.start_ns)
+            continue;
+          cs.clip = c->clip;
+          cs.rater = vm_dataset_add_rater (dataset, VM_EXPORT_ANNOTATION_RATER);
+          cs.score = c->score;
+          for (guint k = 0; k < dq->saliency->len && !merged; k++)
+            {
+              VmClipScore *o = &g_array_index (dq->saliency, VmClipScore, k);
+
+              if (o->clip == cs.clip && o->rater == cs.rater)
+                {
+                  o->score = MAX (o->score, cs.score);
+                  merged = TRUE;
+                }
+            }
+          if (!merged)
+            g_array_append_val (dq->saliency, cs);
+        }
       vm_dataset_query_normalize (dq);
     }
 

@@ -34,10 +34,16 @@ typedef struct {
   GHashTable    *map;          /* path → id, for VM_VIDEO_ID_MAP */
 } VmVideoNaming;
 
+/* Annotations' per-clip saliency (VmAnnotation.clips) is exported as the
+ * scores of this rater of the set (added after the set's own raters, or the
+ * rater of that name when the set has one, e.g. after a round trip). */
+#define VM_EXPORT_ANNOTATION_RATER "annotator"
+
 /* The dataset view of set @set_name: its queries, and its annotations with
  * text as queries (those of one video with the same text form one query
- * with several windows, whose qid is the smallest of theirs), sorted by
- * qid.  Videos are named by @naming; two videos with one name are an error
+ * with several windows, whose qid is the smallest of theirs, and the clip
+ * scores of their segments: those of clips that overlap the segment, the
+ * highest where two segments score one clip), sorted by qid.  Videos are named by @naming; two videos with one name are an error
  * (VM_EXPORT_ERROR_UNREPRESENTABLE).  What cannot be named is reported in
  * @issues and left out. */
 VmDataset  *vm_export_load_set           (VmCatalog            *catalog,

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "widgets/vm-annotation-stack.h"
 
@@ -65,6 +66,9 @@ vm_annotation_copy (const VmAnnotation *a)
   copy->saliency = a->saliency;
   copy->created_at = a->created_at;
   copy->modified_at = a->modified_at;
+  copy->clips = g_array_new (FALSE, FALSE, sizeof (VmClipSaliency));
+  if (a->clips != NULL)
+    g_array_append_vals (copy->clips, a->clips->data, a->clips->len);
   return copy;
 }
 
@@ -423,6 +427,32 @@ vm_annotation_stack_add (VmAnnotationStack  *self,
 }
 
 static gboolean
+same_clips (const VmAnnotation *a,
+            const VmAnnotation *b)
+{
+  guint na = a->clips ? a->clips->len : 0;
+  guint nb = b->clips ? b->clips->len : 0;
+
+  return na == nb && (na == 0 || memcmp (a->clips->data, b->clips->data, na * sizeof (VmClipSaliency)) == 0);
+}
+
+/* Drops the clip scores of clips that no longer overlap the segment. */
+static void
+prune_clips (VmAnnotation *annotation)
+{
+  for (guint i = 0; annotation->clips != NULL && i < annotation->clips->len;)
+    {
+      guint clip = g_array_index (annotation->clips, VmClipSaliency, i).clip;
+      gint64 clip_start = (gint64) clip * VM_ANNOTATION_CLIP_NS;
+
+      if (clip_start >= annotation->end_ns || clip_start + VM_ANNOTATION_CLIP_NS <= annotation->start_ns)
+        g_array_remove_index (annotation->clips, i);
+      else
+        i++;
+    }
+}
+
+static gboolean
 modify (VmAnnotationStack  *self,
         guint               key,
         gint64              start_ns,
@@ -445,15 +475,20 @@ modify (VmAnnotationStack  *self,
                    _("A segment must end after it starts"));
       return FALSE;
     }
-  if (segment->annotation->start_ns == start_ns && segment->annotation->end_ns == end_ns &&
-      g_strcmp0 (segment->annotation->text, text) == 0)
-    return TRUE;   /* nothing to do, no undo step */
 
   after = vm_annotation_copy (segment->annotation);
   after->start_ns = start_ns;
   after->end_ns = end_ns;
   g_free (after->text);
   after->text = g_strdup (text);
+  prune_clips (after);
+  if (segment->annotation->start_ns == start_ns && segment->annotation->end_ns == end_ns &&
+      g_strcmp0 (segment->annotation->text, text) == 0 && same_clips (segment->annotation, after))
+    {
+      vm_annotation_free (after);
+      return TRUE;   /* nothing to do, no undo step */
+    }
+
   push_command (self, COMMAND_MODIFY, key, vm_annotation_copy (segment->annotation), after);
   return TRUE;
 }
@@ -488,6 +523,54 @@ vm_annotation_stack_set_text (VmAnnotationStack  *self,
     return modify (self, key, 0, 0, text, error);
   return modify (self, key, segment->annotation->start_ns, segment->annotation->end_ns,
                  text ? text : "", error);
+}
+
+gboolean
+vm_annotation_stack_set_clip_saliency (VmAnnotationStack  *self,
+                                       guint               key,
+                                       guint               clip,
+                                       int                 score,
+                                       GError            **error)
+{
+  VmSegment *segment;
+  VmAnnotation *after;
+  gint64 clip_start = (gint64) clip * VM_ANNOTATION_CLIP_NS;
+
+  g_return_val_if_fail (VM_IS_ANNOTATION_STACK (self), FALSE);
+
+  segment = find_segment (self, key, NULL);
+  if (segment == NULL)
+    {
+      g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
+                   _("The segment no longer exists"));
+      return FALSE;
+    }
+  if (score < -1 || score > 4)
+    {
+      g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
+                   _("Saliency must be from 0 to 4"));
+      return FALSE;
+    }
+  if (clip > G_MAXINT32 || clip_start >= segment->annotation->end_ns ||
+      clip_start + VM_ANNOTATION_CLIP_NS <= segment->annotation->start_ns)
+    {
+      g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
+                   _("This 2-second clip is outside the segment"));
+      return FALSE;
+    }
+  if (vm_annotation_get_clip_score (segment->annotation, clip) == score)
+    return TRUE;   /* no undo step */
+
+  after = vm_annotation_copy (segment->annotation);
+  vm_annotation_set_clip_score (after, clip, score);
+  push_command (self, COMMAND_MODIFY, key, vm_annotation_copy (segment->annotation), after);
+  return TRUE;
+}
+
+guint
+vm_annotation_stack_clip_at (gint64 t_ns)
+{
+  return t_ns <= 0 ? 0 : (guint) MIN (t_ns / VM_ANNOTATION_CLIP_NS, G_MAXINT32);
 }
 
 gboolean

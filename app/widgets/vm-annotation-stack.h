@@ -57,6 +57,15 @@ gboolean    vm_annotation_stack_set_text         (VmAnnotationStack  *self,
                                                   guint               key,
                                                   const char         *text,
                                                   GError            **error);
+/* Sets the saliency (0..4) of the 2-second @clip of the video for segment
+ * @key, or clears it (-1).  The clip must overlap the segment.  One undo
+ * step; no step when the score does not change.  Changing a segment's range
+ * drops the scores of clips it no longer overlaps (undo restores them). */
+gboolean    vm_annotation_stack_set_clip_saliency (VmAnnotationStack *self,
+                                                  guint               key,
+                                                  guint               clip,
+                                                  int                 score,
+                                                  GError            **error);
 gboolean    vm_annotation_stack_remove           (VmAnnotationStack  *self,
                                                   guint               key,
                                                   GError            **error);
@@ -69,5 +78,11 @@ gboolean    vm_annotation_stack_redo             (VmAnnotationStack *self);
 gboolean    vm_annotation_stack_retry            (VmAnnotationStack *self);
 
 VmAnnotation *vm_annotation_copy                 (const VmAnnotation *annotation);
+
+/* Saliency is scored per 2-second clip of the video: clip i covers
+ * [2i, 2i + 2) s (the QVHighlights clips). */
+#define VM_ANNOTATION_CLIP_NS (2 * G_GINT64_CONSTANT (1000000000))
+/* The clip that time @t_ns falls in. */
+guint       vm_annotation_stack_clip_at          (gint64 t_ns);
 
 G_END_DECLS

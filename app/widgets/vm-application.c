@@ -31,6 +31,97 @@ vm_widgets_init (void)
     }
 }
 
+/* ---- Start-up probe ------------------------------------------------------------
+ *
+ * With VIDMARK_STARTUP_PROBE set, the first window reports on standard error
+ * when it painted its first frame and when its library was listed, as
+ * CLOCK_MONOTONIC microseconds (the clock of g_get_monotonic_time(), the same
+ * in every process), so that a benchmark can time the window from exec:
+ *   vidmark-startup-probe: first-frame 123456789
+ *   vidmark-startup-probe: library-listed 123456999 (10001 rows)
+ * and the phases before them the same way (main, startup, gtk-started,
+ * media-started, activate, window-created, library-read).
+ * With VIDMARK_STARTUP_PROBE=quit the application quits after both. */
+
+static void
+probe_mark (const char *what)
+{
+  if (g_getenv ("VIDMARK_STARTUP_PROBE") != NULL)
+    g_printerr ("vidmark-startup-probe: %s %" G_GINT64_FORMAT "\n", what, g_get_monotonic_time ());
+}
+
+typedef struct {
+  GApplication *app;
+  VmWindow     *window;
+  gboolean      painted;
+  gboolean      listing;
+  gboolean      loaded;
+} StartupProbe;
+
+static void
+probe_maybe_quit (StartupProbe *probe)
+{
+  if (probe->painted && probe->loaded && g_strcmp0 (g_getenv ("VIDMARK_STARTUP_PROBE"), "quit") == 0)
+    g_application_quit (probe->app);
+}
+
+static void
+probe_after_paint_cb (GdkFrameClock *clock,
+                      StartupProbe  *probe)
+{
+  if (probe->painted)
+    return;
+  probe->painted = TRUE;
+  g_printerr ("vidmark-startup-probe: first-frame %" G_GINT64_FORMAT "\n", g_get_monotonic_time ());
+  probe_maybe_quit (probe);
+}
+
+/* After the handler that read the library has put it into the list. */
+static gboolean
+probe_listed_cb (gpointer data)
+{
+  StartupProbe *probe = data;
+
+  g_printerr ("vidmark-startup-probe: library-listed %" G_GINT64_FORMAT " (%u rows)\n",
+              g_get_monotonic_time (), g_list_model_get_n_items (vm_window_get_library (probe->window)));
+  probe->loaded = TRUE;
+  probe_maybe_quit (probe);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+probe_busy_cb (VmWindow     *window,
+               GParamSpec   *pspec,
+               StartupProbe *probe)
+{
+  if (probe->loaded || probe->listing || vm_window_get_busy (window))
+    return;
+  probe->listing = TRUE;
+  probe_mark ("library-read");
+  g_idle_add_full (G_PRIORITY_HIGH, probe_listed_cb, probe, NULL);
+}
+
+static void
+probe_realize_cb (GtkWidget    *window,
+                  StartupProbe *probe)
+{
+  g_signal_connect (gtk_widget_get_frame_clock (window), "after-paint",
+                    G_CALLBACK (probe_after_paint_cb), probe);
+}
+
+static void
+install_startup_probe (GApplication *app,
+                       VmWindow     *window)
+{
+  StartupProbe *probe = g_new0 (StartupProbe, 1);
+
+  probe->app = app;
+  probe->window = window;
+  g_object_set_data_full (G_OBJECT (window), "vm-startup-probe", probe, g_free);
+  g_signal_connect (window, "realize", G_CALLBACK (probe_realize_cb), probe);
+  g_signal_connect (window, "notify::busy", G_CALLBACK (probe_busy_cb), probe);
+}
+
 static void
 vm_application_activate (GApplication *app)
 {
@@ -38,7 +129,13 @@ vm_application_activate (GApplication *app)
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
 
   if (window == NULL)
-    window = GTK_WINDOW (vm_window_new (GTK_APPLICATION (app), self->catalog_path));
+    {
+      probe_mark ("activate");
+      window = GTK_WINDOW (vm_window_new (GTK_APPLICATION (app), self->catalog_path));
+      probe_mark ("window-created");
+      if (g_getenv ("VIDMARK_STARTUP_PROBE") != NULL)
+        install_startup_probe (app, VM_WINDOW (window));
+    }
   gtk_window_present (window);
 }
 
@@ -108,7 +205,9 @@ vm_application_startup (GApplication *app)
   static const char *prefs_accels[] = { "<Control>comma", NULL };
   static const char *close_accels[] = { "<Control>w", NULL };
 
+  probe_mark ("startup");
   G_APPLICATION_CLASS (vm_application_parent_class)->startup (app);
+  probe_mark ("gtk-started");
 
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
@@ -116,6 +215,7 @@ vm_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "window.close", close_accels);
 
   vm_media_init (NULL);
+  probe_mark ("media-started");
 }
 
 static void
@@ -164,6 +264,7 @@ vm_application_run (int    argc,
 {
   g_autoptr(VmApplication) app = NULL;
 
+  probe_mark ("main");
   g_set_application_name (_("Vidmark"));
   gtk_window_set_default_icon_name (APP_ID);
   app = vm_application_new (NULL);

@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (VmIndexRunner, vm_index_runner, VM, INDEX_RUNNER, GObject)
 
 /* @cli_path: the `vidmark` executable (NULL: $VIDMARK_CLI, else this
- * program, which is `vidmark` itself). */
+ * program when it is named `vidmark`, else `vidmark` from $PATH). */
 VmIndexRunner *vm_index_runner_new          (const char     *cli_path,
                                              const char     *catalog_path);
 /* Starts the worker; FALSE when it cannot start or one is running.

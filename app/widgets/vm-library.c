@@ -102,6 +102,18 @@ vm_library_item_get_subtitle (VmLibraryItem *self)
   return self->subtitle;
 }
 
+gboolean
+vm_library_item_equal (VmLibraryItem *a,
+                       VmLibraryItem *b)
+{
+  g_return_val_if_fail (VM_IS_LIBRARY_ITEM (a) && VM_IS_LIBRARY_ITEM (b), FALSE);
+
+  return a->kind == b->kind && a->video_id == b->video_id && a->duration == b->duration &&
+         a->status == b->status && g_strcmp0 (a->path, b->path) == 0 &&
+         g_strcmp0 (a->title, b->title) == 0 && g_strcmp0 (a->subtitle, b->subtitle) == 0 &&
+         g_strcmp0 (a->fingerprint, b->fingerprint) == 0;
+}
+
 const char *
 vm_library_item_get_path (VmLibraryItem *self)
 {

@@ -23,6 +23,9 @@ VmLibraryItemKind  vm_library_item_get_kind        (VmLibraryItem *self);
 const char        *vm_library_item_get_title       (VmLibraryItem *self);
 const char        *vm_library_item_get_subtitle    (VmLibraryItem *self);
 const char        *vm_library_item_get_path        (VmLibraryItem *self);
+/* TRUE when both show the same thing (kind, ids, texts, status). */
+gboolean           vm_library_item_equal           (VmLibraryItem *a,
+                                                    VmLibraryItem *b);
 const char        *vm_library_item_get_fingerprint (VmLibraryItem *self);
 gint64             vm_library_item_get_video_id    (VmLibraryItem *self);
 gint64             vm_library_item_get_duration    (VmLibraryItem *self);

@@ -16,7 +16,9 @@
 #define CURVE_HEIGHT     40.0
 #define SEGMENT_TOP      62.0
 #define SEGMENT_HEIGHT   26.0
-#define TIMELINE_HEIGHT  92
+#define SALIENCY_TOP     90.0   /* a row of 2-second clip cells under each segment */
+#define SALIENCY_HEIGHT  14.0
+#define TIMELINE_HEIGHT  106
 
 typedef struct {
   gint64 start;
@@ -214,6 +216,81 @@ get_fg (VmTimeline *self,
   G_GNUC_END_IGNORE_DEPRECATIONS
 }
 
+/* The saliency row under a segment: one cell per 2-second clip of the video
+ * that the segment overlaps, filled by its score (0-4, the digit when there
+ * is room), outlined when unrated; the clip under the playhead is marked. */
+static void
+draw_clip_cells (VmTimeline      *self,
+                 GtkSnapshot     *snapshot,
+                 const VmSegment *seg,
+                 gint64           start,
+                 gint64           end,
+                 gboolean         selected,
+                 const GdkRGBA   *fg)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  int width = gtk_widget_get_width (widget);
+  gint64 view_end = self->view_start + vm_timeline_get_view_length (self);
+  guint first = vm_annotation_stack_clip_at (MAX (start, self->view_start));
+  guint playhead_clip = vm_annotation_stack_clip_at (self->position);
+  GdkRGBA outline = *fg;
+
+  outline.alpha = selected ? 0.35 : 0.18;
+  for (guint clip = first; (gint64) clip * VM_ANNOTATION_CLIP_NS < MIN (end, view_end); clip++)
+    {
+      gint64 c0 = MAX ((gint64) clip * VM_ANNOTATION_CLIP_NS, start);
+      gint64 c1 = MIN ((gint64) (clip + 1) * VM_ANNOTATION_CLIP_NS, end);
+      double x0 = vm_timeline_time_to_x (self, c0);
+      double x1 = vm_timeline_time_to_x (self, c1);
+      double w = MAX (x1 - x0 - 1, 1);
+      int score = vm_annotation_get_clip_score (seg->annotation, clip);
+
+      if (x1 < 0)
+        continue;
+      if (x0 > width)
+        break;
+      if (score >= 0)
+        {
+          GdkRGBA fill = { 0.96, 0.47, 0.0, (selected ? 0.25 : 0.15) + score * (selected ? 0.18 : 0.12) };
+
+          gtk_snapshot_append_color (snapshot, &fill, &GRAPHENE_RECT_INIT (x0, SALIENCY_TOP, w, SALIENCY_HEIGHT));
+        }
+      else
+        {
+          GskRoundedRect r;
+          const float bw[4] = { 1, 1, 1, 1 };
+          const GdkRGBA bc[4] = { outline, outline, outline, outline };
+
+          gsk_rounded_rect_init_from_rect (&r, &GRAPHENE_RECT_INIT (x0, SALIENCY_TOP, w, SALIENCY_HEIGHT), 0);
+          gtk_snapshot_append_border (snapshot, &r, bw, bc);
+        }
+      if (selected && clip == playhead_clip && self->position >= start && self->position < end)
+        {
+          GdkRGBA mark = { 0.88, 0.11, 0.14, 1.0 };
+
+          gtk_snapshot_append_color (snapshot, &mark, &GRAPHENE_RECT_INIT (x0, SALIENCY_TOP + SALIENCY_HEIGHT - 2, w, 2));
+        }
+      if (score >= 0 && w >= 9)
+        {
+          char digit[2] = { (char) ('0' + score), '\0' };
+          PangoLayout *layout = gtk_widget_create_pango_layout (widget, digit);
+          PangoAttrList *attrs = pango_attr_list_new ();
+          int lw, lh;
+
+          pango_attr_list_insert (attrs, pango_attr_scale_new (0.7));
+          pango_layout_set_attributes (layout, attrs);
+          pango_attr_list_unref (attrs);
+          pango_layout_get_pixel_size (layout, &lw, &lh);
+          gtk_snapshot_save (snapshot);
+          gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x0 + (w - lw) / 2,
+                                                                  SALIENCY_TOP + (SALIENCY_HEIGHT - lh) / 2));
+          gtk_snapshot_append_layout (snapshot, layout, fg);
+          gtk_snapshot_restore (snapshot);
+          g_object_unref (layout);
+        }
+    }
+}
+
 static void
 vm_timeline_snapshot (GtkWidget   *widget,
                       GtkSnapshot *snapshot)
@@ -336,6 +413,7 @@ vm_timeline_snapshot (GtkWidget   *widget,
                                      &GRAPHENE_RECT_INIT (x0, SEGMENT_TOP, 2, SEGMENT_HEIGHT));
           gtk_snapshot_append_color (snapshot, &edge,
                                      &GRAPHENE_RECT_INIT (x1 - 2, SEGMENT_TOP, 2, SEGMENT_HEIGHT));
+          draw_clip_cells (self, snapshot, seg, s, e, selected, &fg);
           if (seg->annotation->text != NULL && *seg->annotation->text && x1 - x0 > 24)
             {
               PangoLayout *layout = gtk_widget_create_pango_layout (widget, seg->annotation->text);

@@ -12,6 +12,7 @@
 #include "widgets/vm-library.h"
 #include "widgets/vm-player.h"
 #include "widgets/vm-timeline.h"
+#include "widgets/vm-recent-exports.h"
 #include "widgets/vm-window.h"
 
 #define DEFAULT_SET_NAME "default"
@@ -56,6 +57,8 @@ struct _VmWindow
   char                 *catalog_path;
   VmCatalog            *catalog;       /* main-thread connection: annotations */
   GSettings            *settings;      /* NULL when the schema is not installed */
+  GMenu                *primary_menu;
+  GMenu                *recent_exports_section;
   GListStore           *library;       /* VmLibraryItem */
   GListStore           *results;       /* VmMomentItem */
   GtkSingleSelection   *results_selection;
@@ -70,6 +73,13 @@ struct _VmWindow
   gboolean              has_model;
   VmIndexRunner        *runner;
   guint                 reload_id;     /* a library reload while indexing */
+  guint                 index_bar_id;  /* a throttled update of the index bar */
+  gboolean              painted;       /* the first frame was painted, or the library shown */
+  GPtrArray            *pending_library;  /* the first listing, until the first frame */
+  guint                 pending_library_id;
+  GdkFrameClock        *frame_clock;   /* while frame_clock_handler is set */
+  gulong                frame_clock_handler;
+  gint64                index_bar_updated_at;
 
   /* The open video */
   gint64                video_id;
@@ -286,6 +296,78 @@ library_activate_cb (GtkListView *view,
 }
 
 static void
+show_library (VmWindow  *self,
+              GPtrArray *items)
+{
+  /* Only the rows that changed: a reload while indexing a large library
+   * would otherwise rebuild every row each time (about 100 ms of the UI
+   * thread for 10 000 videos). */
+  {
+    GListModel *model = G_LIST_MODEL (self->library);
+    guint old_n = g_list_model_get_n_items (model);
+    guint start = 0, old_end = old_n, new_end = items->len;
+
+    while (start < old_n && start < items->len)
+      {
+        g_autoptr(VmLibraryItem) old = g_list_model_get_item (model, start);
+
+        if (!vm_library_item_equal (old, g_ptr_array_index (items, start)))
+          break;
+        start++;
+      }
+    while (old_end > start && new_end > start)
+      {
+        g_autoptr(VmLibraryItem) old = g_list_model_get_item (model, old_end - 1);
+
+        if (!vm_library_item_equal (old, g_ptr_array_index (items, new_end - 1)))
+          break;
+        old_end--;
+        new_end--;
+      }
+    if (old_end > start || new_end > start)
+      g_list_store_splice (self->library, start, old_end - start, items->pdata + start, new_end - start);
+  }
+  if (self->catalog != NULL)
+    gtk_stack_set_visible_child_name (self->main_stack, items->len == 0 ? "no-library" : "main");
+}
+
+/* The first listing waits for the window's first frame (at most 500 ms):
+ * a large library and the main page take 50-300 ms of the UI thread to lay
+ * out, and the window should be on screen first (docs/PERFORMANCE.md). */
+static void
+show_pending_library (VmWindow *self)
+{
+  g_autoptr(GPtrArray) items = g_steal_pointer (&self->pending_library);
+
+  g_clear_handle_id (&self->pending_library_id, g_source_remove);
+  if (self->frame_clock_handler != 0)
+    g_clear_signal_handler (&self->frame_clock_handler, self->frame_clock);
+  g_clear_object (&self->frame_clock);
+  if (items == NULL)
+    return;
+  show_library (self, items);
+  busy_pop (self);
+}
+
+static void
+first_frame_cb (GdkFrameClock *clock,
+                VmWindow      *self)
+{
+  self->painted = TRUE;
+  show_pending_library (self);
+}
+
+static gboolean
+pending_library_timeout_cb (gpointer user_data)
+{
+  VmWindow *self = user_data;
+
+  self->pending_library_id = 0;
+  show_pending_library (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
 library_loaded_cb (GObject      *source,
                    GAsyncResult *result,
                    gpointer      user_data)
@@ -294,19 +376,39 @@ library_loaded_cb (GObject      *source,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) items = vm_library_load_finish (result, &error);
 
-  busy_pop (self);
   if (items == NULL)
     {
+      busy_pop (self);
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
       vm_window_toast (self, error->message);
       return;
     }
 
-  g_list_store_splice (self->library, 0, g_list_model_get_n_items (G_LIST_MODEL (self->library)),
-                       items->pdata, items->len);
-  if (self->catalog != NULL)
-    gtk_stack_set_visible_child_name (self->main_stack, items->len == 0 ? "no-library" : "main");
+  if (!self->painted && gtk_widget_get_mapped (GTK_WIDGET (self)) &&
+      gtk_widget_get_frame_clock (GTK_WIDGET (self)) != NULL)
+    {
+      if (self->pending_library != NULL)
+        {
+          /* A newer listing replaces the one that waits. */
+          g_clear_pointer (&self->pending_library, g_ptr_array_unref);
+          busy_pop (self);
+        }
+      else
+        {
+          self->frame_clock = g_object_ref (gtk_widget_get_frame_clock (GTK_WIDGET (self)));
+          self->frame_clock_handler = g_signal_connect (self->frame_clock, "after-paint",
+                                                        G_CALLBACK (first_frame_cb), self);
+          self->pending_library_id = g_timeout_add (500, pending_library_timeout_cb, self);
+        }
+      /* Still busy until it is shown. */
+      self->pending_library = g_steal_pointer (&items);
+      return;
+    }
+
+  self->painted = TRUE;
+  show_library (self, items);
+  busy_pop (self);
 }
 
 static void
@@ -720,10 +822,16 @@ update_status (VmWindow *self)
       g_autofree char *s = vm_format_timestamp (seg->annotation->start_ns);
       g_autofree char *e = vm_format_timestamp (seg->annotation->end_ns);
 
-      /* TRANSLATORS: the selected segment; the active edge is the one Alt+arrows move */
-      text = g_strdup_printf (_("Segment %s – %s%s · Alt+←/→ moves its %s by a frame"), s, e,
-                              seg->unsaved ? _(" (not saved)") : "",
-                              self->active_edge == EDGE_START ? _("start") : _("end"));
+      guint n_rated = seg->annotation->clips ? seg->annotation->clips->len : 0;
+      g_autofree char *rated = NULL;
+
+      /* TRANSLATORS: how many 2-second clips of the selected segment have a saliency score */
+      rated = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u clip rated", "%u clips rated", n_rated), n_rated);
+      /* TRANSLATORS: the selected segment; the active edge is the one Alt+arrows move;
+       * the last part counts the rated clips and says that keys 0 to 4 rate the clip at the playhead */
+      text = g_strdup_printf (_("Segment %s – %s%s · Alt+←/→ moves its %s by a frame · %s, 0–4 rate the clip at the playhead"),
+                              s, e, seg->unsaved ? _(" (not saved)") : "",
+                              self->active_edge == EDGE_START ? _("start") : _("end"), rated);
     }
   else if (self->mark_in >= 0)
     {
@@ -935,6 +1043,49 @@ nudge_second_action (GtkWidget  *widget,
   nudge (VM_WINDOW (widget), g_variant_get_int32 (parameter) * VM_NSEC_PER_SEC);
 }
 
+/* Keys 0-4 rate the 2-second clip at the playhead for the selected segment
+ * (or the segment under the playhead, which becomes selected); Backspace
+ * clears the rating.  One undo step each, saved at once like every edit. */
+static void
+saliency_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  VmWindow *self = VM_WINDOW (widget);
+  const VmSegment *seg = selected_segment (self);
+  g_autoptr(GError) error = NULL;
+  int score = g_variant_get_int32 (parameter);
+  gint64 t = MAX (vm_playback_get_position (vm_player_get_playback (self->player)), 0);
+  guint clip = vm_annotation_stack_clip_at (t);
+  gint64 clip_start = (gint64) clip * VM_ANNOTATION_CLIP_NS;
+
+  if (self->stack == NULL)
+    return;
+  if (seg == NULL)
+    {
+      for (guint i = 0; i < vm_annotation_stack_get_n_segments (self->stack) && seg == NULL; i++)
+        {
+          const VmSegment *s = vm_annotation_stack_get_segment (self->stack, i);
+
+          if (s->annotation->start_ns <= t && t < s->annotation->end_ns)
+            seg = s;
+        }
+      if (seg == NULL)
+        {
+          vm_window_toast (self, _("Select a segment, or move the playhead into one, to rate its 2-second clips"));
+          return;
+        }
+      select_segment (self, seg->key);
+    }
+  if (clip_start >= seg->annotation->end_ns || clip_start + VM_ANNOTATION_CLIP_NS <= seg->annotation->start_ns)
+    {
+      vm_window_toast (self, _("Move the playhead into the segment to rate its 2-second clips"));
+      return;
+    }
+  if (!vm_annotation_stack_set_clip_saliency (self->stack, seg->key, clip, CLAMP (score, -1, 4), &error))
+    report_error (self, error);
+}
+
 static void
 label_activate_cb (GtkEntry *entry,
                    VmWindow *self)
@@ -1086,22 +1237,91 @@ export_to (VmWindow   *self,
   else
     message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Exported %u query to “%s”",
                                             "Exported %u queries to “%s”", n_queries), n_queries, base);
-  vm_window_toast (self, message);
+  {
+    AdwToast *toast = adw_toast_new (message);
+
+    adw_toast_set_timeout (toast, 5);
+    adw_toast_set_button_label (toast, _("Open _Folder"));
+    adw_toast_set_action_name (toast, "annotation.open-export-folder");
+    adw_toast_set_action_target_value (toast, g_variant_new_string (path));
+    adw_toast_overlay_add_toast (self->toast_overlay, toast);
+    g_free (self->last_toast);
+    self->last_toast = g_strdup (message);
+  }
 
   if (self->settings != NULL)
-    {
-      g_auto(GStrv) recent = g_settings_get_strv (self->settings, "recent-exports");
-      g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
-      g_auto(GStrv) updated = NULL;
-
-      g_strv_builder_add (b, path);
-      for (guint i = 0; recent[i] != NULL && i < 9; i++)
-        if (!g_str_equal (recent[i], path))
-          g_strv_builder_add (b, recent[i]);
-      updated = g_strv_builder_end (b);
-      g_settings_set_strv (self->settings, "recent-exports", (const char * const *) updated);
-    }
+    vm_recent_exports_add (self->settings, path, format_name, g_get_real_time () / G_USEC_PER_SEC);
   return TRUE;
+}
+
+static void
+open_folder_done_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(VmWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_app_info_launch_default_for_uri_finish (result, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not open the folder: %s"), error->message);
+
+      vm_window_toast (self, text);
+    }
+}
+
+/* Opens the folder of an exported file with the default file manager
+ * (GtkFileLauncher needs GTK 4.10; this works with 4.8). */
+static void
+open_export_folder_action (GtkWidget  *widget,
+                           const char *action_name,
+                           GVariant   *parameter)
+{
+  VmWindow *self = VM_WINDOW (widget);
+  g_autoptr(GFile) file = g_file_new_for_path (g_variant_get_string (parameter, NULL));
+  g_autoptr(GFile) folder = g_file_get_parent (file);
+  g_autoptr(GdkAppLaunchContext) context = NULL;
+  g_autofree char *uri = NULL;
+
+  if (folder == NULL || !g_file_query_exists (folder, NULL))
+    {
+      vm_window_toast (self, _("The folder of that export no longer exists"));
+      return;
+    }
+  uri = g_file_get_uri (folder);
+  context = gdk_display_get_app_launch_context (gtk_widget_get_display (widget));
+  g_app_info_launch_default_for_uri_async (uri, G_APP_LAUNCH_CONTEXT (context), NULL,
+                                           open_folder_done_cb, g_object_ref (self));
+}
+
+static void
+recent_exports_changed_cb (GSettings  *settings,
+                           const char *key,
+                           VmWindow   *self)
+{
+  guint n_before = g_menu_model_get_n_items (G_MENU_MODEL (self->recent_exports_section));
+
+  vm_recent_exports_fill_menu (settings, self->recent_exports_section, "annotation.open-export-folder");
+  /* The section shows (with its title) only when there is something in it. */
+  if (n_before == 0 && g_menu_model_get_n_items (G_MENU_MODEL (self->recent_exports_section)) > 0)
+    g_menu_insert_section (self->primary_menu, 1, _("Recent Exports"),
+                           G_MENU_MODEL (self->recent_exports_section));
+  else if (n_before > 0 && g_menu_model_get_n_items (G_MENU_MODEL (self->recent_exports_section)) == 0)
+    g_menu_remove (self->primary_menu, 1);
+}
+
+void
+vm_window_reload_library (VmWindow *self)
+{
+  g_return_if_fail (VM_IS_WINDOW (self));
+  reload_library (self);
+}
+
+GMenuModel *
+vm_window_get_recent_exports_menu (VmWindow *self)
+{
+  g_return_val_if_fail (VM_IS_WINDOW (self), NULL);
+  return G_MENU_MODEL (self->recent_exports_section);
 }
 
 static void
@@ -1402,10 +1622,9 @@ import_action (GtkWidget  *widget,
 /* ---- Library: folders and indexing ---------------------------------------- */
 
 static void
-runner_notify_cb (VmIndexRunner *runner,
-                  GParamSpec    *pspec,
-                  VmWindow      *self)
+update_index_bar (VmWindow *self)
 {
+  VmIndexRunner *runner = self->runner;
   double eta = vm_index_runner_get_eta (runner);
   const char *message = vm_index_runner_get_message (runner);
 
@@ -1426,6 +1645,39 @@ runner_notify_cb (VmIndexRunner *runner,
       gtk_label_set_label (self->index_eta_label, text);
     }
   update_actions (self);
+}
+
+static gboolean
+index_bar_timeout_cb (gpointer user_data)
+{
+  VmWindow *self = user_data;
+
+  self->index_bar_id = 0;
+  self->index_bar_updated_at = g_get_monotonic_time ();
+  update_index_bar (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The index bar follows the worker at most every 250 ms (and at once when
+ * indexing starts or stops): each change of its labels makes GTK lay out
+ * the whole window again, which on X11 waits for a round trip to the X
+ * server (see docs/PERFORMANCE.md, "Window"). */
+static void
+runner_notify_cb (VmIndexRunner *runner,
+                  GParamSpec    *pspec,
+                  VmWindow      *self)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (g_str_equal (pspec->name, "running") || now - self->index_bar_updated_at >= 250000)
+    {
+      g_clear_handle_id (&self->index_bar_id, g_source_remove);
+      self->index_bar_updated_at = now;
+      update_index_bar (self);
+    }
+  else if (self->index_bar_id == 0)
+    self->index_bar_id = g_timeout_add (250 - (guint) ((now - self->index_bar_updated_at) / 1000),
+                                        index_bar_timeout_cb, self);
 }
 
 static gboolean
@@ -1480,6 +1732,7 @@ runner_finished_cb (VmIndexRunner *runner,
       vm_window_toast (self, text);
     }
   g_clear_handle_id (&self->reload_id, g_source_remove);
+  g_clear_handle_id (&self->index_bar_id, g_source_remove);
   reload_library (self);
   /* A model installed since the window opened: search with it from now on. */
   if (!self->has_model && find_model ())
@@ -1729,6 +1982,7 @@ update_actions (VmWindow *self)
   gtk_widget_action_set_enabled (w, "annotation.delete", has_segment);
   gtk_widget_action_set_enabled (w, "annotation.nudge-frame", has_segment);
   gtk_widget_action_set_enabled (w, "annotation.nudge-second", has_segment);
+  gtk_widget_action_set_enabled (w, "annotation.saliency", has_video);
   gtk_widget_action_set_enabled (w, "annotation.undo", has_video && vm_annotation_stack_can_undo (self->stack));
   gtk_widget_action_set_enabled (w, "annotation.redo", has_video && vm_annotation_stack_can_redo (self->stack));
   gtk_widget_action_set_enabled (w, "library.index", self->catalog != NULL && !running);
@@ -1841,6 +2095,16 @@ vm_window_dispose (GObject *object)
   g_cancellable_cancel (self->library_cancellable);
   g_clear_object (&self->library_cancellable);
   g_clear_handle_id (&self->reload_id, g_source_remove);
+  g_clear_handle_id (&self->index_bar_id, g_source_remove);
+  g_clear_handle_id (&self->pending_library_id, g_source_remove);
+  if (self->frame_clock_handler != 0)
+    g_clear_signal_handler (&self->frame_clock_handler, self->frame_clock);
+  g_clear_object (&self->frame_clock);
+  if (self->pending_library != NULL)
+    {
+      g_clear_pointer (&self->pending_library, g_ptr_array_unref);
+      busy_pop (self);
+    }
   if (self->stack != NULL)
     g_signal_handlers_disconnect_by_data (self->stack, self);
   g_clear_object (&self->stack);
@@ -1866,6 +2130,7 @@ vm_window_dispose (GObject *object)
   g_clear_object (&self->results);
   g_clear_object (&self->library);
   g_clear_object (&self->settings);
+  g_clear_object (&self->recent_exports_section);
   g_clear_object (&self->catalog);
 
   G_OBJECT_CLASS (vm_window_parent_class)->dispose (object);
@@ -1975,6 +2240,7 @@ vm_window_class_init (VmWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, VmWindow, set_names);
   gtk_widget_class_bind_template_child (widget_class, VmWindow, label_entry);
   gtk_widget_class_bind_template_child (widget_class, VmWindow, status_label);
+  gtk_widget_class_bind_template_child (widget_class, VmWindow, primary_menu);
 
   gtk_widget_class_install_action (widget_class, "library.add-folder", NULL, add_folder_action);
   gtk_widget_class_install_action (widget_class, "library.add-folder-path", "s", add_folder_action);
@@ -1999,9 +2265,11 @@ vm_window_class_init (VmWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "annotation.redo", NULL, undo_action);
   gtk_widget_class_install_action (widget_class, "annotation.nudge-frame", "i", nudge_frame_action);
   gtk_widget_class_install_action (widget_class, "annotation.nudge-second", "i", nudge_second_action);
+  gtk_widget_class_install_action (widget_class, "annotation.saliency", "i", saliency_action);
   gtk_widget_class_install_action (widget_class, "annotation.new-set", NULL, new_set_action);
   gtk_widget_class_install_action (widget_class, "annotation.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "annotation.export-to", "(ss)", export_to_action);
+  gtk_widget_class_install_action (widget_class, "annotation.open-export-folder", "s", open_export_folder_action);
   gtk_widget_class_install_action (widget_class, "annotation.import", NULL, import_action);
   gtk_widget_class_install_action (widget_class, "annotation.import-from", "(ss)", import_from_action);
   gtk_widget_class_install_action (widget_class, "annotation.import-details", NULL, import_details_action);
@@ -2033,6 +2301,12 @@ vm_window_class_init (VmWindowClass *klass)
   BIND (GDK_KEY_Right, GDK_ALT_MASK, "annotation.nudge-frame", "i", 1);
   BIND (GDK_KEY_Left, GDK_ALT_MASK | GDK_SHIFT_MASK, "annotation.nudge-second", "i", -1);
   BIND (GDK_KEY_Right, GDK_ALT_MASK | GDK_SHIFT_MASK, "annotation.nudge-second", "i", 1);
+  for (int score = 0; score <= 4; score++)
+    {
+      BIND (GDK_KEY_0 + score, 0, "annotation.saliency", "i", score);
+      BIND (GDK_KEY_KP_0 + score, 0, "annotation.saliency", "i", score);
+    }
+  BIND (GDK_KEY_BackSpace, 0, "annotation.saliency", "i", -1);
   BIND (GDK_KEY_e, GDK_CONTROL_MASK, "annotation.export", NULL);
   BIND (GDK_KEY_i, GDK_CONTROL_MASK, "annotation.import", NULL);
 #undef BIND
@@ -2071,6 +2345,15 @@ vm_window_init (VmWindow *self)
                                G_CALLBACK (search_settings_changed_cb), self, G_CONNECT_SWAPPED);
       g_signal_connect_object (self->settings, "changed::gpu-device",
                                G_CALLBACK (search_settings_changed_cb), self, G_CONNECT_SWAPPED);
+    }
+
+  /* "Recent Exports" in the main menu, kept in step with the setting. */
+  self->recent_exports_section = g_menu_new ();
+  if (self->settings != NULL)
+    {
+      g_signal_connect_object (self->settings, "changed::recent-exports",
+                               G_CALLBACK (recent_exports_changed_cb), self, 0);
+      recent_exports_changed_cb (self->settings, "recent-exports", self);
     }
 
   self->library = g_list_store_new (VM_TYPE_LIBRARY_ITEM);

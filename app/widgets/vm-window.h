@@ -45,5 +45,11 @@ void        vm_window_toast            (VmWindow       *self,
                                         const char     *message);
 /* The text of the last toast shown, or NULL. */
 const char *vm_window_get_last_toast   (VmWindow       *self);
+/* Reads the library again off the main thread (busy until it is listed);
+ * only rows that changed are replaced. */
+void        vm_window_reload_library   (VmWindow       *self);
+/* The "Recent Exports" section of the main menu (items activate
+ * "annotation.open-export-folder" with the file's path). */
+GMenuModel *vm_window_get_recent_exports_menu (VmWindow *self);
 
 G_END_DECLS

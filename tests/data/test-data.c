@@ -36,7 +36,7 @@ test_schema_keys (void)
     { "window-width", "i" },
     { "window-height", "i" },
     { "window-maximized", "b" },
-    { "recent-exports", "as" },
+    { "recent-exports", "a(ssx)" },
     { "search-result-limit", "i" },
   };
   g_autoptr(GSettingsSchema) schema = lookup_schema ();
@@ -78,14 +78,14 @@ test_schema_defaults (void)
 {
   g_autoptr(GSettings) settings = g_settings_new (APP_ID);
   g_auto(GStrv) folders = g_settings_get_strv (settings, "library-folders");
-  g_auto(GStrv) exports = g_settings_get_strv (settings, "recent-exports");
+  g_autoptr(GVariant) exports = g_settings_get_value (settings, "recent-exports");
   g_autofree char *mode = g_settings_get_string (settings, "sample-mode");
   g_autofree char *gpu = g_settings_get_string (settings, "gpu-device");
   g_autofree char *model = g_settings_get_string (settings, "default-model");
   g_autofree char *langs = g_settings_get_string (settings, "ocr-languages");
 
   g_assert_cmpuint (g_strv_length (folders), ==, 0);
-  g_assert_cmpuint (g_strv_length (exports), ==, 0);
+  g_assert_cmpuint (g_variant_n_children (exports), ==, 0);
   g_assert_cmpstr (mode, ==, "keyframes");
   g_assert_cmpint (g_settings_get_enum (settings, "sample-mode"), ==, 0);
   g_assert_cmpfloat (g_settings_get_double (settings, "sample-rate"), ==, 1.0);

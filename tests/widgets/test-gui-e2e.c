@@ -363,6 +363,35 @@ test_e2e (void)
   g_assert_cmpstr (vm_annotation_stack_get_segment (stack, 0)->annotation->text, ==,
                    "a person waves at the camera");
   g_assert_false (vm_annotation_stack_has_unsaved (stack));
+
+  /* Saliency of its 2-second clips: 4 for clip 1 (the playhead is at
+   * 2.4 s), 2 for clip 0 (at 1.5 s); keys where X11 and xdotool are there. */
+  {
+    static const struct { gint64 at; const char *key; int score; guint clip; } rates[] = {
+      { 2400 * MS, "4", 4, 1 },
+      { 1500 * MS, "2", 2, 0 },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (rates); i++)
+      {
+        const VmSegment *seg;
+
+        if (rates[i].at != w.want)
+          {
+            vm_playback_seek (playback, rates[i].at, TRUE);
+            w.want = rates[i].at;
+            wait_for (position_is, &w, 30, "a seek into the segment");
+          }
+        gtk_widget_grab_focus (player);
+        if (send_keys (GTK_WINDOW (window), rates[i].key))
+          spin (300);
+        else
+          g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.saliency", "i",
+                                                     rates[i].score));
+        seg = vm_annotation_stack_get_segment (stack, 0);
+        g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, rates[i].clip), ==, rates[i].score);
+      }
+  }
   screenshot ("03-segment.png");
 
   /* 5. Export the set. */
@@ -391,6 +420,15 @@ test_e2e (void)
     w = json_array_get_array_element (list, 0);
     g_assert_cmpfloat_with_epsilon (json_array_get_double_element (w, 0), 1.0, 1e-6);
     g_assert_cmpfloat_with_epsilon (json_array_get_double_element (w, 1), 2.4, 1e-6);
+    /* The clip ratings, one rater. */
+    list = json_object_get_array_member (root, "relevant_clip_ids");
+    g_assert_cmpuint (json_array_get_length (list), ==, 2);
+    g_assert_cmpint (json_array_get_int_element (list, 0), ==, 0);
+    g_assert_cmpint (json_array_get_int_element (list, 1), ==, 1);
+    list = json_object_get_array_member (root, "saliency_scores");
+    g_assert_cmpuint (json_array_get_length (list), ==, 2);
+    g_assert_cmpint (json_array_get_int_element (json_array_get_array_element (list, 0), 0), ==, 2);
+    g_assert_cmpint (json_array_get_int_element (json_array_get_array_element (list, 1), 0), ==, 4);
     (void) ann;
   }
 

@@ -6,6 +6,8 @@
  */
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <string.h>
+#include <time.h>
 
 #include "catalog/vm-catalog.h"
 #include "catalog/vm-catalog-datasets.h"
@@ -19,6 +21,7 @@
 #include "widgets/vm-playback.h"
 #include "widgets/vm-player.h"
 #include "widgets/vm-preferences-window.h"
+#include "widgets/vm-recent-exports.h"
 #include "widgets/vm-search.h"
 #include "widgets/vm-timeline.h"
 #include "widgets/vm-video-paintable.h"
@@ -535,6 +538,105 @@ test_annotation_stack (void)
   g_object_add_weak_pointer (G_OBJECT (stack), (gpointer *) &weak);
   g_clear_object (&stack);
   g_assert_null (weak);
+}
+
+/* Per-clip saliency: each score is an undo step saved at once; shrinking
+ * the segment drops the scores it no longer covers, undo brings them back. */
+static void
+test_annotation_clip_saliency (void)
+{
+  gint64 video_id, set_id;
+  g_autoptr(VmCatalog) catalog = make_catalog ("clip-saliency.sqlite", &video_id);
+  g_autoptr(VmAnnotationStack) stack = NULL;
+  g_autoptr(GError) error = NULL;
+  const VmSegment *seg;
+  guint key;
+
+  g_assert_true (vm_catalog_ensure_annotation_set (catalog, "test", &set_id, &error));
+  stack = vm_annotation_stack_new (catalog, set_id, video_id, &error);
+  g_assert_no_error (error);
+  g_assert_true (vm_annotation_stack_add (stack, 1 * SEC, 5 * SEC, "waves", &key, &error));
+
+  g_assert_cmpuint (vm_annotation_stack_clip_at (0), ==, 0);
+  g_assert_cmpuint (vm_annotation_stack_clip_at (1999 * MS), ==, 0);
+  g_assert_cmpuint (vm_annotation_stack_clip_at (2 * SEC), ==, 1);
+  g_assert_cmpuint (vm_annotation_stack_clip_at (-5), ==, 0);
+
+  /* Clips 0, 1, 2 overlap [1, 5) s; clip 3 does not. */
+  g_assert_true (vm_annotation_stack_set_clip_saliency (stack, key, 0, 1, &error));
+  g_assert_true (vm_annotation_stack_set_clip_saliency (stack, key, 2, 4, &error));
+  g_assert_no_error (error);
+  g_assert_false (vm_annotation_stack_set_clip_saliency (stack, key, 3, 2, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (vm_annotation_stack_set_clip_saliency (stack, key, 1, 5, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (vm_annotation_stack_set_clip_saliency (stack, 999, 1, 1, &error));
+  g_assert_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  seg = vm_annotation_stack_lookup (stack, key);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 0), ==, 1);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 2), ==, 4);
+  /* Autosaved. */
+  {
+    g_autoptr(VmAnnotation) stored = vm_catalog_get_annotation (catalog, seg->annotation->id, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (stored->clips->len, ==, 2);
+    g_assert_cmpint (vm_annotation_get_clip_score (stored, 2), ==, 4);
+  }
+  /* The same score again is no step. */
+  g_assert_true (vm_annotation_stack_set_clip_saliency (stack, key, 2, 4, &error));
+  g_assert_true (vm_annotation_stack_undo (stack));
+  seg = vm_annotation_stack_lookup (stack, key);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 2), ==, -1);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 0), ==, 1);
+  g_assert_true (vm_annotation_stack_redo (stack));
+  seg = vm_annotation_stack_lookup (stack, key);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 2), ==, 4);
+
+  /* Clearing is a step too. */
+  g_assert_true (vm_annotation_stack_set_clip_saliency (stack, key, 0, -1, &error));
+  seg = vm_annotation_stack_lookup (stack, key);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 0), ==, -1);
+  g_assert_true (vm_annotation_stack_undo (stack));
+
+  /* Shrinking to [2.5, 3.5) s keeps only clip 1's range: both scores go. */
+  g_assert_true (vm_annotation_stack_set_range (stack, key, 2500 * MS, 3500 * MS, &error));
+  seg = vm_annotation_stack_lookup (stack, key);
+  g_assert_cmpuint (seg->annotation->clips->len, ==, 0);
+  {
+    g_autoptr(VmAnnotation) stored = vm_catalog_get_annotation (catalog, seg->annotation->id, &error);
+
+    g_assert_cmpuint (stored->clips->len, ==, 0);
+  }
+  g_assert_true (vm_annotation_stack_undo (stack));
+  seg = vm_annotation_stack_lookup (stack, key);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 0), ==, 1);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 2), ==, 4);
+
+  /* Undoing the removal of a segment brings its scores back, saved. */
+  g_assert_true (vm_annotation_stack_remove (stack, key, &error));
+  g_assert_cmpuint (count_in_catalog (catalog, set_id), ==, 0);
+  g_assert_true (vm_annotation_stack_undo (stack));
+  {
+    g_autoptr(GPtrArray) list = vm_catalog_list_annotations (catalog, set_id, 0, &error);
+    VmAnnotation *a;
+
+    g_assert_cmpuint (list->len, ==, 1);
+    a = g_ptr_array_index (list, 0);
+    g_assert_cmpint (vm_annotation_get_clip_score (a, 0), ==, 1);
+    g_assert_cmpint (vm_annotation_get_clip_score (a, 2), ==, 4);
+  }
+
+  /* A stack loaded afresh sees the scores. */
+  g_clear_object (&stack);
+  stack = vm_annotation_stack_new (catalog, set_id, video_id, &error);
+  g_assert_no_error (error);
+  seg = vm_annotation_stack_get_segment (stack, 0);
+  g_assert_cmpint (vm_annotation_get_clip_score (seg->annotation, 2), ==, 4);
 }
 
 static void
@@ -1271,6 +1373,431 @@ test_window (void)
   g_assert_null (weak);
 }
 
+static gboolean
+has_binding (GtkWidget  *widget,
+             guint       keyval,
+             const char *action,
+             int         score)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+  gboolean found = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && !found; i++)
+    {
+      g_autoptr(GObject) c = g_list_model_get_item (controllers, i);
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (c))
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (c)) && !found; j++)
+        {
+          g_autoptr(GtkShortcut) sc = g_list_model_get_item (G_LIST_MODEL (c), j);
+          GtkShortcutTrigger *trigger = gtk_shortcut_get_trigger (sc);
+          GtkShortcutAction *a = gtk_shortcut_get_action (sc);
+          GVariant *args = gtk_shortcut_get_arguments (sc);
+
+          found = GTK_IS_KEYVAL_TRIGGER (trigger) &&
+                  gtk_keyval_trigger_get_keyval (GTK_KEYVAL_TRIGGER (trigger)) == keyval &&
+                  gtk_keyval_trigger_get_modifiers (GTK_KEYVAL_TRIGGER (trigger)) == 0 &&
+                  GTK_IS_NAMED_ACTION (a) &&
+                  g_str_equal (gtk_named_action_get_action_name (GTK_NAMED_ACTION (a)), action) &&
+                  args != NULL && g_variant_get_int32 (args) == score;
+        }
+    }
+  return found;
+}
+
+static gboolean
+send_keys (GtkWindow  *window,
+           const char *keys)
+{
+  g_autofree char *xdotool = g_find_program_in_path ("xdotool");
+  g_autofree char *cmd = NULL;
+
+  if (xdotool == NULL || gtk_native_get_surface (GTK_NATIVE (window)) == NULL ||
+      g_strcmp0 (g_getenv ("GDK_BACKEND"), "x11") != 0)
+    return FALSE;
+  cmd = g_strdup_printf ("%s search --sync --name '%s' windowfocus --sync key --delay 30 %s",
+                         xdotool, gtk_window_get_title (window), keys);
+  return system (cmd) == 0;
+}
+
+typedef struct {
+  VmAnnotationStack *stack;
+  guint              clip;
+  int                score;
+} ScoreWait;
+
+static gboolean
+score_is (gpointer data)
+{
+  ScoreWait *w = data;
+  const VmSegment *seg = vm_annotation_stack_get_segment (w->stack, 0);
+
+  return seg != NULL && vm_annotation_get_clip_score (seg->annotation, w->clip) == w->score;
+}
+
+typedef struct {
+  VmPlayback *playback;
+  gint64      want;
+} PositionWait;
+
+static gboolean
+prerolled_cond (gpointer data)
+{
+  PositionWait *w = data;
+
+  return vm_playback_get_duration (w->playback) > 0 && vm_playback_get_position (w->playback) >= 0;
+}
+
+/* Paused at w->want; playback that started late is paused and sought again. */
+static gboolean
+paused_at (gpointer data)
+{
+  PositionWait *w = data;
+
+  if (vm_playback_get_playing (w->playback))
+    {
+      vm_playback_pause (w->playback);
+      vm_playback_seek (w->playback, w->want, TRUE);
+      return FALSE;
+    }
+  return llabs (vm_playback_get_position (w->playback) - w->want) < 50 * MS;
+}
+
+static void
+park_playhead (VmPlayback *playback,
+               gint64      t)
+{
+  PositionWait pw = { playback, t };
+
+  wait_for (prerolled_cond, &pw, 30, "the video");
+  vm_playback_pause (playback);
+  vm_playback_seek (playback, t, TRUE);
+  wait_for (paused_at, &pw, 30, "the playhead");
+}
+
+/* The editor's keys: 0-4 rate the 2-second clip at the playhead of the
+ * selected segment, Backspace clears it; undo and the catalog follow. */
+static void
+test_window_saliency_keys (void)
+{
+  gint64 video_id;
+  g_autoptr(VmCatalog) catalog = make_catalog ("window-saliency.sqlite", &video_id);
+  g_autofree char *out = g_build_filename (tmp_dir, "saliency-export.jsonl", NULL);
+  g_autoptr(GError) error = NULL;
+  VmWindow *window;
+  VmAnnotationStack *stack;
+  VmPlayback *playback;
+  GtkWidget *player;
+  ScoreWait sw;
+  gboolean keys_sent = FALSE;
+
+  window = vm_window_new (NULL, vm_catalog_get_path (catalog));
+  vm_window_set_search_func (window, vm_search_text_and_names, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for (window_idle, window, 20, "the library");
+
+  /* Keys 0-4 (and the keypad's), Backspace. */
+  for (int score = 0; score <= 4; score++)
+    {
+      g_assert_true (has_binding (GTK_WIDGET (window), GDK_KEY_0 + score, "annotation.saliency", score));
+      g_assert_true (has_binding (GTK_WIDGET (window), GDK_KEY_KP_0 + score, "annotation.saliency", score));
+    }
+  g_assert_true (has_binding (GTK_WIDGET (window), GDK_KEY_BackSpace, "annotation.saliency", -1));
+
+  vm_window_search (window, "brown fox");
+  wait_for (window_idle, window, 20, "a search");
+  vm_window_open_result (window, 0);
+  stack = vm_window_get_annotations (window);
+  player = find_widget_of_type (GTK_WIDGET (window), VM_TYPE_PLAYER, NULL);
+  playback = vm_player_get_playback (VM_PLAYER (player));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.add-from-result", NULL));
+  g_assert_cmpuint (vm_annotation_stack_get_n_segments (stack), ==, 1);
+
+  /* The playhead at 1 s, paused: clip 0 of the segment [0.5, 1.5) s. */
+  park_playhead (playback, 1 * SEC);
+
+  sw.stack = stack;
+  sw.clip = 0;
+  sw.score = 3;
+  /* Keys go to the player, not to the search field. */
+  gtk_widget_grab_focus (player);
+  keys_sent = send_keys (GTK_WINDOW (window), "3");
+  if (keys_sent)
+    wait_for (score_is, &sw, 20, "key 3 to rate the clip");
+  else
+    {
+      g_test_message ("xdotool or X11 not available: the action stands in for the key");
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.saliency", "i", 3));
+    }
+  g_assert_true (score_is (&sw));
+  {
+    g_autoptr(VmAnnotation) stored =
+      vm_catalog_get_annotation (catalog, vm_annotation_stack_get_segment (stack, 0)->annotation->id, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (vm_annotation_get_clip_score (stored, 0), ==, 3);
+  }
+
+  /* Backspace clears it, undo brings it back. */
+  sw.score = -1;
+  if (keys_sent && send_keys (GTK_WINDOW (window), "BackSpace"))
+    wait_for (score_is, &sw, 20, "Backspace to clear the rating");
+  else
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.saliency", "i", -1));
+  g_assert_true (score_is (&sw));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.undo", NULL));
+  sw.score = 3;
+  g_assert_true (score_is (&sw));
+
+  /* Keys typed into the label field stay text. */
+  {
+    GtkWidget *entry = find_widget_of_type (GTK_WIDGET (window), GTK_TYPE_ENTRY, NULL);
+
+    if (keys_sent && entry != NULL && gtk_widget_get_sensitive (entry) && gtk_widget_grab_focus (entry))
+      {
+        spin (100);
+        g_assert_true (send_keys (GTK_WINDOW (window), "4"));
+        spin (300);
+        g_assert_true (score_is (&sw));
+        gtk_widget_grab_focus (player);
+      }
+  }
+
+  /* The playhead outside the segment: a toast, no change. */
+  park_playhead (playback, 3 * SEC);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.saliency", "i", 1));
+  g_assert_true (score_is (&sw));
+  g_assert_nonnull (strstr (vm_window_get_last_toast (window), "2-second"));
+
+  /* Exported as QVHighlights saliency. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                             "qvhighlights", out));
+  {
+    g_autofree char *text = NULL;
+
+    g_assert_true (g_file_get_contents (out, &text, NULL, &error));
+    g_assert_nonnull (strstr (text, "\"relevant_clip_ids\": [0]"));
+    g_assert_nonnull (strstr (text, "\"saliency_scores\": [[3]]"));
+  }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* A stand-in file manager: the default handler of folders in the test's
+ * XDG folders, writing the URI it was asked to open to tmp_dir/opened. */
+static void
+install_folder_opener (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *apps = g_build_filename (tmp_dir, "applications", NULL);
+  g_autofree char *script = g_build_filename (tmp_dir, "open-folder.sh", NULL);
+  g_autofree char *desktop = g_build_filename (apps, "vm-test-folder-opener.desktop", NULL);
+  g_autofree char *mimeapps = g_build_filename (tmp_dir, "mimeapps.list", NULL);
+  g_autofree char *script_text = g_strdup_printf ("#!/bin/sh\necho \"$1\" > '%s/opened'\n", tmp_dir);
+  g_autofree char *desktop_text = g_strdup_printf ("[Desktop Entry]\nType=Application\nName=Folder opener\n"
+                                                   "Exec=%s %%u\nMimeType=inode/directory;\nNoDisplay=true\n",
+                                                   script);
+
+  g_assert_cmpint (g_mkdir_with_parents (apps, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (script, script_text, -1, &error));
+  g_assert_cmpint (g_chmod (script, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (desktop, desktop_text, -1, &error));
+  g_assert_true (g_file_set_contents (mimeapps,
+                                      "[Default Applications]\ninode/directory=vm-test-folder-opener.desktop\n",
+                                      -1, &error));
+}
+
+static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+/* Exports are remembered in GSettings (path, format, time; newest first,
+ * each path once, at most ten), listed in the main menu, and their folder
+ * opens from there. */
+static void
+test_window_recent_exports (void)
+{
+  gint64 video_id;
+  g_autoptr(VmCatalog) catalog = make_catalog ("window-recent.sqlite", &video_id);
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.vidmark.Vidmark");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *export_dir = g_build_filename (tmp_dir, "exports", NULL);
+  g_autofree char *first = g_build_filename (export_dir, "first_set.jsonl", NULL);
+  g_autofree char *opened = g_build_filename (tmp_dir, "opened", NULL);
+  g_autoptr(GPtrArray) recent = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  GMenuModel *menu;
+  VmWindow *window;
+  VmRecentExport *r;
+
+  g_settings_reset (settings, "recent-exports");
+  g_assert_cmpint (g_mkdir_with_parents (export_dir, 0700), ==, 0);
+  window = vm_window_new (NULL, vm_catalog_get_path (catalog));
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for (window_idle, window, 20, "the library");
+  menu = vm_window_get_recent_exports_menu (window);
+  g_assert_cmpint (g_menu_model_get_n_items (menu), ==, 0);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                             "qvhighlights", first));
+  recent = vm_recent_exports_get (settings);
+  g_assert_cmpuint (recent->len, ==, 1);
+  r = g_ptr_array_index (recent, 0);
+  g_assert_cmpstr (r->path, ==, first);
+  g_assert_cmpstr (r->format, ==, "qvhighlights");
+  g_assert_cmpint (r->time, >=, now);
+  g_assert_cmpint (r->time, <=, now + 60);
+  g_clear_pointer (&recent, g_ptr_array_unref);
+
+  /* The menu lists it, with the format, targeting its path. */
+  g_assert_cmpint (g_menu_model_get_n_items (menu), ==, 1);
+  {
+    g_autofree char *label = NULL;
+    g_autofree char *action = NULL;
+    g_autoptr(GVariant) target = NULL;
+
+    g_assert_true (g_menu_model_get_item_attribute (menu, 0, G_MENU_ATTRIBUTE_LABEL, "s", &label));
+    g_assert_true (g_menu_model_get_item_attribute (menu, 0, G_MENU_ATTRIBUTE_ACTION, "s", &action));
+    target = g_menu_model_get_item_attribute_value (menu, 0, G_MENU_ATTRIBUTE_TARGET, G_VARIANT_TYPE_STRING);
+    g_assert_nonnull (strstr (label, "first__set.jsonl"));
+    g_assert_nonnull (strstr (label, "QVHighlights"));
+    g_assert_cmpstr (action, ==, "annotation.open-export-folder");
+    g_assert_cmpstr (g_variant_get_string (target, NULL), ==, first);
+  }
+
+  /* Twelve more exports: newest first, the same path once, ten at most. */
+  for (guint i = 0; i < 12; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("set-%02u.json", i);
+      g_autofree char *path = g_build_filename (export_dir, name, NULL);
+
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                                 i % 2 ? "vidmark" : "activitynet", path));
+    }
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                             "vidmark", first));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                             "qvhighlights", first));
+  recent = vm_recent_exports_get (settings);
+  g_assert_cmpuint (recent->len, ==, VM_RECENT_EXPORTS_MAX);
+  g_assert_cmpstr (((VmRecentExport *) g_ptr_array_index (recent, 0))->path, ==, first);
+  g_assert_cmpstr (((VmRecentExport *) g_ptr_array_index (recent, 0))->format, ==, "qvhighlights");
+  g_assert_true (g_str_has_suffix (((VmRecentExport *) g_ptr_array_index (recent, 1))->path, "set-11.json"));
+  g_assert_cmpstr (((VmRecentExport *) g_ptr_array_index (recent, 1))->format, ==, "vidmark");
+  g_assert_true (g_str_has_suffix (((VmRecentExport *) g_ptr_array_index (recent, 9))->path, "set-03.json"));
+  for (guint i = 1; i < recent->len; i++)
+    g_assert_cmpstr (((VmRecentExport *) g_ptr_array_index (recent, i))->path, !=, first);
+  g_assert_cmpint (g_menu_model_get_n_items (menu), ==, VM_RECENT_EXPORTS_MAX);
+
+  /* A failed export is not remembered. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.export-to", "(ss)",
+                                             "qvhighlights", "/nonexistent-folder/x.jsonl"));
+  g_clear_pointer (&recent, g_ptr_array_unref);
+  recent = vm_recent_exports_get (settings);
+  g_assert_cmpstr (((VmRecentExport *) g_ptr_array_index (recent, 0))->path, ==, first);
+
+  /* A second window shows the same list. */
+  {
+    VmWindow *other = vm_window_new (NULL, vm_catalog_get_path (catalog));
+
+    g_assert_cmpint (g_menu_model_get_n_items (vm_window_get_recent_exports_menu (other)), ==,
+                     VM_RECENT_EXPORTS_MAX);
+    gtk_window_destroy (GTK_WINDOW (other));
+  }
+
+  /* Its folder opens in the file manager. */
+  g_unlink (opened);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.open-export-folder", "s", first));
+  wait_for (file_exists, opened, 20, "the folder to be opened");
+  {
+    g_autofree char *text = NULL;
+    g_autofree char *uri = g_filename_to_uri (export_dir, NULL, NULL);
+
+    spin (100);
+    g_assert_true (g_file_get_contents (opened, &text, NULL, &error));
+    /* %u: GIO may hand a local folder over as a path. */
+    g_strstrip (text);
+    if (g_strcmp0 (text, export_dir) != 0)
+      g_assert_cmpstr (text, ==, uri);
+  }
+  /* A folder that is gone: a toast. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.open-export-folder", "s",
+                                             "/nonexistent-folder/x.jsonl"));
+  g_assert_cmpstr (vm_window_get_last_toast (window), ==, "The folder of that export no longer exists");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_settings_reset (settings, "recent-exports");
+}
+
+typedef struct {
+  guint n;
+  guint position, removed, added;
+} ItemsChanged;
+
+static void
+items_changed_cb (GListModel   *model,
+                  guint         position,
+                  guint         removed,
+                  guint         added,
+                  ItemsChanged *c)
+{
+  c->n++;
+  c->position = position;
+  c->removed = removed;
+  c->added = added;
+}
+
+/* Reading the library again replaces only the rows that changed (no
+ * signal at all when nothing did), so that reloads while indexing a large
+ * library stay cheap. */
+static void
+test_window_library_reload (void)
+{
+  gint64 video_id;
+  g_autoptr(VmCatalog) catalog = make_catalog ("window-reload.sqlite", &video_id);
+  g_autoptr(GError) error = NULL;
+  ItemsChanged c = { 0 };
+  GListModel *library;
+  VmWindow *window;
+
+  window = vm_window_new (NULL, vm_catalog_get_path (catalog));
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for (window_idle, window, 20, "the library");
+  library = vm_window_get_library (window);
+  g_assert_cmpuint (g_list_model_get_n_items (library), ==, 2);
+  g_signal_connect (library, "items-changed", G_CALLBACK (items_changed_cb), &c);
+
+  vm_window_reload_library (window);
+  wait_for (window_idle, window, 20, "a reload");
+  g_assert_cmpuint (c.n, ==, 0);
+
+  g_assert_true (vm_catalog_set_video_status (catalog, video_id, VM_VIDEO_STATUS_ERROR, "broken", &error));
+  g_assert_no_error (error);
+  vm_window_reload_library (window);
+  wait_for (window_idle, window, 20, "a reload");
+  g_assert_cmpuint (c.n, ==, 1);
+  g_assert_cmpuint (c.position, ==, 1);
+  g_assert_cmpuint (c.removed, ==, 1);
+  g_assert_cmpuint (c.added, ==, 1);
+  {
+    g_autoptr(VmLibraryItem) item = g_list_model_get_item (library, 1);
+
+    g_assert_cmpint (vm_library_item_get_status (item), ==, VM_VIDEO_STATUS_ERROR);
+  }
+
+  g_signal_handlers_disconnect_by_data (library, &c);
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
 /* Importing a dataset from the window: off the main thread through the
  * export layer, into the selected set, with a toast of the counts. */
 static void
@@ -1373,6 +1900,109 @@ library_indexed (gpointer data)
 
 /* Adding a folder in the window indexes it in the worker process, and the
  * library shows the result. */
+/* The UI thread's own work between two runs of a 10 ms high-priority
+ * timeout: its CPU time (CLOCK_THREAD_CPUTIME_ID), so that the figure does
+ * not depend on other load on the machine (docs/PERFORMANCE.md, "Window"). */
+typedef struct {
+  guint  id;
+  gint64 last_cpu;
+  gint64 max_work;
+  guint  n_ticks;
+} WorkMonitor;
+
+static gint64
+thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+static gboolean
+work_tick_cb (gpointer data)
+{
+  WorkMonitor *w = data;
+  gint64 cpu = thread_cpu_us ();
+
+  w->max_work = MAX (w->max_work, cpu - w->last_cpu);
+  w->last_cpu = cpu;
+  w->n_ticks++;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+work_monitor_start (WorkMonitor *w)
+{
+  memset (w, 0, sizeof *w);
+  w->last_cpu = thread_cpu_us ();
+  w->id = g_timeout_add_full (G_PRIORITY_HIGH, 10, work_tick_cb, w, NULL);
+}
+
+static void
+work_monitor_stop (WorkMonitor *w,
+                   const char  *what)
+{
+  g_source_remove (w->id);
+  work_tick_cb (w);
+  g_test_message ("%s: longest UI-thread work between two ticks %.1f ms (%u ticks)",
+                  what, w->max_work / 1000.0, w->n_ticks);
+}
+
+/* A library of 10 000 videos read again (as indexing does after every
+ * file) holds the UI thread for well under 50 ms at a time: unchanged rows
+ * are kept. */
+static void
+test_window_reload_cost (void)
+{
+  g_autofree char *path = new_catalog_path ("window-10k.sqlite");
+  g_autoptr(GError) error = NULL;
+  WorkMonitor w;
+  VmWindow *window;
+  gint64 folder_id;
+
+  {
+    g_autoptr(VmCatalog) catalog = vm_catalog_open (path, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (vm_catalog_add_folder (catalog, "/videos", &folder_id, &error));
+    g_assert_true (vm_catalog_begin (catalog, &error));
+    for (guint i = 0; i < 10000; i++)
+      {
+        g_autoptr(VmVideo) v = vm_video_new ();
+
+        v->folder_id = folder_id;
+        v->path = g_strdup_printf ("/videos/holiday-%05u.mp4", i);
+        v->duration_ns = (gint64) (60 + i % 600) * SEC;
+        v->status = VM_VIDEO_STATUS_INDEXED;
+        g_assert_true (vm_catalog_save_video (catalog, v, &error));
+      }
+    g_assert_true (vm_catalog_commit (catalog, &error));
+    g_assert_no_error (error);
+  }
+
+  window = vm_window_new (NULL, path);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for (window_idle, window, 30, "the library");
+  g_assert_cmpuint (g_list_model_get_n_items (vm_window_get_library (window)), ==, 10001);
+  spin (200);
+
+  work_monitor_start (&w);
+  for (guint i = 0; i < 3; i++)
+    {
+      vm_window_reload_library (window);
+      wait_for (window_idle, window, 30, "a reload");
+      spin (50);
+    }
+  work_monitor_stop (&w, "3 reloads of 10 000 videos");
+  g_assert_cmpint (w.max_work, <, 50000);
+  g_assert_cmpuint (g_list_model_get_n_items (vm_window_get_library (window)), ==, 10001);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
 static void
 test_window_index (void)
 {
@@ -1380,6 +2010,7 @@ test_window_index (void)
   g_autoptr(GSettings) settings = g_settings_new ("io.github.vidmark.Vidmark");
   g_auto(GStrv) folders = NULL;
   VmWindow *window;
+  WorkMonitor w;
 
   if (g_getenv ("VIDMARK_CLI") == NULL)
     {
@@ -1392,10 +2023,14 @@ test_window_index (void)
   wait_for (window_idle, window, 20, "the empty library");
   g_assert_cmpstr (vm_window_get_page (window), ==, "no-library");
 
+  work_monitor_start (&w);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "library.add-folder-path", "s", media_dir));
   /* Indexing runs: the action is off until it is done. */
   g_assert_true (vm_window_get_busy (window));
   wait_for (library_indexed, window, 90, "indexing in the worker");
+  /* The UI thread never computed for 50 ms at a time meanwhile. */
+  work_monitor_stop (&w, "indexing");
+  g_assert_cmpint (w.max_work, <, 50000);
   g_assert_cmpstr (vm_window_get_page (window), ==, "main");
 
   /* The folder is remembered in the settings too. */
@@ -1494,6 +2129,8 @@ main (int   argc,
   g_assert_no_error (error);
   g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
   g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", tmp_dir, TRUE);
+  install_folder_opener ();
 
   if (!gtk_init_check ())
     {
@@ -1521,6 +2158,7 @@ main (int   argc,
   g_test_add_func ("/widgets/search/thumbnail", test_thumbnail_find);
   g_test_add_func ("/widgets/annotation/stack", test_annotation_stack);
   g_test_add_func ("/widgets/annotation/save-failure", test_annotation_save_failure);
+  g_test_add_func ("/widgets/annotation/clip-saliency", test_annotation_clip_saliency);
   g_test_add_func ("/widgets/library/load", test_library_load);
   g_test_add_func ("/widgets/timeline", test_timeline);
   g_test_add_func ("/widgets/playback/basics", test_playback);
@@ -1529,9 +2167,13 @@ main (int   argc,
   g_test_add_func ("/widgets/index-runner", test_index_runner);
   g_test_add_func ("/widgets/preferences", test_preferences);
   g_test_add_func ("/widgets/window/flow", test_window);
+  g_test_add_func ("/widgets/window/saliency-keys", test_window_saliency_keys);
+  g_test_add_func ("/widgets/window/recent-exports", test_window_recent_exports);
+  g_test_add_func ("/widgets/window/library-reload", test_window_library_reload);
   g_test_add_func ("/widgets/window/import", test_window_import);
   g_test_add_func ("/widgets/window/errors", test_window_errors);
   g_test_add_func ("/widgets/window/index", test_window_index);
+  g_test_add_func ("/widgets/window/reload-cost", test_window_reload_cost);
   g_test_add_func ("/widgets/window/narrow", test_window_narrow);
 
   ret = g_test_run ();
