@@ -120,10 +120,7 @@ static void
 test_schema (Fixture       *f,
              gconstpointer  data)
 {
-<<<<<<< HEAD
   /* Datasets arrived with version 2; later migrations keep them. */
-=======
->>>>>>> ui
   g_assert_cmpint (vm_catalog_get_latest_version (), >=, 2);
   g_assert_cmpint (vm_catalog_get_schema_version (f->catalog), ==, vm_catalog_get_latest_version ());
 }
