@@ -611,7 +611,7 @@ cmd_index (VmCli               *cli,
   g_autofree char *model_name = NULL;
   g_autoptr(VmGpuDevice) device = NULL;
   g_autoptr(VmClipModel) model = NULL;
-  gboolean no_visual = FALSE;
+  gboolean no_visual = FALSE, quiet;
   double dedupe = NAN, keep_every = NAN;   /* NAN: not given */
   int batch_size = 32;
   IndexRun run = { 0 };
@@ -699,6 +699,9 @@ cmd_index (VmCli               *cli,
     }
   if (ocr_languages != NULL)
     run.options.text.ocr_options.languages = ocr_languages;
+  quiet = cli->quiet;
+  if (run.progress_json)
+    cli->quiet = TRUE;
   if (!isnan (dedupe))
     {
       if (!(dedupe >= 0 && dedupe <= 1))
@@ -732,17 +735,6 @@ cmd_index (VmCli               *cli,
   if (!(catalog = vm_cli_open_catalog (cli, &ret)))
     return ret;
 
-  if (!no_visual)
-    {
-      gboolean failed;
-
-      model = load_index_model (model_name, cli->quiet, &device, &failed);
-      if (failed)
-        return VM_EXIT_FAILURE;
-      run.options.model = model;
-    }
-  if (run.progress_json)
-    cli->quiet = TRUE;
 
   for (int i = 1; i < argc; i++)
     {
@@ -765,6 +757,17 @@ cmd_index (VmCli               *cli,
         return VM_EXIT_FAILURE;
       }
   }
+
+  /* After the cheap checks: loading a model takes a while. */
+  if (!no_visual)
+    {
+      gboolean failed;
+
+      model = load_index_model (model_name, quiet, &device, &failed);
+      if (failed)
+        return VM_EXIT_FAILURE;
+      run.options.model = model;
+    }
 
   job = vm_job_new (_("Indexing"));
   loop = g_main_loop_new (NULL, FALSE);

@@ -123,26 +123,32 @@ void
 vm_frame_grey_thumbnail (const VmFrame *frame,
                          guint8         grey[256])
 {
+  /* Large frames (native size) are read on a grid of about 256 points a
+   * side; frames of the usual 224 pixels in full. */
+  guint step = MAX (1, MIN (frame->width, frame->height) / 256);
+
   for (guint cy = 0; cy < 16; cy++)
     {
-      guint y0 = cy * frame->height / 16, y1 = MAX (y0 + 1, (cy + 1) * frame->height / 16);
+      guint y0 = cy * frame->height / 16;
+      guint y1 = MIN (frame->height, MAX (y0 + 1, (cy + 1) * frame->height / 16));
 
       for (guint cx = 0; cx < 16; cx++)
         {
-          guint x0 = cx * frame->width / 16, x1 = MAX (x0 + 1, (cx + 1) * frame->width / 16);
+          guint x0 = cx * frame->width / 16;
+          guint x1 = MIN (frame->width, MAX (x0 + 1, (cx + 1) * frame->width / 16));
           guint64 sum = 0, count = 0;
 
-          y1 = MIN (y1, frame->height);
-          x1 = MIN (x1, frame->width);
-          for (guint y = y0; y < y1; y++)
+          for (guint y = y0; y < y1; y += step)
             {
-              const guint8 *p = frame->data + (gsize) y * frame->stride + 3 * x0;
+              const guint8 *p = frame->data + (gsize) y * frame->stride;
 
-              for (guint x = x0; x < x1; x++, p += 3)
-                sum += 77u * p[0] + 150u * p[1] + 29u * p[2];
-              count += x1 - x0;
+              for (guint x = x0; x < x1; x += step)
+                {
+                  sum += 77u * p[3 * x] + 150u * p[3 * x + 1] + 29u * p[3 * x + 2];
+                  count++;
+                }
             }
-          grey[cy * 16 + cx] = count > 0 ? (guint8) ((sum / count + 128) >> 8) : 0;
+          grey[cy * 16 + cx] = count > 0 ? (guint8) MIN (255, (sum / count + 128) >> 8) : 0;
         }
     }
 }
@@ -539,15 +545,17 @@ hold_frame (SampleState   *state,
   HeldFrame *h = &state->held;
   gsize size = (gsize) frame->width * 3 * frame->height;
 
-  if (h->capacity < size)
+  /* The pixels are only needed for the encoder. */
+  if (state->embedder != NULL && h->capacity < size)
     {
       g_free (h->data);
       h->data = g_malloc (size);
       h->capacity = size;
     }
-  for (guint y = 0; y < frame->height; y++)
-    memcpy (h->data + (gsize) y * frame->width * 3, frame->data + (gsize) y * frame->stride,
-            (gsize) frame->width * 3);
+  if (state->embedder != NULL)
+    for (guint y = 0; y < frame->height; y++)
+      memcpy (h->data + (gsize) y * frame->width * 3, frame->data + (gsize) y * frame->stride,
+              (gsize) frame->width * 3);
   h->valid = TRUE;
   h->pts_ns = frame->pts_ns;
   h->keyframe = frame->keyframe;

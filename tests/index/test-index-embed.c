@@ -773,7 +773,7 @@ test_bounded (Fixture       *f,
   options.sampler.rate = 2;
   options.keep_every = 0;
   options.batch_size = 4;
-  options.encoder_delay_ms = 15;
+  options.encoder_delay_ms = 30;
   run_index (f, &options, &report);
   g_assert_cmpuint (report.n_frames, >=, 119);
   g_assert_cmpuint (report.n_embedded, ==, report.n_frames);
