@@ -65,9 +65,19 @@ typedef struct {
 /* Refines @moment (of video moment->video_id at moment->path) in place for
  * the unit-length @query of vm_clip_model_get_projection_dim() floats.
  * @model_id is the catalog's id of @model (vm_catalog_ensure_model).
+ * Runs synchronously on the calling thread (decoding, encoding and catalog
+ * writes); to refine in the background, run it in a worker thread with a
+ * VmCatalog of its own opened on the same file (a VmCatalog is used from
+ * one thread at a time), and apply the moved boundaries on the main thread.
+ * The video must be in the catalog (its duration and frame rate are read
+ * there; VM_CATALOG_ERROR_NOT_FOUND otherwise).
+ *
  * A moment whose file is gone or cannot be decoded is left as it is and
- * FALSE is returned with the media error; cancelling gives
- * G_IO_ERROR_CANCELLED. */
+ * FALSE is returned with the media error (a file that is gone gives
+ * VM_MEDIA_ERROR_NOT_FOUND even where the cache holds its frames; for a
+ * file that is there the cache is trusted, as the catalog empties it when
+ * the file changes); cancelling gives G_IO_ERROR_CANCELLED, and any error
+ * leaves the moment as it was.  @report (optional) is filled on success. */
 gboolean vm_refine_moment (VmCatalog              *catalog,
                            VmClipModel            *model,
                            gint64                  model_id,
