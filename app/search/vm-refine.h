@@ -28,7 +28,8 @@
  * Frames: the windows are sampled with vm_sampler_run() (one accurate seek
  * each, rate frames/s on the grid k / rate, at most the video's frame rate),
  * scaled to a short side of max(224, the model's image size) and encoded in
- * batches.  A window is taken from the cache when every grid time in it has a
+ * batches on a thread of their own while decoding goes on; the cache is
+ * written on the calling thread.  A window is taken from the cache when every grid time in it has a
  * cached frame at most one interval later; otherwise only the span of the
  * missing grid times is decoded.  Scores use the fp16 values, cached or not,
  * so a run from the cache gives exactly the same result.
