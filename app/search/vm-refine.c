@@ -348,8 +348,9 @@ ensure_window (Encoder                *encoder,
   g_autoptr(GBytes) bytes = NULL;
   gint64 step = grid_time (1, rate);
   gint64 first_missing = -1, last_missing = -1;
+  g_autoptr(GArray) covered = g_array_new (FALSE, FALSE, sizeof (gint64));
   guint64 k;
-  guint j = 0, n_cached = 0;
+  guint j = 0;
 
   bytes = vm_catalog_get_dense_embeddings (encoder->catalog, encoder->video_id, encoder->model_id,
                                            w.from, w.to + step, &cached, error);
@@ -370,7 +371,7 @@ ensure_window (Encoder                *encoder,
         j++;
       if (j < cached->len && g_array_index (cached, gint64, j) < t + step)
         {
-          n_cached++;
+          g_array_append_val (covered, t);
           continue;
         }
       if (first_missing < 0)
@@ -378,7 +379,14 @@ ensure_window (Encoder                *encoder,
       last_missing = t;
     }
 
-  report->n_cached += n_cached;
+  /* Cached frames inside the span that is decoded are decoded again. */
+  for (guint i = 0; i < covered->len; i++)
+    {
+      gint64 t = g_array_index (covered, gint64, i);
+
+      if (first_missing < 0 || t < first_missing || t > last_missing)
+        report->n_cached++;
+    }
   if (first_missing < 0)
     return TRUE;
 

@@ -284,6 +284,9 @@ test_refine (void)
   check_close (again->end_ns, SPAN_END, tolerance);
   g_assert_cmpuint (report.n_cached, >, 0);
   g_assert_cmpuint (report.n_decoded, <, 2 * 24);
+  /* One frame per grid time of the merged window (6.6 s at 6/s), none twice. */
+  g_assert_cmpuint (report.n_cached + report.n_decoded, >=, 39);
+  g_assert_cmpuint (report.n_cached + report.n_decoded, <=, 41);
   g_clear_pointer (&again, vm_moment_free);
 
   /* Shifted late by 1.5 s. */
