@@ -98,8 +98,7 @@ typedef struct {
 
   /* Windowed runs, under @lock. */
   gboolean          window;          /* start_ns or stop_ns set */
-  gboolean          prerolling;      /* before the seek: keyframes flow, nothing is chosen */
-  gboolean          preroll_key;     /* a keyframe went to the decoder while prerolling */
+  gboolean          prerolling;      /* before the seek: everything flows, nothing is chosen */
   gboolean          in_seeking;      /* seek sent, decoder input has not seen its segment yet */
   gboolean          out_seeking;     /* same at decodebin's video pad */
   guint64           first_k;         /* rate mode: the first target in the window */
@@ -552,15 +551,10 @@ decoder_sink_probe_cb (GstPad          *pad,
   self->stats.units_in++;
   if (self->prerolling)
     {
-      /* One picture is enough to preroll: after a keyframe, the delta
-       * units are left out. */
-      if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT) && self->preroll_key)
-        {
-          g_mutex_unlock (&self->lock);
-          return GST_PAD_PROBE_DROP;
-        }
-      if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT))
-        self->preroll_key = TRUE;
+      /* One picture prerolls: the decoder gets what it needs for its first
+       * output (a frame-threaded decoder holds a few frames back; units
+       * after the first keyframe keep that to a few frames rather than a
+       * few groups of pictures). */
       self->stats.units_decoded++;
       g_mutex_unlock (&self->lock);
       return GST_PAD_PROBE_OK;

@@ -151,6 +151,42 @@ vm_refine_find_edge (const double  *times,
 
 /* ---- Dense frames: the cache, else decode and encode --------------------- */
 
+/* One batch of decoded frames for the encoder. */
+typedef struct {
+  GPtrArray  *pixels;   /* guint8*, packed RGB copies; freed once encoded */
+  GArray     *images;   /* VmClipImage */
+  GArray     *pts;      /* gint64 */
+  float      *out;      /* n × dim, once encoded */
+  GError     *error;
+} Batch;
+
+static Batch *
+batch_new (void)
+{
+  Batch *b = g_new0 (Batch, 1);
+
+  b->pixels = g_ptr_array_new_with_free_func (g_free);
+  b->images = g_array_new (FALSE, FALSE, sizeof (VmClipImage));
+  b->pts = g_array_new (FALSE, FALSE, sizeof (gint64));
+  return b;
+}
+
+static void
+batch_free (Batch *b)
+{
+  if (b == NULL)
+    return;
+  g_ptr_array_unref (b->pixels);
+  g_array_unref (b->images);
+  g_array_unref (b->pts);
+  g_free (b->out);
+  g_clear_error (&b->error);
+  g_free (b);
+}
+
+/* Decoded frames are encoded in batches on a thread of their own while the
+ * sampler goes on decoding; the catalog is written on the calling thread
+ * once all are done. */
 typedef struct {
   VmCatalog     *catalog;
   VmClipModel   *model;
@@ -160,41 +196,95 @@ typedef struct {
   guint          batch;
   GCancellable  *cancellable;
 
-  /* Frames waiting for the encoder: packed RGB copies. */
-  GPtrArray     *pixels;     /* guint8*, owned */
-  GArray        *images;     /* VmClipImage */
-  GArray        *pts;        /* gint64 */
-  guint          n_encoded;
+  GThreadPool   *pool;      /* one thread; NULL: encode on the calling thread */
+  GPtrArray     *batches;   /* Batch*, in the order of their frames */
+  Batch         *current;   /* being filled */
 } Encoder;
 
-static gboolean
-encoder_flush (Encoder  *self,
-               GError  **error)
+static void
+encode_batch_cb (gpointer data,
+                 gpointer user_data)
 {
-  g_autofree float *out = NULL;
-  g_autofree guint16 *halves = NULL;
-  guint n = self->images->len;
-  gboolean ok;
+  Batch *b = data;
+  Encoder *self = user_data;
 
-  if (n == 0)
-    return TRUE;
+  b->out = g_new (float, (gsize) b->images->len * self->dim);
+  if (!vm_clip_model_encode_images (self->model, (const VmClipImage *) (gpointer) b->images->data,
+                                    b->images->len, b->out, &b->error))
+    g_clear_pointer (&b->out, g_free);
+  /* The pixels are not needed any more. */
+  g_ptr_array_set_size (b->pixels, 0);
+  g_array_set_size (b->images, 0);
+}
 
-  out = g_new (float, (gsize) n * self->dim);
-  halves = g_new (guint16, (gsize) n * self->dim);
-  if (!vm_clip_model_encode_images (self->model, (const VmClipImage *) (gpointer) self->images->data,
-                                    n, out, error))
-    return FALSE;
-  for (gsize i = 0; i < (gsize) n * self->dim; i++)
-    halves[i] = vm_float_to_half (out[i]);
+static void
+encoder_submit (Encoder *self)
+{
+  Batch *b = g_steal_pointer (&self->current);
 
-  ok = vm_catalog_put_dense_embeddings (self->catalog, self->video_id, self->model_id,
-                                        (const gint64 *) (gpointer) self->pts->data, n, self->dim,
-                                        halves, error);
-  self->n_encoded += n;
-  g_ptr_array_set_size (self->pixels, 0);
-  g_array_set_size (self->images, 0);
-  g_array_set_size (self->pts, 0);
-  return ok;
+  if (b == NULL)
+    return;
+  if (b->pts->len == 0)
+    {
+      batch_free (b);
+      return;
+    }
+  g_ptr_array_add (self->batches, b);
+  if (self->pool == NULL || !g_thread_pool_push (self->pool, b, NULL))
+    encode_batch_cb (b, self);
+}
+
+/* Waits for the encoder thread. */
+static void
+encoder_wait (Encoder *self)
+{
+  if (self->pool != NULL)
+    {
+      g_thread_pool_free (self->pool, FALSE, TRUE);
+      self->pool = NULL;
+    }
+}
+
+static void
+encoder_clear (Encoder *self)
+{
+  encoder_wait (self);
+  g_clear_pointer (&self->current, batch_free);
+  g_clear_pointer (&self->batches, g_ptr_array_unref);
+}
+
+/* Encodes what is left and stores every batch in the cache, in fp16.
+ * Counts the frames into @n_decoded. */
+static gboolean
+encoder_finish (Encoder  *self,
+                guint    *n_decoded,
+                GError  **error)
+{
+  encoder_submit (self);
+  encoder_wait (self);
+
+  for (guint i = 0; i < self->batches->len; i++)
+    {
+      Batch *b = g_ptr_array_index (self->batches, i);
+      g_autofree guint16 *halves = NULL;
+      guint n = b->pts->len;
+
+      if (b->error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&b->error));
+          return FALSE;
+        }
+      halves = g_new (guint16, (gsize) n * self->dim);
+      for (gsize k = 0; k < (gsize) n * self->dim; k++)
+        halves[k] = vm_float_to_half (b->out[k]);
+      if (!vm_catalog_put_dense_embeddings (self->catalog, self->video_id, self->model_id,
+                                            (const gint64 *) (gpointer) b->pts->data, n, self->dim,
+                                            halves, error))
+        return FALSE;
+      *n_decoded += n;
+    }
+  g_ptr_array_set_size (self->batches, 0);
+  return TRUE;
 }
 
 static gboolean
@@ -210,19 +300,21 @@ frame_cb (const VmFrame  *frame,
   if (g_cancellable_set_error_if_cancelled (self->cancellable, error))
     return FALSE;
 
+  if (self->current == NULL)
+    self->current = batch_new ();
   copy = g_malloc (row * frame->height);
   for (guint y = 0; y < frame->height; y++)
     memcpy (copy + y * row, frame->data + (gsize) y * frame->stride, row);
-  g_ptr_array_add (self->pixels, copy);
+  g_ptr_array_add (self->current->pixels, copy);
   image.data = copy;
   image.width = frame->width;
   image.height = frame->height;
   image.row_bytes = (guint) row;
-  g_array_append_val (self->images, image);
-  g_array_append_val (self->pts, frame->pts_ns);
+  g_array_append_val (self->current->images, image);
+  g_array_append_val (self->current->pts, frame->pts_ns);
 
-  if (self->images->len >= self->batch)
-    return encoder_flush (self, error);
+  if (self->current->pts->len >= self->batch)
+    encoder_submit (self);
   return TRUE;
 }
 
@@ -239,8 +331,10 @@ typedef struct {
   gint64  to;
 } Window;
 
-/* Makes sure every grid time of @w has its frame in the cache: decodes and
- * encodes the span of those that have none.  Counts into @report. */
+/* Makes sure every grid time of @w will have its frame in the cache:
+ * decodes the span of those that have none, handing the frames to the
+ * encoder (encoder_finish() stores them).  Counts the cached ones into
+ * @report. */
 static gboolean
 ensure_window (Encoder                *encoder,
                const char             *path,
@@ -254,8 +348,9 @@ ensure_window (Encoder                *encoder,
   g_autoptr(GBytes) bytes = NULL;
   gint64 step = grid_time (1, rate);
   gint64 first_missing = -1, last_missing = -1;
+  g_autoptr(GArray) covered = g_array_new (FALSE, FALSE, sizeof (gint64));
   guint64 k;
-  guint j = 0, n_cached = 0;
+  guint j = 0;
 
   bytes = vm_catalog_get_dense_embeddings (encoder->catalog, encoder->video_id, encoder->model_id,
                                            w.from, w.to + step, &cached, error);
@@ -276,7 +371,7 @@ ensure_window (Encoder                *encoder,
         j++;
       if (j < cached->len && g_array_index (cached, gint64, j) < t + step)
         {
-          n_cached++;
+          g_array_append_val (covered, t);
           continue;
         }
       if (first_missing < 0)
@@ -284,7 +379,14 @@ ensure_window (Encoder                *encoder,
       last_missing = t;
     }
 
-  report->n_cached += n_cached;
+  /* Cached frames inside the span that is decoded are decoded again. */
+  for (guint i = 0; i < covered->len; i++)
+    {
+      gint64 t = g_array_index (covered, gint64, i);
+
+      if (first_missing < 0 || t < first_missing || t > last_missing)
+        report->n_cached++;
+    }
   if (first_missing < 0)
     return TRUE;
 
@@ -300,14 +402,10 @@ ensure_window (Encoder                *encoder,
     /* The first frame of a window at 0 needs no seek: stop alone makes it a window. */
     options.stop_ns = MAX (last_missing, 1);
 
-    encoder->n_encoded = 0;
     ok = vm_sampler_run (path, &options, frame_cb, encoder, encoder->cancellable, error);
+    /* A window's last frames need not wait for the next window's. */
     if (ok)
-      ok = encoder_flush (encoder, error);
-    g_ptr_array_set_size (encoder->pixels, 0);
-    g_array_set_size (encoder->images, 0);
-    g_array_set_size (encoder->pts, 0);
-    report->n_decoded += encoder->n_encoded;
+      encoder_submit (encoder);
     return ok;
   }
 }
@@ -392,9 +490,6 @@ vm_refine_moment (VmCatalog              *catalog,
   VmRefineOptions opts;
   VmRefineReport local_report;
   g_autoptr(VmVideo) video = NULL;
-  g_autoptr(GPtrArray) pixels = NULL;
-  g_autoptr(GArray) images = NULL;
-  g_autoptr(GArray) pts = NULL;
   g_autoptr(GArray) start_times = NULL;
   g_autoptr(GArray) start_scores = NULL;
   g_autoptr(GArray) end_times = NULL;
@@ -491,9 +586,6 @@ vm_refine_moment (VmCatalog              *catalog,
   }
 
   short_side = MAX (224u, vm_clip_model_get_image_size (model));
-  pixels = g_ptr_array_new_with_free_func (g_free);
-  images = g_array_new (FALSE, FALSE, sizeof (VmClipImage));
-  pts = g_array_new (FALSE, FALSE, sizeof (gint64));
   encoder.catalog = catalog;
   encoder.model = model;
   encoder.video_id = moment->video_id;
@@ -501,13 +593,21 @@ vm_refine_moment (VmCatalog              *catalog,
   encoder.dim = vm_clip_model_get_projection_dim (model);
   encoder.batch = opts.batch;
   encoder.cancellable = cancellable;
-  encoder.pixels = pixels;
-  encoder.images = images;
-  encoder.pts = pts;
+  encoder.batches = g_ptr_array_new_with_free_func ((GDestroyNotify) batch_free);
+  /* Without a thread, batches are encoded on this one. */
+  encoder.pool = g_thread_pool_new (encode_batch_cb, &encoder, 1, TRUE, NULL);
 
-  for (guint w = 0; w < n_windows; w++)
-    if (!ensure_window (&encoder, moment->path, short_side, rate, windows[w], report, error))
+  {
+    gboolean ok = TRUE;
+
+    for (guint w = 0; w < n_windows && ok; w++)
+      ok = ensure_window (&encoder, moment->path, short_side, rate, windows[w], report, error);
+    if (ok)
+      ok = encoder_finish (&encoder, &report->n_decoded, error);
+    encoder_clear (&encoder);
+    if (!ok)
       return FALSE;
+  }
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;

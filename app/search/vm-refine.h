@@ -28,7 +28,8 @@
  * Frames: the windows are sampled with vm_sampler_run() (one accurate seek
  * each, rate frames/s on the grid k / rate, at most the video's frame rate),
  * scaled to a short side of max(224, the model's image size) and encoded in
- * batches.  A window is taken from the cache when every grid time in it has a
+ * batches on a thread of their own while decoding goes on; the cache is
+ * written on the calling thread.  A window is taken from the cache when every grid time in it has a
  * cached frame at most one interval later; otherwise only the span of the
  * missing grid times is decoded.  Scores use the fp16 values, cached or not,
  * so a run from the cache gives exactly the same result.
@@ -65,9 +66,19 @@ typedef struct {
 /* Refines @moment (of video moment->video_id at moment->path) in place for
  * the unit-length @query of vm_clip_model_get_projection_dim() floats.
  * @model_id is the catalog's id of @model (vm_catalog_ensure_model).
+ * Runs synchronously on the calling thread (decoding, encoding and catalog
+ * writes); to refine in the background, run it in a worker thread with a
+ * VmCatalog of its own opened on the same file (a VmCatalog is used from
+ * one thread at a time), and apply the moved boundaries on the main thread.
+ * The video must be in the catalog (its duration and frame rate are read
+ * there; VM_CATALOG_ERROR_NOT_FOUND otherwise).
+ *
  * A moment whose file is gone or cannot be decoded is left as it is and
- * FALSE is returned with the media error; cancelling gives
- * G_IO_ERROR_CANCELLED. */
+ * FALSE is returned with the media error (a file that is gone gives
+ * VM_MEDIA_ERROR_NOT_FOUND even where the cache holds its frames; for a
+ * file that is there the cache is trusted, as the catalog empties it when
+ * the file changes); cancelling gives G_IO_ERROR_CANCELLED, and any error
+ * leaves the moment as it was.  @report (optional) is filled on success. */
 gboolean vm_refine_moment (VmCatalog              *catalog,
                            VmClipModel            *model,
                            gint64                  model_id,

@@ -284,6 +284,9 @@ test_refine (void)
   check_close (again->end_ns, SPAN_END, tolerance);
   g_assert_cmpuint (report.n_cached, >, 0);
   g_assert_cmpuint (report.n_decoded, <, 2 * 24);
+  /* One frame per grid time of the merged window (6.6 s at 6/s), none twice. */
+  g_assert_cmpuint (report.n_cached + report.n_decoded, >=, 39);
+  g_assert_cmpuint (report.n_cached + report.n_decoded, <=, 41);
   g_clear_pointer (&again, vm_moment_free);
 
   /* Shifted late by 1.5 s. */
@@ -390,6 +393,20 @@ test_refine_missing (void)
   g_assert_true (vm_refine_moment (catalog, model, model_id, query, moment, NULL, &report, NULL,
                                    &error));
   g_assert_no_error (error);
+  g_assert_cmpuint (report.n_decoded, >, 0);
+  g_assert_cmpuint (n_cached_frames (id), ==, report.n_decoded);
+  g_clear_pointer (&moment, vm_moment_free);
+
+  /* A re-index (the frames replaced) empties the cache: decoded again. */
+  g_assert_true (vm_catalog_replace_frames (catalog, id, NULL, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_cached_frames (id), ==, 0);
+  moment = moment_at (gone, id, SPAN_START - 1.5, SPAN_END + 1.5);
+  g_assert_true (vm_refine_moment (catalog, model, model_id, query, moment, NULL, &report, NULL,
+                                   &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (report.n_decoded, >, 0);
+  g_assert_cmpuint (report.n_cached, ==, 0);
   g_clear_pointer (&moment, vm_moment_free);
 
   g_assert_cmpint (g_unlink (gone), ==, 0);
