@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include <inttypes.h>
 #include <glib/gi18n.h>
 
 #define CHUNK VM_CATALOG_EMBEDDING_CHUNK
@@ -39,8 +40,8 @@ vm_catalog_replace_frames (VmCatalog            *self,
     if (frames[i].pts_ns <= frames[i - 1].pts_ns)
       {
         g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
-                     _("Frame timestamps must increase (frame %u at %" G_GINT64_FORMAT
-                       " ns follows %" G_GINT64_FORMAT " ns)"),
+                     _("Frame timestamps must increase (frame %u at %" PRId64
+                       " ns follows %" PRId64 " ns)"),
                      i, frames[i].pts_ns, frames[i - 1].pts_ns);
         return FALSE;
       }
@@ -521,13 +522,13 @@ vm_catalog_put_embeddings (VmCatalog      *self,
   if (model_dim == 0)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-                   _("No model with id %" G_GINT64_FORMAT " in the catalog"), model_id);
+                   _("No model with id %" PRId64 " in the catalog"), model_id);
       goto fail;
     }
   if (model_dim != dim)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
-                   _("Embeddings of dimension %u given for a model of dimension %" G_GINT64_FORMAT),
+                   _("Embeddings of dimension %u given for a model of dimension %" PRId64),
                    dim, model_dim);
       goto fail;
     }
@@ -555,8 +556,8 @@ vm_catalog_put_embeddings (VmCatalog      *self,
   if (end > (guint64) video_frames)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
-                   _("Embeddings for frames %u to %" G_GUINT64_FORMAT " given, but the video "
-                     "has %" G_GINT64_FORMAT " frames"),
+                   _("Embeddings for frames %u to %" PRIu64 " given, but the video "
+                     "has %" PRId64 " frames"),
                    first_frame, end - 1, video_frames);
       goto fail;
     }
@@ -756,7 +757,7 @@ model_dim (VmCatalog  *self,
     return 0;
   if (dim <= 0)
     g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-                 _("No model with id %" G_GINT64_FORMAT " in the catalog"), model_id);
+                 _("No model with id %" PRId64 " in the catalog"), model_id);
   return MAX (dim, 0);
 }
 
@@ -789,7 +790,7 @@ vm_catalog_put_dense_embeddings (VmCatalog      *self,
     if (pts_ns[i] < 0)
       {
         g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
-                     _("Invalid frame timestamp %" G_GINT64_FORMAT " ns"), pts_ns[i]);
+                     _("Invalid frame timestamp %" PRId64 " ns"), pts_ns[i]);
         return FALSE;
       }
 
@@ -801,7 +802,7 @@ vm_catalog_put_dense_embeddings (VmCatalog      *self,
   if (expected != dim)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
-                   _("Embeddings of dimension %u given for a model of dimension %" G_GINT64_FORMAT),
+                   _("Embeddings of dimension %u given for a model of dimension %" PRId64),
                    dim, expected);
       goto fail;
     }
@@ -999,7 +1000,7 @@ vm_catalog_add_text_segment (VmCatalog      *self,
   if (segment->start_ns < 0 || segment->end_ns < segment->start_ns)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
-                   _("Invalid text segment times: %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT " ns"),
+                   _("Invalid text segment times: %" PRId64 " to %" PRId64 " ns"),
                    segment->start_ns, segment->end_ns);
       return FALSE;
     }
@@ -1330,7 +1331,7 @@ check_annotation_refs (VmCatalog     *self,
   if (!found)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-                   _("No annotation set with id %" G_GINT64_FORMAT " in the catalog"),
+                   _("No annotation set with id %" PRId64 " in the catalog"),
                    annotation->set_id);
       return FALSE;
     }
@@ -1349,7 +1350,7 @@ check_annotation_values (VmAnnotation  *annotation,
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
                    _("An annotation must start at 0 or later and end after it starts "
-                     "(got %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT " ns)"),
+                     "(got %" PRId64 " to %" PRId64 " ns)"),
                    annotation->start_ns, annotation->end_ns);
       return FALSE;
     }
@@ -1362,7 +1363,7 @@ check_annotation_values (VmAnnotation  *annotation,
   if (annotation->id < 0)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
-                   _("Invalid annotation id %" G_GINT64_FORMAT), annotation->id);
+                   _("Invalid annotation id %" PRId64), annotation->id);
       return FALSE;
     }
 
@@ -1422,7 +1423,7 @@ save_annotation_row (VmCatalog     *self,
   if (rc == SQLITE_DONE && annotation->id != 0)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-                   _("No annotation with id %" G_GINT64_FORMAT " in the catalog"), annotation->id);
+                   _("No annotation with id %" PRId64 " in the catalog"), annotation->id);
       return FALSE;
     }
   if (rc != SQLITE_ROW)
@@ -1602,7 +1603,7 @@ vm_catalog_delete_annotation (VmCatalog  *self,
   if (sqlite3_changes (_vm_catalog_get_db (self)) == 0)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-                   _("No annotation with id %" G_GINT64_FORMAT " in the catalog"), id);
+                   _("No annotation with id %" PRId64 " in the catalog"), id);
       return FALSE;
     }
 
@@ -1665,7 +1666,7 @@ vm_catalog_get_annotation (VmCatalog  *self,
     }
 
   g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-               _("No annotation with id %" G_GINT64_FORMAT " in the catalog"), id);
+               _("No annotation with id %" PRId64 " in the catalog"), id);
   return NULL;
 }
 

@@ -5,6 +5,7 @@
  */
 #include "catalog/vm-catalog-datasets.h"
 
+#include <inttypes.h>
 #include <glib/gi18n.h>
 
 #include "catalog/vm-catalog-private.h"
@@ -60,7 +61,7 @@ check_set (VmCatalog  *self,
   if (!found)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-                   _("No annotation set with id %" G_GINT64_FORMAT " in the catalog"), set_id);
+                   _("No annotation set with id %" PRId64 " in the catalog"), set_id);
       return FALSE;
     }
   return TRUE;
@@ -227,7 +228,7 @@ video_duration (VmCatalog  *self,
   if (rc == SQLITE_DONE)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-                   _("No video with id %" G_GINT64_FORMAT " in the catalog"), video_id);
+                   _("No video with id %" PRId64 " in the catalog"), video_id);
       return FALSE;
     }
   return _vm_catalog_set_error (self, rc, _("Cannot read a video from the catalog"), error);
@@ -248,7 +249,7 @@ check_query (VmCatalog  *self,
   if (query->id < 0 || query->qid < -1 || (query->id != 0 && query->qid < 0))
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
-                   _("Invalid query id or qid (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ")"),
+                   _("Invalid query id or qid (%" PRId64 ", %" PRId64 ")"),
                    query->id, query->qid);
       return FALSE;
     }
@@ -265,15 +266,15 @@ check_query (VmCatalog  *self,
         {
           g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
                        _("A window must start at 0 or later and end after it starts "
-                         "(got %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT " ns)"),
+                         "(got %" PRId64 " to %" PRId64 " ns)"),
                        w->start_ns, w->end_ns);
           return FALSE;
         }
       if (duration >= 0 && w->end_ns > duration)
         {
           g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
-                       _("A window ends at %" G_GINT64_FORMAT " ns, after the end of the video "
-                         "(%" G_GINT64_FORMAT " ns)"), w->end_ns, duration);
+                       _("A window ends at %" PRId64 " ns, after the end of the video "
+                         "(%" PRId64 " ns)"), w->end_ns, duration);
           return FALSE;
         }
       if (i > 0 && window_cmp (w, w - 1) == 0)
@@ -336,7 +337,7 @@ check_query (VmCatalog  *self,
       if (!found)
         {
           g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
-                       _("Rater %" G_GINT64_FORMAT " is not a rater of the set"), s->rater_id);
+                       _("Rater %" PRId64 " is not a rater of the set"), s->rater_id);
           return FALSE;
         }
     }
@@ -461,7 +462,7 @@ save_query_in_transaction (VmCatalog  *self,
       if (!found)
         {
           g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-                       _("No query with id %" G_GINT64_FORMAT " in the catalog"), query->id);
+                       _("No query with id %" PRId64 " in the catalog"), query->id);
           return FALSE;
         }
     }
@@ -484,7 +485,7 @@ save_query_in_transaction (VmCatalog  *self,
     if (used)
       {
         g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
-                     _("qid %" G_GINT64_FORMAT " is already used in the set"), qid);
+                     _("qid %" PRId64 " is already used in the set"), qid);
         return FALSE;
       }
   }
@@ -714,7 +715,7 @@ vm_catalog_get_query (VmCatalog  *self,
     {
       if (error == NULL || *error == NULL)
         g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-                     _("No query with id %" G_GINT64_FORMAT " in the catalog"), id);
+                     _("No query with id %" PRId64 " in the catalog"), id);
       return NULL;
     }
   return g_ptr_array_steal_index (queries, 0);
@@ -748,7 +749,7 @@ vm_catalog_list_queries (VmCatalog  *self,
   if (set_id <= 0)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
-                   _("Invalid annotation set id %" G_GINT64_FORMAT), set_id);
+                   _("Invalid annotation set id %" PRId64), set_id);
       return NULL;
     }
   return select_queries (self, set_id, 0, -1, error);
@@ -772,7 +773,7 @@ vm_catalog_delete_query (VmCatalog  *self,
   if (sqlite3_changes (_vm_catalog_get_db (self)) == 0)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-                   _("No query with id %" G_GINT64_FORMAT " in the catalog"), id);
+                   _("No query with id %" PRId64 " in the catalog"), id);
       return FALSE;
     }
   return TRUE;

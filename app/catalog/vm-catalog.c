@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <inttypes.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
@@ -1215,7 +1216,7 @@ vm_catalog_save_video (VmCatalog   *self,
   if (video->id < 0)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
-                   _("Invalid video id %" G_GINT64_FORMAT), video->id);
+                   _("Invalid video id %" PRId64), video->id);
       return FALSE;
     }
 
@@ -1292,7 +1293,7 @@ vm_catalog_save_video (VmCatalog   *self,
   else if (sqlite3_changes (self->db) == 0)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-                   _("No video with id %" G_GINT64_FORMAT " in the catalog"), video->id);
+                   _("No video with id %" PRId64 " in the catalog"), video->id);
       return FALSE;
     }
 
@@ -1331,7 +1332,7 @@ vm_catalog_get_video (VmCatalog  *self,
     }
 
   g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-               _("No video with id %" G_GINT64_FORMAT " in the catalog"), id);
+               _("No video with id %" PRId64 " in the catalog"), id);
   return NULL;
 }
 
@@ -1453,7 +1454,7 @@ vm_catalog_set_video_status (VmCatalog      *self,
   if (sqlite3_changes (self->db) == 0)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-                   _("No video with id %" G_GINT64_FORMAT " in the catalog"), video_id);
+                   _("No video with id %" PRId64 " in the catalog"), video_id);
       return FALSE;
     }
 
@@ -1477,7 +1478,7 @@ _vm_catalog_video_exists (VmCatalog  *self,
   if (!found)
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_NOT_FOUND,
-                   _("No video with id %" G_GINT64_FORMAT " in the catalog"), video_id);
+                   _("No video with id %" PRId64 " in the catalog"), video_id);
       return FALSE;
     }
 
@@ -1515,8 +1516,8 @@ vm_catalog_delete_video (VmCatalog  *self,
     {
       g_set_error (error, VM_CATALOG_ERROR, VM_CATALOG_ERROR_INVALID,
                    g_dngettext (GETTEXT_PACKAGE,
-                                "The video has %" G_GINT64_FORMAT " annotation; delete it first",
-                                "The video has %" G_GINT64_FORMAT " annotations; delete them first",
+                                "The video has %" PRId64 " annotation; delete it first",
+                                "The video has %" PRId64 " annotations; delete them first",
                                 (gulong) n_annotations),
                    n_annotations);
       goto fail;

@@ -3,6 +3,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <inttypes.h>
 #include <glib/gi18n.h>
 #include <glib-unix.h>
 #include <math.h>
@@ -846,17 +847,17 @@ cmd_index (VmCli               *cli,
   else if (!cli->quiet)
     {
       printf (_("%u videos found: %u new, %u changed, %u moved, %u missing, %u unchanged; "
-                "%u indexed (%" G_GUINT64_FORMAT " frames), %u failed.\n"),
+                "%u indexed (%" PRIu64 " frames), %u failed.\n"),
               run.report.n_found, run.report.n_new, run.report.n_changed, run.report.n_moved,
               run.report.n_missing, run.report.n_unchanged, run.report.n_indexed,
               run.report.n_frames, run.report.n_failed);
       if (run.report.n_sampled > 0 && model != NULL)
-        printf (_("%" G_GUINT64_FORMAT " frames sampled, %" G_GUINT64_FORMAT " near-duplicates dropped, "
-                  "%" G_GUINT64_FORMAT " embedded with %s.\n"),
+        printf (_("%" PRIu64 " frames sampled, %" PRIu64 " near-duplicates dropped, "
+                  "%" PRIu64 " embedded with %s.\n"),
                 run.report.n_sampled, run.report.n_dropped, run.report.n_embedded,
                 vm_clip_model_get_name (model));
       else if (run.report.n_sampled > 0)
-        printf (_("%" G_GUINT64_FORMAT " frames sampled, %" G_GUINT64_FORMAT " near-duplicates dropped, "
+        printf (_("%" PRIu64 " frames sampled, %" PRIu64 " near-duplicates dropped, "
                   "none embedded.\n"),
                 run.report.n_sampled, run.report.n_dropped);
       if (run.report.model_replaced)

@@ -4,6 +4,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <inttypes.h>
 #include <glib/gi18n.h>
 #include <math.h>
 #include <stdio.h>
@@ -336,7 +337,7 @@ print_timings (VmSearchResult *r,
           r->sync_ms, r->encode_ms, r->scan_ms, r->curves_ms, r->ground_ms, r->text_ms, r->total_ms);
   if (refine_ms > 0)
     printf (_(", refine %.1f ms"), refine_ms);
-  printf (_(" (%" G_GUINT64_FORMAT " frames)\n"), r->n_frames);
+  printf (_(" (%" PRIu64 " frames)\n"), r->n_frames);
 }
 
 int

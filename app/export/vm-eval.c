@@ -4,6 +4,7 @@
  */
 #include "export/vm-eval.h"
 
+#include <inttypes.h>
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -341,7 +342,7 @@ vm_eval_read_predictions (const char          *data,
   if (length > limits->max_bytes)
     {
       g_set_error (error, VM_EXPORT_ERROR, VM_EXPORT_ERROR_TOO_LARGE,
-                   _("the file is larger than %" G_GSIZE_FORMAT " bytes"), limits->max_bytes);
+                   _("the file is larger than %zu bytes"), limits->max_bytes);
       return FALSE;
     }
   if (length >= 3 && memcmp (p, "\xef\xbb\xbf", 3) == 0)
@@ -399,7 +400,7 @@ vm_eval_read_predictions (const char          *data,
       qid = json_node_get_int (node);
       if (g_hash_table_contains (seen, &qid))
         {
-          vm_issues_add (issues, where, _("a second prediction for qid %" G_GINT64_FORMAT), qid);
+          vm_issues_add (issues, where, _("a second prediction for qid %" PRId64), qid);
           continue;
         }
       g_hash_table_add (seen, g_memdup2 (&qid, sizeof qid));

@@ -861,7 +861,7 @@ vm_import_file (VmCatalog              *catalog,
   if ((guint64) st.st_size > options->limits.max_bytes)
     {
       g_set_error (error, VM_EXPORT_ERROR, VM_EXPORT_ERROR_TOO_LARGE,
-                   _("%s is larger than %" G_GSIZE_FORMAT " bytes"), file, options->limits.max_bytes);
+                   _("%s is larger than %zu bytes"), file, options->limits.max_bytes);
       return FALSE;
     }
   if (!g_file_get_contents (file, &data, &length, error))
@@ -1057,7 +1057,7 @@ vm_eval_set (VmCatalog     *catalog,
   if (g_stat (predictions_file, &st) == 0 && (guint64) st.st_size > limits.max_bytes)
     {
       g_set_error (error, VM_EXPORT_ERROR, VM_EXPORT_ERROR_TOO_LARGE,
-                   _("%s is larger than %" G_GSIZE_FORMAT " bytes"), predictions_file, limits.max_bytes);
+                   _("%s is larger than %zu bytes"), predictions_file, limits.max_bytes);
       return FALSE;
     }
   if (!g_file_get_contents (predictions_file, &data, &length, error))

@@ -4,6 +4,7 @@
  */
 #include "export/vm-formats.h"
 
+#include <inttypes.h>
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -533,7 +534,7 @@ reader_claim_qid (Reader      *r,
 
   if (first != NULL)
     {
-      *reason = g_strdup_printf (_("qid %" G_GINT64_FORMAT " was already used (%s)"), qid, first);
+      *reason = g_strdup_printf (_("qid %" PRId64 " was already used (%s)"), qid, first);
       return FALSE;
     }
   g_hash_table_insert (r->qids, g_memdup2 (&qid, sizeof qid), g_strdup (where));
@@ -584,18 +585,18 @@ read_saliency (VmDataset       *dataset,
         }
       if (g_hash_table_contains (seen, GINT_TO_POINTER ((int) clip + 1)))
         {
-          *reason = g_strdup_printf (_("clip %" G_GINT64_FORMAT " appears twice"), clip);
+          *reason = g_strdup_printf (_("clip %" PRId64 " appears twice"), clip);
           return FALSE;
         }
       g_hash_table_add (seen, GINT_TO_POINTER ((int) clip + 1));
       if (duration_ns >= 0 && clip * VM_DATASET_CLIP_NS >= duration_ns)
         {
-          *reason = g_strdup_printf (_("clip %" G_GINT64_FORMAT " is past the end of the video"), clip);
+          *reason = g_strdup_printf (_("clip %" PRId64 " is past the end of the video"), clip);
           return FALSE;
         }
       if (!JSON_NODE_HOLDS_ARRAY (row))
         {
-          *reason = g_strdup_printf (_("the scores of clip %" G_GINT64_FORMAT " are not a list"), clip);
+          *reason = g_strdup_printf (_("the scores of clip %" PRId64 " are not a list"), clip);
           return FALSE;
         }
       r = json_node_get_array (row);
@@ -613,7 +614,7 @@ read_saliency (VmDataset       *dataset,
 
           if (!node_get_index (json_array_get_element (r, k), &score) || score > 4)
             {
-              *reason = g_strdup_printf (_("a saliency score of clip %" G_GINT64_FORMAT " is not 0–4"), clip);
+              *reason = g_strdup_printf (_("a saliency score of clip %" PRId64 " is not 0–4"), clip);
               return FALSE;
             }
           cs.clip = (guint) clip;
@@ -937,7 +938,7 @@ read_didemo (Reader    *r,
           continue;
         }
       g_free (where);
-      where = g_strdup_printf (_("item %u (annotation_id %" G_GINT64_FORMAT ")"), i + 1, id);
+      where = g_strdup_printf (_("item %u (annotation_id %" PRId64 ")"), i + 1, id);
       text = node_get_text (member (o, "description"));
       vid = node_get_text (member (o, "video"));
       if (!check_text (text, "description", &reason) || !check_text (vid, "video", &reason))
@@ -981,8 +982,8 @@ read_didemo (Reader    *r,
             }
           if (a > b || b >= n_segments)
             {
-              vm_issues_add (issues, where, _("time %u: chunks %" G_GINT64_FORMAT "–%" G_GINT64_FORMAT
-                                              " are not within 0–%" G_GINT64_FORMAT),
+              vm_issues_add (issues, where, _("time %u: chunks %" PRId64 "–%" PRId64
+                                              " are not within 0–%" PRId64),
                              k + 1, a, b, n_segments - 1);
               ok = FALSE;
               break;
@@ -1029,7 +1030,7 @@ read_vidmark (Reader     *r,
   if (version > VM_VIDMARK_FORMAT_VERSION || version < 1)
     {
       g_set_error (error, VM_EXPORT_ERROR, VM_EXPORT_ERROR_INVALID,
-                   _("Vidmark dataset version %" G_GINT64_FORMAT " is not supported (this program reads %d)"),
+                   _("Vidmark dataset version %" PRId64 " is not supported (this program reads %d)"),
                    version, VM_VIDMARK_FORMAT_VERSION);
       return FALSE;
     }
@@ -1136,7 +1137,7 @@ read_vidmark (Reader     *r,
           continue;
         }
       g_free (where);
-      where = g_strdup_printf (_("query %u (qid %" G_GINT64_FORMAT ")"), i + 1, qid);
+      where = g_strdup_printf (_("query %u (qid %" PRId64 ")"), i + 1, qid);
       text = node_get_text (member (o, "query"));
       vid = node_get_text (member (o, "vid"));
       if (!check_text (text, "query", &reason) || !check_text (vid, "vid", &reason))
@@ -1263,7 +1264,7 @@ vm_dataset_read (VmFormat             format,
   if (length > limits->max_bytes)
     {
       g_set_error (error, VM_EXPORT_ERROR, VM_EXPORT_ERROR_TOO_LARGE,
-                   _("the file is larger than %" G_GSIZE_FORMAT " bytes"), limits->max_bytes);
+                   _("the file is larger than %zu bytes"), limits->max_bytes);
       return NULL;
     }
   /* A UTF-8 byte order mark is allowed and skipped. */
@@ -1405,7 +1406,7 @@ skip_unwritable (VmDatasetQuery *q,
 {
   if (q->windows->len == 0)
     {
-      g_autofree char *where = g_strdup_printf (_("qid %" G_GINT64_FORMAT), q->qid);
+      g_autofree char *where = g_strdup_printf (_("qid %" PRId64), q->qid);
       vm_issues_add (lossy->issues, where, _("a query without windows only fits the vidmark format"));
       return TRUE;
     }
@@ -1513,7 +1514,7 @@ write_charades (GString   *out,
   for (guint i = 0; i < dataset->queries->len; i++)
     {
       VmDatasetQuery *q = g_ptr_array_index (dataset->queries, i);
-      g_autofree char *where = g_strdup_printf (_("qid %" G_GINT64_FORMAT), q->qid);
+      g_autofree char *where = g_strdup_printf (_("qid %" PRId64), q->qid);
       g_autofree char *text = NULL;
 
       if (strpbrk (q->vid, " \t\r\n") != NULL)

@@ -9,6 +9,7 @@
 #include "gpu/vm-gpu-private.h"
 
 #include <string.h>
+#include <inttypes.h>
 #include <glib/gi18n.h>
 
 #define STAGING_CHUNK ((guint64) 32 << 20)
@@ -50,7 +51,7 @@ block_new (VmGpuDevice  *device,
     {
       g_autofree char *want = g_strdup_printf ("%" G_GUINT64_FORMAT, size);
       g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_OUT_OF_MEMORY,
-                   _("Out of GPU memory: %s bytes asked for, the heap holds %" G_GUINT64_FORMAT),
+                   _("Out of GPU memory: %s bytes asked for, the heap holds %" PRIu64),
                    want, (guint64) device->memory_properties.memoryHeaps[heap].size);
       return NULL;
     }
@@ -271,8 +272,8 @@ buffer_new_in (VmGpuDevice  *device,
   if (size > device->info->max_buffer_size)
     {
       g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_OUT_OF_MEMORY,
-                   _("Out of GPU memory: a buffer of %" G_GUINT64_FORMAT " bytes exceeds "
-                     "the device limit of %" G_GUINT64_FORMAT),
+                   _("Out of GPU memory: a buffer of %" PRIu64 " bytes exceeds "
+                     "the device limit of %" PRIu64),
                    size, device->info->max_buffer_size);
       return NULL;
     }
@@ -377,8 +378,8 @@ check_range (VmGpuBuffer  *self,
   if (offset > self->size || size > self->size - offset)
     {
       g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
-                   _("Bytes %" G_GUINT64_FORMAT "+%" G_GSIZE_FORMAT " lie outside a GPU buffer of %"
-                     G_GUINT64_FORMAT " bytes"), offset, size, self->size);
+                   _("Bytes %" PRIu64 "+%zu lie outside a GPU buffer of %"
+                     PRIu64 " bytes"), offset, size, self->size);
       return FALSE;
     }
   return TRUE;

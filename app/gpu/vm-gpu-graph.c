@@ -13,6 +13,7 @@
 #include "gpu/vm-gpu-private.h"
 
 #include <string.h>
+#include <inttypes.h>
 #include <glib/gi18n.h>
 
 #define SETS_PER_POOL 256
@@ -432,8 +433,8 @@ vm_gpu_graph_dispatch (VmGpuGraph               *self,
           range > limits->maxStorageBufferRange)
         {
           g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
-                       _("The GPU kernel “%s” was given an invalid view (bytes %" G_GUINT64_FORMAT
-                         "+%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT ")"),
+                       _("The GPU kernel “%s” was given an invalid view (bytes %" PRIu64
+                         "+%" PRIu64 " of %" PRIu64 ")"),
                        desc->name, b->offset, range, b->buffer->size);
           return FALSE;
         }
@@ -540,7 +541,7 @@ check_transfer_range (VmGpuBuffer  *buffer,
   if (offset % 4 != 0 || size % 4 != 0 || offset > buffer->size || size > buffer->size - offset)
     {
       g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
-                   _("Invalid GPU buffer range %" G_GUINT64_FORMAT "+%" G_GUINT64_FORMAT),
+                   _("Invalid GPU buffer range %" PRIu64 "+%" PRIu64),
                    offset, size);
       return FALSE;
     }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <inttypes.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <gst/gst.h>
@@ -148,14 +149,14 @@ check_iso_bmff (int          fd,
       if (size < 8)
         {
           g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_CORRUPT,
-                       _("“%s” is damaged (invalid box at byte %" G_GUINT64_FORMAT ")"),
+                       _("“%s” is damaged (invalid box at byte %" PRIu64 ")"),
                        display, offset);
           return FALSE;
         }
       if (size > file_size - offset)
         {
           g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_CORRUPT,
-                       _("“%s” is truncated (it ends %" G_GUINT64_FORMAT " bytes early)"),
+                       _("“%s” is truncated (it ends %" PRIu64 " bytes early)"),
                        display, size - (file_size - offset));
           return FALSE;
         }
@@ -250,7 +251,7 @@ check_ebml (int          fd,
   if (offset + size > file_size)
     {
       g_set_error (error, VM_MEDIA_ERROR, VM_MEDIA_ERROR_CORRUPT,
-                   _("“%s” is truncated (it ends %" G_GUINT64_FORMAT " bytes early)"),
+                   _("“%s” is truncated (it ends %" PRIu64 " bytes early)"),
                    display, offset + size - file_size);
       return FALSE;
     }

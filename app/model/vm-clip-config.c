@@ -7,6 +7,7 @@
 #include "model/vm-model-error.h"
 #include "model/vm-model-json-private.h"
 
+#include <inttypes.h>
 #include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
@@ -94,8 +95,8 @@ read_uint (JsonObject  *object,
   if (v < 0 || (guint64) v < min || (guint64) v > max)
     {
       g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_CONFIG,
-                   _("%s%s is %" G_GINT64_FORMAT "; it must be between %" G_GUINT64_FORMAT
-                     " and %" G_GUINT64_FORMAT), prefix, key, v, min, max);
+                   _("%s%s is %" PRId64 "; it must be between %" PRIu64
+                     " and %" PRIu64), prefix, key, v, min, max);
       return FALSE;
     }
   *dest = (guint) v;
@@ -376,7 +377,7 @@ vm_clip_config_parse (const char    *data,
   if (c.text.eos_token_id < 0 || c.text.eos_token_id >= c.text.vocab_size)
     {
       g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_CONFIG,
-                   _("text_config.eos_token_id %" G_GINT64_FORMAT " is not a token id (vocab_size %u)"),
+                   _("text_config.eos_token_id %" PRId64 " is not a token id (vocab_size %u)"),
                    c.text.eos_token_id, c.text.vocab_size);
       return FALSE;
     }

@@ -14,6 +14,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include <inttypes.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
@@ -475,7 +476,7 @@ vm_clip_model_load (VmGpuDevice      *device,
   if (logit->n_elements != 1)
     {
       g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_WRONG_SHAPE,
-                   _("Tensor logit_scale holds %" G_GUINT64_FORMAT " values, expected one"), logit->n_elements);
+                   _("Tensor logit_scale holds %" PRIu64 " values, expected one"), logit->n_elements);
       return NULL;
     }
   scale = vm_tensor_to_f32 (logit, error);

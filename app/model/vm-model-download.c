@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -806,7 +807,7 @@ fetch (Ctx           *ctx,
       if (*have + n > f->size)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       _("The server sent more of %s than its %" G_GUINT64_FORMAT " bytes"),
+                       _("The server sent more of %s than its %" PRIu64 " bytes"),
                        f->path, f->size);
           close (fd);
           fd = -1;
@@ -841,8 +842,8 @@ fetch (Ctx           *ctx,
   if (*have < f->size)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
-                   _("The download of %s was interrupted after %" G_GUINT64_FORMAT " of %"
-                     G_GUINT64_FORMAT " bytes"), f->path, *have, f->size);
+                   _("The download of %s was interrupted after %" PRIu64 " of %"
+                     PRIu64 " bytes"), f->path, *have, f->size);
       result = FETCH_RETRY;
       goto out;
     }

@@ -31,7 +31,7 @@ prescan (const char  *data,
         {
           /* json-glib rejects it too, but leaks what it parsed first. */
           g_set_error (error, VM_MODEL_ERROR, error_code,
-                       _("%s: unexpected text after the JSON value at byte %" G_GSIZE_FORMAT),
+                       _("%s: unexpected text after the JSON value at byte %zu"),
                        what, i);
           return FALSE;
         }
@@ -72,7 +72,7 @@ prescan (const char  *data,
           if (depth == 0)
             {
               g_set_error (error, VM_MODEL_ERROR, error_code,
-                           _("%s: unbalanced '%c' at byte %" G_GSIZE_FORMAT), what, c, i);
+                           _("%s: unbalanced '%c' at byte %zu"), what, c, i);
               return FALSE;
             }
           depth--;
@@ -104,7 +104,7 @@ prescan (const char  *data,
             if (!found)
               {
                 g_set_error (error, VM_MODEL_ERROR, error_code,
-                             _("%s: unexpected character at byte %" G_GSIZE_FORMAT " (not JSON)"),
+                             _("%s: unexpected character at byte %zu (not JSON)"),
                              what, i);
                 return FALSE;
               }
@@ -142,7 +142,7 @@ prescan (const char  *data,
                 (overflow || value > (guint64) G_MAXINT64 + (negative ? 1 : 0)))
               {
                 g_set_error (error, VM_MODEL_ERROR, error_code,
-                             _("%s: integer out of the 64-bit range at byte %" G_GSIZE_FORMAT),
+                             _("%s: integer out of the 64-bit range at byte %zu"),
                              what, start);
                 return FALSE;
               }
@@ -152,7 +152,7 @@ prescan (const char  *data,
 
         default:
           g_set_error (error, VM_MODEL_ERROR, error_code,
-                       _("%s: unexpected character at byte %" G_GSIZE_FORMAT " (not JSON)"),
+                       _("%s: unexpected character at byte %zu (not JSON)"),
                        what, i);
           return FALSE;
         }
@@ -279,7 +279,7 @@ _vm_model_json_parse_file (const char  *path,
   if (length > max_size)
     {
       g_set_error (error, VM_MODEL_ERROR, error_code,
-                   _("%s: larger than %" G_GSIZE_FORMAT " bytes"), display, max_size);
+                   _("%s: larger than %zu bytes"), display, max_size);
       return NULL;
     }
   return _vm_model_json_parse (g_mapped_file_get_contents (file) ? g_mapped_file_get_contents (file) : "",

@@ -544,7 +544,7 @@ check_vocab (const char  *dir,
   if (length > VOCAB_MAX_BYTES)
     {
       g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_TOKENIZER,
-                   _("vocab.json is too large (%" G_GSIZE_FORMAT " bytes)"), length);
+                   _("vocab.json is too large (%zu bytes)"), length);
       return FALSE;
     }
   parser = json_parser_new ();

@@ -7,6 +7,7 @@
 #include "model/vm-model-json-private.h"
 #include "core/vm-util.h"
 
+#include <inttypes.h>
 #include <glib/gi18n.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,16 +263,16 @@ parse_entry (Entry       *entry,
   if (entry->end < entry->begin)
     {
       g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_OFFSETS,
-                   _("tensor “%s”: data_offsets end %" G_GUINT64_FORMAT
-                     " is before begin %" G_GUINT64_FORMAT), shown, entry->end, entry->begin);
+                   _("tensor “%s”: data_offsets end %" PRIu64
+                     " is before begin %" PRIu64), shown, entry->end, entry->begin);
       return FALSE;
     }
   if (entry->end - entry->begin != n_bytes)
     {
       g_autofree char *s = format_shape (n_dims, dims);
       g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_OFFSETS,
-                   _("tensor “%s”: data_offsets span %" G_GUINT64_FORMAT " bytes but %s %s is %"
-                     G_GUINT64_FORMAT " bytes"),
+                   _("tensor “%s”: data_offsets span %" PRIu64 " bytes but %s %s is %"
+                     PRIu64 " bytes"),
                    shown, entry->end - entry->begin, vm_dtype_get_name (entry->pub.dtype), s,
                    n_bytes);
       return FALSE;
@@ -319,7 +320,7 @@ vm_safetensors_new_from_bytes (GBytes  *bytes,
   if (size < 8)
     {
       g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_HEADER,
-                   _("the file is %" G_GSIZE_FORMAT " bytes long, too short for a safetensors header"),
+                   _("the file is %zu bytes long, too short for a safetensors header"),
                    size);
       return NULL;
     }
@@ -328,15 +329,15 @@ vm_safetensors_new_from_bytes (GBytes  *bytes,
   if (header_len > VM_SAFETENSORS_MAX_HEADER)
     {
       g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_HEADER,
-                   _("the header length %" G_GUINT64_FORMAT " is larger than the %d MB limit"),
+                   _("the header length %" PRIu64 " is larger than the %d MB limit"),
                    header_len, VM_SAFETENSORS_MAX_HEADER / (1024 * 1024));
       return NULL;
     }
   if (header_len > size - 8)
     {
       g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_HEADER,
-                   _("the header length %" G_GUINT64_FORMAT " runs past the end of the file (%"
-                     G_GSIZE_FORMAT " bytes)"), header_len, size);
+                   _("the header length %" PRIu64 " runs past the end of the file (%zu bytes)"),
+                   header_len, size);
       return NULL;
     }
   if (header_len < 2)
@@ -390,14 +391,14 @@ vm_safetensors_new_from_bytes (GBytes  *bytes,
           g_autofree char *shown = shorten (e->pub.name);
           if (i == 0)
             g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_LAYOUT,
-                         _("tensor “%s” starts at byte %" G_GUINT64_FORMAT
+                         _("tensor “%s” starts at byte %" PRIu64
                            " of the data: the bytes before it belong to no tensor"),
                          shown, e->begin);
           else
             {
               g_autofree char *prev = shorten (self->entries[i - 1].pub.name);
               g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_LAYOUT,
-                           _("tensors “%s” and “%s” leave a gap of %" G_GUINT64_FORMAT " bytes"),
+                           _("tensors “%s” and “%s” leave a gap of %" PRIu64 " bytes"),
                            prev, shown, e->begin - data_size);
             }
           return NULL;
@@ -418,15 +419,15 @@ vm_safetensors_new_from_bytes (GBytes  *bytes,
   if (!g_uint64_checked_add (&expected, 8 + header_len, data_size) || expected > size)
     {
       g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_SIZE,
-                   _("the file is truncated: its tensors need %" G_GUINT64_FORMAT
-                     " bytes of data but only %" G_GUINT64_FORMAT " are there"),
+                   _("the file is truncated: its tensors need %" PRIu64
+                     " bytes of data but only %" PRIu64 " are there"),
                    data_size, (guint64) size - 8 - header_len);
       return NULL;
     }
   if (expected < size)
     {
       g_set_error (error, VM_MODEL_ERROR, VM_MODEL_ERROR_SIZE,
-                   _("the file has %" G_GUINT64_FORMAT " unused bytes after its last tensor"),
+                   _("the file has %" PRIu64 " unused bytes after its last tensor"),
                    (guint64) size - expected);
       return NULL;
     }

@@ -29,6 +29,7 @@
 #include <math.h>
 #include <string.h>
 
+#include <inttypes.h>
 #include <glib/gi18n.h>
 
 #include "core/vm-util.h"
@@ -444,7 +445,7 @@ chunk_reserve (VmEmbeddingStore  *self,
 
 host_oom:
   g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_OUT_OF_MEMORY,
-               _("Out of memory for %" G_GUINT64_FORMAT " embeddings"), capacity);
+               _("Out of memory for %" PRIu64 " embeddings"), capacity);
   return FALSE;
 }
 
@@ -626,14 +627,14 @@ set_video (VmEmbeddingStore  *self,
   if (n > 0 && (pts_ns == NULL || fp16 == NULL))
     {
       g_set_error (error, VM_SEARCH_ERROR, VM_SEARCH_ERROR_FAILED,
-                   _("No embeddings given for video %" G_GINT64_FORMAT), video_id);
+                   _("No embeddings given for video %" PRId64), video_id);
       return FALSE;
     }
   for (guint i = 1; i < n; i++)
     if (pts_ns[i] <= pts_ns[i - 1])
       {
         g_set_error (error, VM_SEARCH_ERROR, VM_SEARCH_ERROR_FAILED,
-                     _("The frame times of video %" G_GINT64_FORMAT " do not increase"), video_id);
+                     _("The frame times of video %" PRId64 " do not increase"), video_id);
         return FALSE;
       }
 
@@ -860,7 +861,7 @@ load_video (VmEmbeddingStore          *self,
   if (size != (gsize) n * self->dim * 2)
     {
       g_set_error (error, VM_SEARCH_ERROR, VM_SEARCH_ERROR_FAILED,
-                   _("The embeddings of video %" G_GINT64_FORMAT " do not have dimension %u"),
+                   _("The embeddings of video %" PRId64 " do not have dimension %u"),
                    v->video_id, self->dim);
       return FALSE;
     }
@@ -1583,7 +1584,7 @@ vm_embedding_store_get_frame (VmEmbeddingStore  *self,
   if (video == NULL)
     {
       g_set_error (error, VM_SEARCH_ERROR, VM_SEARCH_ERROR_FAILED,
-                   _("Video %" G_GINT64_FORMAT " has no embeddings to search by"), video_id);
+                   _("Video %" PRId64 " has no embeddings to search by"), video_id);
       return FALSE;
     }
 
@@ -1628,6 +1629,6 @@ vm_embedding_store_get_frame (VmEmbeddingStore  *self,
     }
 
   g_set_error (error, VM_SEARCH_ERROR, VM_SEARCH_ERROR_FAILED,
-               _("Video %" G_GINT64_FORMAT " has no embeddings to search by"), video_id);
+               _("Video %" PRId64 " has no embeddings to search by"), video_id);
   return FALSE;
 }
