@@ -27,15 +27,22 @@
 #define LANES 8u
 #define T8 (uint (DIM) / 8u)        /* texels of 8 halves per row */
 #define TL (T8 / LANES)             /* texels per lane per row */
-/* Steps of 8 rows per subgroup per tile (within 32 KiB of shared memory). */
-#if QUERIES > 8
+/* Steps of 8 rows per subgroup per tile (within 32 KiB of shared memory).
+ * STEPS and WG (workgroup size) override for experiments; on lavapipe,
+ * 2 or 8 steps and workgroups of one subgroup (WG=8) measured the same. */
+#if defined (STEPS)
+#define R uint (STEPS)
+#elif QUERIES > 8
 #define R 2u
 #else
 #define R 4u
 #endif
-#define TILE 64u
+#ifndef WG
+#define WG 64
+#endif
+#define TILE uint (WG)
 #define OFFERS (TILE * R)
-layout (local_size_x = 64) in;
+layout (local_size_x = WG) in;
 #include "topk.glsl"
 
 layout (binding = 0) uniform usamplerBuffer db_tex;
