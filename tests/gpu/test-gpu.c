@@ -1172,7 +1172,7 @@ test_similarity (void)
       run_similarity_case (rand, 1237, 512, 7, 3);
       run_similarity_case (rand, 1500, 512, 19, 12);
       run_similarity_case (rand, 4001, 768, 1, 10);
-      run_similarity_case (rand, 777, 768, 16, 33);
+      run_similarity_case (rand, 777, 768, 3, 33);
     }
   g_unsetenv ("VIDMARK_GPU_SIMILARITY");
   assert_no_validation_messages ();
