@@ -24,6 +24,16 @@
 #define DIM 512
 #endif
 #define NQ uint (QUERIES)
+/* The halves of a word as floats scaled by 2^-112: sign, exponent and
+ * mantissa moved into place with shifts and masks (no conversion
+ * instruction; llvmpipe's unpackHalf2x16 spends most of its work on the
+ * shuffle port that the texel fetch also needs).  Exact for normal halves,
+ * and for subnormal ones unless the driver flushes float denormals (then
+ * they read as 0: |x| < 6.1e-5).  Not for inf or NaN.  The queries are
+ * scaled by 2^112 instead (exact: a power of two). */
+#define HALF_LO(w) uintBitsToFloat ((((w) << 13) & 0x0fffe000u) | (((w) << 16) & 0x80000000u))
+#define HALF_HI(w) uintBitsToFloat ((((w) >> 3) & 0x0fffe000u) | ((w) & 0x80000000u))
+#define HALF_SCALE uintBitsToFloat (0x77800000u)   /* 2^112 */
 #define LANES 8u
 #define T8 (uint (DIM) / 8u)        /* texels of 8 halves per row */
 #define TL (T8 / LANES)             /* texels per lane per row */
@@ -73,8 +83,8 @@ void main ()
       uint base = p.q_off4 + min (q, nq - 1u) * (uint (DIM) / 4u);
       [[unroll]] for (uint t = 0u; t < TL; t++)
         {
-          qa[q][t] = qv[base + 2u * (t * LANES + lane)];
-          qb[q][t] = qv[base + 2u * (t * LANES + lane) + 1u];
+          qa[q][t] = qv[base + 2u * (t * LANES + lane)] * HALF_SCALE;
+          qb[q][t] = qv[base + 2u * (t * LANES + lane) + 1u] * HALF_SCALE;
         }
       th[q] = uintBitsToFloat (NEG_INF_BITS);
     }
@@ -98,8 +108,10 @@ void main ()
               [[unroll]] for (uint t = 0u; t < TL; t++)
                 {
                   uvec4 w = texelFetch (db_tex, int (tb + t * LANES));
-                  vec2 h0 = unpackHalf2x16 (w.x), h1 = unpackHalf2x16 (w.y);
-                  vec2 h2 = unpackHalf2x16 (w.z), h3 = unpackHalf2x16 (w.w);
+                  vec2 h0 = vec2 (HALF_LO (w.x), HALF_HI (w.x));
+                  vec2 h1 = vec2 (HALF_LO (w.y), HALF_HI (w.y));
+                  vec2 h2 = vec2 (HALF_LO (w.z), HALF_HI (w.z));
+                  vec2 h3 = vec2 (HALF_LO (w.w), HALF_HI (w.w));
                   [[unroll]] for (uint q = 0u; q < NQ; q++)
                     {
                       acc[j][q] = fma (h0.x, qa[q][t].x, acc[j][q]);
