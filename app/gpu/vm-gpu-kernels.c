@@ -132,6 +132,15 @@ static const VmGpuPipelineDesc sim_descs[2][4] = {
     { "sim_topk_texel_q16_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0, 1u << 1 },
   },
 };
+/* Texel variants with the dimension fixed at compile time (CPU drivers):
+ * [dimension: 512, 768][queries per pass: 1, 4, 8, 16] */
+static const guint sim_dims[2] = { 512, 768 };
+#define SIM_DIM_DESC(d, q) \
+  { "sim_topk_lanes_d" #d "_q" #q "_f16", 3, sizeof (SimPush), { 64, 1, 1 }, 1u << 0, 1u << 1 }
+static const VmGpuPipelineDesc sim_dim_descs[2][4] = {
+  { SIM_DIM_DESC (512, 1), SIM_DIM_DESC (512, 4), SIM_DIM_DESC (512, 8), SIM_DIM_DESC (512, 16) },
+  { SIM_DIM_DESC (768, 1), SIM_DIM_DESC (768, 4), SIM_DIM_DESC (768, 8), SIM_DIM_DESC (768, 16) },
+};
 DESC (merge_desc, "topk_merge", 3, MergePush, 64, 1)
 
 #define SIM_TILE 64
@@ -824,16 +833,20 @@ can_texel (VmGpuDevice            *device,
 
 static const VmGpuPipelineDesc *
 similarity_desc (VmGpuDevice            *device,
-                 const VmGpuSimilarity  *s)
+                 const VmGpuSimilarity  *s,
+                 guint                  *queries_per_pass)
 {
   const char *env = g_getenv ("VIDMARK_GPU_SIMILARITY");
   gboolean texel = device->info->type == VM_GPU_DEVICE_TYPE_CPU;
+  gboolean fixed_dim = TRUE;
   guint width;
 
   if (g_strcmp0 (env, "storage") == 0)
     texel = FALSE;
   else if (g_strcmp0 (env, "texel") == 0)
     texel = TRUE;
+  else if (g_strcmp0 (env, "texel-generic") == 0)
+    texel = TRUE, fixed_dim = FALSE;
   texel = texel && can_texel (device, s);
   /* The narrowest pass that takes every query, within the uniform-buffer
    * limit for the queries of one pass. */
@@ -842,6 +855,16 @@ similarity_desc (VmGpuDevice            *device,
                   device->limits.maxUniformBufferRange;
        width++)
     ;
+  if (queries_per_pass != NULL)
+    *queries_per_pass = sim_widths[width];
+  /* One row per 8-lane subgroup: needs subgroups of exactly 8 with
+   * shuffles (lavapipe on 256-bit SIMD). */
+  fixed_dim = fixed_dim && device->info->subgroup_size == 8 &&
+              (device->info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
+  if (texel && fixed_dim)
+    for (guint d = 0; d < G_N_ELEMENTS (sim_dims); d++)
+      if (s->dim == sim_dims[d])
+        return &sim_dim_descs[d][width];
   return &sim_descs[texel ? 1 : 0][width];
 }
 
@@ -849,7 +872,7 @@ const char *
 vm_gpu_similarity_variant (VmGpuDevice            *device,
                            const VmGpuSimilarity  *s)
 {
-  return similarity_desc (device, s)->name;
+  return similarity_desc (device, s, NULL)->name;
 }
 
 gboolean
@@ -885,9 +908,8 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
   if (chunk_rows < SIM_TILE)
     return invalid (error, op, "rows too long for this device");
 
-  desc = similarity_desc (device, s);
+  desc = similarity_desc (device, s, &group);
   texel = desc->texel_bindings != 0;
-  group = sim_widths[desc - sim_descs[texel]];
   if (texel)
     {
       chunk_rows = MIN (chunk_rows, (guint64) device->limits.maxTexelBufferElements * 8 / row_bytes);
@@ -895,9 +917,15 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
         return invalid (error, op, "rows too long for this device");
     }
 
-  /* About 256 workgroups over the rows on a GPU, 64 on a CPU (longer runs
-   * raise the top-k threshold sooner), within the partials' budget. */
-  target_wgs = device->info->type == VM_GPU_DEVICE_TYPE_CPU ? 64 : 256;
+  /* About 256 workgroups over the rows on a GPU.  On a CPU driver, 4 per
+   * core: every workgroup pays for its first top-k compactions (all of its
+   * first tile's rows beat a threshold of -inf), and longer runs raise the
+   * threshold sooner; 64 workgroups cost 30-50 % more CPU time than 8 on
+   * 2 cores at 10^5 rows. */
+  if (device->info->type == VM_GPU_DEVICE_TYPE_CPU)
+    target_wgs = 4 * CLAMP (g_get_num_processors (), 1, 16);
+  else
+    target_wgs = 256;
   rows_per_wg = div_up (s->n_rows, target_wgs);
   rows_per_wg = CLAMP (div_up (rows_per_wg, SIM_TILE) * SIM_TILE, 256u, 65536u);
   budget = MIN (max_range, (guint64) 64 << 20);

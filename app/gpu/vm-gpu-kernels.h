@@ -197,10 +197,13 @@ gboolean vm_gpu_similarity_topk (VmGpuGraph             *graph,
                                  const VmGpuSimilarity  *sim,
                                  GError                **error);
 /* The scoring kernel vm_gpu_similarity_topk() uses: "sim_topk_q{1,4,8,16}_f16"
- * (rows through 16-bit storage) or "sim_topk_texel_q{1,4,8,16}_f16" (rows
- * through an RGBA32UI texel buffer, 8 halves a fetch: the default on CPU
- * drivers; needs dim % 8 = 0), by the number of queries per pass.
- * VIDMARK_GPU_SIMILARITY=storage|texel overrides. */
+ * (rows through 16-bit storage), "sim_topk_texel_q{1,4,8,16}_f16" (rows
+ * through an RGBA32UI texel buffer, 8 halves a fetch; needs dim % 8 = 0) or,
+ * on CPU drivers with 8-lane subgroups and shuffles at dims 512 and 768,
+ * "sim_topk_lanes_d{512,768}_q{1,4,8,16}_f16" (the 8 lanes of a subgroup
+ * read one row together: the default there), by the number of queries per
+ * pass.  VIDMARK_GPU_SIMILARITY=storage|texel|texel-generic overrides
+ * (texel-generic: the texel kernel, never the lanes one). */
 const char *vm_gpu_similarity_variant (VmGpuDevice            *device,
                                        const VmGpuSimilarity  *sim);
 

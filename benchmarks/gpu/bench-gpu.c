@@ -270,8 +270,14 @@ bench_similarity (guint rows, guint dim, const char *query_counts, guint k, guin
               best_cpu = MIN (best_cpu, cpu_seconds () - c0);
             }
         }
-      g_print ("%8u %12.1f %14.2f %10.2f %14.1f %16.2f\n", nq, best * 1e3, best * 1e3 / nq,
-               n * 2.0 * ((nq + 15) / 16) / best / 1e9, best_cpu * 1e3, best_cpu * 1e3 / nq);
+      {
+        VmGpuSimilarity probe = { .n_queries = nq, .n_rows = rows, .dim = dim, .k = k,
+                                  .database = VM_GPU_VIEW (db, 0) };
+
+        g_print ("%8u %12.1f %14.2f %10.2f %14.1f %16.2f  %s\n", nq, best * 1e3, best * 1e3 / nq,
+                 n * 2.0 * ((nq + 15) / 16) / best / 1e9, best_cpu * 1e3, best_cpu * 1e3 / nq,
+                 vm_gpu_similarity_variant (device, &probe));
+      }
     }
 }
 

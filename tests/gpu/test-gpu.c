@@ -1128,7 +1128,7 @@ static void
 test_similarity (void)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (11);
-  static const char *variants[] = { "storage", "texel" };
+  static const char *variants[] = { "storage", "texel-generic", "texel" };
 
   REQUIRE_DEVICE ();
   if (!vm_gpu_device_supports_f16 (device))
@@ -1145,6 +1145,17 @@ test_similarity (void)
       g_test_message ("similarity kernel: %s", vm_gpu_similarity_variant (device, &probe));
       if (v == 0)
         g_assert_cmpstr (vm_gpu_similarity_variant (device, &probe), ==, "sim_topk_q8_f16");
+      {
+        const VmGpuDeviceInfo *info = vm_gpu_device_get_info (device);
+        VmGpuSimilarity clip = { .n_queries = 1, .dim = 512 };
+        const char *name = vm_gpu_similarity_variant (device, &clip);
+
+        g_test_message ("similarity kernel at 512: %s", name);
+        if (v == 2 && info->subgroup_size == 8 && (info->subgroup_operations & (1u << 4)) != 0 /* shuffle */)
+          g_assert_cmpstr (name, ==, "sim_topk_lanes_d512_q1_f16");
+        else
+          g_assert_false (g_str_has_prefix (name, "sim_topk_lanes"));
+      }
       probe.n_queries = 16;
       g_assert_true (g_str_has_suffix (vm_gpu_similarity_variant (device, &probe), "q16_f16"));
       run_similarity_case (rand, 1, 4, 1, 1);
@@ -1155,6 +1166,13 @@ test_similarity (void)
       run_similarity_case (rand, 7000, 96, 16, 20);   /* one pass of 16 */
       run_similarity_case (rand, 4099, 32, 37, 5);  /* three query groups */
       run_similarity_case (rand, 30000, 512, 1, 64);
+      /* The CLIP dimensions (the row-per-subgroup kernels on CPU drivers):
+       * every query width, rows that fill no tile evenly. */
+      run_similarity_case (rand, 2999, 512, 4, 10);
+      run_similarity_case (rand, 1237, 512, 7, 3);
+      run_similarity_case (rand, 1500, 512, 19, 12);
+      run_similarity_case (rand, 4001, 768, 1, 10);
+      run_similarity_case (rand, 777, 768, 3, 33);
     }
   g_unsetenv ("VIDMARK_GPU_SIMILARITY");
   assert_no_validation_messages ();
