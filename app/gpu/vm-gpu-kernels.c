@@ -102,8 +102,15 @@ G_STATIC_ASSERT (sizeof (MergePush) == 16);
 DESC (gemm_f32_desc, "gemm_f32", 5, GemmPush, 256, 1)
 DESC (gemm_f16_desc, "gemm_f16", 5, GemmPush, 256, 1)
 DESC (gemm_coopmat_desc, "gemm_coopmat_f16", 5, GemmPush, 128, 1)
-static const VmGpuPipelineDesc gemm_texel_f32_desc = { "gemm_texel_f32", 5, sizeof (GemmPush), { 64, 1, 1 }, 1u << 1 };
-static const VmGpuPipelineDesc gemm_texel_f16_desc = { "gemm_texel_f16", 5, sizeof (GemmPush), { 64, 1, 1 }, 1u << 1 };
+/* gemm_texel block shape: must match the -D arguments in shaders/meson.build. */
+#define GEMM_TEXEL_RM 8u     /* output rows per workgroup */
+#define GEMM_TEXEL_CN 4u     /* output columns per invocation */
+#define GEMM_TEXEL_WG 64u    /* invocations per workgroup */
+#define GEMM_TEXEL_ROWS_X 0  /* 1: workgroup x walks row blocks */
+#define GEMM_TEXEL_A_TEXEL 1 /* 1: A is read through a texel buffer too */
+#define GEMM_TEXEL_BINDINGS ((1u << 1) | (GEMM_TEXEL_A_TEXEL ? 1u : 0u))
+static const VmGpuPipelineDesc gemm_texel_f32_desc = { "gemm_texel_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
+static const VmGpuPipelineDesc gemm_texel_f16_desc = { "gemm_texel_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
 DESC (layernorm_f32_desc, "layernorm_f32", 4, LayerNormPush, 256, 1)
 DESC (layernorm_f16_desc, "layernorm_f16", 4, LayerNormPush, 256, 1)
 DESC (softmax_desc, "softmax_f32", 2, RowPush, 256, 1)
@@ -318,8 +325,12 @@ vm_gpu_gemm (VmGpuGraph       *graph,
   push.r_bstride = g->residual_batch_stride;
   push.epilogue = g->epilogue;
 
-  if (!bind_view (graph, g->a, 4 * ((guint64) (batch - 1) * g->a_batch_stride + (guint64) (g->m - 1) * lda + g->k),
-                  texel ? 16 : 4, VM_GPU_ACCESS_READ, &bind[0], &push.a_off, op, error) ||
+  if (!bind_view_aligned (graph, g->a, 4 * ((guint64) (batch - 1) * g->a_batch_stride + (guint64) (g->m - 1) * lda + g->k),
+                          texel ? 16 : 4,
+                          texel && GEMM_TEXEL_A_TEXEL ? MAX (device->limits.minTexelBufferOffsetAlignment,
+                                                             device->limits.minStorageBufferOffsetAlignment)
+                                                      : device->limits.minStorageBufferOffsetAlignment,
+                          VM_GPU_ACCESS_READ, &bind[0], &push.a_off, op, error) ||
       !bind_view_aligned (graph, g->b,
                           wsize * ((guint64) (batch - 1) * g->b_batch_stride + (guint64) (g->n - 1) * ldb + g->k),
                           texel ? wsize * 4 : wsize,
@@ -356,9 +367,15 @@ vm_gpu_gemm (VmGpuGraph       *graph,
   if (texel)
     {
       bind[1].texel_format = g->b_type == VM_GPU_F16 ? VM_GPU_TEXEL_RGBA16F : VM_GPU_TEXEL_RGBA32F;
+      bind[0].texel_format = VM_GPU_TEXEL_RGBA32F;
       desc = g->b_type == VM_GPU_F16 ? &gemm_texel_f16_desc : &gemm_texel_f32_desc;
+      if (GEMM_TEXEL_ROWS_X)
+        return vm_gpu_graph_dispatch (graph, desc, bind, 5, &push, sizeof push,
+                                      div_up (g->m, GEMM_TEXEL_RM), div_up (g->n, GEMM_TEXEL_WG * GEMM_TEXEL_CN),
+                                      batch, error);
       return vm_gpu_graph_dispatch (graph, desc, bind, 5, &push, sizeof push,
-                                    div_up (g->n, 256), div_up (g->m, 8), batch, error);
+                                    div_up (g->n, GEMM_TEXEL_WG * GEMM_TEXEL_CN), div_up (g->m, GEMM_TEXEL_RM),
+                                    batch, error);
     }
   if (g_str_equal (variant, gemm_coopmat_desc.name))
     desc = &gemm_coopmat_desc;
