@@ -1,23 +1,41 @@
 // gemm_texel.comp — the GEMM of gemm.comp laid out for CPU drivers
 // (lavapipe): no shared memory and no barriers.  The lanes of a workgroup
-// take different output columns (4 each, 64 apart) and read B's rows through
+// take different output columns (CN each, WG apart) and read B's rows through
 // a texel buffer (one fetch = 4 k values, fp32 or fp16 by the view's
-// format); the 8 output rows of a workgroup are the same for every lane, so
-// A's values are uniform loads shared by all lanes.  Needs k, ldb and the B
-// offset to be multiples of 4.
+// format); the RM output rows of a workgroup are the same for every lane, so
+// A's values are the same for all lanes.  With A_TEXEL, A is read through an
+// RGBA32F texel buffer as well: on llvmpipe a storage-buffer load inside the
+// k loop is a loop over the lanes even when the address is lane-uniform,
+// while a texel fetch is one gather (1.8x faster GEMM, docs/PERFORMANCE-clip.md).
+// The block shape (RM, CN, WGN, ROWS_X) comes from shaders/meson.build and
+// must match the GEMM_TEXEL_* constants of app/gpu/vm-gpu-kernels.c.
+// Needs k, lda, ldb and the A and B offsets to be multiples of 4.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
+#ifndef RM
 #define RM 8u          // rows per workgroup
+#endif
+#ifndef CN
 #define CN 4u          // columns per lane
-#define WG 64u
+#endif
+#ifndef WGN
+#define WGN 64         // lanes per workgroup
+#endif
+#define WG uint (WGN)
+// ROWS_X: workgroup x walks the row blocks (consecutive workgroups share B's columns)
+layout (local_size_x = WGN) in;
 
-layout (local_size_x = 64) in;
-
+#ifdef A_TEXEL
+layout (binding = 0) uniform samplerBuffer a_tex;
+#define LOAD_A(i) texelFetch (a_tex, int (i))
+#else
 layout (std430, binding = 0) readonly buffer A { vec4 a4[]; };
+#define LOAD_A(i) a4[i]
+#endif
 layout (binding = 1) uniform samplerBuffer b_tex;
 layout (std430, binding = 2) readonly buffer Bias { WTYPE bias[]; };
 layout (std430, binding = 3) readonly buffer R { float r[]; };
@@ -35,8 +53,13 @@ layout (push_constant) uniform Push {
 void main ()
 {
   uint lane = gl_LocalInvocationID.x;
+#ifdef ROWS_X
+  uint row0 = gl_WorkGroupID.x * RM;
+  uint col0 = gl_WorkGroupID.y * WG * CN + lane;
+#else
   uint row0 = gl_WorkGroupID.y * RM;
   uint col0 = gl_WorkGroupID.x * WG * CN + lane;
+#endif
   uint batch = gl_WorkGroupID.z;
   uint k4 = p.k / 4u;
   uint a_base = p.a_off + batch * (p.a_bstride / 4u);
@@ -61,7 +84,7 @@ void main ()
         bv[j] = texelFetch (b_tex, bcol[j] + int (kk));
       [[unroll]] for (uint i = 0u; i < RM; i++)
         {
-          vec4 av = a4[arow[i] + kk];
+          vec4 av = LOAD_A (arow[i] + kk);
           [[unroll]] for (uint j = 0u; j < CN; j++)
             acc[i][j] += dot (av, bv[j]);
         }

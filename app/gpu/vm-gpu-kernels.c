@@ -102,10 +102,18 @@ G_STATIC_ASSERT (sizeof (MergePush) == 16);
 DESC (gemm_f32_desc, "gemm_f32", 5, GemmPush, 256, 1)
 DESC (gemm_f16_desc, "gemm_f16", 5, GemmPush, 256, 1)
 DESC (gemm_coopmat_desc, "gemm_coopmat_f16", 5, GemmPush, 128, 1)
-static const VmGpuPipelineDesc gemm_texel_f32_desc = { "gemm_texel_f32", 5, sizeof (GemmPush), { 64, 1, 1 }, 1u << 1 };
-static const VmGpuPipelineDesc gemm_texel_f16_desc = { "gemm_texel_f16", 5, sizeof (GemmPush), { 64, 1, 1 }, 1u << 1 };
+/* gemm_texel block shape: must match the -D arguments in shaders/meson.build. */
+#define GEMM_TEXEL_RM 16u     /* output rows per workgroup */
+#define GEMM_TEXEL_CN 6u     /* output columns per invocation */
+#define GEMM_TEXEL_WG 32u    /* invocations per workgroup */
+#define GEMM_TEXEL_ROWS_X 0  /* 1: workgroup x walks row blocks */
+#define GEMM_TEXEL_A_TEXEL 1 /* 1: A is read through a texel buffer too */
+#define GEMM_TEXEL_BINDINGS ((1u << 1) | (GEMM_TEXEL_A_TEXEL ? 1u : 0u))
+static const VmGpuPipelineDesc gemm_texel_f32_desc = { "gemm_texel_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
+static const VmGpuPipelineDesc gemm_texel_f16_desc = { "gemm_texel_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
 DESC (layernorm_f32_desc, "layernorm_f32", 4, LayerNormPush, 256, 1)
 DESC (layernorm_f16_desc, "layernorm_f16", 4, LayerNormPush, 256, 1)
+static const VmGpuPipelineDesc layernorm_rows_desc = { "layernorm_rows", 4, sizeof (LayerNormPush), { 64, 1, 1 }, 0x7 };
 DESC (softmax_desc, "softmax_f32", 2, RowPush, 256, 1)
 DESC (l2norm_desc, "l2norm_f32", 2, RowPush, 256, 1)
 DESC (attention_desc, "attention_f32", 4, AttentionPush, 64, 1)
@@ -327,8 +335,12 @@ vm_gpu_gemm (VmGpuGraph       *graph,
   push.r_bstride = g->residual_batch_stride;
   push.epilogue = g->epilogue;
 
-  if (!bind_view (graph, g->a, 4 * ((guint64) (batch - 1) * g->a_batch_stride + (guint64) (g->m - 1) * lda + g->k),
-                  texel ? 16 : 4, VM_GPU_ACCESS_READ, &bind[0], &push.a_off, op, error) ||
+  if (!bind_view_aligned (graph, g->a, 4 * ((guint64) (batch - 1) * g->a_batch_stride + (guint64) (g->m - 1) * lda + g->k),
+                          texel ? 16 : 4,
+                          texel && GEMM_TEXEL_A_TEXEL ? MAX (device->limits.minTexelBufferOffsetAlignment,
+                                                             device->limits.minStorageBufferOffsetAlignment)
+                                                      : device->limits.minStorageBufferOffsetAlignment,
+                          VM_GPU_ACCESS_READ, &bind[0], &push.a_off, op, error) ||
       !bind_view_aligned (graph, g->b,
                           wsize * ((guint64) (batch - 1) * g->b_batch_stride + (guint64) (g->n - 1) * ldb + g->k),
                           texel ? wsize * 4 : wsize,
@@ -365,9 +377,15 @@ vm_gpu_gemm (VmGpuGraph       *graph,
   if (texel)
     {
       bind[1].texel_format = g->b_type == VM_GPU_F16 ? VM_GPU_TEXEL_RGBA16F : VM_GPU_TEXEL_RGBA32F;
+      bind[0].texel_format = VM_GPU_TEXEL_RGBA32F;
       desc = g->b_type == VM_GPU_F16 ? &gemm_texel_f16_desc : &gemm_texel_f32_desc;
+      if (GEMM_TEXEL_ROWS_X)
+        return vm_gpu_graph_dispatch (graph, desc, bind, 5, &push, sizeof push,
+                                      div_up (g->m, GEMM_TEXEL_RM), div_up (g->n, GEMM_TEXEL_WG * GEMM_TEXEL_CN),
+                                      batch, error);
       return vm_gpu_graph_dispatch (graph, desc, bind, 5, &push, sizeof push,
-                                    div_up (g->n, 256), div_up (g->m, 8), batch, error);
+                                    div_up (g->n, GEMM_TEXEL_WG * GEMM_TEXEL_CN), div_up (g->m, GEMM_TEXEL_RM),
+                                    batch, error);
     }
   if (g_str_equal (variant, gemm_coopmat_desc.name))
     desc = &gemm_coopmat_desc;
@@ -391,6 +409,21 @@ row_grid (guint  rows,
   *gy = div_up (rows, *gx);
 }
 
+/* The one-row-per-invocation LayerNorm for CPU drivers; $VIDMARK_GPU_LAYERNORM=
+ * rows|workgroup overrides. */
+static gboolean
+prefer_rows_layernorm (VmGpuDevice *device,
+                       VmGpuDType   param_type)
+{
+  const char *env = g_getenv ("VIDMARK_GPU_LAYERNORM");
+
+  if (g_strcmp0 (env, "workgroup") == 0)
+    return FALSE;
+  if (param_type == VM_GPU_F16 && !device->texel_f16)
+    return FALSE;
+  return g_strcmp0 (env, "rows") == 0 || device->info->type == VM_GPU_DEVICE_TYPE_CPU;
+}
+
 gboolean
 vm_gpu_layernorm (VmGpuGraph  *graph,
                   guint        rows,
@@ -403,6 +436,7 @@ vm_gpu_layernorm (VmGpuGraph  *graph,
                   VmGpuView    y,
                   GError     **error)
 {
+  VmGpuDevice *device = vm_gpu_graph_get_device (graph);
   const char *op = "LayerNorm";
   gsize ps = dtype_size (param_type);
   VmGpuBinding bind[4];
@@ -413,6 +447,31 @@ vm_gpu_layernorm (VmGpuGraph  *graph,
     return invalid (error, op, "empty tensor");
   if (!check_f16 (graph, param_type, error))
     return FALSE;
+
+  /* CPU drivers: one row per invocation, texel-buffer reads (layernorm_rows). */
+  if (prefer_rows_layernorm (device, param_type) && cols % 4 == 0 &&
+      x.offset % 16 == 0 && y.offset % 16 == 0 && gamma.offset % (ps * 4) == 0 && beta.offset % (ps * 4) == 0)
+    {
+      guint64 talign = MAX (device->limits.minTexelBufferOffsetAlignment,
+                            device->limits.minStorageBufferOffsetAlignment);
+      guint ngroups = div_up (rows, 64);
+
+      push.x_ld = push.y_ld = cols / 4;
+      if (!bind_view_aligned (graph, x, 4ull * rows * cols, 16, talign, VM_GPU_ACCESS_READ,
+                              &bind[0], &push.x_off, op, error) ||
+          !bind_view_aligned (graph, gamma, ps * cols, ps * 4, talign, VM_GPU_ACCESS_READ,
+                              &bind[1], &push.g_off, op, error) ||
+          !bind_view_aligned (graph, beta, ps * cols, ps * 4, talign, VM_GPU_ACCESS_READ,
+                              &bind[2], &push.b_off, op, error) ||
+          !bind_view_aligned (graph, y, 4ull * rows * cols, 16, device->limits.minStorageBufferOffsetAlignment,
+                              VM_GPU_ACCESS_WRITE, &bind[3], &push.y_off, op, error))
+        return FALSE;
+      bind[0].texel_format = VM_GPU_TEXEL_RGBA32F;
+      bind[1].texel_format = bind[2].texel_format =
+        param_type == VM_GPU_F16 ? VM_GPU_TEXEL_RGBA16F : VM_GPU_TEXEL_RGBA32F;
+      row_grid (ngroups, &gx, &gy);
+      return vm_gpu_graph_dispatch (graph, &layernorm_rows_desc, bind, 4, &push, sizeof push, gx, gy, 1, error);
+    }
   if (!bind_view (graph, x, 4ull * rows * cols, 4, VM_GPU_ACCESS_READ, &bind[0], &push.x_off, op, error) ||
       !bind_view (graph, gamma, ps * cols, ps, VM_GPU_ACCESS_READ, &bind[1], &push.g_off, op, error) ||
       !bind_view (graph, beta, ps * cols, ps, VM_GPU_ACCESS_READ, &bind[2], &push.b_off, op, error) ||

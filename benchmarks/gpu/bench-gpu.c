@@ -1,7 +1,7 @@
 /* bench-gpu.c — GEMM GFLOP/s and similarity GB/s on the Vulkan device, with
  * OpenBLAS sgemm (loaded with dlopen when installed) in the same run.
  *
- *   bench-gpu --gemm [--repeat N]
+ *   bench-gpu --gemm [--shape MxKxN] [--repeat N]
  *   bench-gpu --similarity [--rows N] [--dim D] [--queries 1,4,16,64] [--k K]
  *
  * Depends only on libvulkan (at run time), GLib and libc.
@@ -154,7 +154,7 @@ time_blas_gemm (SgemmFunc sgemm, guint m, guint k, guint n, guint repeat)
 }
 
 static void
-bench_gemm (guint repeat)
+bench_gemm (guint repeat, const char *only)
 {
   /* tokens × in × out: a ViT-B/32 layer over 64 frames (50 tokens each). */
   static const guint shapes[][3] = {
@@ -178,6 +178,9 @@ bench_gemm (guint repeat)
       double t32 = time_gpu_gemm (m, k, n, VM_GPU_F32, repeat), c32 = last_cpu;
       double t16 = NAN, c16 = NAN, tb = NAN, cb = NAN;
       g_autofree char *shape = g_strdup_printf ("%ux%ux%u", m, k, n);
+
+      if (only != NULL && !g_str_equal (only, shape))
+        continue;
 
       if (vm_gpu_device_supports_f16 (device))
         {
@@ -288,7 +291,7 @@ main (int   argc,
   GError *error = NULL;
   gboolean gemm = FALSE, similarity = FALSE;
   int rows = 1000000, dim = 512, k = 10, repeat = 3;
-  char *queries = NULL;
+  char *queries = NULL, *shape = NULL;
   GOptionEntry entries[] = {
     { "gemm", 0, 0, G_OPTION_ARG_NONE, &gemm, "GEMM GFLOP/s (and OpenBLAS)", NULL },
     { "similarity", 0, 0, G_OPTION_ARG_NONE, &similarity, "similarity GB/s", NULL },
@@ -296,6 +299,7 @@ main (int   argc,
     { "dim", 0, 0, G_OPTION_ARG_INT, &dim, "dimension (512)", "D" },
     { "queries", 0, 0, G_OPTION_ARG_STRING, &queries, "query counts (1,4,16,64)", "LIST" },
     { "k", 0, 0, G_OPTION_ARG_INT, &k, "top-k (10)", "K" },
+    { "shape", 0, 0, G_OPTION_ARG_STRING, &shape, "only this GEMM shape (MxKxN, one of the list)", "MxKxN" },
     { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "timed runs (3)", "N" },
     { NULL }
   };
@@ -319,10 +323,11 @@ main (int   argc,
       return 77;
     }
   if (gemm)
-    bench_gemm (repeat);
+    bench_gemm (repeat, shape);
   if (similarity)
     bench_similarity (rows, dim, queries ? queries : "1,4,16,64", k, repeat);
   vm_gpu_device_unref (device);
   g_free (queries);
+  g_free (shape);
   return 0;
 }

@@ -881,14 +881,17 @@ static void
 test_layernorm (void)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (7);
-  static const guint shapes[][2] = { { 1, 1 }, { 3, 7 }, { 50, 768 }, { 5, 1000 }, { 257, 64 } };
+  static const guint shapes[][2] = { { 1, 1 }, { 3, 7 }, { 50, 768 }, { 5, 1000 }, { 257, 64 }, { 67, 12 } };
+  /* both kernels: one row per invocation (CPU drivers) and per workgroup */
+  static const char *variants[] = { "rows", "workgroup" };
   guint n_types;
 
   REQUIRE_DEVICE ();
   f16_types (&n_types);
-  for (guint t = 0; t < n_types; t++)
-    for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+  for (guint i = 0; i < G_N_ELEMENTS (variants) * n_types * G_N_ELEMENTS (shapes); i++)
       {
+        guint t = i / G_N_ELEMENTS (shapes) % n_types, s = i % G_N_ELEMENTS (shapes);
+        gboolean env_set = g_setenv ("VIDMARK_GPU_LAYERNORM", variants[i / (n_types * G_N_ELEMENTS (shapes))], TRUE);
         g_autoptr(GError) error = NULL;
         g_autoptr(VmGpuGraph) graph = vm_gpu_graph_new (device, &error);
         VmGpuDType type = t == 0 ? VM_GPU_F32 : VM_GPU_F16;
@@ -924,10 +927,12 @@ test_layernorm (void)
         g_assert_no_error (error);
         submit (graph);
         got = download_floats (by, 0, n);
+        g_assert_true (env_set);
         g_assert_cmpfloat (normalised_error (got, want, n), <, 2e-5);
         weights_clear (&wg);
         weights_clear (&wbeta);
       }
+  g_unsetenv ("VIDMARK_GPU_LAYERNORM");
   assert_no_validation_messages ();
 }
 
