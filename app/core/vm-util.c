@@ -4,6 +4,8 @@
  */
 #include "core/vm-util.h"
 
+#include <glib/gi18n.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,10 +82,13 @@ vm_format_duration (double seconds)
 
   s = (guint64) llround (seconds);
   if (s >= 3600)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT " h %02u min", s / 3600, (guint) (s / 60 % 60));
+    /* TRANSLATORS: a duration in hours and minutes, e.g. "2 h 05 min" */
+    return g_strdup_printf (_("%" PRIu64 " h %02u min"), s / 3600, (guint) (s / 60 % 60));
   if (s >= 60)
-    return g_strdup_printf ("%u min %02u s", (guint) (s / 60), (guint) (s % 60));
-  return g_strdup_printf ("%u s", (guint) s);
+    /* TRANSLATORS: a duration in minutes and seconds, e.g. "3 min 07 s" */
+    return g_strdup_printf (_("%u min %02u s"), (guint) (s / 60), (guint) (s % 60));
+  /* TRANSLATORS: a duration in seconds, e.g. "42 s" */
+  return g_strdup_printf (_("%u s"), (guint) s);
 }
 
 gboolean

@@ -5,6 +5,7 @@
 #include "gpu/vm-gpu-kernels.h"
 #include "gpu/vm-gpu-private.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 #include <glib/gi18n.h>
@@ -208,8 +209,8 @@ bind_view_aligned (VmGpuGraph   *graph,
   if (view.offset > size || n_bytes > size - view.offset || n_bytes == 0)
     {
       g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
-                   _("Invalid arguments to the GPU operation %s: a tensor of %" G_GUINT64_FORMAT
-                     " bytes at offset %" G_GUINT64_FORMAT " overruns a buffer of %" G_GUINT64_FORMAT),
+                   _("Invalid arguments to the GPU operation %s: a tensor of %" PRIu64
+                     " bytes at offset %" PRIu64 " overruns a buffer of %" PRIu64),
                    op, n_bytes, view.offset, size);
       return FALSE;
     }
@@ -221,7 +222,7 @@ bind_view_aligned (VmGpuGraph   *graph,
   if (range > device->limits.maxStorageBufferRange)
     {
       g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_UNSUPPORTED,
-                   _("The GPU operation %s needs a %" G_GUINT64_FORMAT "-byte tensor; this device binds at most %u"),
+                   _("The GPU operation %s needs a %" PRIu64 "-byte tensor; this device binds at most %u"),
                    op, n_bytes, device->limits.maxStorageBufferRange);
       return FALSE;
     }
