@@ -1224,11 +1224,14 @@ test_gemv (void)
           else if (info->subgroup_size == 8 && (info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0)
             g_assert_cmpstr (name, ==, dims[d] == 512 ? "gemv_lanes_d512_f16" :
                                        dims[d] == 768 ? "gemv_lanes_d768_f16" : "gemv_lanes_f16");
-          run_gemv_case (rand, 1, dims[d]);
-          run_gemv_case (rand, 7, dims[d]);
-          run_gemv_case (rand, 64, dims[d]);
-          for (guint i = 0; i < 3; i++)
-            run_gemv_case (rand, g_rand_int_range (rand, 1, 5000), dims[d]);
+          if (pass == 0)
+            {
+              run_gemv_case (rand, 1, dims[d]);
+              run_gemv_case (rand, 7, dims[d]);
+              run_gemv_case (rand, 64, dims[d]);
+              run_gemv_case (rand, g_rand_int_range (rand, 1, 3000), dims[d]);
+            }
+          run_gemv_case (rand, g_rand_int_range (rand, 1, 3000), dims[d]);
         }
       g_unsetenv ("VIDMARK_GPU_GEMV");
     }
