@@ -1057,3 +1057,126 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
     return vm_gpu_graph_dispatch (graph, &merge_desc, bind, 3, &push, sizeof push, s->n_queries, 1, 1, error);
   }
 }
+
+/* ---- GEMV (score curves) ------------------------------------------------------- */
+
+typedef struct {
+  guint32 n_rows, d8, rows_per_wg, db_off8;
+  guint32 x_off4, y_off;
+} GemvPush;
+G_STATIC_ASSERT (sizeof (GemvPush) == 24);
+
+/* [generic, 512, 768] */
+static const VmGpuPipelineDesc gemv_descs[3] = {
+  { "gemv_lanes_f16", 3, sizeof (GemvPush), { 64, 1, 1 }, 1u << 0, 1u << 1 },
+  { "gemv_lanes_d512_f16", 3, sizeof (GemvPush), { 64, 1, 1 }, 1u << 0, 1u << 1 },
+  { "gemv_lanes_d768_f16", 3, sizeof (GemvPush), { 64, 1, 1 }, 1u << 0, 1u << 1 },
+};
+#define GEMV_STEP 64   /* rows per workgroup step: 8 subgroups × 8 rows */
+
+static const VmGpuPipelineDesc *
+gemv_desc (VmGpuDevice      *device,
+           const VmGpuGemv  *g)
+{
+  if (g_strcmp0 (g_getenv ("VIDMARK_GPU_GEMV"), "gemm") == 0)
+    return NULL;
+  if (device->info->subgroup_size != 8 ||
+      (device->info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) == 0)
+    return NULL;
+  if (g->dim == 0 || g->dim % 8 != 0 || g->x.offset % 16 != 0 || g->rows.offset % 16 != 0 ||
+      device->limits.minTexelBufferOffsetAlignment % 16 != 0 ||
+      (guint64) g->dim * 4 > MIN (device->limits.maxUniformBufferRange, 65536u))
+    return NULL;
+  if (g->dim == 512)
+    return &gemv_descs[1];
+  if (g->dim == 768)
+    return &gemv_descs[2];
+  return &gemv_descs[0];
+}
+
+const char *
+vm_gpu_gemv_variant (VmGpuDevice      *device,
+                     const VmGpuGemv  *g)
+{
+  const VmGpuPipelineDesc *desc = gemv_desc (device, g);
+
+  return desc != NULL ? desc->name : vm_gpu_gemm_variant (device, VM_GPU_F16);
+}
+
+gboolean
+vm_gpu_gemv_f16 (VmGpuGraph       *graph,
+                 const VmGpuGemv  *g,
+                 GError          **error)
+{
+  VmGpuDevice *device = vm_gpu_graph_get_device (graph);
+  const char *op = "gemv";
+  const VmGpuPipelineDesc *desc;
+  guint64 row_bytes = 2ull * g->dim;
+  guint64 chunk_rows;
+  guint target_wgs;
+  VmGpuBinding xbind;
+  guint32 x_off4;
+
+  if (g->n_rows == 0 || g->dim == 0)
+    return invalid (error, op, "empty tensor");
+  if (!check_f16 (graph, VM_GPU_F16, error))
+    return FALSE;
+  desc = gemv_desc (device, g);
+  if (desc == NULL)
+    {
+      VmGpuGemm gemm = {
+        .m = 1, .n = g->n_rows, .k = g->dim,
+        .a = g->x,
+        .b = g->rows,
+        .b_type = VM_GPU_F16,
+        .c = g->y,
+      };
+
+      return vm_gpu_gemm (graph, &gemm, error);
+    }
+
+  /* The rows' and the output's own bounds, before chunking. */
+  if (g->rows.buffer == NULL || g->rows.offset > g->rows.buffer->size ||
+      row_bytes * g->n_rows > g->rows.buffer->size - g->rows.offset)
+    return invalid (error, op, "the rows overrun their buffer");
+  if (g->y.buffer == NULL || g->y.offset > g->y.buffer->size ||
+      4ull * g->n_rows > g->y.buffer->size - g->y.offset)
+    return invalid (error, op, "the output overruns its buffer");
+
+  chunk_rows = MIN ((guint64) device->limits.maxStorageBufferRange / row_bytes,
+                    (guint64) device->limits.maxTexelBufferElements * 8 / row_bytes);
+  chunk_rows = MIN (chunk_rows, (guint64) device->limits.maxStorageBufferRange / 4);
+  chunk_rows = chunk_rows / GEMV_STEP * GEMV_STEP;
+  if (chunk_rows == 0)
+    return invalid (error, op, "rows too long for this device");
+
+  if (!bind_view_aligned (graph, g->x, 4ull * g->dim, 16, device->limits.minUniformBufferOffsetAlignment,
+                          VM_GPU_ACCESS_READ, &xbind, &x_off4, op, error))
+    return FALSE;
+
+  /* A few workgroups per core (CPU drivers, where this kernel runs): each
+   * loads x once and streams its rows in order. */
+  target_wgs = 4 * CLAMP (g_get_num_processors (), 1, 16);
+  for (guint64 r = 0; r < g->n_rows; r += chunk_rows)
+    {
+      guint rows = (guint) MIN (chunk_rows, g->n_rows - r);
+      guint rows_per_wg = MAX (div_up (div_up (rows, target_wgs), GEMV_STEP), 1) * GEMV_STEP;
+      GemvPush push = { rows, g->dim / 8, rows_per_wg, 0, x_off4, 0 };
+      VmGpuBinding bind[3];
+
+      if (!bind_view_aligned (graph, VM_GPU_VIEW (g->rows.buffer, g->rows.offset + r * row_bytes),
+                              rows * row_bytes, 16,
+                              MAX (device->limits.minTexelBufferOffsetAlignment,
+                                   device->limits.minStorageBufferOffsetAlignment),
+                              VM_GPU_ACCESS_READ, &bind[0], &push.db_off8, op, error) ||
+          !bind_view (graph, VM_GPU_VIEW (g->y.buffer, g->y.offset + 4 * r), 4ull * rows, 4,
+                      VM_GPU_ACCESS_WRITE, &bind[2], &push.y_off, op, error))
+        return FALSE;
+      bind[0].texel_format = VM_GPU_TEXEL_RGBA32UI;
+      bind[1] = xbind;
+      if (!vm_gpu_graph_dispatch (graph, desc, bind, 3, &push, sizeof push,
+                                  div_up (rows, rows_per_wg), 1, 1, error))
+        return FALSE;
+    }
+  return TRUE;
+}

@@ -207,4 +207,27 @@ gboolean vm_gpu_similarity_topk (VmGpuGraph             *graph,
 const char *vm_gpu_similarity_variant (VmGpuDevice            *device,
                                        const VmGpuSimilarity  *sim);
 
+/* y[i] = x·rows[i] for i < n_rows: x fp32 [dim], rows fp16 [n_rows][dim],
+ * y fp32 [n_rows] (a score curve).  On CPU drivers with 8-lane subgroups
+ * and shuffles (lavapipe) a dedicated kernel reads each row as contiguous
+ * texels with 8 lanes ("gemv_lanes_d{512,768}_f16" with x in registers,
+ * "gemv_lanes_f16" at other dims; needs dim % 8 = 0, x and rows 16-byte
+ * aligned); elsewhere vm_gpu_gemm() at m = 1.  VIDMARK_GPU_GEMV=gemm
+ * forces the latter. */
+typedef struct {
+  VmGpuView  x;
+  VmGpuView  rows;
+  guint      n_rows;
+  guint      dim;
+  VmGpuView  y;
+} VmGpuGemv;
+
+gboolean    vm_gpu_gemv_f16     (VmGpuGraph       *graph,
+                                 const VmGpuGemv  *gemv,
+                                 GError          **error);
+/* The kernel vm_gpu_gemv_f16() uses on @device: "gemv_lanes_d512_f16",
+ * "gemv_lanes_d768_f16", "gemv_lanes_f16", or vm_gpu_gemm_variant()'s. */
+const char *vm_gpu_gemv_variant (VmGpuDevice      *device,
+                                 const VmGpuGemv  *gemv);
+
 G_END_DECLS

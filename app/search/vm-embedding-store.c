@@ -1402,15 +1402,16 @@ record_gemv (VmEmbeddingStore  *self,
              guint64            pos,
              GError           **error)
 {
-  VmGpuGemm gemm = {
-    .m = 1, .n = (guint) n, .k = self->dim_pad,
-    .a = VM_GPU_VIEW (self->query, 0),
-    .b = rows,
-    .b_type = VM_GPU_F16,
-    .c = VM_GPU_VIEW (self->curve_out, 4 * pos),
+  VmGpuGemv gemv = {
+    .x = VM_GPU_VIEW (self->query, 0),
+    .rows = rows,
+    .n_rows = (guint) n,
+    .dim = self->dim_pad,
+    .y = VM_GPU_VIEW (self->curve_out, 4 * pos),
   };
 
-  return vm_gpu_gemm (graph, &gemm, error);
+  /* The lanes kernel on CPU drivers, vm_gpu_gemm() at m = 1 elsewhere. */
+  return vm_gpu_gemv_f16 (graph, &gemv, error);
 }
 
 /* The segments of the curves are scored in row order: segments adjacent in

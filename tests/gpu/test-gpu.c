@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
+#include <vulkan/vulkan.h>
 
 #include "core/vm-util.h"
 #include "gpu/vm-gpu.h"
@@ -1129,6 +1130,146 @@ run_similarity_case (GRand *rand,
     }
 }
 
+/* ---- GEMV (score curves) -------------------------------------------------------------- */
+
+/* Scores @n_rows random fp16 rows of @dim against a random fp32 x, with the
+ * rows, x and the output at non-zero offsets, against a double reference;
+ * the output's neighbours must stay untouched. */
+static void
+run_gemv_case (GRand *rand,
+               guint  n_rows,
+               guint  dim)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  gsize n_db = (gsize) n_rows * dim;
+  g_autofree guint16 *db = g_new (guint16, n_db);
+  g_autofree float *db_seen = g_new (float, n_db);
+  g_autofree float *x = random_floats (rand, dim, -1, 1);
+  g_autofree float *sentinel = g_new (float, n_rows + 128);
+  g_autoptr(VmGpuBuffer) bdb = NULL;
+  g_autoptr(VmGpuBuffer) bx = new_buffer ((gsize) dim * 4 + 256);
+  g_autoptr(VmGpuBuffer) by = NULL;
+  g_autofree float *y = NULL;
+
+  for (gsize i = 0; i < n_db; i++)
+    {
+      db[i] = vm_float_to_half ((float) g_rand_double_range (rand, -1, 1));
+      db_seen[i] = vm_half_to_float (db[i]);
+    }
+  bdb = new_buffer (n_db * 2 + 1024);
+  vm_gpu_buffer_upload (bdb, 1024, db, n_db * 2, &error);
+  g_assert_no_error (error);
+  vm_gpu_buffer_upload (bx, 256, x, (gsize) dim * 4, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n_rows + 128; i++)
+    sentinel[i] = -12345.0f;
+  by = upload (sentinel, ((gsize) n_rows + 128) * 4);
+
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  {
+    VmGpuGemv g = {
+      .x = VM_GPU_VIEW (bx, 256),
+      .rows = VM_GPU_VIEW (bdb, 1024), .n_rows = n_rows, .dim = dim,
+      .y = VM_GPU_VIEW (by, 4 * 64),
+    };
+    vm_gpu_gemv_f16 (graph, &g, &error);
+    g_assert_no_error (error);
+  }
+  submit (graph);
+  y = download_floats (by, 0, (gsize) n_rows + 128);
+
+  for (guint i = 0; i < 64; i++)
+    {
+      g_assert_cmpfloat (y[i], ==, -12345.0f);
+      g_assert_cmpfloat (y[64 + n_rows + i], ==, -12345.0f);
+    }
+  for (guint r = 0; r < n_rows; r++)
+    {
+      double s = 0;
+
+      for (guint c = 0; c < dim; c++)
+        s += (double) x[c] * db_seen[(gsize) r * dim + c];
+      g_assert_cmpfloat (fabs (y[64 + r] - s), <, 1e-5 * sqrt (dim));
+    }
+}
+
+static void
+test_gemv (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (21);
+  static const guint dims[] = { 24, 512, 768, 8, 136 };
+
+  REQUIRE_DEVICE ();
+  if (!vm_gpu_device_supports_f16 (device))
+    {
+      g_test_skip ("this device has no 16-bit storage");
+      return;
+    }
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      /* Pass 1: the generic GEMM path the other devices take. */
+      if (pass == 1)
+        g_setenv ("VIDMARK_GPU_GEMV", "gemm", TRUE);
+      for (guint d = 0; d < G_N_ELEMENTS (dims); d++)
+        {
+          VmGpuGemv probe = { .x = VM_GPU_VIEW (NULL, 256), .rows = VM_GPU_VIEW (NULL, 1024), .n_rows = 1, .dim = dims[d] };
+          const char *name = vm_gpu_gemv_variant (device, &probe);
+          const VmGpuDeviceInfo *info = vm_gpu_device_get_info (device);
+
+          g_test_message ("gemv kernel at %u: %s", dims[d], name);
+          if (pass == 1)
+            g_assert_false (g_str_has_prefix (name, "gemv_lanes"));
+          else if (info->subgroup_size == 8 && (info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0)
+            g_assert_cmpstr (name, ==, dims[d] == 512 ? "gemv_lanes_d512_f16" :
+                                       dims[d] == 768 ? "gemv_lanes_d768_f16" : "gemv_lanes_f16");
+          if (pass == 0)
+            {
+              run_gemv_case (rand, 1, dims[d]);
+              run_gemv_case (rand, 7, dims[d]);
+              run_gemv_case (rand, 64, dims[d]);
+              run_gemv_case (rand, g_rand_int_range (rand, 1, 3000), dims[d]);
+            }
+          run_gemv_case (rand, g_rand_int_range (rand, 1, 3000), dims[d]);
+        }
+      g_unsetenv ("VIDMARK_GPU_GEMV");
+    }
+  /* More rows than a few workgroups per core take in one step each. */
+  run_gemv_case (rand, 20011, 512);
+  assert_no_validation_messages ();
+}
+
+static void
+test_gemv_invalid (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  g_autoptr(VmGpuBuffer) b = NULL;
+
+  REQUIRE_DEVICE ();
+  if (!vm_gpu_device_supports_f16 (device))
+    {
+      g_test_skip ("this device has no 16-bit storage");
+      return;
+    }
+  b = new_buffer (4096);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  {
+    VmGpuGemv g = { VM_GPU_VIEW (b, 0), VM_GPU_VIEW (b, 0), 0, 512, VM_GPU_VIEW (b, 0) };
+
+    g_assert_false (vm_gpu_gemv_f16 (graph, &g, &error));   /* no rows */
+    g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+    g.n_rows = 100;                                           /* 100 KB of rows in 4 KB */
+    g_assert_false (vm_gpu_gemv_f16 (graph, &g, &error));
+    g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+  }
+  assert_no_validation_messages ();
+}
+
 static void
 test_similarity (void)
 {
@@ -1673,6 +1814,8 @@ main (int   argc,
   g_test_add_func ("/gpu/kernel/preprocess", test_preprocess);
   g_test_add_func ("/gpu/kernel/patch-class-pos", test_patch_class_pos);
   g_test_add_func ("/gpu/kernel/gather", test_gather);
+  g_test_add_func ("/gpu/kernel/gemv", test_gemv);
+  g_test_add_func ("/gpu/kernel/gemv-invalid", test_gemv_invalid);
   g_test_add_func ("/gpu/kernel/similarity", test_similarity);
   g_test_add_func ("/gpu/kernel/similarity-chunked", test_similarity_chunked);
   g_test_add_func ("/gpu/kernel/similarity-invalid", test_similarity_invalid);
