@@ -143,6 +143,20 @@ add_name_matches (GHashTable  *videos,
     }
 }
 
+/* Adds the file-name matches, ranks, and keeps the best @limit. */
+static GPtrArray *
+finish_results (GHashTable  *videos,
+                const char  *query,
+                guint        limit,
+                GPtrArray   *moments)
+{
+  add_name_matches (videos, query, moments);
+  g_ptr_array_sort (moments, compare_moments_cb);
+  if (moments->len > limit)
+    g_ptr_array_set_size (moments, limit);
+  return moments;
+}
+
 GPtrArray *
 vm_search_text_and_names (VmCatalog     *catalog,
                           const char    *query,
@@ -204,13 +218,7 @@ vm_search_text_and_names (VmCatalog     *catalog,
         g_ptr_array_add (moments, m);
     }
 
-  add_name_matches (videos, query, moments);
-
-  g_ptr_array_sort (moments, compare_moments_cb);
-  if (moments->len > limit)
-    g_ptr_array_set_size (moments, limit);
-
-  return g_steal_pointer (&moments);
+  return finish_results (videos, query, limit, g_steal_pointer (&moments));
 }
 
 static VmMomentSignals
@@ -227,6 +235,30 @@ signals_from_layer (guint bits)
   if (bits & VM_SIGNAL_VISUAL)
     signals |= VM_MOMENT_SIGNAL_VISUAL;
   return signals;
+}
+
+/* A search-layer moment as a result item: its first three snippets, and the
+ * fingerprint (for thumbnails) of its video in @videos. */
+static VmMomentItem *
+item_from_moment (const VmMoment *hit,
+                  GHashTable     *videos)
+{
+  VmVideo *video = g_hash_table_lookup (videos, &hit->video_id);
+  g_autoptr(GString) snippet = g_string_new (NULL);
+
+  for (guint j = 0; hit->snippets != NULL && j < hit->snippets->len && j < 3; j++)
+    {
+      VmSnippet *sn = g_ptr_array_index (hit->snippets, j);
+
+      if (snippet->len > 0)
+        g_string_append (snippet, " · ");
+      g_string_append (snippet, sn->highlighted ? sn->highlighted : sn->text);
+    }
+  return vm_moment_item_new (hit->video_id, hit->path ? hit->path : (video ? video->path : NULL),
+                             video ? video->fingerprint : NULL,
+                             hit->start_ns, hit->end_ns, CLAMP (hit->score, 0, 1),
+                             signals_from_layer (hit->signals),
+                             snippet->len > 0 ? snippet->str : NULL);
 }
 
 /* The search layer's moments (merged, with margins and snippets) plus file
@@ -262,32 +294,9 @@ search_with_layer (VmCatalog     *catalog,
     return NULL;
 
   for (guint i = 0; i < hits->len; i++)
-    {
-      VmMoment *hit = g_ptr_array_index (hits, i);
-      VmVideo *video = g_hash_table_lookup (videos, &hit->video_id);
-      g_autoptr(GString) snippet = g_string_new (NULL);
+    g_ptr_array_add (moments, item_from_moment (g_ptr_array_index (hits, i), videos));
 
-      for (guint j = 0; hit->snippets != NULL && j < hit->snippets->len && j < 3; j++)
-        {
-          VmSnippet *sn = g_ptr_array_index (hit->snippets, j);
-
-          if (snippet->len > 0)
-            g_string_append (snippet, " · ");
-          g_string_append (snippet, sn->highlighted ? sn->highlighted : sn->text);
-        }
-      g_ptr_array_add (moments, vm_moment_item_new (hit->video_id, hit->path,
-                                                    video ? video->fingerprint : NULL,
-                                                    hit->start_ns, hit->end_ns,
-                                                    CLAMP (hit->score, 0, 1),
-                                                    signals_from_layer (hit->signals),
-                                                    snippet->len > 0 ? snippet->str : NULL));
-    }
-
-  add_name_matches (videos, query, moments);
-  g_ptr_array_sort (moments, compare_moments_cb);
-  if (moments->len > limit)
-    g_ptr_array_set_size (moments, limit);
-  return g_steal_pointer (&moments);
+  return finish_results (videos, query, limit, g_steal_pointer (&moments));
 }
 
 VmSearchFunc
@@ -464,31 +473,12 @@ vm_search_session_search (VmCatalog     *catalog,
   for (guint i = 0; i < result->moments->len; i++)
     {
       VmMoment *hit = g_ptr_array_index (result->moments, i);
-      VmVideo *video = g_hash_table_lookup (videos, &hit->video_id);
-      g_autoptr(GString) snippet = g_string_new (NULL);
-      VmMomentItem *item;
+      VmMomentItem *item = item_from_moment (hit, videos);
 
-      for (guint j = 0; hit->snippets != NULL && j < hit->snippets->len && j < 3; j++)
-        {
-          VmSnippet *sn = g_ptr_array_index (hit->snippets, j);
-
-          if (snippet->len > 0)
-            g_string_append (snippet, " · ");
-          g_string_append (snippet, sn->highlighted ? sn->highlighted : sn->text);
-        }
-      item = vm_moment_item_new (hit->video_id, hit->path ? hit->path : (video ? video->path : NULL),
-                                 video ? video->fingerprint : NULL,
-                                 hit->start_ns, hit->end_ns, CLAMP (hit->score, 0, 1),
-                                 signals_from_layer (hit->signals),
-                                 snippet->len > 0 ? snippet->str : NULL);
       vm_moment_item_set_curve (item, g_hash_table_lookup (curves, &hit->video_id));
       g_ptr_array_add (moments, item);
     }
-
-  add_name_matches (videos, query, moments);
-  g_ptr_array_sort (moments, compare_moments_cb);
-  if (moments->len > limit)
-    g_ptr_array_set_size (moments, limit);
+  moments = finish_results (videos, query, limit, g_steal_pointer (&moments));
 
   {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);

@@ -163,7 +163,7 @@ vm_timeline_get_score_at (VmTimeline *self,
   g_return_val_if_fail (VM_IS_TIMELINE (self), 0);
 
   /* A curve of one sample, or a flat one, says nothing: the hits do. */
-  if (self->curve != NULL && self->curve->len > 1 && self->curve_max - self->curve_min > 1e-4)
+  if (vm_timeline_has_curve (self))
     {
       const VmCurvePoint *p = (const VmCurvePoint *) (gpointer) self->curve->data;
       guint n = self->curve->len, lo = 0, hi = n - 1;
