@@ -13,6 +13,8 @@
 #include "core/vm-util.h"
 #include "gpu/vm-gpu.h"
 
+#include "../vm-test-gpu.h"
+
 static VmGpuDevice *device;
 static char *device_error;
 static char *cache_dir;
@@ -30,14 +32,7 @@ static char *cache_dir;
 static void
 assert_no_validation_messages (void)
 {
-  g_autoptr(GPtrArray) messages = NULL;
-
-  if (device == NULL)
-    return;
-  messages = vm_gpu_device_take_messages (device);
-  for (guint i = 0; i < messages->len; i++)
-    g_printerr ("# validation: %s\n", (char *) g_ptr_array_index (messages, i));
-  g_assert_cmpuint (messages->len, ==, 0);
+  vm_test_assert_no_validation_messages (device);
 }
 
 /* ---- helpers ----------------------------------------------------------- */

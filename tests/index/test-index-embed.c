@@ -21,6 +21,8 @@
 #include "index/vm-indexer.h"
 #include "index/vm-indexer-private.h"
 
+#include "../vm-test-gpu.h"
+
 typedef struct {
   char      *dir;
   char      *cache;
@@ -50,14 +52,7 @@ static char *clip_long;            /* 60 s */
 static void
 assert_no_validation_messages (void)
 {
-  g_autoptr(GPtrArray) messages = NULL;
-
-  if (device == NULL)
-    return;
-  messages = vm_gpu_device_take_messages (device);
-  for (guint i = 0; i < messages->len; i++)
-    g_printerr ("# validation: %s\n", (char *) g_ptr_array_index (messages, i));
-  g_assert_cmpuint (messages->len, ==, 0);
+  vm_test_assert_no_validation_messages (device);
 }
 
 static void

@@ -14,6 +14,8 @@
 #include "search/vm-embedding-store.h"
 #include "search/vm-text-search.h"
 
+#include "../vm-test-gpu.h"
+
 #define SEC ((gint64) 1000000000)
 
 typedef struct {
@@ -50,14 +52,7 @@ static guint video_counter;
 static void
 assert_no_validation_messages (void)
 {
-  g_autoptr(GPtrArray) messages = NULL;
-
-  if (device == NULL)
-    return;
-  messages = vm_gpu_device_take_messages (device);
-  for (guint i = 0; i < messages->len; i++)
-    g_printerr ("# validation: %s\n", (char *) g_ptr_array_index (messages, i));
-  g_assert_cmpuint (messages->len, ==, 0);
+  vm_test_assert_no_validation_messages (device);
 }
 
 static void

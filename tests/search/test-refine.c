@@ -22,6 +22,8 @@
 #include "gpu/vm-gpu-device.h"
 #include "media/vm-media.h"
 
+#include "../vm-test-gpu.h"
+
 #define SEC VM_NSEC_PER_SEC
 
 #define CLIP_DURATION 16.0
@@ -57,14 +59,7 @@ static const VmTimedText overlay[] = {
 static void
 assert_no_validation_messages (void)
 {
-  g_autoptr(GPtrArray) messages = NULL;
-
-  if (device == NULL)
-    return;
-  messages = vm_gpu_device_take_messages (device);
-  for (guint i = 0; i < messages->len; i++)
-    g_printerr ("# validation: %s\n", (char *) g_ptr_array_index (messages, i));
-  g_assert_cmpuint (messages->len, ==, 0);
+  vm_test_assert_no_validation_messages (device);
 }
 
 static void

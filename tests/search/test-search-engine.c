@@ -16,6 +16,8 @@
 #include "model/vm-model-store.h"
 #include "search/vm-search-engine.h"
 
+#include "../vm-test-gpu.h"
+
 #define QUERY      "a zebra crossing the road"
 #define DURATION_S 60
 #define STEP_S     1.0
@@ -44,14 +46,7 @@ static const char *script;
 static void
 assert_no_validation_messages (void)
 {
-  g_autoptr(GPtrArray) messages = NULL;
-
-  if (device == NULL)
-    return;
-  messages = vm_gpu_device_take_messages (device);
-  for (guint i = 0; i < messages->len; i++)
-    g_printerr ("# validation: %s\n", (char *) g_ptr_array_index (messages, i));
-  g_assert_cmpuint (messages->len, ==, 0);
+  vm_test_assert_no_validation_messages (device);
 }
 
 static void
