@@ -7,6 +7,8 @@
 // RGBA32F texel buffer as well: on llvmpipe a storage-buffer load inside the
 // k loop is a loop over the lanes even when the address is lane-uniform,
 // while a texel fetch is one gather (1.8x faster GEMM, docs/PERFORMANCE-clip.md).
+// With A_BCAST, A's texels are fetched once per subgroup and broadcast with
+// subgroup shuffles (1.4x faster again).
 // The block shape (RM, CN, WGN, ROWS_X) comes from shaders/meson.build and
 // must match the GEMM_TEXEL_* constants of app/gpu/vm-gpu-kernels.c.
 // Needs k, lda, ldb and the A and B offsets to be multiples of 4.
@@ -14,6 +16,10 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#ifdef A_BCAST
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#endif
 #include "common.glsl"
 
 #ifndef RM
@@ -77,7 +83,38 @@ void main ()
   [[unroll]] for (uint j = 0u; j < CN; j++)
     bcol[j] = int (b_base + min (col0 + j * WG, p.n - 1u) * (p.ldb / 4u));
 
-  for (uint kk = 0u; kk < k4; kk++)
+  uint kk = 0u;
+#ifdef A_BCAST
+  // A_BCAST: A's values are the same for every lane, so instead of each lane
+  // gathering the same texel, lane l of a subgroup of A_BCAST lanes fetches
+  // texel kk + l of each of the RM rows and the subgroup broadcasts it for
+  // step kk + l: one fetch per A_BCAST k steps.  The broadcast is a
+  // subgroupShuffle from a constant lane, which llvmpipe turns into a
+  // register permute; its subgroupBroadcast first searches for an active lane
+  // in a loop and made the kernel 2x slower.  Needs gl_SubgroupSize ==
+  // A_BCAST and every lane active (the host checks the subgroup size).
+  uint sl = gl_SubgroupInvocationID;
+  uint k4_full = k4 - k4 % A_BCAST;
+  for (; kk < k4_full; kk += A_BCAST)
+    {
+      vec4 al[RM];
+      [[unroll]] for (uint i = 0u; i < RM; i++)
+        al[i] = LOAD_A (arow[i] + kk + sl);
+      [[unroll]] for (uint s = 0u; s < A_BCAST; s++)
+        {
+          vec4 bv[CN];
+          [[unroll]] for (uint j = 0u; j < CN; j++)
+            bv[j] = texelFetch (b_tex, bcol[j] + int (kk + s));
+          [[unroll]] for (uint i = 0u; i < RM; i++)
+            {
+              vec4 av = subgroupShuffle (al[i], s);
+              [[unroll]] for (uint j = 0u; j < CN; j++)
+                acc[i][j] += dot (av, bv[j]);
+            }
+        }
+    }
+#endif
+  for (; kk < k4; kk++)
     {
       vec4 bv[CN];
       [[unroll]] for (uint j = 0u; j < CN; j++)

@@ -112,6 +112,13 @@ DESC (gemm_coopmat_desc, "gemm_coopmat_f16", 5, GemmPush, 128, 1)
 #define GEMM_TEXEL_BINDINGS ((1u << 1) | (GEMM_TEXEL_A_TEXEL ? 1u : 0u))
 static const VmGpuPipelineDesc gemm_texel_f32_desc = { "gemm_texel_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
 static const VmGpuPipelineDesc gemm_texel_f16_desc = { "gemm_texel_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
+/* The same with A's texels broadcast across 8-lane subgroups (-DA_BCAST=8u). */
+#define GEMM_TEXEL_BCAST 8u
+#define GEMM_TEXEL_BC_RM 24u
+#define GEMM_TEXEL_BC_CN 6u
+#define GEMM_TEXEL_BC_WG 32u
+static const VmGpuPipelineDesc gemm_texel_bc_f32_desc = { "gemm_texel_bc_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
+static const VmGpuPipelineDesc gemm_texel_bc_f16_desc = { "gemm_texel_bc_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
 DESC (layernorm_f32_desc, "layernorm_f32", 4, LayerNormPush, 256, 1)
 DESC (layernorm_f16_desc, "layernorm_f16", 4, LayerNormPush, 256, 1)
 static const VmGpuPipelineDesc layernorm_rows_desc = { "layernorm_rows", 4, sizeof (LayerNormPush), { 64, 1, 1 }, 0x7 };
@@ -267,7 +274,20 @@ prefer_texel_gemm (VmGpuDevice *device,
     return FALSE;
   if (b_type == VM_GPU_F16 && !device->texel_f16)
     return FALSE;
-  return g_strcmp0 (env, "texel") == 0 || device->info->type == VM_GPU_DEVICE_TYPE_CPU;
+  return g_strcmp0 (env, "texel") == 0 || g_strcmp0 (env, "texel-gather") == 0 ||
+         device->info->type == VM_GPU_DEVICE_TYPE_CPU;
+}
+
+/* The broadcast form needs 8-lane subgroups with shuffles. */
+static gboolean
+texel_bcast (VmGpuDevice *device)
+{
+  const char *env = g_getenv ("VIDMARK_GPU_GEMM");
+
+  if (g_strcmp0 (env, "texel-gather") == 0)
+    return FALSE;
+  return device->info->subgroup_size == GEMM_TEXEL_BCAST &&
+         (device->info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
 }
 
 const char *
@@ -276,6 +296,8 @@ vm_gpu_gemm_variant (VmGpuDevice *device,
 {
   const char *no_coop = g_getenv ("VIDMARK_GPU_NO_COOPMAT");
 
+  if (prefer_texel_gemm (device, b_type) && texel_bcast (device))
+    return b_type == VM_GPU_F16 ? gemm_texel_bc_f16_desc.name : gemm_texel_bc_f32_desc.name;
   if (prefer_texel_gemm (device, b_type))
     return b_type == VM_GPU_F16 ? gemm_texel_f16_desc.name : gemm_texel_f32_desc.name;
   if (b_type == VM_GPU_F32)
@@ -380,6 +402,13 @@ vm_gpu_gemm (VmGpuGraph       *graph,
       bind[1].texel_format = g->b_type == VM_GPU_F16 ? VM_GPU_TEXEL_RGBA16F : VM_GPU_TEXEL_RGBA32F;
       bind[0].texel_format = VM_GPU_TEXEL_RGBA32F;
       desc = g->b_type == VM_GPU_F16 ? &gemm_texel_f16_desc : &gemm_texel_f32_desc;
+      if (texel_bcast (device))
+        {
+          desc = g->b_type == VM_GPU_F16 ? &gemm_texel_bc_f16_desc : &gemm_texel_bc_f32_desc;
+          return vm_gpu_graph_dispatch (graph, desc, bind, 5, &push, sizeof push,
+                                        div_up (g->n, GEMM_TEXEL_BC_WG * GEMM_TEXEL_BC_CN),
+                                        div_up (g->m, GEMM_TEXEL_BC_RM), batch, error);
+        }
       if (GEMM_TEXEL_ROWS_X)
         return vm_gpu_graph_dispatch (graph, desc, bind, 5, &push, sizeof push,
                                       div_up (g->m, GEMM_TEXEL_RM), div_up (g->n, GEMM_TEXEL_WG * GEMM_TEXEL_CN),

@@ -432,7 +432,18 @@ test_pipeline_cache (void)
   g_assert_cmpstr (vm_gpu_gemm_variant (device, VM_GPU_F32), ==, "gemm_f32");
   g_unsetenv ("VIDMARK_GPU_GEMM");
   if (vm_gpu_device_get_info (device)->type == VM_GPU_DEVICE_TYPE_CPU)
-    g_assert_cmpstr (vm_gpu_gemm_variant (device, VM_GPU_F32), ==, "gemm_texel_f32");
+    {
+      const VmGpuDeviceInfo *info = vm_gpu_device_get_info (device);
+
+      /* llvmpipe: 8-lane subgroups with shuffles take the broadcast form. */
+      if (info->subgroup_size == 8 && (info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT))
+        g_assert_cmpstr (vm_gpu_gemm_variant (device, VM_GPU_F32), ==, "gemm_texel_bc_f32");
+      else
+        g_assert_cmpstr (vm_gpu_gemm_variant (device, VM_GPU_F32), ==, "gemm_texel_f32");
+      g_setenv ("VIDMARK_GPU_GEMM", "texel-gather", TRUE);
+      g_assert_cmpstr (vm_gpu_gemm_variant (device, VM_GPU_F32), ==, "gemm_texel_f32");
+      g_unsetenv ("VIDMARK_GPU_GEMM");
+    }
 
   for (guint i = 0; i < 64; i++)
     ones[i] = 1;
@@ -754,13 +765,16 @@ static void
 test_gemm (void)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (42);
-  static const char *variants[] = { "tiled", "texel" };
+  static const char *variants[] = { "tiled", "texel", "texel-gather" };
   guint n_types;
 
   REQUIRE_DEVICE ();
   f16_types (&n_types);
-  /* The shared-memory tiled kernel and the texel-buffer kernel (CPU drivers;
-   * shapes with k % 4 != 0 fall back to tiled). */
+  /* The shared-memory tiled kernel and the texel-buffer kernels (CPU drivers;
+   * shapes with k % 4 != 0 fall back to tiled): "texel" broadcasts A across
+   * 8-lane subgroups and reads fp16 B 8 halves a texel where k % 8 == 0,
+   * "texel-gather" is the plain form.  k = 200 and 520 run whole blocks of 8
+   * broadcast steps and a tail. */
   for (guint v = 0; v < G_N_ELEMENTS (variants); v++)
     {
       g_setenv ("VIDMARK_GPU_GEMM", variants[v], TRUE);
@@ -780,6 +794,8 @@ test_gemm (void)
           run_gemm_case (rand, 50, 77, 64, 1, FALSE, FALSE, TRUE, VM_GPU_EPILOGUE_NONE, type);
           run_gemm_case (rand, 17, 40, 24, 3, FALSE, FALSE, FALSE, VM_GPU_EPILOGUE_NONE, type);
           run_gemm_case (rand, 23, 31, 44, 4, TRUE, TRUE, TRUE, VM_GPU_EPILOGUE_QUICK_GELU, type);
+          run_gemm_case (rand, 30, 70, 520, 2, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, type);
+          run_gemm_case (rand, 9, 200, 36, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, type);
         }
       /* Random shapes. */
       for (guint i = 0; i < 6; i++)
