@@ -30,15 +30,15 @@
 /* The supported models, pinned to commits of their repositories (what
  * https://huggingface.co/api/models/{repo}/revision/main reported as "sha"
  * when each was checked), so that installs are reproducible and the hashes
- * the Hub reports stay stable.  ViT-L/14 still follows "main": the installer
- * resolves it to the current commit and the manifest records that one.
- * TODO: pin it once its commit is confirmed against the Hub. */
+ * the Hub reports stay stable.  These machines cannot reach the Hub: each
+ * commit is the one several independent public projects pin for the same
+ * repository (docs/MODELS.md says how to re-check them). */
 const VmKnownModel vm_known_models[] = {
   { "clip-vit-base-patch32", "openai/clip-vit-base-patch32", "d15b5f29721ca72dac15f8526b284be910de18be",
     N_("OpenAI CLIP ViT-B/32, 512-dimensional embeddings (recommended)"), 605u * 1000 * 1000 },
   { "clip-vit-base-patch16", "openai/clip-vit-base-patch16", "57c216476eefef5ab752ec549e440a49ae4ae5f3",
     N_("OpenAI CLIP ViT-B/16, 512-dimensional, finer and slower"), 599u * 1000 * 1000 },
-  { "clip-vit-large-patch14", "openai/clip-vit-large-patch14", "main",
+  { "clip-vit-large-patch14", "openai/clip-vit-large-patch14", "32bd64288804d66eefd0ccbe215aa642df71cc41",
     N_("OpenAI CLIP ViT-L/14, 768-dimensional, best and slowest"), G_GUINT64_CONSTANT (1710) * 1000 * 1000 },
   { "laion-clip-vit-b-32", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", "1a25a446712ba5ee05982a381eed697ef9b435cf",
     N_("LAION-2B CLIP ViT-B/32, 512-dimensional"), 605u * 1000 * 1000 },

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib.h>
+#include <string.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <unistd.h>
@@ -534,6 +535,13 @@ test_install_names (void)
   g_assert_cmpstr (known->repo, ==, "openai/clip-vit-large-patch14");
   known = vm_known_model_lookup ("clip-vit-base-patch16");
   g_assert_cmpstr (known->repo, ==, "openai/clip-vit-base-patch16");
+  /* Every known model is pinned to a commit, never to a branch. */
+  for (const VmKnownModel *m = vm_known_models; m->name != NULL; m++)
+    {
+      g_assert_cmpuint (strlen (m->revision), ==, 40);
+      for (const char *c = m->revision; *c != '\0'; c++)
+        g_assert_true (g_ascii_isxdigit (*c) && !g_ascii_isupper (*c));
+    }
 
   for (guint i = 0; i < 5; i++)
     {
