@@ -707,18 +707,92 @@ chunk_size (VmClipModel *self,
   return (guint) CLAMP (CHUNK_BYTES / per, 1, self->cpu_kernels ? MAX_CHUNK_CPU : MAX_CHUNK);
 }
 
-/* The pre-norm transformer blocks over @n sequences of @tokens rows in
- * a->xa; the result is in a->xa again. */
+/* The last block for the @n_pool rows @pool of a->xa only (the rows the
+ * head reads): attention still reads every row's keys and values, but the
+ * output projection, the MLP and their residuals (three quarters of the
+ * block's arithmetic) run on the pooled rows alone.  Same results as the
+ * whole block followed by a gather.  The rows land in *@pooled. */
 static gboolean
-record_blocks (VmClipModel  *self,
-               VmGpuGraph   *graph,
-               VmGpuDType    dtype,
-               const Tower  *t,
-               guint         n,
-               guint         tokens,
-               gboolean      causal,
-               Activations  *a,
-               GError      **error)
+record_pooled_tail (VmGpuGraph     *graph,
+                    VmGpuDType      dtype,
+                    const Tower    *t,
+                    const Layer    *L,
+                    guint           rows,
+                    const guint32  *pool,
+                    guint           n_pool,
+                    Activations    *a,
+                    VmGpuBuffer   **pooled,
+                    GError        **error)
+{
+  guint64 d = t->dim;
+  VmGpuBuffer *w = L->buffer;
+  VmGpuBuffer *idx, *attn, *res, *mid, *h, *ff, *fin;
+  VmGpuGemm out = {
+    .m = n_pool, .n = d, .k = d,
+    .b = VM_GPU_VIEW (w, L->o_w), .b_type = dtype,
+    .bias = VM_GPU_VIEW (w, L->o_b),
+  };
+  VmGpuGemm fc1 = {
+    .m = n_pool, .n = t->inter, .k = d,
+    .b = VM_GPU_VIEW (w, L->fc1_w), .b_type = dtype,
+    .bias = VM_GPU_VIEW (w, L->fc1_b),
+    .epilogue = t->act,
+  };
+  VmGpuGemm fc2 = {
+    .m = n_pool, .n = d, .k = t->inter,
+    .b = VM_GPU_VIEW (w, L->fc2_w), .b_type = dtype,
+    .bias = VM_GPU_VIEW (w, L->fc2_b),
+  };
+
+  idx = vm_gpu_graph_scratch (graph, 4ull * n_pool, error);
+  if (idx == NULL || !vm_gpu_buffer_upload (idx, 0, pool, 4ull * n_pool, error))
+    return FALSE;
+  attn = vm_gpu_graph_scratch (graph, 4 * n_pool * d, error);
+  res = attn ? vm_gpu_graph_scratch (graph, 4 * n_pool * d, error) : NULL;
+  mid = res ? vm_gpu_graph_scratch (graph, 4 * n_pool * d, error) : NULL;
+  h = mid ? vm_gpu_graph_scratch (graph, 4 * n_pool * d, error) : NULL;
+  fin = h ? vm_gpu_graph_scratch (graph, 4 * n_pool * d, error) : NULL;
+  ff = fin ? vm_gpu_graph_scratch (graph, 4ull * n_pool * t->inter, error) : NULL;
+  if (ff == NULL)
+    return FALSE;
+  out.a = VM_GPU_VIEW (attn, 0);
+  out.residual = VM_GPU_VIEW (res, 0);
+  out.c = VM_GPU_VIEW (mid, 0);
+  fc1.a = VM_GPU_VIEW (h, 0);
+  fc1.c = VM_GPU_VIEW (ff, 0);
+  fc2.a = VM_GPU_VIEW (ff, 0);
+  fc2.residual = VM_GPU_VIEW (mid, 0);
+  fc2.c = VM_GPU_VIEW (fin, 0);
+  *pooled = fin;
+
+  return vm_gpu_gather_rows (graph, n_pool, t->dim, rows, VM_GPU_VIEW (a->attn, 0), VM_GPU_VIEW (idx, 0),
+                             VM_GPU_VIEW (attn, 0), error) &&
+         vm_gpu_gather_rows (graph, n_pool, t->dim, rows, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (idx, 0),
+                             VM_GPU_VIEW (res, 0), error) &&
+         vm_gpu_gemm (graph, &out, error) &&
+         vm_gpu_layernorm (graph, n_pool, t->dim, VM_GPU_VIEW (mid, 0), VM_GPU_VIEW (w, L->ln2_g),
+                           VM_GPU_VIEW (w, L->ln2_b), dtype, t->eps, VM_GPU_VIEW (h, 0), error) &&
+         vm_gpu_gemm (graph, &fc1, error) &&
+         vm_gpu_gemm (graph, &fc2, error);
+}
+
+/* The pre-norm transformer blocks over @n sequences of @tokens rows in
+ * a->xa.  The head reads only the @n_pool rows @pool of the result, so the
+ * last block computes those alone (record_pooled_tail); *@pooled gets the
+ * n_pool × dim result. */
+static gboolean
+record_blocks (VmClipModel    *self,
+               VmGpuGraph     *graph,
+               VmGpuDType      dtype,
+               const Tower    *t,
+               guint           n,
+               guint           tokens,
+               gboolean        causal,
+               const guint32  *pool,
+               guint           n_pool,
+               Activations    *a,
+               VmGpuBuffer   **pooled,
+               GError        **error)
 {
   guint rows = n * tokens;
   guint d = t->dim;
@@ -762,52 +836,64 @@ record_blocks (VmClipModel  *self,
       if (!vm_gpu_layernorm (graph, rows, d, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (w, L->ln1_g),
                              VM_GPU_VIEW (w, L->ln1_b), dtype, t->eps, VM_GPU_VIEW (a->h, 0), error) ||
           !vm_gpu_gemm (graph, &qkv, error) ||
-          !attention (self, graph, t, n, tokens, causal, a->qkv, a->attn, error) ||
-          !vm_gpu_gemm (graph, &out, error) ||
+          !attention (self, graph, t, n, tokens, causal, a->qkv, a->attn, error))
+        return FALSE;
+      if (l + 1 == t->n_layers)
+        return record_pooled_tail (graph, dtype, t, L, rows, pool, n_pool, a, pooled, error);
+      if (!vm_gpu_gemm (graph, &out, error) ||
           !vm_gpu_layernorm (graph, rows, d, VM_GPU_VIEW (a->xb, 0), VM_GPU_VIEW (w, L->ln2_g),
                              VM_GPU_VIEW (w, L->ln2_b), dtype, t->eps, VM_GPU_VIEW (a->h, 0), error) ||
           !vm_gpu_gemm (graph, &fc1, error) ||
           !vm_gpu_gemm (graph, &fc2, error))
         return FALSE;
     }
+  *pooled = a->xa;   /* no layers: the head gathers from the embeddings */
   return TRUE;
 }
 
-/* Rows @indices of a->xa → final LayerNorm → projection → L2 → downloaded
- * into @out, then the graph is submitted. */
+/* The @n pooled rows of @src (n × dim) → final LayerNorm → projection → L2
+ * → downloaded into @out, then the graph is submitted.  With no layers @src
+ * is the whole activation buffer and @pool picks the rows. */
 static gboolean
 record_head (VmClipModel   *self,
              VmGpuGraph    *graph,
              VmGpuDType     dtype,
              const Tower   *t,
              guint          proj_dim,
+             VmGpuBuffer   *src,
              guint          n_src_rows,
-             const guint32 *indices,
+             const guint32 *pool,
              guint          n,
-             Activations   *a,
              float         *out,
              GError       **error)
 {
-  VmGpuBuffer *idx, *pooled, *normed, *emb;
+  VmGpuBuffer *normed, *emb;
+  VmGpuBuffer *pooled = src;
   VmGpuGemm proj = {
     .m = n, .n = proj_dim, .k = t->dim,
     .b = VM_GPU_VIEW (t->embed, t->proj), .b_type = dtype,
   };
 
-  idx = vm_gpu_graph_scratch (graph, 4ull * n, error);
-  if (idx == NULL || !vm_gpu_buffer_upload (idx, 0, indices, 4ull * n, error))
-    return FALSE;
-  pooled = vm_gpu_graph_scratch (graph, 4ull * n * t->dim, error);
-  normed = pooled ? vm_gpu_graph_scratch (graph, 4ull * n * t->dim, error) : NULL;
+  if (t->n_layers == 0)
+    {
+      VmGpuBuffer *idx = vm_gpu_graph_scratch (graph, 4ull * n, error);
+
+      if (idx == NULL || !vm_gpu_buffer_upload (idx, 0, pool, 4ull * n, error))
+        return FALSE;
+      pooled = vm_gpu_graph_scratch (graph, 4ull * n * t->dim, error);
+      if (pooled == NULL ||
+          !vm_gpu_gather_rows (graph, n, t->dim, n_src_rows, VM_GPU_VIEW (src, 0), VM_GPU_VIEW (idx, 0),
+                               VM_GPU_VIEW (pooled, 0), error))
+        return FALSE;
+    }
+  normed = vm_gpu_graph_scratch (graph, 4ull * n * t->dim, error);
   emb = normed ? vm_gpu_graph_scratch (graph, 4ull * n * proj_dim, error) : NULL;
   if (emb == NULL)
     return FALSE;
   proj.a = VM_GPU_VIEW (normed, 0);
   proj.c = VM_GPU_VIEW (emb, 0);
 
-  if (!vm_gpu_gather_rows (graph, n, t->dim, n_src_rows, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (idx, 0),
-                           VM_GPU_VIEW (pooled, 0), error) ||
-      !vm_gpu_layernorm (graph, n, t->dim, VM_GPU_VIEW (pooled, 0), VM_GPU_VIEW (t->embed, t->post_g),
+  if (!vm_gpu_layernorm (graph, n, t->dim, VM_GPU_VIEW (pooled, 0), VM_GPU_VIEW (t->embed, t->post_g),
                          VM_GPU_VIEW (t->embed, t->post_b), dtype, t->eps, VM_GPU_VIEW (normed, 0), error) ||
       !vm_gpu_gemm (graph, &proj, error) ||
       !vm_gpu_l2_normalize (graph, n, proj_dim, VM_GPU_VIEW (emb, 0), VM_GPU_VIEW (emb, 0), error) ||
@@ -853,6 +939,7 @@ encode_image_chunk (VmClipModel        *self,
   g_autofree guint8 *host = NULL;
   VmGpuBuffer *frames, *pixels, *patches;
   Activations a;
+  VmGpuBuffer *pooled = NULL;
 
   for (guint i = 0; i < n; i++)
     {
@@ -915,9 +1002,9 @@ encode_image_chunk (VmClipModel        *self,
                          VM_GPU_VIEW (t->embed, t->pos), self->dtype, VM_GPU_VIEW (a.xb, 0), error) ||
       !vm_gpu_layernorm (graph, n * tokens, t->dim, VM_GPU_VIEW (a.xb, 0), VM_GPU_VIEW (t->embed, t->pre_g),
                          VM_GPU_VIEW (t->embed, t->pre_b), self->dtype, t->eps, VM_GPU_VIEW (a.xa, 0), error) ||
-      !record_blocks (self, graph, self->dtype, t, n, tokens, FALSE, &a, error))
+      !record_blocks (self, graph, self->dtype, t, n, tokens, FALSE, cls_rows, n, &a, &pooled, error))
     return FALSE;
-  return record_head (self, graph, self->dtype, t, self->config.projection_dim, n * tokens, cls_rows, n, &a,
+  return record_head (self, graph, self->dtype, t, self->config.projection_dim, pooled, n * tokens, cls_rows, n,
                       out, error);
 }
 
@@ -1004,6 +1091,7 @@ encode_token_chunk (VmClipModel   *self,
   g_autofree guint32 *rows = g_new (guint32, n);
   VmGpuBuffer *ids_buf;
   Activations a;
+  VmGpuBuffer *pooled = NULL;
   TokenEmbedPush push = { 0 };
   VmGpuBinding bind[4];
 
@@ -1043,9 +1131,10 @@ encode_token_chunk (VmClipModel   *self,
   bind[3] = (VmGpuBinding) { a.xa, 0, 0, VM_GPU_ACCESS_WRITE };
   if (!vm_gpu_graph_dispatch (graph, self->dtype == VM_GPU_F16 ? &token_embed_f16_desc : &token_embed_f32_desc,
                               bind, 4, &push, sizeof push, (t->dim + 63) / 64, tokens, n, error) ||
-      !record_blocks (self, graph, self->dtype, t, n, tokens, TRUE, &a, error))
+      !record_blocks (self, graph, self->dtype, t, n, tokens, TRUE, rows, n, &a, &pooled, error))
     return FALSE;
-  return record_head (self, graph, self->dtype, t, self->config.projection_dim, n * tokens, rows, n, &a, out, error);
+  return record_head (self, graph, self->dtype, t, self->config.projection_dim, pooled, n * tokens, rows, n, out,
+                      error);
 }
 
 gboolean
