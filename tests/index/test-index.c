@@ -12,6 +12,8 @@
 #include "index/vm-indexer.h"
 #include "index/vm-scanner.h"
 
+#include "../vm-test-util.h"
+
 typedef struct {
   char      *dir;       /* the library folder */
   char      *cache;     /* thumbnails */
@@ -73,32 +75,11 @@ fixture_set_up (Fixture       *f,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
   g_clear_object (&f->catalog);
-  remove_tree (f->dir);
+  vm_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->cache);
 }
@@ -458,6 +439,6 @@ main (int argc, char *argv[])
 
   ret = g_test_run ();
 
-  remove_tree (media_dir);
+  vm_test_remove_tree (media_dir);
   return ret;
 }

@@ -1,0 +1,40 @@
+/* vm-test-util.h — what the test programs share: temporary folders, the
+ * PYTHON SCRIPT arguments meson passes, and the tiny random CLIP models that
+ * tests/clip/make-tiny-clip.py writes.  GLib only; link vm_test_util_dep.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Deletes @path and everything below it.  Links are deleted, never
+ * followed; a missing @path is not an error. */
+void      vm_test_remove_tree      (const char   *path);
+
+/* Makes a temporary folder from @tmpl (as g_dir_make_tmp) and points
+ * XDG_CACHE_HOME, XDG_DATA_HOME and XDG_CONFIG_HOME at it, so that nothing
+ * the test does reaches the user's own folders.  Call it before anything
+ * reads those paths (before g_test_init).  Aborts when no folder can be
+ * made.  Returns the folder; delete it with vm_test_remove_tree(). */
+char     *vm_test_set_xdg_dirs     (const char   *tmpl);
+
+/* Takes the leading “PYTHON SCRIPT” arguments of a test run as
+ * `test-x PYTHON SCRIPT [GTest options]` out of @argc/@argv (the program
+ * name stays first).  Returns FALSE, with @argc and @argv untouched, when
+ * there are fewer than two arguments or the first is an option. */
+gboolean  vm_test_take_script_args (int          *argc,
+                                    char       ***argv,
+                                    const char  **python,
+                                    const char  **script);
+
+/* Runs `@python @script @out_dir`: make-tiny-clip.py writes
+ * @out_dir/tiny-quick-f32 and @out_dir/tiny-gelu-f16.  Aborts the test
+ * program with the script's standard error when it fails. */
+void      vm_test_make_tiny_clip   (const char   *python,
+                                    const char   *script,
+                                    const char   *out_dir);
+
+G_END_DECLS
