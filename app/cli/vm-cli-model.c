@@ -3,10 +3,10 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
-#include <glib-unix.h>
 #include <stdio.h>
 
 #include "cli/vm-cli-model.h"
+#include "cli/vm-cli-run.h"
 #include "model/vm-tokenizer.h"
 #include "core/vm-core.h"
 #include "model/vm-model-download.h"
@@ -279,26 +279,10 @@ model_import (VmCli              *cli,
 /* ---- install ------------------------------------------------------------------ */
 
 typedef struct {
-  VmCli            *cli;
+  VmCliRun          cli_run;    /* the progress line and Ctrl-C */
   VmInstallOptions  options;
-  GCancellable     *cancellable;
-  GMainLoop        *loop;
   char             *installed;
-  GError           *error;
-  gboolean          progress_shown;
-  gboolean          interrupted;
 } InstallRun;
-
-static void
-clear_progress (InstallRun *run)
-{
-  if (run->progress_shown)
-    {
-      fprintf (stderr, "\r\033[K");
-      fflush (stderr);
-      run->progress_shown = FALSE;
-    }
-}
 
 /* Called in the download thread; only this thread prints while it runs. */
 static void
@@ -309,25 +293,20 @@ install_progress_cb (const VmDownloadProgress *p,
   g_autofree char *done = NULL;
   g_autofree char *total = NULL;
 
-  if (run->cli->quiet || run->cli->json)
+  if (run->cli_run.cli->quiet || run->cli_run.cli->json)
     return;
 
-  if (p->stage == VM_DOWNLOAD_PROGRESS && run->cli->is_tty)
+  if (p->stage == VM_DOWNLOAD_PROGRESS && run->cli_run.cli->is_tty)
     {
       g_autofree char *rate = p->rate > 0 ? vm_format_size ((guint64) p->rate) : g_strdup ("…");
-      g_autofree char *eta = NULL;
+      g_autofree char *what = NULL;
 
       done = vm_format_size (p->done);
       total = vm_format_size (p->total);
-      if (p->rate > 0 && p->total >= p->done)
-        eta = vm_format_duration ((p->total - p->done) / p->rate);
-      else
-        eta = g_strdup ("…");
-      fprintf (stderr, "\r\033[K[%3.0f%%] %s (%u/%u) %s / %s, %s/s, %s %s",
-               p->total ? 100.0 * p->done / p->total : 0.0, p->file, p->file_index + 1, p->n_files,
-               done, total, rate, _("ETA"), eta);
-      fflush (stderr);
-      run->progress_shown = TRUE;
+      what = g_strdup_printf ("%s (%u/%u) %s / %s, %s/s,", p->file, p->file_index + 1, p->n_files,
+                              done, total, rate);
+      vm_cli_run_show_progress (&run->cli_run, p->total ? 100.0 * p->done / p->total : 0.0, what,
+                                p->rate > 0 && p->total >= p->done ? (p->total - p->done) / p->rate : -1);
       return;
     }
 
@@ -338,9 +317,9 @@ install_progress_cb (const VmDownloadProgress *p,
       break;
     case VM_DOWNLOAD_FILE_START:
       /* On a terminal the progress line names the file. */
-      if (run->cli->is_tty && p->done_file == 0)
+      if (run->cli_run.cli->is_tty && p->done_file == 0)
         return;
-      clear_progress (run);
+      vm_cli_run_clear_progress (&run->cli_run);
       total = vm_format_size (p->size_file);
       if (p->done_file > 0)
         {
@@ -353,13 +332,13 @@ install_progress_cb (const VmDownloadProgress *p,
                  p->file_index + 1, p->n_files);
       break;
     case VM_DOWNLOAD_FILE_DONE:
-      if (run->cli->is_tty)
+      if (run->cli_run.cli->is_tty)
         return;
-      clear_progress (run);
+      vm_cli_run_clear_progress (&run->cli_run);
       fprintf (stderr, _("checked %s\n"), p->file);
       break;
     case VM_DOWNLOAD_VERIFYING:
-      clear_progress (run);
+      vm_cli_run_clear_progress (&run->cli_run);
       fprintf (stderr, _("checking the model of %s at %.12s\n"), p->repo, p->revision);
       break;
     case VM_DOWNLOAD_PROGRESS:
@@ -369,45 +348,16 @@ install_progress_cb (const VmDownloadProgress *p,
   fflush (stderr);
 }
 
-static void
-install_thread (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
-{
-  InstallRun *run = task_data;
-  GError *error = NULL;
-  char *name = vm_model_install (NULL, &run->options, install_progress_cb, run, cancellable, &error);
-
-  if (name == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, name, g_free);
-}
-
-static void
-install_done_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  InstallRun *run = user_data;
-
-  run->installed = g_task_propagate_pointer (G_TASK (result), &run->error);
-  g_main_loop_quit (run->loop);
-}
-
+/* Called on the worker thread. */
 static gboolean
-install_sigint_cb (gpointer user_data)
+install_work (gpointer       data,
+              GCancellable  *cancellable,
+              GError       **error)
 {
-  InstallRun *run = user_data;
+  InstallRun *run = data;
 
-  if (!run->interrupted)
-    {
-      run->interrupted = TRUE;
-      g_cancellable_cancel (run->cancellable);
-    }
-
-  return G_SOURCE_CONTINUE;
+  run->installed = vm_model_install (NULL, &run->options, install_progress_cb, run, cancellable, error);
+  return run->installed != NULL;
 }
 
 static int
@@ -416,13 +366,13 @@ model_install (VmCli              *cli,
                int                 argc,
                char              **argv)
 {
-  g_autoptr(GTask) task = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GError) error = NULL;
   g_autofree char *name = NULL;
   g_autofree char *revision = NULL;
+  g_autofree char *installed = NULL;
   InstallRun run = { 0 };
-  guint sigint_id, sigterm_id;
+  gboolean ok;
   const GOptionEntry entries[] = {
     { "revision", 0, 0, G_OPTION_ARG_STRING, &revision, N_("Download this branch, tag or commit (default: the pinned commit of a known model, else “main”)"), N_("REV") },
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, N_("Install under NAME"), N_("NAME") },
@@ -453,53 +403,30 @@ model_install (VmCli              *cli,
       return VM_EXIT_USAGE;
     }
 
-  run.cli = cli;
-  run.cancellable = cancellable;
-  run.loop = loop;
+  run.cli_run.cli = cli;
+  run.cli_run.cancellable = cancellable;
+  /* A Ctrl-C while the model was being checked still counts as one. */
+  run.cli_run.cancel_overrides = TRUE;
   run.options.spec = argv[1];
   run.options.name = name;
   run.options.revision = revision;
 
-  sigint_id = g_unix_signal_add (SIGINT, install_sigint_cb, &run);
-  sigterm_id = g_unix_signal_add (SIGTERM, install_sigint_cb, &run);
-
-  task = g_task_new (NULL, cancellable, install_done_cb, &run);
-  g_task_set_source_tag (task, model_install);
-  g_task_set_task_data (task, &run, NULL);
-  g_task_set_return_on_cancel (task, FALSE);
-  g_task_run_in_thread (task, install_thread);
-  g_main_loop_run (loop);
-
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
-  clear_progress (&run);
-
-  if (run.installed == NULL)
-    {
-      int ret = VM_EXIT_FAILURE;
-
-      if (run.interrupted && g_error_matches (run.error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          fprintf (stderr, "%s\n", _("Interrupted. Run the same command again to continue the download."));
-          ret = VM_EXIT_INTERRUPTED;
-        }
-      else
-        vm_cli_error ("%s", run.error->message);
-      g_clear_error (&run.error);
-      return ret;
-    }
+  ok = vm_cli_run_in_thread (&run.cli_run, model_install, install_work, &run, &error);
+  installed = g_steal_pointer (&run.installed);
+  if (!ok)
+    return vm_cli_run_report_error (&run.cli_run, error,
+                                    _("Interrupted. Run the same command again to continue the download."));
 
   if (cli->json)
     {
-      g_autoptr(VmModelInfo) info = vm_model_store_lookup (NULL, run.installed, NULL);
+      g_autoptr(VmModelInfo) info = vm_model_store_lookup (NULL, installed, NULL);
       g_autoptr(JsonNode) root = info ? info_to_json (info) : json_node_new (JSON_NODE_NULL);
 
       vm_cli_print_json (root);
     }
   else if (!cli->quiet)
-    printf (_("Installed model “%s”.\n"), run.installed);
+    printf (_("Installed model “%s”.\n"), installed);
 
-  g_free (run.installed);
   return VM_EXIT_OK;
 }
 
