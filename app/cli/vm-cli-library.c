@@ -94,10 +94,7 @@ cmd_add (VmCli               *cli,
   json_builder_end_object (b);
 
   if (cli->json)
-    {
-      g_autoptr(JsonNode) root = json_builder_get_root (b);
-      vm_cli_print_json (root);
-    }
+    vm_cli_print_json_builder (b);
 
   return ret;
 }
@@ -219,9 +216,7 @@ print_json_line (IndexRun       *run,
                  const EventCopy *counts)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
-  g_autofree char *text = NULL;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
@@ -256,10 +251,7 @@ print_json_line (IndexRun       *run,
     }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
-  fflush (stdout);
+  vm_cli_print_json_line (root);
 }
 
 static void
@@ -744,7 +736,6 @@ cmd_index (VmCli               *cli,
   if (cli->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
 
       json_builder_begin_object (b);
 #define ADD_COUNT(name, field) \
@@ -774,8 +765,7 @@ cmd_index (VmCli               *cli,
       json_builder_set_member_name (b, "files");
       json_builder_add_value (b, json_builder_get_root (files));
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
+      vm_cli_print_json_builder (b);
     }
   else if (!cli->quiet)
     {
@@ -849,7 +839,6 @@ cmd_list (VmCli               *cli,
   if (cli->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "videos");
@@ -864,8 +853,7 @@ cmd_list (VmCli               *cli,
         }
       json_builder_end_array (b);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
+      vm_cli_print_json_builder (b);
       return VM_EXIT_OK;
     }
 
@@ -931,7 +919,6 @@ cmd_info (VmCli               *cli,
   if (cli->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "path");
@@ -968,8 +955,7 @@ cmd_info (VmCli               *cli,
       else
         json_builder_add_null_value (b);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
+      vm_cli_print_json_builder (b);
       return VM_EXIT_OK;
     }
 
@@ -1034,7 +1020,6 @@ cmd_status (VmCli               *cli,
   if (cli->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "catalog");
@@ -1069,8 +1054,7 @@ cmd_status (VmCli               *cli,
       json_builder_set_member_name (b, "catalog_bytes");
       json_builder_add_int_value (b, stats.file_size);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
+      vm_cli_print_json_builder (b);
       return VM_EXIT_OK;
     }
 
@@ -1142,17 +1126,7 @@ cmd_demo (VmCli               *cli,
     }
 
   if (cli->json)
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "folder");
-      json_builder_add_string_value (b, dir);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
-    }
+    vm_cli_print_json_string ("folder", dir);
   else
     printf (_("Demo library in %s\n"), dir);
 

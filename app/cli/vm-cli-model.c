@@ -82,7 +82,6 @@ model_list (VmCli              *cli,
       if (cli->json)
         {
           g_autoptr(JsonBuilder) b = json_builder_new ();
-          g_autoptr(JsonNode) root = NULL;
 
           json_builder_begin_object (b);
           json_builder_set_member_name (b, "available");
@@ -104,8 +103,7 @@ model_list (VmCli              *cli,
             }
           json_builder_end_array (b);
           json_builder_end_object (b);
-          root = json_builder_get_root (b);
-          vm_cli_print_json (root);
+          vm_cli_print_json_builder (b);
         }
       else
         for (guint i = 0; vm_known_models[i].name != NULL; i++)
@@ -129,7 +127,6 @@ model_list (VmCli              *cli,
   if (cli->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
       const char *def = NULL;
 
       json_builder_begin_object (b);
@@ -176,8 +173,7 @@ model_list (VmCli              *cli,
         }
       json_builder_end_array (b);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
+      vm_cli_print_json_builder (b);
       return VM_EXIT_OK;
     }
 
@@ -476,17 +472,7 @@ model_remove (VmCli              *cli,
   else if (!cli->quiet && !cli->json)
     printf (_("Removed model “%s”.\n"), argv[1]);
   if (cli->json)
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "removed");
-      json_builder_add_string_value (b, argv[1]);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
-    }
+    vm_cli_print_json_string ("removed", argv[1]);
 
   return VM_EXIT_OK;
 }
@@ -526,17 +512,7 @@ model_default (VmCli              *cli,
     }
 
   if (cli->json)
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "default");
-      json_builder_add_string_value (b, name);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
-    }
+    vm_cli_print_json_string ("default", name);
   else if (!cli->quiet)
     printf ("%s\n", name);
 
@@ -568,17 +544,7 @@ model_verify (VmCli              *cli,
       return VM_EXIT_FAILURE;
     }
   if (cli->json)
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "verified");
-      json_builder_add_string_value (b, name);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
-    }
+    vm_cli_print_json_string ("verified", name);
   else if (!cli->quiet)
     printf (_("Model “%s” is intact.\n"), name);
 
@@ -660,15 +626,8 @@ model_tokenize (VmCli              *cli,
       json_builder_end_array (b);
       json_builder_end_object (b);
       root = json_builder_get_root (b);
-      {
-        g_autoptr(JsonGenerator) gen = json_generator_new ();
-        g_autofree char *out = NULL;
-
-        /* One line: ids lists are long. */
-        json_generator_set_root (gen, root);
-        out = json_generator_to_data (gen, NULL);
-        printf ("%s\n", out);
-      }
+      /* One line: ids lists are long. */
+      vm_cli_print_json_line (root);
     }
   else
     {
