@@ -79,3 +79,48 @@ vm_test_make_tiny_clip (const char *python,
       !g_spawn_check_wait_status (status, &error))
     g_error ("make-tiny-clip.py failed: %s\n%s", error->message, err_out ? err_out : "");
 }
+
+void
+vm_test_copy_file (const char *from,
+                   const char *to)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (from, &contents, &len, &error));
+  g_assert_true (g_file_set_contents (to, contents, len, &error));
+}
+
+gboolean
+vm_test_set_flag_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+vm_test_wait_for (VmTestCondFunc  cond,
+                  gpointer        data,
+                  guint           seconds,
+                  const char     *what)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (seconds, vm_test_set_flag_cb, &timed_out);
+
+  while (!cond (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (timed_out)
+    g_error ("timed out waiting for %s", what);
+  g_source_remove (id);
+}
+
+void
+vm_test_spin (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, vm_test_set_flag_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}

@@ -37,4 +37,22 @@ void      vm_test_make_tiny_clip   (const char   *python,
                                     const char   *script,
                                     const char   *out_dir);
 
+/* Copies @from to @to; fails the test when it cannot. */
+void      vm_test_copy_file        (const char   *from,
+                                    const char   *to);
+
+/* Main loop helpers. */
+typedef gboolean (*VmTestCondFunc) (gpointer data);
+
+/* A source callback that sets the gboolean @data points at to TRUE. */
+gboolean  vm_test_set_flag_cb      (gpointer      data);
+/* Runs the default main context until @cond holds; aborts, naming @what,
+ * after @seconds. */
+void      vm_test_wait_for         (VmTestCondFunc cond,
+                                    gpointer       data,
+                                    guint          seconds,
+                                    const char    *what);
+/* Runs the default main context for @ms milliseconds. */
+void      vm_test_spin             (guint         ms);
+
 G_END_DECLS

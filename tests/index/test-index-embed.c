@@ -57,18 +57,6 @@ assert_no_validation_messages (void)
 }
 
 static void
-copy_file (const char *from,
-           const char *to)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *contents = NULL;
-  gsize len;
-
-  g_assert_true (g_file_get_contents (from, &contents, &len, &error));
-  g_assert_true (g_file_set_contents (to, contents, len, &error));
-}
-
-static void
 fixture_set_up (Fixture       *f,
                 gconstpointer  data)
 {
@@ -102,7 +90,7 @@ add_copy (Fixture    *f,
 {
   g_autofree char *path = g_build_filename (f->dir, name, NULL);
 
-  copy_file (clip, path);
+  vm_test_copy_file (clip, path);
 }
 
 static void
@@ -865,7 +853,7 @@ make_models (const char *python,
         g_autofree char *to = g_build_filename (dir_b, files[i], NULL);
         struct utimbuf times;
 
-        copy_file (from, to);
+        vm_test_copy_file (from, to);
         times.actime = times.modtime = time (NULL) - 7200;
         g_assert_cmpint (utime (to, &times), ==, 0);
       }

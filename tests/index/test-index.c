@@ -47,18 +47,6 @@ generate_clip (const char   *path,
 }
 
 static void
-copy_file (const char *from,
-           const char *to)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *contents = NULL;
-  gsize len;
-
-  g_assert_true (g_file_get_contents (from, &contents, &len, &error));
-  g_assert_true (g_file_set_contents (to, contents, len, &error));
-}
-
-static void
 fixture_set_up (Fixture       *f,
                 gconstpointer  data)
 {
@@ -128,11 +116,11 @@ test_discover (Fixture       *f,
   g_autofree char *txt = fixture_path (f, "notes.txt");
   g_autofree char *link = fixture_path (f, "loop");
 
-  copy_file (clip_a, a);
-  copy_file (clip_a, noext);
-  copy_file (clip_a, hidden);
+  vm_test_copy_file (clip_a, a);
+  vm_test_copy_file (clip_a, noext);
+  vm_test_copy_file (clip_a, hidden);
   g_mkdir (sub, 0700);
-  copy_file (clip_b, c);
+  vm_test_copy_file (clip_b, c);
   g_assert_true (g_file_set_contents (txt, "hello", -1, NULL));
   g_assert_cmpint (symlink (f->dir, link), ==, 0);   /* a loop: not followed */
 
@@ -167,8 +155,8 @@ test_incremental (Fixture       *f,
   VmIndexReport report;
   struct utimbuf times;
 
-  copy_file (clip_a, a);
-  copy_file (clip_b, b);
+  vm_test_copy_file (clip_a, a);
+  vm_test_copy_file (clip_b, b);
 
   run_index (f, &report);
   g_assert_cmpuint (report.n_found, ==, 2);
@@ -216,7 +204,7 @@ test_incremental (Fixture       *f,
   g_assert_cmpuint (report.n_changed, ==, 0);
 
   /* New content under the same name is indexed again. */
-  copy_file (clip_b, a);
+  vm_test_copy_file (clip_b, a);
   run_index (f, &report);
   g_assert_cmpuint (report.n_changed, ==, 1);
   g_assert_cmpuint (report.n_indexed, ==, 1);
@@ -242,8 +230,8 @@ test_moved_and_deleted (Fixture       *f,
   gint64 set_id = 0;
   VmIndexReport report;
 
-  copy_file (clip_a, a);
-  copy_file (clip_b, b);
+  vm_test_copy_file (clip_a, a);
+  vm_test_copy_file (clip_b, b);
   run_index (f, &report);
   before = get_video (f, "a.mp4");
 
@@ -282,7 +270,7 @@ test_moved_and_deleted (Fixture       *f,
   g_assert_cmpuint (anns->len, ==, 1);
 
   /* It comes back: found again, not indexed again. */
-  copy_file (clip_b, b);
+  vm_test_copy_file (clip_b, b);
   run_index (f, &report);
   {
     g_autoptr(VmVideo) back = get_video (f, "b.webm");
@@ -309,7 +297,7 @@ test_bad_inputs (Fixture       *f,
   gsize len;
   VmIndexReport report;
 
-  copy_file (clip_a, good);
+  vm_test_copy_file (clip_a, good);
   g_assert_true (g_file_set_contents (empty, "", 0, NULL));
   g_assert_true (g_file_set_contents (text, "this is not a video\n", -1, NULL));
   g_assert_true (g_file_get_contents (clip_a, &contents, &len, NULL));
@@ -377,7 +365,7 @@ test_cancel_and_resume (Fixture       *f,
       g_autofree char *name = g_strdup_printf ("clip%u.mp4", i);
       g_autofree char *path = fixture_path (f, name);
 
-      copy_file (i % 2 ? clip_a : clip_b, path);
+      vm_test_copy_file (i % 2 ? clip_a : clip_b, path);
     }
 
   vm_index_options_init (&options);
