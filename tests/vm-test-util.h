@@ -10,6 +10,17 @@
 
 G_BEGIN_DECLS
 
+/* In a test function: skips the test with @reason and returns unless @cond
+ * holds. */
+#define VM_TEST_SKIP_UNLESS(cond, reason) \
+  G_STMT_START { \
+    if (!(cond)) \
+      { \
+        g_test_skip (reason); \
+        return; \
+      } \
+  } G_STMT_END
+
 /* Deletes @path and everything below it.  Links are deleted, never
  * followed; a missing @path is not an error. */
 void      vm_test_remove_tree      (const char   *path);

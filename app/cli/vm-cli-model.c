@@ -49,6 +49,16 @@ info_to_json (const VmModelInfo *info)
   return json_builder_get_root (b);
 }
 
+/* --json of import and install: the installed model, or null. */
+static void
+print_model_json (const char *name)
+{
+  g_autoptr(VmModelInfo) info = vm_model_store_lookup (NULL, name, NULL);
+  g_autoptr(JsonNode) root = info ? info_to_json (info) : json_node_new (JSON_NODE_NULL);
+
+  vm_cli_print_json (root);
+}
+
 /* ---- list ------------------------------------------------------------------ */
 
 static int
@@ -260,12 +270,7 @@ model_import (VmCli              *cli,
     }
 
   if (cli->json)
-    {
-      g_autoptr(VmModelInfo) info = vm_model_store_lookup (NULL, installed, NULL);
-      g_autoptr(JsonNode) root = info ? info_to_json (info) : json_node_new (JSON_NODE_NULL);
-
-      vm_cli_print_json (root);
-    }
+    print_model_json (installed);
   else if (!cli->quiet)
     printf (_("Imported model “%s”.\n"), installed);
 
@@ -414,12 +419,7 @@ model_install (VmCli              *cli,
                                     _("Interrupted. Run the same command again to continue the download."));
 
   if (cli->json)
-    {
-      g_autoptr(VmModelInfo) info = vm_model_store_lookup (NULL, installed, NULL);
-      g_autoptr(JsonNode) root = info ? info_to_json (info) : json_node_new (JSON_NODE_NULL);
-
-      vm_cli_print_json (root);
-    }
+    print_model_json (installed);
   else if (!cli->quiet)
     printf (_("Installed model “%s”.\n"), installed);
 

@@ -36,14 +36,7 @@ static char *work_dir;
 static const char *python;
 static const char *script;
 
-#define REQUIRE_DEVICE() \
-  G_STMT_START { \
-    if (device == NULL) \
-      { \
-        g_test_skip (device_error); \
-        return; \
-      } \
-  } G_STMT_END
+#define REQUIRE_DEVICE() VM_TEST_SKIP_UNLESS (device != NULL, device_error)
 
 static void
 assert_no_validation_messages (void)

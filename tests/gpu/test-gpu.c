@@ -20,14 +20,7 @@ static VmGpuDevice *device;
 static char *device_error;
 static char *cache_dir;
 
-#define REQUIRE_DEVICE() \
-  G_STMT_START { \
-    if (device == NULL) \
-      { \
-        g_test_skip (device_error); \
-        return; \
-      } \
-  } G_STMT_END
+#define REQUIRE_DEVICE() VM_TEST_SKIP_UNLESS (device != NULL, device_error)
 
 /* Fails the test on any validation warning or error seen so far. */
 static void

@@ -41,14 +41,7 @@ static char *clip_static;          /* 30 s, one solid colour */
 static char *clip_cuts;            /* 12 s, three solid-colour shots */
 static char *clip_long;            /* 60 s */
 
-#define REQUIRE_MODEL() \
-  G_STMT_START { \
-    if (model == NULL) \
-      { \
-        g_test_skip (skip_reason); \
-        return; \
-      } \
-  } G_STMT_END
+#define REQUIRE_MODEL() VM_TEST_SKIP_UNLESS (model != NULL, skip_reason)
 
 static void
 assert_no_validation_messages (void)

@@ -41,14 +41,7 @@ static Library lib512, lib20;
 static float half_table[65536];
 static guint video_counter;
 
-#define SKIP_WITHOUT_DEVICE() \
-  G_STMT_START { \
-    if (device == NULL) \
-      { \
-        g_test_skip (device_error); \
-        return; \
-      } \
-  } G_STMT_END
+#define SKIP_WITHOUT_DEVICE() VM_TEST_SKIP_UNLESS (device != NULL, device_error)
 
 static void
 assert_no_validation_messages (void)

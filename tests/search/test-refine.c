@@ -48,14 +48,7 @@ static const VmTimedText overlay[] = {
   { SPAN_START, SPAN_END, "REFINE\nREFINE" },
 };
 
-#define REQUIRE_MODEL() \
-  G_STMT_START { \
-    if (model == NULL) \
-      { \
-        g_test_skip (device_error); \
-        return; \
-      } \
-  } G_STMT_END
+#define REQUIRE_MODEL() VM_TEST_SKIP_UNLESS (model != NULL, device_error)
 
 static void
 assert_no_validation_messages (void)

@@ -416,12 +416,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   home = g_build_filename (builddir ? builddir : g_get_tmp_dir (), "e2e-home", NULL);
-  if (g_file_test (home, G_FILE_TEST_IS_DIR))
-    {
-      g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", home);
-
-      g_assert_cmpint (system (cmd), ==, 0);
-    }
+  vm_test_remove_tree (home);
   g_assert_cmpint (g_mkdir_with_parents (home, 0700), ==, 0);
   {
     g_autofree char *data = g_build_filename (home, "data", NULL);

@@ -2091,11 +2091,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   /* Before anything reads (and caches) the XDG folders. */
-  tmp_dir = g_dir_make_tmp ("vm-widgets-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_CONFIG_HOME", tmp_dir, TRUE);
+  tmp_dir = vm_test_set_xdg_dirs ("vm-widgets-XXXXXX");
   install_folder_opener ();
 
   if (!gtk_init_check ())
@@ -2144,13 +2140,6 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  {
-    g_autoptr(GFile) dir = g_file_new_for_path (tmp_dir);
-    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp_dir);
-
-    (void) dir;
-    if (system (cmd) != 0)
-      g_printerr ("could not remove %s\n", tmp_dir);
-  }
+  vm_test_remove_tree (tmp_dir);
   return ret;
 }
