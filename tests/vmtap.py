@@ -57,3 +57,24 @@ def run_cases(full_traceback=False, stop_after=0):
                 stop = True
         sys.stdout.flush()
     return 1 if failed else 0
+
+
+_checks = []
+
+
+def check(name, ok, detail=""):
+    """Records one check, reported by report_checks(); detail explains a failure."""
+    _checks.append((name, bool(ok), detail))
+
+
+def report_checks():
+    """Prints the checks recorded so far as TAP; returns the exit status."""
+    print(f"1..{len(_checks)}")
+    failed = 0
+    for n, (name, ok, detail) in enumerate(_checks, 1):
+        if ok:
+            print(f"ok {n} - {name}")
+        else:
+            failed += 1
+            print(f"not ok {n} - {name}" + (f" # {detail}" if detail else ""))
+    return 1 if failed else 0
