@@ -188,7 +188,6 @@ vm_cli_cmd_export (VmCli               *cli,
   if (cli->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "files");
@@ -200,8 +199,7 @@ vm_cli_cmd_export (VmCli               *cli,
       json_builder_add_int_value (b, n_queries);
       add_issues_json (b, "skipped", issues);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
+      vm_cli_print_json_builder (b);
     }
   else if (!cli->quiet)
     for (guint i = 0; i < files->len; i++)
@@ -275,7 +273,6 @@ vm_cli_cmd_import (VmCli               *cli,
   if (cli->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "set");
@@ -288,8 +285,7 @@ vm_cli_cmd_import (VmCli               *cli,
       json_builder_add_boolean_value (b, dry_run);
       add_issues_json (b, "rejected", issues);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
+      vm_cli_print_json_builder (b);
     }
   else if (!cli->quiet)
     {

@@ -124,7 +124,6 @@ vm_cli_cmd_gpu (VmCli              *cli,
   if (cli->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "devices");
@@ -141,8 +140,7 @@ vm_cli_cmd_gpu (VmCli              *cli,
       else
         json_builder_add_null_value (b);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
+      vm_cli_print_json_builder (b);
       return device != NULL ? VM_EXIT_OK : VM_EXIT_FAILURE;
     }
 

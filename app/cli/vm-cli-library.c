@@ -5,13 +5,13 @@
  */
 #include <inttypes.h>
 #include <glib/gi18n.h>
-#include <glib-unix.h>
 #include <math.h>
 #include <stdio.h>
 
 #include "cli/vm-cli.h"
 #include "cli/vm-cli-export.h"
 #include "cli/vm-cli-model.h"
+#include "cli/vm-cli-run.h"
 #include "core/vm-core.h"
 #include "gpu/vm-gpu-device.h"
 #include "index/vm-indexer.h"
@@ -94,10 +94,7 @@ cmd_add (VmCli               *cli,
   json_builder_end_object (b);
 
   if (cli->json)
-    {
-      g_autoptr(JsonNode) root = json_builder_get_root (b);
-      vm_cli_print_json (root);
-    }
+    vm_cli_print_json_builder (b);
 
   return ret;
 }
@@ -153,16 +150,12 @@ cmd_remove (VmCli               *cli,
 /* ---- index -------------------------------------------------------------- */
 
 typedef struct {
-  VmCli          *cli;
+  VmCliRun        cli_run;    /* the progress line and Ctrl-C */
   VmCatalog      *catalog;
   VmIndexOptions  options;
   VmJob          *job;
-  GMainLoop      *loop;
   JsonBuilder    *files;      /* --json: one object per processed file */
   VmIndexReport   report;
-  GError         *error;
-  gboolean        ok;
-  gboolean        progress_shown;
   gboolean        progress_json;  /* --progress-json: one JSON line per event */
 } IndexRun;
 
@@ -189,29 +182,15 @@ event_copy_free (EventCopy *copy)
 }
 
 static void
-clear_progress (IndexRun *run)
-{
-  if (run->progress_shown)
-    {
-      fprintf (stderr, "\r\033[K");
-      run->progress_shown = FALSE;
-    }
-}
-
-static void
 show_progress (IndexRun *run)
 {
   g_autofree char *message = NULL;
-  g_autofree char *eta = NULL;
-  double fraction, seconds;
+  g_autofree char *what = NULL;
 
-  if (!run->cli->is_tty || run->cli->quiet)
+  if (!run->cli_run.cli->is_tty || run->cli_run.cli->quiet)
     return;
 
   message = vm_job_dup_message (run->job);
-  fraction = vm_job_get_fraction (run->job);
-  seconds = vm_job_get_eta (run->job);
-  eta = seconds >= 0 ? vm_format_duration (seconds) : g_strdup ("…");
 
   /* Keep the line within a terminal width. */
   if (message != NULL && g_utf8_strlen (message, -1) > 48)
@@ -221,10 +200,9 @@ show_progress (IndexRun *run)
       message = g_strconcat ("…", tail, NULL);
     }
 
-  fprintf (stderr, "\r\033[K[%3.0f%%] %s — %s %s", fraction * 100,
-           message ? message : "", _("ETA"), eta);
-  fflush (stderr);
-  run->progress_shown = TRUE;
+  what = g_strdup_printf ("%s —", message ? message : "");
+  vm_cli_run_show_progress (&run->cli_run, vm_job_get_fraction (run->job) * 100, what,
+                            vm_job_get_eta (run->job));
 }
 
 /* --progress-json: one line of JSON per event on stdout, for the window's
@@ -238,9 +216,7 @@ print_json_line (IndexRun       *run,
                  const EventCopy *counts)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
-  g_autofree char *text = NULL;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
@@ -275,10 +251,7 @@ print_json_line (IndexRun       *run,
     }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
-  fflush (stdout);
+  vm_cli_print_json_line (root);
 }
 
 static void
@@ -324,7 +297,7 @@ dispatch_event_cb (gpointer data)
                          ev->type == VM_INDEX_EVENT_INDEXED ? ev : NULL);
     }
 
-  if (run->cli->json)
+  if (run->cli_run.cli->json)
     {
       const char *result = NULL;
 
@@ -371,10 +344,10 @@ dispatch_event_cb (gpointer data)
       return G_SOURCE_REMOVE;
     }
 
-  if (run->cli->quiet && ev->type != VM_INDEX_EVENT_FAILED && ev->type != VM_INDEX_EVENT_FOLDER_ERROR)
+  if (run->cli_run.cli->quiet && ev->type != VM_INDEX_EVENT_FAILED && ev->type != VM_INDEX_EVENT_FOLDER_ERROR)
     return G_SOURCE_REMOVE;
 
-  clear_progress (run);
+  vm_cli_run_clear_progress (&run->cli_run);
 
   switch (ev->type)
     {
@@ -408,7 +381,7 @@ dispatch_event_cb (gpointer data)
       printf (_("changed  %s\n"), ev->path);
       break;
     case VM_INDEX_EVENT_STARTED:
-      if (!run->cli->is_tty)
+      if (!run->cli_run.cli->is_tty)
         {
           printf (_("indexing %s (%u/%u)\n"), ev->path, ev->index + 1, ev->total);
         }
@@ -449,9 +422,9 @@ dispatch_warning_cb (gpointer data)
 {
   EventCopy *ev = data;
 
-  if (ev->run->cli->json || ev->run->cli->quiet)
+  if (ev->run->cli_run.cli->json || ev->run->cli_run.cli->quiet)
     return G_SOURCE_REMOVE;
-  clear_progress (ev->run);
+  vm_cli_run_clear_progress (&ev->run->cli_run);
   fprintf (stderr, _("warning: %s: %s\n"), ev->path, ev->message);
   show_progress (ev->run);
   return G_SOURCE_REMOVE;
@@ -473,45 +446,16 @@ text_warning_cb (const char *path,
                               (GDestroyNotify) event_copy_free);
 }
 
-static void
-index_thread (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
-{
-  IndexRun *run = task_data;
-  GError *error = NULL;
-
-  if (vm_indexer_run (run->catalog, &run->options, run->job, index_event_cb, run,
-                      &run->report, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-static void
-index_done_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  IndexRun *run = user_data;
-
-  run->ok = g_task_propagate_boolean (G_TASK (result), &run->error);
-  g_main_loop_quit (run->loop);
-}
-
+/* Called on the worker thread; the job's cancellable is the run's. */
 static gboolean
-sigint_cb (gpointer user_data)
+index_work (gpointer       data,
+            GCancellable  *cancellable,
+            GError       **error)
 {
-  IndexRun *run = user_data;
+  IndexRun *run = data;
 
-  if (!vm_job_is_cancelled (run->job))
-    {
-      clear_progress (run);
-      fprintf (stderr, "%s\n", _("Stopping after the current step… (the catalog stays consistent)"));
-      vm_job_cancel (run->job);
-    }
-  return G_SOURCE_CONTINUE;
+  return vm_indexer_run (run->catalog, &run->options, run->job, index_event_cb, run,
+                         &run->report, error);
 }
 
 /* The model for visual embeddings: --model (an installed name or a model
@@ -599,8 +543,7 @@ cmd_index (VmCli               *cli,
 {
   g_autoptr(VmCatalog) catalog = NULL;
   g_autoptr(VmJob) job = NULL;
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
+  g_autoptr(GError) error = NULL;
   g_autoptr(JsonBuilder) files = json_builder_new ();
   g_autofree char *mode = NULL;
   double rate = 1.0, max_gap = 4.0;
@@ -616,7 +559,7 @@ cmd_index (VmCli               *cli,
   double dedupe = NAN, keep_every = NAN;   /* NAN: not given */
   int batch_size = 32;
   IndexRun run = { 0 };
-  guint sigint_id, sigterm_id;
+  gboolean ok;
   int ret = VM_EXIT_OK;
   const GOptionEntry entries[] = {
     { "mode", 0, 0, G_OPTION_ARG_STRING, &mode, N_("Frame sampling: keyframes (fast, default) or rate"), N_("MODE") },
@@ -771,47 +714,28 @@ cmd_index (VmCli               *cli,
     }
 
   job = vm_job_new (_("Indexing"));
-  loop = g_main_loop_new (NULL, FALSE);
-  run.cli = cli;
+  run.cli_run.cli = cli;
+  run.cli_run.cancellable = vm_job_get_cancellable (job);
+  run.cli_run.stop_message = _("Stopping after the current step… (the catalog stays consistent)");
   run.catalog = catalog;
   run.job = job;
-  run.loop = loop;
   run.files = files;
 
   json_builder_begin_array (files);
 
   g_signal_connect (job, "notify::fraction", G_CALLBACK (job_notify_cb), &run);
   g_signal_connect (job, "notify::message", G_CALLBACK (job_notify_cb), &run);
-  sigint_id = g_unix_signal_add (SIGINT, sigint_cb, &run);
-  sigterm_id = g_unix_signal_add (SIGTERM, sigint_cb, &run);
-
-  task = g_task_new (NULL, NULL, index_done_cb, &run);
-  g_task_set_source_tag (task, cmd_index);
-  g_task_set_task_data (task, &run, NULL);
-  g_task_run_in_thread (task, index_thread);
-  g_main_loop_run (loop);
-
-  /* Flush events still queued. */
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
+  ok = vm_cli_run_in_thread (&run.cli_run, cmd_index, index_work, &run, &error);
   g_signal_handlers_disconnect_by_data (job, &run);
-  clear_progress (&run);
 
   json_builder_end_array (files);
 
-  if (!run.ok && !g_error_matches (run.error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      vm_cli_error ("%s", run.error->message);
-      g_clear_error (&run.error);
-      return VM_EXIT_FAILURE;
-    }
+  if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return vm_cli_run_report_error (&run.cli_run, error, NULL);
 
   if (cli->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
 
       json_builder_begin_object (b);
 #define ADD_COUNT(name, field) \
@@ -841,8 +765,7 @@ cmd_index (VmCli               *cli,
       json_builder_set_member_name (b, "files");
       json_builder_add_value (b, json_builder_get_root (files));
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
+      vm_cli_print_json_builder (b);
     }
   else if (!cli->quiet)
     {
@@ -867,7 +790,6 @@ cmd_index (VmCli               *cli,
 
   if (run.report.cancelled)
     {
-      g_clear_error (&run.error);
       fprintf (stderr, "%s\n", _("Interrupted. Run “vidmark index” again to resume."));
       return VM_EXIT_INTERRUPTED;
     }
@@ -917,7 +839,6 @@ cmd_list (VmCli               *cli,
   if (cli->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "videos");
@@ -932,8 +853,7 @@ cmd_list (VmCli               *cli,
         }
       json_builder_end_array (b);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
+      vm_cli_print_json_builder (b);
       return VM_EXIT_OK;
     }
 
@@ -999,7 +919,6 @@ cmd_info (VmCli               *cli,
   if (cli->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "path");
@@ -1036,8 +955,7 @@ cmd_info (VmCli               *cli,
       else
         json_builder_add_null_value (b);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
+      vm_cli_print_json_builder (b);
       return VM_EXIT_OK;
     }
 
@@ -1102,7 +1020,6 @@ cmd_status (VmCli               *cli,
   if (cli->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "catalog");
@@ -1137,8 +1054,7 @@ cmd_status (VmCli               *cli,
       json_builder_set_member_name (b, "catalog_bytes");
       json_builder_add_int_value (b, stats.file_size);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
+      vm_cli_print_json_builder (b);
       return VM_EXIT_OK;
     }
 
@@ -1210,17 +1126,7 @@ cmd_demo (VmCli               *cli,
     }
 
   if (cli->json)
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "folder");
-      json_builder_add_string_value (b, dir);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
-    }
+    vm_cli_print_json_string ("folder", dir);
   else
     printf (_("Demo library in %s\n"), dir);
 

@@ -3,10 +3,10 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
-#include <glib-unix.h>
 #include <stdio.h>
 
 #include "cli/vm-cli-model.h"
+#include "cli/vm-cli-run.h"
 #include "model/vm-tokenizer.h"
 #include "core/vm-core.h"
 #include "model/vm-model-download.h"
@@ -49,6 +49,16 @@ info_to_json (const VmModelInfo *info)
   return json_builder_get_root (b);
 }
 
+/* --json of import and install: the installed model, or null. */
+static void
+print_model_json (const char *name)
+{
+  g_autoptr(VmModelInfo) info = vm_model_store_lookup (NULL, name, NULL);
+  g_autoptr(JsonNode) root = info ? info_to_json (info) : json_node_new (JSON_NODE_NULL);
+
+  vm_cli_print_json (root);
+}
+
 /* ---- list ------------------------------------------------------------------ */
 
 static int
@@ -82,7 +92,6 @@ model_list (VmCli              *cli,
       if (cli->json)
         {
           g_autoptr(JsonBuilder) b = json_builder_new ();
-          g_autoptr(JsonNode) root = NULL;
 
           json_builder_begin_object (b);
           json_builder_set_member_name (b, "available");
@@ -104,8 +113,7 @@ model_list (VmCli              *cli,
             }
           json_builder_end_array (b);
           json_builder_end_object (b);
-          root = json_builder_get_root (b);
-          vm_cli_print_json (root);
+          vm_cli_print_json_builder (b);
         }
       else
         for (guint i = 0; vm_known_models[i].name != NULL; i++)
@@ -129,7 +137,6 @@ model_list (VmCli              *cli,
   if (cli->json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
       const char *def = NULL;
 
       json_builder_begin_object (b);
@@ -176,8 +183,7 @@ model_list (VmCli              *cli,
         }
       json_builder_end_array (b);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
+      vm_cli_print_json_builder (b);
       return VM_EXIT_OK;
     }
 
@@ -264,12 +270,7 @@ model_import (VmCli              *cli,
     }
 
   if (cli->json)
-    {
-      g_autoptr(VmModelInfo) info = vm_model_store_lookup (NULL, installed, NULL);
-      g_autoptr(JsonNode) root = info ? info_to_json (info) : json_node_new (JSON_NODE_NULL);
-
-      vm_cli_print_json (root);
-    }
+    print_model_json (installed);
   else if (!cli->quiet)
     printf (_("Imported model “%s”.\n"), installed);
 
@@ -279,26 +280,10 @@ model_import (VmCli              *cli,
 /* ---- install ------------------------------------------------------------------ */
 
 typedef struct {
-  VmCli            *cli;
+  VmCliRun          cli_run;    /* the progress line and Ctrl-C */
   VmInstallOptions  options;
-  GCancellable     *cancellable;
-  GMainLoop        *loop;
   char             *installed;
-  GError           *error;
-  gboolean          progress_shown;
-  gboolean          interrupted;
 } InstallRun;
-
-static void
-clear_progress (InstallRun *run)
-{
-  if (run->progress_shown)
-    {
-      fprintf (stderr, "\r\033[K");
-      fflush (stderr);
-      run->progress_shown = FALSE;
-    }
-}
 
 /* Called in the download thread; only this thread prints while it runs. */
 static void
@@ -309,25 +294,20 @@ install_progress_cb (const VmDownloadProgress *p,
   g_autofree char *done = NULL;
   g_autofree char *total = NULL;
 
-  if (run->cli->quiet || run->cli->json)
+  if (run->cli_run.cli->quiet || run->cli_run.cli->json)
     return;
 
-  if (p->stage == VM_DOWNLOAD_PROGRESS && run->cli->is_tty)
+  if (p->stage == VM_DOWNLOAD_PROGRESS && run->cli_run.cli->is_tty)
     {
       g_autofree char *rate = p->rate > 0 ? vm_format_size ((guint64) p->rate) : g_strdup ("…");
-      g_autofree char *eta = NULL;
+      g_autofree char *what = NULL;
 
       done = vm_format_size (p->done);
       total = vm_format_size (p->total);
-      if (p->rate > 0 && p->total >= p->done)
-        eta = vm_format_duration ((p->total - p->done) / p->rate);
-      else
-        eta = g_strdup ("…");
-      fprintf (stderr, "\r\033[K[%3.0f%%] %s (%u/%u) %s / %s, %s/s, %s %s",
-               p->total ? 100.0 * p->done / p->total : 0.0, p->file, p->file_index + 1, p->n_files,
-               done, total, rate, _("ETA"), eta);
-      fflush (stderr);
-      run->progress_shown = TRUE;
+      what = g_strdup_printf ("%s (%u/%u) %s / %s, %s/s,", p->file, p->file_index + 1, p->n_files,
+                              done, total, rate);
+      vm_cli_run_show_progress (&run->cli_run, p->total ? 100.0 * p->done / p->total : 0.0, what,
+                                p->rate > 0 && p->total >= p->done ? (p->total - p->done) / p->rate : -1);
       return;
     }
 
@@ -338,9 +318,9 @@ install_progress_cb (const VmDownloadProgress *p,
       break;
     case VM_DOWNLOAD_FILE_START:
       /* On a terminal the progress line names the file. */
-      if (run->cli->is_tty && p->done_file == 0)
+      if (run->cli_run.cli->is_tty && p->done_file == 0)
         return;
-      clear_progress (run);
+      vm_cli_run_clear_progress (&run->cli_run);
       total = vm_format_size (p->size_file);
       if (p->done_file > 0)
         {
@@ -353,13 +333,13 @@ install_progress_cb (const VmDownloadProgress *p,
                  p->file_index + 1, p->n_files);
       break;
     case VM_DOWNLOAD_FILE_DONE:
-      if (run->cli->is_tty)
+      if (run->cli_run.cli->is_tty)
         return;
-      clear_progress (run);
+      vm_cli_run_clear_progress (&run->cli_run);
       fprintf (stderr, _("checked %s\n"), p->file);
       break;
     case VM_DOWNLOAD_VERIFYING:
-      clear_progress (run);
+      vm_cli_run_clear_progress (&run->cli_run);
       fprintf (stderr, _("checking the model of %s at %.12s\n"), p->repo, p->revision);
       break;
     case VM_DOWNLOAD_PROGRESS:
@@ -369,45 +349,16 @@ install_progress_cb (const VmDownloadProgress *p,
   fflush (stderr);
 }
 
-static void
-install_thread (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
-{
-  InstallRun *run = task_data;
-  GError *error = NULL;
-  char *name = vm_model_install (NULL, &run->options, install_progress_cb, run, cancellable, &error);
-
-  if (name == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, name, g_free);
-}
-
-static void
-install_done_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  InstallRun *run = user_data;
-
-  run->installed = g_task_propagate_pointer (G_TASK (result), &run->error);
-  g_main_loop_quit (run->loop);
-}
-
+/* Called on the worker thread. */
 static gboolean
-install_sigint_cb (gpointer user_data)
+install_work (gpointer       data,
+              GCancellable  *cancellable,
+              GError       **error)
 {
-  InstallRun *run = user_data;
+  InstallRun *run = data;
 
-  if (!run->interrupted)
-    {
-      run->interrupted = TRUE;
-      g_cancellable_cancel (run->cancellable);
-    }
-
-  return G_SOURCE_CONTINUE;
+  run->installed = vm_model_install (NULL, &run->options, install_progress_cb, run, cancellable, error);
+  return run->installed != NULL;
 }
 
 static int
@@ -416,13 +367,13 @@ model_install (VmCli              *cli,
                int                 argc,
                char              **argv)
 {
-  g_autoptr(GTask) task = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GError) error = NULL;
   g_autofree char *name = NULL;
   g_autofree char *revision = NULL;
+  g_autofree char *installed = NULL;
   InstallRun run = { 0 };
-  guint sigint_id, sigterm_id;
+  gboolean ok;
   const GOptionEntry entries[] = {
     { "revision", 0, 0, G_OPTION_ARG_STRING, &revision, N_("Download this branch, tag or commit (default: the pinned commit of a known model, else “main”)"), N_("REV") },
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, N_("Install under NAME"), N_("NAME") },
@@ -453,53 +404,25 @@ model_install (VmCli              *cli,
       return VM_EXIT_USAGE;
     }
 
-  run.cli = cli;
-  run.cancellable = cancellable;
-  run.loop = loop;
+  run.cli_run.cli = cli;
+  run.cli_run.cancellable = cancellable;
+  /* A Ctrl-C while the model was being checked still counts as one. */
+  run.cli_run.cancel_overrides = TRUE;
   run.options.spec = argv[1];
   run.options.name = name;
   run.options.revision = revision;
 
-  sigint_id = g_unix_signal_add (SIGINT, install_sigint_cb, &run);
-  sigterm_id = g_unix_signal_add (SIGTERM, install_sigint_cb, &run);
-
-  task = g_task_new (NULL, cancellable, install_done_cb, &run);
-  g_task_set_source_tag (task, model_install);
-  g_task_set_task_data (task, &run, NULL);
-  g_task_set_return_on_cancel (task, FALSE);
-  g_task_run_in_thread (task, install_thread);
-  g_main_loop_run (loop);
-
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
-  clear_progress (&run);
-
-  if (run.installed == NULL)
-    {
-      int ret = VM_EXIT_FAILURE;
-
-      if (run.interrupted && g_error_matches (run.error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          fprintf (stderr, "%s\n", _("Interrupted. Run the same command again to continue the download."));
-          ret = VM_EXIT_INTERRUPTED;
-        }
-      else
-        vm_cli_error ("%s", run.error->message);
-      g_clear_error (&run.error);
-      return ret;
-    }
+  ok = vm_cli_run_in_thread (&run.cli_run, model_install, install_work, &run, &error);
+  installed = g_steal_pointer (&run.installed);
+  if (!ok)
+    return vm_cli_run_report_error (&run.cli_run, error,
+                                    _("Interrupted. Run the same command again to continue the download."));
 
   if (cli->json)
-    {
-      g_autoptr(VmModelInfo) info = vm_model_store_lookup (NULL, run.installed, NULL);
-      g_autoptr(JsonNode) root = info ? info_to_json (info) : json_node_new (JSON_NODE_NULL);
-
-      vm_cli_print_json (root);
-    }
+    print_model_json (installed);
   else if (!cli->quiet)
-    printf (_("Installed model “%s”.\n"), run.installed);
+    printf (_("Installed model “%s”.\n"), installed);
 
-  g_free (run.installed);
   return VM_EXIT_OK;
 }
 
@@ -549,17 +472,7 @@ model_remove (VmCli              *cli,
   else if (!cli->quiet && !cli->json)
     printf (_("Removed model “%s”.\n"), argv[1]);
   if (cli->json)
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "removed");
-      json_builder_add_string_value (b, argv[1]);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
-    }
+    vm_cli_print_json_string ("removed", argv[1]);
 
   return VM_EXIT_OK;
 }
@@ -599,17 +512,7 @@ model_default (VmCli              *cli,
     }
 
   if (cli->json)
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "default");
-      json_builder_add_string_value (b, name);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
-    }
+    vm_cli_print_json_string ("default", name);
   else if (!cli->quiet)
     printf ("%s\n", name);
 
@@ -641,17 +544,7 @@ model_verify (VmCli              *cli,
       return VM_EXIT_FAILURE;
     }
   if (cli->json)
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "verified");
-      json_builder_add_string_value (b, name);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      vm_cli_print_json (root);
-    }
+    vm_cli_print_json_string ("verified", name);
   else if (!cli->quiet)
     printf (_("Model “%s” is intact.\n"), name);
 
@@ -733,15 +626,8 @@ model_tokenize (VmCli              *cli,
       json_builder_end_array (b);
       json_builder_end_object (b);
       root = json_builder_get_root (b);
-      {
-        g_autoptr(JsonGenerator) gen = json_generator_new ();
-        g_autofree char *out = NULL;
-
-        /* One line: ids lists are long. */
-        json_generator_set_root (gen, root);
-        out = json_generator_to_data (gen, NULL);
-        printf ("%s\n", out);
-      }
+      /* One line: ids lists are long. */
+      vm_cli_print_json_line (root);
     }
   else
     {

@@ -89,18 +89,55 @@ vm_cli_open_catalog (VmCli *cli,
   return catalog;
 }
 
-void
-vm_cli_print_json (JsonNode *node)
+static void
+print_json (JsonNode *node,
+            gboolean  pretty)
 {
   g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autofree char *text = NULL;
 
-  json_generator_set_pretty (generator, TRUE);
-  json_generator_set_indent (generator, 2);
+  if (pretty)
+    {
+      json_generator_set_pretty (generator, TRUE);
+      json_generator_set_indent (generator, 2);
+    }
   json_generator_set_root (generator, node);
   text = json_generator_to_data (generator, NULL);
   printf ("%s\n", text);
   fflush (stdout);
+}
+
+void
+vm_cli_print_json (JsonNode *node)
+{
+  print_json (node, TRUE);
+}
+
+void
+vm_cli_print_json_line (JsonNode *node)
+{
+  print_json (node, FALSE);
+}
+
+void
+vm_cli_print_json_builder (JsonBuilder *builder)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+
+  vm_cli_print_json (root);
+}
+
+void
+vm_cli_print_json_string (const char *member,
+                          const char *value)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, member);
+  json_builder_add_string_value (b, value);
+  json_builder_end_object (b);
+  vm_cli_print_json_builder (b);
 }
 
 JsonNode *

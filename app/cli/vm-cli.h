@@ -55,7 +55,15 @@ gboolean    vm_cli_parse        (VmCli              *cli,
                                  char             ***argv);
 VmCatalog  *vm_cli_open_catalog (VmCli              *cli,
                                  int                *exit_code);
+/* Prints @node on stdout, indented. */
 void        vm_cli_print_json   (JsonNode           *node);
+/* Prints @node on stdout on one line. */
+void        vm_cli_print_json_line    (JsonNode     *node);
+/* Prints what @builder built, as vm_cli_print_json(). */
+void        vm_cli_print_json_builder (JsonBuilder  *builder);
+/* Prints {"@member": "@value"}, as vm_cli_print_json(). */
+void        vm_cli_print_json_string  (const char   *member,
+                                       const char   *value);
 void        vm_cli_error        (const char         *format,
                                  ...) G_GNUC_PRINTF (1, 2);
 

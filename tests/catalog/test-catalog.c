@@ -12,6 +12,8 @@
 #include "catalog/vm-catalog.h"
 #include "core/vm-core.h"
 
+#include "../vm-test-util.h"
+
 #define SEC VM_NSEC_PER_SEC
 
 /* ---- Helpers ----------------------------------------------------------- */
@@ -31,31 +33,10 @@ tmp_dir_setup (TmpDir        *fixture,
 }
 
 static void
-remove_recursive (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_recursive (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    {
-      g_unlink (path);
-    }
-}
-
-static void
 tmp_dir_teardown (TmpDir        *fixture,
                   gconstpointer  data)
 {
-  remove_recursive (fixture->dir);
+  vm_test_remove_tree (fixture->dir);
   g_free (fixture->dir);
 }
 

@@ -13,8 +13,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from vmtap import case, run_cases, run_checked  # noqa: E402
+
 VIDMARK = sys.argv[1]
-results = []
 
 
 def run(*args, check=None, catalog=None, env=None):
@@ -22,18 +24,7 @@ def run(*args, check=None, catalog=None, env=None):
     if catalog:
         cmd += ["--catalog", catalog]
     cmd += list(args)
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
-    if check is not None and p.returncode != check:
-        raise AssertionError(f"{' '.join(cmd)}: exit {p.returncode}, expected {check}\n"
-                             f"stdout: {p.stdout}\nstderr: {p.stderr}")
-    return p
-
-
-def case(name):
-    def wrap(fn):
-        results.append((name, fn))
-        return fn
-    return wrap
+    return run_checked(cmd, check, env=env, timeout=300)
 
 
 tmp = tempfile.mkdtemp(prefix="vm-cli-")
@@ -309,18 +300,6 @@ def _():
     assert "embedded with tiny-quick-f32" in p.stdout, p.stdout
 
 
-print(f"1..{len(results)}")
-failed = 0
-for i, (name, fn) in enumerate(results, 1):
-    try:
-        fn()
-        print(f"ok {i} - {name}")
-    except Exception as e:  # noqa: BLE001
-        failed += 1
-        print(f"not ok {i} - {name}")
-        for line in str(e).splitlines() or [repr(e)]:
-            print(f"# {line}")
-    sys.stdout.flush()
-
+status = run_cases()
 shutil.rmtree(tmp, ignore_errors=True)
-sys.exit(1 if failed else 0)
+sys.exit(status)

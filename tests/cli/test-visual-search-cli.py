@@ -13,7 +13,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from vmtap import case, run_cases, run_checked  # noqa: E402
 
 VIDMARK, PYTHON, MAKE_TINY = sys.argv[1:4]
 tmp = tempfile.mkdtemp(prefix="vm-visual-search-")
@@ -26,7 +28,6 @@ env["XDG_CONFIG_HOME"] = os.path.join(tmp, "config")
 env.pop("NO_COLOR", None)
 lib = os.path.join(tmp, "demo")
 cat = os.path.join(tmp, "catalog.sqlite")
-results = []
 state = {}
 
 TIMESTAMP = r"\d+:\d\d:\d\d\.\d{3}"
@@ -34,22 +35,11 @@ TIMESTAMP = r"\d+:\d\d:\d\d\.\d{3}"
 
 def run(*args, check=None, catalog=True):
     cmd = [VIDMARK] + (["--catalog", cat] if catalog else []) + list(args)
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
-    if check is not None and p.returncode != check:
-        raise AssertionError(f"{' '.join(cmd)}: exit {p.returncode}, expected {check}\n"
-                             f"stdout: {p.stdout}\nstderr: {p.stderr}")
-    return p
+    return run_checked(cmd, check, env=env, timeout=600)
 
 
 def search_json(*args):
     return json.loads(run("search", "--json", *args, check=0).stdout)
-
-
-def case(name):
-    def wrap(fn):
-        results.append((name, fn))
-        return fn
-    return wrap
 
 
 def check_result(r, visual=True):
@@ -226,17 +216,6 @@ def _():
         assert opt in p.stdout, (opt, p.stdout)
 
 
-print(f"1..{len(results)}")
-failed = 0
-for i, (name, fn) in enumerate(results, 1):
-    try:
-        fn()
-        print(f"ok {i} - {name}")
-    except Exception as e:  # noqa: BLE001 - report every failure as TAP
-        failed += 1
-        print(f"not ok {i} - {name}")
-        for line in (str(e) or traceback.format_exc()).splitlines():
-            print(f"# {line}")
-    sys.stdout.flush()
-
+status = run_cases()
 shutil.rmtree(tmp, ignore_errors=True)
+sys.exit(status)

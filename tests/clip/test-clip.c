@@ -20,6 +20,9 @@
 #include "model/vm-clip-model.h"
 #include "model/vm-model-error.h"
 
+#include "../vm-test-gpu.h"
+#include "../vm-test-util.h"
+
 /* Bounds: cosine to the reference, and the largest element error of a unit
  * embedding. */
 #define COS_F32  0.9999
@@ -33,14 +36,7 @@ static char *work_dir;
 static const char *python;
 static const char *script;
 
-#define REQUIRE_DEVICE() \
-  G_STMT_START { \
-    if (device == NULL) \
-      { \
-        g_test_skip (device_error); \
-        return; \
-      } \
-  } G_STMT_END
+#define REQUIRE_DEVICE() VM_TEST_SKIP_UNLESS (device != NULL, device_error)
 
 static void
 assert_no_validation_messages (void)
@@ -50,25 +46,6 @@ assert_no_validation_messages (void)
   for (guint i = 0; i < messages->len; i++)
     g_printerr ("# validation: %s\n", (char *) g_ptr_array_index (messages, i));
   g_assert_cmpuint (messages->len, ==, 0);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        if (g_file_test (child, G_FILE_TEST_IS_DIR))
-          remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
 }
 
 /* ---- golden data ------------------------------------------------------------ */
@@ -461,45 +438,20 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *cache_dir = NULL;
   int ret;
 
-  if (argc < 3)
+  if (!vm_test_take_script_args (&argc, &argv, &python, &script))
     g_error ("usage: %s PYTHON make-tiny-clip.py", argv[0]);
-  python = argv[1];
-  script = argv[2];
-  argv[2] = argv[0];
-  argc -= 2;
-  argv += 2;
 
-  cache_dir = g_dir_make_tmp ("vm-clip-cache-XXXXXX", NULL);
-  g_setenv ("XDG_CACHE_HOME", cache_dir, TRUE);
+  cache_dir = vm_test_set_xdg_dirs ("vm-clip-cache-XXXXXX");
   g_test_init (&argc, &argv, NULL);
 
-  device = vm_gpu_device_new (&error);
-  if (device == NULL)
-    {
-      if (g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_LOADER) ||
-          g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_DEVICE))
-        device_error = g_strdup_printf ("no Vulkan device: %s", error->message);
-      else
-        g_error ("opening the Vulkan device failed: %s", error->message);
-    }
-  g_clear_error (&error);
+  device = vm_test_open_device (FALSE, &device_error);
 
   work_dir = g_dir_make_tmp ("vm-clip-XXXXXX", NULL);
   if (device != NULL)
-    {
-      const char *args[] = { python, script, work_dir, NULL };
-      g_autofree char *err_out = NULL;
-      gint status;
-
-      if (!g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, &err_out, &status,
-                         &error) ||
-          !g_spawn_check_wait_status (status, &error))
-        g_error ("make-tiny-clip.py failed: %s\n%s", error->message, err_out ? err_out : "");
-    }
+    vm_test_make_tiny_clip (python, script, work_dir);
 
   for (guint k = 0; k < 2; k++)
     {
@@ -524,8 +476,8 @@ main (int   argc,
 
   ret = g_test_run ();
   g_clear_pointer (&device, vm_gpu_device_unref);
-  remove_tree (work_dir);
-  remove_tree (cache_dir);
+  vm_test_remove_tree (work_dir);
+  vm_test_remove_tree (cache_dir);
   g_free (work_dir);
   g_free (device_error);
   return ret;

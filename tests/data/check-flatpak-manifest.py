@@ -11,14 +11,11 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from vmtap import check, report_checks  # noqa: E402
+
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
-
-results = []
-
-
-def check(name, ok, detail=""):
-    results.append((name, bool(ok), detail))
 
 
 def main():
@@ -114,15 +111,7 @@ def main():
         check("the codecs extension's mount point is created",
               any(mount in c for c in manifest.get("cleanup-commands", [])))
 
-    print(f"1..{len(results)}")
-    failed = 0
-    for n, (name, ok, detail) in enumerate(results, 1):
-        if ok:
-            print(f"ok {n} - {name}")
-        else:
-            failed += 1
-            print(f"not ok {n} - {name}" + (f" # {detail}" if detail else ""))
-    return 1 if failed else 0
+    return report_checks()
 
 
 if __name__ == "__main__":

@@ -11,12 +11,10 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from vmtap import check, report_checks  # noqa: E402
+
 SVG = "{http://www.w3.org/2000/svg}"
-results = []
-
-
-def check(name, ok, detail=""):
-    results.append((name, bool(ok), detail))
 
 
 def load(path, label):
@@ -97,15 +95,7 @@ def main():
     except OSError as e:
         check("the desktop file names the application icon", False, str(e))
 
-    print(f"1..{len(results)}")
-    failed = 0
-    for n, (name, ok, detail) in enumerate(results, 1):
-        if ok:
-            print(f"ok {n} - {name}")
-        else:
-            failed += 1
-            print(f"not ok {n} - {name}" + (f" # {detail}" if detail else ""))
-    return 1 if failed else 0
+    return report_checks()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@
 #include "catalog/vm-catalog-datasets.h"
 #include "export/vm-export.h"
 
+#include "../vm-test-util.h"
+
 #define SEC G_GINT64_CONSTANT (1000000000)
 
 typedef struct {
@@ -47,17 +49,8 @@ static void
 fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
   g_clear_object (&f->catalog);
-  dir = g_dir_open (f->dir, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (f->dir, name, NULL);
-      g_unlink (child);
-    }
-  g_rmdir (f->dir);
+  vm_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->path);
 }

@@ -11,6 +11,8 @@
 #include "catalog/vm-catalog-datasets.h"
 #include "export/vm-export.h"
 
+#include "../vm-test-util.h"
+
 #define SEC G_GINT64_CONSTANT (1000000000)
 
 typedef struct {
@@ -37,29 +39,11 @@ fixture_set_up (Fixture       *f,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
   g_clear_object (&f->catalog);
-  remove_tree (f->dir);
+  vm_test_remove_tree (f->dir);
   g_free (f->dir);
 }
 
@@ -374,7 +358,7 @@ test_upgrade_from_1 (void)
     g_assert_true (vm_catalog_save_query (now, q, &error));
     g_assert_cmpint (q->qid, ==, 3);
   }
-  remove_tree (dir);
+  vm_test_remove_tree (dir);
 }
 
 static void

@@ -15,8 +15,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from vmtap import case, run_cases, run_checked  # noqa: E402
+
 VIDMARK = sys.argv[1]
-results = []
 tmp = tempfile.mkdtemp(prefix="vm-export-cli-")
 cat = os.path.join(tmp, "catalog.sqlite")
 lib = os.path.join(tmp, "lib")
@@ -27,20 +29,10 @@ N_BIG = 5000
 def run(*args, check=None, stdin=None):
     cmd = [VIDMARK, "--catalog", cat] + list(args)
     t = time.time()
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    p = run_checked(cmd, check, timeout=120)
     if os.environ.get("VM_TIMING"):
         print(f"# {time.time() - t:.2f} s: {' '.join(args)[:80]}")
-    if check is not None and p.returncode != check:
-        raise AssertionError(f"{' '.join(cmd)}: exit {p.returncode}, expected {check}\n"
-                             f"stdout: {p.stdout}\nstderr: {p.stderr}")
     return p
-
-
-def case(name):
-    def wrap(fn):
-        results.append((name, fn))
-        return fn
-    return wrap
 
 
 def path(name):
@@ -344,26 +336,10 @@ def _():
 
 
 def main():
-    print(f"1..{len(results)}")
-    failed = 0
-    stop = False
-    for i, (name, fn) in enumerate(results, 1):
-        if stop:
-            print(f"not ok {i} - {name} # SKIP an earlier step failed")
-            continue
-        try:
-            fn()
-            print(f"ok {i} - {name}")
-        except Exception as e:  # noqa: BLE001
-            failed += 1
-            print(f"not ok {i} - {name}")
-            for line in str(e).splitlines():
-                print(f"# {line}")
-            if i <= 3:
-                stop = True
-        sys.stdout.flush()
+    # The first steps build the library the others use.
+    status = run_cases(stop_after=3)
     shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if failed else 0
+    return status
 
 
 sys.exit(main())

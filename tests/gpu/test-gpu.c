@@ -14,19 +14,13 @@
 #include "gpu/vm-gpu.h"
 
 #include "../vm-test-gpu.h"
+#include "../vm-test-util.h"
 
 static VmGpuDevice *device;
 static char *device_error;
 static char *cache_dir;
 
-#define REQUIRE_DEVICE() \
-  G_STMT_START { \
-    if (device == NULL) \
-      { \
-        g_test_skip (device_error); \
-        return; \
-      } \
-  } G_STMT_END
+#define REQUIRE_DEVICE() VM_TEST_SKIP_UNLESS (device != NULL, device_error)
 
 /* Fails the test on any validation warning or error seen so far. */
 static void
@@ -1741,38 +1735,16 @@ test_gather (void)
   assert_no_validation_messages ();
 }
 
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  if (dir != NULL)
-    g_dir_close (dir);
-  g_rmdir (path);
-}
-
 /* ---- main ---------------------------------------------------------------------------- */
 
 int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GError) error = NULL;
   int ret;
 
   /* The pipeline cache goes to a private folder. */
-  cache_dir = g_dir_make_tmp ("vm-gpu-cache-XXXXXX", NULL);
-  g_setenv ("XDG_CACHE_HOME", cache_dir, TRUE);
+  cache_dir = vm_test_set_xdg_dirs ("vm-gpu-cache-XXXXXX");
 
   g_test_init (&argc, &argv, NULL);
 
@@ -1781,26 +1753,7 @@ main (int   argc,
     g_setenv ("VIDMARK_VULKAN_VALIDATION", "1", TRUE);
 
   if (!g_test_subprocess ())
-    {
-      device = vm_gpu_device_new (&error);
-      if (device == NULL && g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_UNSUPPORTED) &&
-          g_str_equal (g_getenv ("VIDMARK_VULKAN_VALIDATION"), "1"))
-        {
-          /* No validation layer installed: still run every kernel. */
-          g_printerr ("# %s; running without validation\n", error->message);
-          g_clear_error (&error);
-          g_setenv ("VIDMARK_VULKAN_VALIDATION", "0", TRUE);
-          device = vm_gpu_device_new (&error);
-        }
-      if (device == NULL)
-        {
-          if (g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_LOADER) ||
-              g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_DEVICE))
-            device_error = g_strdup_printf ("no Vulkan device: %s", error->message);
-          else
-            g_error ("opening the Vulkan device failed: %s", error->message);
-        }
-    }
+    device = vm_test_open_device (TRUE, &device_error);
 
   g_test_add_func ("/gpu/device/info", test_device_info);
   g_test_add_func ("/gpu/device/select", test_device_select);
@@ -1833,7 +1786,7 @@ main (int   argc,
 
   ret = g_test_run ();
   g_clear_pointer (&device, vm_gpu_device_unref);
-  remove_tree (cache_dir);
+  vm_test_remove_tree (cache_dir);
   g_free (cache_dir);
   g_free (device_error);
   return ret;

@@ -19,6 +19,8 @@
 #include "gpu/vm-gpu-device.h"
 #include "index/vm-indexer.h"
 
+#include "../vm-test-util.h"
+
 static double
 run_once (const char  *db_dir,
           const char  *lib,
@@ -114,13 +116,8 @@ main (int   argc,
     if (!g_file_test (config, G_FILE_TEST_EXISTS) && python != NULL && script != NULL)
       {
         g_autofree char *parent = g_path_get_dirname (model_dir);
-        const char *args[] = { python, script, parent, NULL };
-        gint status;
 
-        if (!g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
-                           &error) ||
-            !g_spawn_check_wait_status (status, &error))
-          g_error ("make-tiny-clip.py failed: %s", error->message);
+        vm_test_make_tiny_clip (python, script, parent);
       }
   }
   model = vm_clip_model_load (device, model_dir, VM_CLIP_LOAD_NO_TEXT, &error);

@@ -22,6 +22,7 @@
 #include "index/vm-indexer-private.h"
 
 #include "../vm-test-gpu.h"
+#include "../vm-test-util.h"
 
 typedef struct {
   char      *dir;
@@ -40,52 +41,12 @@ static char *clip_static;          /* 30 s, one solid colour */
 static char *clip_cuts;            /* 12 s, three solid-colour shots */
 static char *clip_long;            /* 60 s */
 
-#define REQUIRE_MODEL() \
-  G_STMT_START { \
-    if (model == NULL) \
-      { \
-        g_test_skip (skip_reason); \
-        return; \
-      } \
-  } G_STMT_END
+#define REQUIRE_MODEL() VM_TEST_SKIP_UNLESS (model != NULL, skip_reason)
 
 static void
 assert_no_validation_messages (void)
 {
   vm_test_assert_no_validation_messages (device);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-    }
-  g_rmdir (path);
-}
-
-static void
-copy_file (const char *from,
-           const char *to)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *contents = NULL;
-  gsize len;
-
-  g_assert_true (g_file_get_contents (from, &contents, &len, &error));
-  g_assert_true (g_file_set_contents (to, contents, len, &error));
 }
 
 static void
@@ -109,7 +70,7 @@ fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
   g_clear_object (&f->catalog);
-  remove_tree (f->dir);
+  vm_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->cache);
   assert_no_validation_messages ();
@@ -122,7 +83,7 @@ add_copy (Fixture    *f,
 {
   g_autofree char *path = g_build_filename (f->dir, name, NULL);
 
-  copy_file (clip, path);
+  vm_test_copy_file (clip, path);
 }
 
 static void
@@ -863,27 +824,12 @@ make_models (const char *python,
   g_autofree char *dir_a = g_build_filename (work_dir, "a", NULL);
   g_autofree char *dir_b = g_build_filename (work_dir, "b", "tiny-quick-f32", NULL);
   g_autofree char *model_a = NULL;
-  g_autofree char *err_out = NULL;
-  const char *args[] = { python, script, dir_a, NULL };
-  gint status;
 
-  device = vm_gpu_device_new (&error);
+  device = vm_test_open_device (FALSE, &skip_reason);
   if (device == NULL)
-    {
-      if (g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_LOADER) ||
-          g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_DEVICE))
-        {
-          skip_reason = g_strdup_printf ("no Vulkan device: %s", error->message);
-          return;
-        }
-      g_error ("opening the Vulkan device failed: %s", error->message);
-    }
+    return;
 
-  if (!g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, &err_out, &status,
-                     &error) ||
-      !g_spawn_check_wait_status (status, &error))
-    g_error ("make-tiny-clip.py failed: %s\n%s", error->message, err_out ? err_out : "");
-
+  vm_test_make_tiny_clip (python, script, dir_a);
   model_a = g_build_filename (dir_a, "tiny-quick-f32", NULL);
   model = vm_clip_model_load (device, model_a, VM_CLIP_LOAD_NO_TEXT, &error);
   g_assert_no_error (error);
@@ -900,7 +846,7 @@ make_models (const char *python,
         g_autofree char *to = g_build_filename (dir_b, files[i], NULL);
         struct utimbuf times;
 
-        copy_file (from, to);
+        vm_test_copy_file (from, to);
         times.actime = times.modtime = time (NULL) - 7200;
         g_assert_cmpint (utime (to, &times), ==, 0);
       }
@@ -918,17 +864,9 @@ main (int   argc,
   const char *python = NULL, *script = NULL;
   int ret;
 
-  if (argc >= 3 && argv[1][0] != '-')
-    {
-      python = argv[1];
-      script = argv[2];
-      argv[2] = argv[0];
-      argc -= 2;
-      argv += 2;
-    }
+  vm_test_take_script_args (&argc, &argv, &python, &script);
 
-  cache_dir = g_dir_make_tmp ("vm-index-embed-cache-XXXXXX", NULL);
-  g_setenv ("XDG_CACHE_HOME", cache_dir, TRUE);
+  cache_dir = vm_test_set_xdg_dirs ("vm-index-embed-cache-XXXXXX");
   g_test_init (&argc, &argv, NULL);
 
   if (!vm_media_init (&error))
@@ -969,8 +907,8 @@ main (int   argc,
   g_clear_pointer (&model, vm_clip_model_unref);
   g_clear_pointer (&model_other, vm_clip_model_unref);
   g_clear_pointer (&device, vm_gpu_device_unref);
-  remove_tree (work_dir);
-  remove_tree (cache_dir);
+  vm_test_remove_tree (work_dir);
+  vm_test_remove_tree (cache_dir);
   g_free (work_dir);
   g_free (skip_reason);
   g_free (clip_moving);

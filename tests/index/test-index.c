@@ -12,6 +12,8 @@
 #include "index/vm-indexer.h"
 #include "index/vm-scanner.h"
 
+#include "../vm-test-util.h"
+
 typedef struct {
   char      *dir;       /* the library folder */
   char      *cache;     /* thumbnails */
@@ -45,18 +47,6 @@ generate_clip (const char   *path,
 }
 
 static void
-copy_file (const char *from,
-           const char *to)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *contents = NULL;
-  gsize len;
-
-  g_assert_true (g_file_get_contents (from, &contents, &len, &error));
-  g_assert_true (g_file_set_contents (to, contents, len, &error));
-}
-
-static void
 fixture_set_up (Fixture       *f,
                 gconstpointer  data)
 {
@@ -73,32 +63,11 @@ fixture_set_up (Fixture       *f,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
   g_clear_object (&f->catalog);
-  remove_tree (f->dir);
+  vm_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->cache);
 }
@@ -147,11 +116,11 @@ test_discover (Fixture       *f,
   g_autofree char *txt = fixture_path (f, "notes.txt");
   g_autofree char *link = fixture_path (f, "loop");
 
-  copy_file (clip_a, a);
-  copy_file (clip_a, noext);
-  copy_file (clip_a, hidden);
+  vm_test_copy_file (clip_a, a);
+  vm_test_copy_file (clip_a, noext);
+  vm_test_copy_file (clip_a, hidden);
   g_mkdir (sub, 0700);
-  copy_file (clip_b, c);
+  vm_test_copy_file (clip_b, c);
   g_assert_true (g_file_set_contents (txt, "hello", -1, NULL));
   g_assert_cmpint (symlink (f->dir, link), ==, 0);   /* a loop: not followed */
 
@@ -186,8 +155,8 @@ test_incremental (Fixture       *f,
   VmIndexReport report;
   struct utimbuf times;
 
-  copy_file (clip_a, a);
-  copy_file (clip_b, b);
+  vm_test_copy_file (clip_a, a);
+  vm_test_copy_file (clip_b, b);
 
   run_index (f, &report);
   g_assert_cmpuint (report.n_found, ==, 2);
@@ -235,7 +204,7 @@ test_incremental (Fixture       *f,
   g_assert_cmpuint (report.n_changed, ==, 0);
 
   /* New content under the same name is indexed again. */
-  copy_file (clip_b, a);
+  vm_test_copy_file (clip_b, a);
   run_index (f, &report);
   g_assert_cmpuint (report.n_changed, ==, 1);
   g_assert_cmpuint (report.n_indexed, ==, 1);
@@ -261,8 +230,8 @@ test_moved_and_deleted (Fixture       *f,
   gint64 set_id = 0;
   VmIndexReport report;
 
-  copy_file (clip_a, a);
-  copy_file (clip_b, b);
+  vm_test_copy_file (clip_a, a);
+  vm_test_copy_file (clip_b, b);
   run_index (f, &report);
   before = get_video (f, "a.mp4");
 
@@ -301,7 +270,7 @@ test_moved_and_deleted (Fixture       *f,
   g_assert_cmpuint (anns->len, ==, 1);
 
   /* It comes back: found again, not indexed again. */
-  copy_file (clip_b, b);
+  vm_test_copy_file (clip_b, b);
   run_index (f, &report);
   {
     g_autoptr(VmVideo) back = get_video (f, "b.webm");
@@ -328,7 +297,7 @@ test_bad_inputs (Fixture       *f,
   gsize len;
   VmIndexReport report;
 
-  copy_file (clip_a, good);
+  vm_test_copy_file (clip_a, good);
   g_assert_true (g_file_set_contents (empty, "", 0, NULL));
   g_assert_true (g_file_set_contents (text, "this is not a video\n", -1, NULL));
   g_assert_true (g_file_get_contents (clip_a, &contents, &len, NULL));
@@ -396,7 +365,7 @@ test_cancel_and_resume (Fixture       *f,
       g_autofree char *name = g_strdup_printf ("clip%u.mp4", i);
       g_autofree char *path = fixture_path (f, name);
 
-      copy_file (i % 2 ? clip_a : clip_b, path);
+      vm_test_copy_file (i % 2 ? clip_a : clip_b, path);
     }
 
   vm_index_options_init (&options);
@@ -458,6 +427,6 @@ main (int argc, char *argv[])
 
   ret = g_test_run ();
 
-  remove_tree (media_dir);
+  vm_test_remove_tree (media_dir);
   return ret;
 }

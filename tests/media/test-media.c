@@ -21,6 +21,8 @@
 #include <glib/gstdio.h>
 #include <gst/gst.h>
 
+#include "../vm-test-util.h"
+
 #define SEC G_GINT64_CONSTANT (1000000000)
 #define MS  G_GINT64_CONSTANT (1000000)
 
@@ -1536,26 +1538,6 @@ test_generate_bad_spec (void)
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-    }
-  g_rmdir (path);
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -1607,7 +1589,7 @@ main (int   argc,
   ret = g_test_run ();
 
   if (!g_test_subprocess ())
-    remove_tree (tmp_dir);
+    vm_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return ret;
 }

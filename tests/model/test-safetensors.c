@@ -11,6 +11,8 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "../vm-test-util.h"
+
 static char *tmpdir;
 static JsonArray *manifest;
 static JsonNode *manifest_root;
@@ -37,24 +39,6 @@ code_from_name (const char *name)
       return codes[i].code;
   g_error ("unknown error code %s in the manifest", name);
   return -1;
-}
-
-static void
-rm_rf (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-        if (g_file_test (child, G_FILE_TEST_IS_DIR))
-          rm_rf (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
 }
 
 static char *
@@ -386,7 +370,7 @@ main (int argc, char **argv)
   ret = g_test_run ();
 
   json_node_unref (manifest_root);
-  rm_rf (tmpdir);
+  vm_test_remove_tree (tmpdir);
   g_free (tmpdir);
   return ret;
 }

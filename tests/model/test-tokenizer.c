@@ -13,30 +13,14 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "../vm-test-util.h"
+
 static const char *python;
 static const char *fixture;
 static char *tmpdir;
 static char *skip_reason;
 static VmTokenizer *tokenizer;
 static JsonNode *golden;
-
-static void
-rm_rf (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-        if (g_file_test (child, G_FILE_TEST_IS_DIR))
-          rm_rf (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
-}
 
 /* Runs the fixture once; on failure to find its inputs the tests skip. */
 static void
@@ -521,7 +505,7 @@ main (int argc, char **argv)
   g_clear_pointer (&tokenizer, vm_tokenizer_unref);
   g_clear_pointer (&golden, json_node_unref);
   if (tmpdir != NULL)
-    rm_rf (tmpdir);
+    vm_test_remove_tree (tmpdir);
   g_free (tmpdir);
   g_free (skip_reason);
   return ret;

@@ -29,6 +29,8 @@
 #include "gpu/vm-gpu-device.h"
 #include "media/vm-media.h"
 
+#include "../vm-test-util.h"
+
 #define SEC VM_NSEC_PER_SEC
 
 static double
@@ -85,24 +87,6 @@ query_cb (const VmFrame  *frame,
     return TRUE;
   query = g_new (float, vm_clip_model_get_projection_dim (model));
   return vm_clip_model_encode_images (model, &image, 1, query, error);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
 }
 
 int
@@ -186,16 +170,7 @@ main (int   argc,
 
   work_dir = g_dir_make_tmp ("vm-bench-refine-XXXXXX", &error);
   g_assert_no_error (error);
-  {
-    const char *args[] = { python, script, work_dir, NULL };
-    g_autofree char *err_out = NULL;
-    gint status;
-
-    if (!g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, &err_out, &status,
-                       &error) ||
-        !g_spawn_check_wait_status (status, &error))
-      g_error ("make-tiny-clip.py failed: %s\n%s", error->message, err_out ? err_out : "");
-  }
+  vm_test_make_tiny_clip (python, script, work_dir);
   model_dir = g_build_filename (work_dir, "tiny-quick-f32", NULL);
   model = vm_clip_model_load (device, model_dir, VM_CLIP_LOAD_NO_TEXT, &error);
   if (model == NULL)
@@ -362,6 +337,6 @@ main (int   argc,
   g_clear_pointer (&model, vm_clip_model_unref);
   vm_gpu_device_unref (device);
   g_free (query);
-  remove_tree (work_dir);
+  vm_test_remove_tree (work_dir);
   return 0;
 }

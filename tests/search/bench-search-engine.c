@@ -18,6 +18,8 @@
 #include "model/vm-model-store.h"
 #include "search/vm-search-engine.h"
 
+#include "../vm-test-util.h"
+
 #define FRAMES_PER_VIDEO 100
 #define QUERY "a zebra crossing the road"
 
@@ -27,24 +29,6 @@ gauss (GRand *rand)
   double u1 = g_rand_double_range (rand, 1e-12, 1), u2 = g_rand_double (rand);
 
   return sqrt (-2 * log (u1)) * cos (2 * G_PI * u2);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-  g_rmdir (path);
 }
 
 static int
@@ -99,14 +83,7 @@ main (int   argc,
     g_error ("usage: %s PYTHON make-tiny-clip.py [FRAMES [REPEATS]]", argv[0]);
   g_setenv ("XDG_CACHE_HOME", work, TRUE);
 
-  {
-    const char *args[] = { argv[1], argv[2], work, NULL };
-    gint status;
-
-    if (!g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status,
-                       &error) || !g_spawn_check_wait_status (status, &error))
-      g_error ("make-tiny-clip.py: %s", error->message);
-  }
+  vm_test_make_tiny_clip (argv[1], argv[2], work);
   installed = vm_model_store_import (models, src, NULL, NULL, &error);
   g_assert_no_error (error);
   path = g_build_filename (models, installed, NULL);
@@ -221,6 +198,6 @@ main (int   argc,
   g_rand_free (rand);
   g_clear_pointer (&engine, vm_search_engine_unref);
   g_clear_object (&catalog);
-  remove_tree (work);
+  vm_test_remove_tree (work);
   return 0;
 }

@@ -15,6 +15,7 @@
 #include "search/vm-text-search.h"
 
 #include "../vm-test-gpu.h"
+#include "../vm-test-util.h"
 
 #define SEC ((gint64) 1000000000)
 
@@ -40,14 +41,7 @@ static Library lib512, lib20;
 static float half_table[65536];
 static guint video_counter;
 
-#define SKIP_WITHOUT_DEVICE() \
-  G_STMT_START { \
-    if (device == NULL) \
-      { \
-        g_test_skip (device_error); \
-        return; \
-      } \
-  } G_STMT_END
+#define SKIP_WITHOUT_DEVICE() VM_TEST_SKIP_UNLESS (device != NULL, device_error)
 
 static void
 assert_no_validation_messages (void)
@@ -937,25 +931,6 @@ test_sync (void)
 /* ---- main ---------------------------------------------------------------- */
 
 static void
-rm_rf (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          rm_rf (child);
-        }
-      g_dir_close (dir);
-    }
-  g_remove (path);
-}
-
-static void
 build_catalog (void)
 {
   g_autoptr(GError) error = NULL;
@@ -990,13 +965,9 @@ int
 main (int    argc,
       char **argv)
 {
-  g_autoptr(GError) error = NULL;
   int ret;
 
-  tmp_dir = g_dir_make_tmp ("vm-store-XXXXXX", NULL);
-  g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_CONFIG_HOME", tmp_dir, TRUE);
+  tmp_dir = vm_test_set_xdg_dirs ("vm-store-XXXXXX");
 
   g_test_init (&argc, &argv, NULL);
 
@@ -1005,24 +976,8 @@ main (int    argc,
 
   if (g_getenv ("VIDMARK_VULKAN_VALIDATION") == NULL)
     g_setenv ("VIDMARK_VULKAN_VALIDATION", "1", TRUE);
-  device = vm_gpu_device_new (&error);
-  if (device == NULL && g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_UNSUPPORTED) &&
-      g_str_equal (g_getenv ("VIDMARK_VULKAN_VALIDATION"), "1"))
-    {
-      g_printerr ("# %s; running without validation\n", error->message);
-      g_clear_error (&error);
-      g_setenv ("VIDMARK_VULKAN_VALIDATION", "0", TRUE);
-      device = vm_gpu_device_new (&error);
-    }
-  if (device == NULL)
-    {
-      if (g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_LOADER) ||
-          g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_DEVICE))
-        device_error = g_strdup_printf ("no Vulkan device: %s", error->message);
-      else
-        g_error ("opening the Vulkan device failed: %s", error->message);
-    }
-  else if (!vm_gpu_device_supports_f16 (device))
+  device = vm_test_open_device (TRUE, &device_error);
+  if (device != NULL && !vm_gpu_device_supports_f16 (device))
     {
       device_error = g_strdup ("the device has no 16-bit storage");
       g_clear_pointer (&device, vm_gpu_device_unref);
@@ -1049,7 +1004,7 @@ main (int    argc,
   g_clear_pointer (&lib20.refs, g_hash_table_unref);
   g_clear_pointer (&device, vm_gpu_device_unref);
   g_free (device_error);
-  rm_rf (tmp_dir);
+  vm_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return ret;
 }

@@ -23,6 +23,7 @@
 #include "media/vm-media.h"
 
 #include "../vm-test-gpu.h"
+#include "../vm-test-util.h"
 
 #define SEC VM_NSEC_PER_SEC
 
@@ -47,37 +48,12 @@ static const VmTimedText overlay[] = {
   { SPAN_START, SPAN_END, "REFINE\nREFINE" },
 };
 
-#define REQUIRE_MODEL() \
-  G_STMT_START { \
-    if (model == NULL) \
-      { \
-        g_test_skip (device_error); \
-        return; \
-      } \
-  } G_STMT_END
+#define REQUIRE_MODEL() VM_TEST_SKIP_UNLESS (model != NULL, device_error)
 
 static void
 assert_no_validation_messages (void)
 {
   vm_test_assert_no_validation_messages (device);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
 }
 
 static VmMoment *
@@ -505,29 +481,14 @@ set_up (void)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *model_dir = NULL;
-  const char *args[] = { python, script, work_dir, NULL };
-  g_autofree char *err_out = NULL;
   VmClipSpec spec;
   VmSamplerOptions options;
-  gint status;
 
-  device = vm_gpu_device_new (&error);
+  device = vm_test_open_device (FALSE, &device_error);
   if (device == NULL)
-    {
-      if (g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_LOADER) ||
-          g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_DEVICE))
-        {
-          device_error = g_strdup_printf ("no Vulkan device: %s", error->message);
-          return;
-        }
-      g_error ("opening the Vulkan device failed: %s", error->message);
-    }
+    return;
 
-  if (!g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, &err_out, &status,
-                     &error) ||
-      !g_spawn_check_wait_status (status, &error))
-    g_error ("make-tiny-clip.py failed: %s\n%s", error->message, err_out ? err_out : "");
-
+  vm_test_make_tiny_clip (python, script, work_dir);
   model_dir = g_build_filename (work_dir, "tiny-quick-f32", NULL);
   model = vm_clip_model_load (device, model_dir, VM_CLIP_LOAD_NO_TEXT, &error);
   g_assert_no_error (error);
@@ -565,23 +526,13 @@ main (int   argc,
       char *argv[])
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *xdg = NULL;
   int ret;
 
-  if (argc < 3)
+  if (!vm_test_take_script_args (&argc, &argv, &python, &script))
     g_error ("usage: %s PYTHON make-tiny-clip.py", argv[0]);
-  python = argv[1];
-  script = argv[2];
-  argv[2] = argv[0];
-  argc -= 2;
-  argv += 2;
 
-  work_dir = g_dir_make_tmp ("vm-refine-XXXXXX", &error);
-  g_assert_no_error (error);
-  xdg = g_build_filename (work_dir, "xdg", NULL);
-  g_setenv ("XDG_CACHE_HOME", xdg, TRUE);
-  g_setenv ("XDG_DATA_HOME", xdg, TRUE);
-  g_setenv ("XDG_CONFIG_HOME", xdg, TRUE);
+  /* The model, the clip and the XDG folders all go to one folder. */
+  work_dir = vm_test_set_xdg_dirs ("vm-refine-XXXXXX");
   g_test_init (&argc, &argv, NULL);
 
   if (!vm_media_init (&error))
@@ -602,7 +553,7 @@ main (int   argc,
   g_clear_pointer (&device, vm_gpu_device_unref);
   g_free (query);
   g_free (clip_path);
-  remove_tree (work_dir);
+  vm_test_remove_tree (work_dir);
   g_free (work_dir);
   g_free (device_error);
   return ret;

@@ -17,6 +17,7 @@
 #include "search/vm-search-engine.h"
 
 #include "../vm-test-gpu.h"
+#include "../vm-test-util.h"
 
 #define QUERY      "a zebra crossing the road"
 #define DURATION_S 60
@@ -34,42 +35,12 @@ static float *query_vec;     /* QUERY's text embedding */
 static const char *python;
 static const char *script;
 
-#define REQUIRE_DEVICE() \
-  G_STMT_START { \
-    if (device == NULL) \
-      { \
-        g_test_skip (device_error); \
-        return; \
-      } \
-  } G_STMT_END
+#define REQUIRE_DEVICE() VM_TEST_SKIP_UNLESS (device != NULL, device_error)
 
 static void
 assert_no_validation_messages (void)
 {
   vm_test_assert_no_validation_messages (device);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    {
-      g_remove (path);
-      return;
-    }
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-  g_rmdir (path);
 }
 
 static double
@@ -108,7 +79,7 @@ static void
 library_free (Library *lib)
 {
   g_clear_object (&lib->catalog);
-  remove_tree (lib->dir);
+  vm_test_remove_tree (lib->dir);
   g_free (lib->dir);
   g_free (lib->catalog_path);
   g_rand_free (lib->rand);
@@ -1057,49 +1028,27 @@ main (int   argc,
   g_autofree char *cache_dir = NULL;
   int ret;
 
-  if (argc < 3)
+  if (!vm_test_take_script_args (&argc, &argv, &python, &script))
     g_error ("usage: %s PYTHON make-tiny-clip.py", argv[0]);
-  python = argv[1];
-  script = argv[2];
-  argv[2] = argv[0];
-  argc -= 2;
-  argv += 2;
 
-  cache_dir = g_dir_make_tmp ("vm-search-cache-XXXXXX", NULL);
-  g_setenv ("XDG_CACHE_HOME", cache_dir, TRUE);
+  cache_dir = vm_test_set_xdg_dirs ("vm-search-cache-XXXXXX");
   g_test_init (&argc, &argv, NULL);
 
   work_dir = g_dir_make_tmp ("vm-search-XXXXXX", NULL);
   empty_models_dir = g_build_filename (work_dir, "no-models", NULL);
   models_dir = g_build_filename (work_dir, "models", NULL);
 
-  device = vm_gpu_device_new (&error);
-  if (device == NULL)
-    {
-      if (g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_LOADER) ||
-          g_error_matches (error, VM_GPU_ERROR, VM_GPU_ERROR_NO_DEVICE))
-        device_error = g_strdup_printf ("no Vulkan device: %s", error->message);
-      else
-        g_error ("opening the Vulkan device failed: %s", error->message);
-    }
-  g_clear_error (&error);
+  device = vm_test_open_device (FALSE, &device_error);
 
   if (device != NULL)
     {
-      const char *args[] = { python, script, work_dir, NULL };
-      g_autofree char *err_out = NULL;
       g_autofree char *src = g_build_filename (work_dir, "tiny-quick-f32", NULL);
       g_autofree char *installed = NULL;
       g_autofree char *path = NULL;
       g_autoptr(VmClipModel) model = NULL;
       const char *texts[] = { QUERY };
-      gint status;
 
-      if (!g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, &err_out, &status,
-                         &error) ||
-          !g_spawn_check_wait_status (status, &error))
-        g_error ("make-tiny-clip.py failed: %s\n%s", error->message, err_out ? err_out : "");
-
+      vm_test_make_tiny_clip (python, script, work_dir);
       installed = vm_model_store_import (models_dir, src, NULL, NULL, &error);
       g_assert_no_error (error);
       path = g_build_filename (models_dir, installed, NULL);
@@ -1128,8 +1077,8 @@ main (int   argc,
 
   ret = g_test_run ();
   g_clear_pointer (&device, vm_gpu_device_unref);
-  remove_tree (work_dir);
-  remove_tree (cache_dir);
+  vm_test_remove_tree (work_dir);
+  vm_test_remove_tree (cache_dir);
   g_free (work_dir);
   g_free (models_dir);
   g_free (empty_models_dir);

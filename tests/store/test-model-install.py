@@ -13,25 +13,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fakehub  # noqa: E402
 import tinymodel  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from vmtap import case, run_cases, run_checked  # noqa: E402
 
 VIDMARK = sys.argv[1]
 signal.alarm(240)  # bounded lifetime, whatever happens
 
 tmp = tempfile.mkdtemp(prefix="vm-store-")
 hub = fakehub.FakeHub()
-results = []
-
-
-def case(name):
-    def wrap(fn):
-        results.append((name, fn))
-        return fn
-    return wrap
 
 
 def fresh_env(token=None):
@@ -52,11 +45,7 @@ def models_dir(env):
 
 
 def run(env, *args, check=None):
-    p = subprocess.run([VIDMARK] + list(args), capture_output=True, text=True, env=env, timeout=60)
-    if check is not None and p.returncode != check:
-        raise AssertionError(f"vidmark {' '.join(args)}: exit {p.returncode}, expected {check}\n"
-                             f"stdout: {p.stdout}\nstderr: {p.stderr}")
-    return p
+    return run_checked([VIDMARK] + list(args), check, what=f"vidmark {' '.join(args)}", env=env, timeout=60)
 
 
 def visible_dirs(env):
@@ -421,19 +410,7 @@ def _():
                      "laion-clip-vit-b-32"], names
 
 
-print("1..%d" % len(results))
-failed = 0
-for i, (name, fn) in enumerate(results, 1):
-    try:
-        fn()
-        print("ok %d - %s" % (i, name))
-    except Exception:
-        failed += 1
-        print("not ok %d - %s" % (i, name))
-        for line in traceback.format_exc().splitlines():
-            print("# " + line)
-    sys.stdout.flush()
-
+status = run_cases(full_traceback=True)
 hub.close()
 shutil.rmtree(tmp, ignore_errors=True)
-sys.exit(1 if failed else 0)
+sys.exit(status)

@@ -12,6 +12,8 @@
 #include "media/vm-ocr.h"
 #include "media/vm-speech.h"
 
+#include "../vm-test-util.h"
+
 #define SEC(x) ((gint64) ((x) * 1e9))
 
 static char *tmp_dir;
@@ -538,17 +540,7 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  {
-    g_autoptr(GDir) dir = g_dir_open (tmp_dir, 0, NULL);
-    const char *name;
-
-    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
-        g_unlink (path);
-      }
-    g_rmdir (tmp_dir);
-  }
+  vm_test_remove_tree (tmp_dir);
   g_free (speech_clip);
   g_free (tmp_dir);
   return ret;

@@ -11,7 +11,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from vmtap import case, run_cases, run_checked  # noqa: E402
 
 VIDMARK = sys.argv[1]
 tmp = tempfile.mkdtemp(prefix="vm-search-cli-")
@@ -22,27 +24,15 @@ env.pop("NO_COLOR", None)
 lib = os.path.join(tmp, "demo")
 own = os.path.join(tmp, "own")
 cat = os.path.join(tmp, "catalog.sqlite")
-results = []
 
 
 def run(*args, check=None):
     cmd = [VIDMARK, "--catalog", cat] + list(args)
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
-    if check is not None and p.returncode != check:
-        raise AssertionError(f"{' '.join(cmd)}: exit {p.returncode}, expected {check}\n"
-                             f"stdout: {p.stdout}\nstderr: {p.stderr}")
-    return p
+    return run_checked(cmd, check, env=env, timeout=600)
 
 
 def search_json(*args):
     return json.loads(run("search", "--json", *args, check=0).stdout)
-
-
-def case(name):
-    def wrap(fn):
-        results.append((name, fn))
-        return fn
-    return wrap
 
 
 def iou(a, b):
@@ -187,18 +177,6 @@ def _():
     assert "search" in run("--help", check=0).stdout
 
 
-print(f"1..{len(results)}")
-failed = 0
-for i, (name, fn) in enumerate(results, 1):
-    try:
-        fn()
-        print(f"ok {i} - {name}")
-    except Exception as e:  # noqa: BLE001 - report every failure as TAP
-        failed += 1
-        print(f"not ok {i} - {name}")
-        for line in (str(e) or traceback.format_exc()).splitlines():
-            print(f"# {line}")
-    sys.stdout.flush()
-
+status = run_cases()
 shutil.rmtree(tmp, ignore_errors=True)
-sys.exit(1 if failed else 0)
+sys.exit(status)

@@ -10,6 +10,8 @@
 #include "media/vm-media.h"
 #include "media/vm-subtitles.h"
 
+#include "../vm-test-util.h"
+
 #define MS(x) ((gint64) (x) * G_GINT64_CONSTANT (1000000))
 
 static char *tmp_dir;
@@ -620,10 +622,7 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  {
-    g_autofree char *cmd = g_strdup_printf ("rm -rf %s", tmp_dir);
-    g_spawn_command_line_sync (cmd, NULL, NULL, NULL, NULL);
-  }
+  vm_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return ret;
 }

@@ -16,6 +16,8 @@
 #include "media/vm-speech.h"
 #include "search/vm-text-search.h"
 
+#include "../vm-test-util.h"
+
 typedef struct {
   const char   *clip;        /* file name */
   VmTextSource  source;
@@ -436,17 +438,7 @@ main (int   argc,
   ret = g_test_run ();
 
   g_clear_object (&catalog);
-  {
-    g_autoptr(GDir) dir = g_dir_open (tmp_dir, 0, NULL);
-    const char *name;
-
-    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
-        g_unlink (path);
-      }
-    g_rmdir (tmp_dir);
-  }
+  vm_test_remove_tree (tmp_dir);
   g_hash_table_unref (video_ids);
   g_hash_table_unref (speech_ends);
   g_free (tmp_dir);

@@ -39,26 +39,11 @@
 #include "widgets/vm-application.h"
 #include "widgets/vm-window.h"
 
+#include "../vm-test-util.h"
+
 #define N_VIDEOS 10000
 #define N_RUNS   5
 #define TICK_MS  10
-
-static gboolean
-timeout_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timeout_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
 
 static void
 after_paint_cb (GdkFrameClock *clock,
@@ -494,7 +479,7 @@ test_startup (const char *dir)
   g_signal_connect (gtk_widget_get_frame_clock (GTK_WIDGET (window)), "after-paint",
                     G_CALLBACK (after_paint_cb), &painted);
   monitor_start (&m, "10k-first-listing", GTK_WIDGET (window));
-  id = g_timeout_add_seconds (30, timeout_cb, &timed_out);
+  id = g_timeout_add_seconds (30, vm_test_set_flag_cb, &timed_out);
   while (!timed_out && (t_painted == 0 || t_loaded == 0))
     {
       g_main_context_iteration (NULL, TRUE);
@@ -508,7 +493,7 @@ test_startup (const char *dir)
   g_assert_false (timed_out);
   g_print ("# in process: first frame of a second window, 10k catalog: %.0f ms\n", (t_painted - t0) / 1000.0);
   g_print ("# in process: library of %u videos listed: %.0f ms\n", N_VIDEOS, (t_loaded - t0) / 1000.0);
-  spin (300);
+  vm_test_spin (300);
   monitor_stop (&m);
 
   /* The library read again, as while indexing (unchanged rows stay). */
@@ -518,7 +503,7 @@ test_startup (const char *dir)
       vm_window_reload_library (window);
       while (vm_window_get_busy (window))
         g_main_context_iteration (NULL, TRUE);
-      spin (100);
+      vm_test_spin (100);
     }
   monitor_stop (&m);
 
@@ -562,7 +547,7 @@ test_indexing_stalls (const char *dir)
     gboolean done = FALSE;
 
     monitor_start (&m, "idle", GTK_WIDGET (window));
-    g_timeout_add (3000, timeout_cb, &done);
+    g_timeout_add (3000, vm_test_set_flag_cb, &done);
     while (!done)
       g_main_context_iteration (NULL, TRUE);
     monitor_stop (&m);

@@ -20,44 +20,11 @@
 #include "widgets/vm-timeline.h"
 #include "widgets/vm-window.h"
 
+#include "../vm-test-util.h"
+
 #define MS (G_GINT64_CONSTANT (1000000))
 
 static char *home;
-
-static gboolean
-timeout_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-typedef gboolean (*CondFunc) (gpointer data);
-
-static void
-wait_for (CondFunc    cond,
-          gpointer    data,
-          guint       seconds,
-          const char *what)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (seconds, timeout_cb, &timed_out);
-
-  while (!cond (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    g_error ("timed out waiting for %s", what);
-  g_source_remove (id);
-}
-
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timeout_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
 
 static void
 run_cli (const char * const *args)
@@ -93,7 +60,7 @@ screenshot (const char *name)
     return;
   g_mkdir_with_parents (dir, 0755);
   /* Let the frame clock draw what changed. */
-  spin (400);
+  vm_test_spin (400);
   path = g_build_filename (dir, name, NULL);
   cmd = g_strdup_printf ("%s -display %s -window root '%s'", import, display, path);
   if (system (cmd) != 0)
@@ -222,21 +189,21 @@ keys_through_x (VmWindow   *window,
 {
   if (vm_playback_get_playing (playback))
     gtk_widget_activate_action (GTK_WIDGET (window), "video.play-pause", NULL);
-  wait_for (is_paused, playback, 30, "pause");
+  vm_test_wait_for (is_paused, playback, 30, "pause");
   if (!send_keys (GTK_WINDOW (window), "space"))
     {
       g_test_message ("xdotool or X11 not available: key presses not tested");
       return;
     }
-  wait_for (is_playing, playback, 30, "Space to play");
+  vm_test_wait_for (is_playing, playback, 30, "Space to play");
   g_assert_true (send_keys (GTK_WINDOW (window), "space"));
-  wait_for (is_paused, playback, 30, "Space to pause");
+  vm_test_wait_for (is_paused, playback, 30, "Space to pause");
   g_assert_true (send_keys (GTK_WINDOW (window), "bracketright m"));
-  spin (300);
+  vm_test_spin (300);
   g_assert_cmpfloat (vm_playback_get_rate (playback), ==, 1.5);
   g_assert_true (vm_playback_get_muted (playback));
   g_assert_true (send_keys (GTK_WINDOW (window), "bracketleft m"));
-  spin (300);
+  vm_test_spin (300);
   g_assert_cmpfloat (vm_playback_get_rate (playback), ==, 1.0);
   g_assert_false (vm_playback_get_muted (playback));
 }
@@ -288,7 +255,7 @@ test_e2e (void)
   g_assert_nonnull (window);
   g_assert_cmpstr (vm_window_get_catalog_path (window), ==, catalog);
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 760);
-  wait_for (window_ready, window, 30, "the library");
+  vm_test_wait_for (window_ready, window, 30, "the library");
   g_assert_cmpstr (vm_window_get_page (window), ==, "main");
   /* The folder and its six clips. */
   g_assert_cmpuint (g_list_model_get_n_items (vm_window_get_library (window)), ==, 7);
@@ -299,7 +266,7 @@ test_e2e (void)
   g_assert_nonnull (search);
   gtk_widget_grab_focus (search);
   gtk_editable_set_text (GTK_EDITABLE (search), "subtitled");
-  wait_for (results_shown, window, 30, "search results");
+  vm_test_wait_for (results_shown, window, 30, "search results");
   results = vm_window_get_results (window);
   for (guint i = 0; i < g_list_model_get_n_items (results) && target == G_MAXUINT; i++)
     {
@@ -323,7 +290,7 @@ test_e2e (void)
   playback = vm_player_get_playback (VM_PLAYER (player));
   g_assert_true (g_str_has_suffix (vm_playback_get_path (playback), "subtitled.mkv"));
   w.playback = playback;
-  wait_for (prerolled, &w, 30, "the video");
+  vm_test_wait_for (prerolled, &w, 30, "the video");
   stack = vm_window_get_annotations (window);
   g_assert_nonnull (stack);
 
@@ -333,23 +300,23 @@ test_e2e (void)
 
   /* 4. Mark a segment: pause, seek, In; seek, Out; label it. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "video.play-pause", NULL));
-  spin (300);
+  vm_test_spin (300);
   if (vm_playback_get_playing (playback))
     gtk_widget_activate_action (GTK_WIDGET (window), "video.play-pause", NULL);
   vm_playback_seek (playback, 1000 * MS, TRUE);
   w.want = 1000 * MS;
-  wait_for (position_is, &w, 30, "the seek to 1 s");
+  vm_test_wait_for (position_is, &w, 30, "the seek to 1 s");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.mark-in", NULL));
   vm_playback_seek (playback, 2400 * MS, TRUE);
   w.want = 2400 * MS;
-  wait_for (position_is, &w, 30, "the seek to 2.4 s");
+  vm_test_wait_for (position_is, &w, 30, "the seek to 2.4 s");
   /* One frame on, one back: the frame steps land on frames. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "video.step", "i", 1));
   w.want = 2440 * MS;
-  wait_for (position_is, &w, 30, "a frame step");
+  vm_test_wait_for (position_is, &w, 30, "a frame step");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "video.step", "i", -1));
   w.want = 2400 * MS;
-  wait_for (position_is, &w, 30, "a frame step back");
+  vm_test_wait_for (position_is, &w, 30, "a frame step back");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.mark-out", NULL));
   g_assert_cmpuint (vm_annotation_stack_get_n_segments (stack), ==, 1);
 
@@ -380,11 +347,11 @@ test_e2e (void)
           {
             vm_playback_seek (playback, rates[i].at, TRUE);
             w.want = rates[i].at;
-            wait_for (position_is, &w, 30, "a seek into the segment");
+            vm_test_wait_for (position_is, &w, 30, "a seek into the segment");
           }
         gtk_widget_grab_focus (player);
         if (send_keys (GTK_WINDOW (window), rates[i].key))
-          spin (300);
+          vm_test_spin (300);
         else
           g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.saliency", "i",
                                                      rates[i].score));
@@ -449,12 +416,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   home = g_build_filename (builddir ? builddir : g_get_tmp_dir (), "e2e-home", NULL);
-  if (g_file_test (home, G_FILE_TEST_IS_DIR))
-    {
-      g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", home);
-
-      g_assert_cmpint (system (cmd), ==, 0);
-    }
+  vm_test_remove_tree (home);
   g_assert_cmpint (g_mkdir_with_parents (home, 0700), ==, 0);
   {
     g_autofree char *data = g_build_filename (home, "data", NULL);

@@ -27,6 +27,8 @@
 #include "widgets/vm-video-paintable.h"
 #include "widgets/vm-window.h"
 
+#include "../vm-test-util.h"
+
 #define MS (G_GINT64_CONSTANT (1000000))
 #define SEC (G_GINT64_CONSTANT (1000000000))
 
@@ -37,42 +39,6 @@ static GtkWidget *find_widget_of_type (GtkWidget  *root,
 static char *tmp_dir;
 static char *clip_path;     /* 320×240, 25 fps, 4 s, H.264 in MP4 */
 static char *media_dir;     /* holds clip_path only */
-
-typedef gboolean (*CondFunc) (gpointer data);
-
-static gboolean
-timeout_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the main loop until @cond holds; fails the test after @seconds. */
-static void
-wait_for (CondFunc  cond,
-          gpointer  data,
-          guint     seconds,
-          const char *what)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (seconds, timeout_cb, &timed_out);
-
-  while (!cond (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    g_error ("timed out waiting for %s", what);
-  g_source_remove (id);
-}
-
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timeout_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
 
 static char *
 new_catalog_path (const char *name)
@@ -331,7 +297,7 @@ test_search_async (void)
     }
 
   vm_search_async (vm_catalog_get_path (catalog), "fox", 10, NULL, NULL, NULL, search_async_cb, &r);
-  wait_for (async_done, &r, 20, "search");
+  vm_test_wait_for (async_done, &r, 20, "search");
   g_assert_no_error (r.error);
   g_assert_cmpuint (r.moments->len, ==, 1);
   /* The thumbnail nearest to the start was looked up on the worker. */
@@ -348,7 +314,7 @@ test_search_async (void)
   memset (&r, 0, sizeof r);
   vm_search_async (vm_catalog_get_path (catalog), "fox", 10, NULL, NULL, cancellable, search_async_cb, &r);
   g_cancellable_cancel (cancellable);
-  wait_for (async_done, &r, 20, "cancelled search");
+  vm_test_wait_for (async_done, &r, 20, "cancelled search");
   g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_null (r.moments);
   g_clear_error (&r.error);
@@ -362,7 +328,7 @@ test_search_async (void)
     g_assert_true (g_file_set_contents (file, "x", 1, NULL));
     vm_search_async (inside, "fox", 10, NULL, NULL, NULL, search_async_cb, &r);
   }
-  wait_for (async_done, &r, 20, "failing search");
+  vm_test_wait_for (async_done, &r, 20, "failing search");
   g_assert_nonnull (r.error);
   g_clear_error (&r.error);
 }
@@ -833,7 +799,7 @@ test_timeline (void)
   g_assert_cmpuint (vm_timeline_get_selected (tl), ==, 0);
 
   /* Drawn at least once without trouble. */
-  spin (50);
+  vm_test_spin (50);
 
   gtk_window_destroy (GTK_WINDOW (window));
   g_assert_null (weak);
@@ -889,11 +855,11 @@ test_playback (void)
   g_assert_cmpstr (vm_playback_get_path (playback), ==, clip_path);
   /* Asked before preroll: kept, done after. */
   vm_playback_seek (playback, 2 * SEC, TRUE);
-  wait_for (has_frame_and_duration, &w, 20, "preroll");
+  vm_test_wait_for (has_frame_and_duration, &w, 20, "preroll");
   g_assert_cmpint (vm_playback_get_duration (playback), ==, 4 * SEC);
 
   w.want = 2 * SEC;
-  wait_for (position_is, &w, 20, "the pending seek");
+  vm_test_wait_for (position_is, &w, 20, "the pending seek");
   g_assert_cmpint (vm_playback_get_frame_duration (playback), ==, 40 * MS);
 
   /* The frame reached the paintable as an RGBA texture of the clip's size. */
@@ -905,16 +871,16 @@ test_playback (void)
   /* Accurate seek, frame steps. */
   vm_playback_seek (playback, 1 * SEC, TRUE);
   w.want = 1 * SEC;
-  wait_for (position_is, &w, 20, "accurate seek");
+  vm_test_wait_for (position_is, &w, 20, "accurate seek");
   vm_playback_step (playback, 1);
   w.want = 1040 * MS;
-  wait_for (position_is, &w, 20, "step forward");
+  vm_test_wait_for (position_is, &w, 20, "step forward");
   vm_playback_step (playback, 1);
   w.want = 1080 * MS;
-  wait_for (position_is, &w, 20, "second step forward");
+  vm_test_wait_for (position_is, &w, 20, "second step forward");
   vm_playback_step (playback, -1);
   w.want = 1040 * MS;
-  wait_for (position_is, &w, 20, "step back");
+  vm_test_wait_for (position_is, &w, 20, "step back");
 
   /* Rate, clamped. */
   vm_playback_set_rate (playback, 10);
@@ -940,9 +906,9 @@ test_playback (void)
 
   /* Play and pause. */
   vm_playback_play (playback);
-  wait_for (is_playing, &w, 20, "playing");
+  vm_test_wait_for (is_playing, &w, 20, "playing");
   vm_playback_toggle (playback);
-  wait_for (is_paused, &w, 20, "paused");
+  vm_test_wait_for (is_paused, &w, 20, "paused");
 
   /* Closing clears the frame. */
   vm_playback_open (playback, NULL);
@@ -981,7 +947,7 @@ test_playback_error (void)
   g_assert_true (g_file_set_contents (bad, "this is not a video", -1, NULL));
   g_signal_connect (playback, "error", G_CALLBACK (playback_error_cb), &seen);
   vm_playback_open (playback, bad);
-  wait_for (flag_set, &seen, 20, "a playback error");
+  vm_test_wait_for (flag_set, &seen, 20, "a playback error");
   g_assert_false (vm_playback_get_playing (playback));
 }
 
@@ -1002,7 +968,7 @@ test_player_widget (void)
   gtk_window_present (GTK_WINDOW (window));
 
   vm_player_play_range (VM_PLAYER (player), clip_path, 1500 * MS, 2500 * MS, FALSE);
-  wait_for (position_is, &w, 20, "the player's seek");
+  vm_test_wait_for (position_is, &w, 20, "the player's seek");
   g_assert_false (vm_playback_get_looping (playback));
   vm_player_toggle_loop (VM_PLAYER (player));
   g_assert_true (vm_playback_get_looping (playback));
@@ -1021,9 +987,9 @@ test_player_widget (void)
 
   /* The widget's own actions. */
   g_assert_true (gtk_widget_activate_action (player, "player.play-pause", NULL));
-  wait_for (is_playing, &w, 20, "playing from the action");
+  vm_test_wait_for (is_playing, &w, 20, "playing from the action");
   g_assert_true (gtk_widget_activate_action (player, "player.play-pause", NULL));
-  wait_for (is_paused, &w, 20, "paused from the action");
+  vm_test_wait_for (is_paused, &w, 20, "paused from the action");
 
   gtk_window_destroy (GTK_WINDOW (window));
   g_assert_null (weak_player);
@@ -1107,7 +1073,7 @@ test_index_runner (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
   g_clear_error (&error);
 
-  wait_for (runner_done, &w, 60, "the index worker");
+  vm_test_wait_for (runner_done, &w, 60, "the index worker");
   g_assert_false (w.had_error);
   g_assert_cmpint (w.status, ==, 0);
   g_assert_cmpuint (w.files, ==, 1);
@@ -1132,7 +1098,7 @@ test_index_runner (void)
     g_assert_true (vm_index_runner_start (runner, args, &error));
   }
   vm_index_runner_cancel (runner);
-  wait_for (runner_done, &w, 60, "the stopped worker");
+  vm_test_wait_for (runner_done, &w, 60, "the stopped worker");
   g_assert_false (w.had_error);
   g_assert_true (w.status == 130 || w.status == 0);
 
@@ -1265,19 +1231,19 @@ test_window (void)
   vm_window_set_search_func (window, vm_search_text_and_names, NULL);
   gtk_window_present (GTK_WINDOW (window));
 
-  wait_for (window_idle, window, 20, "the library");
+  vm_test_wait_for (window_idle, window, 20, "the library");
   g_assert_cmpstr (vm_window_get_page (window), ==, "main");
   g_assert_cmpuint (g_list_model_get_n_items (vm_window_get_library (window)), ==, 2);
   g_assert_cmpstr (vm_window_get_results_page (window), ==, "hint");
 
   vm_window_search (window, "zebra");
-  wait_for (window_idle, window, 20, "a search");
+  vm_test_wait_for (window_idle, window, 20, "a search");
   g_assert_cmpstr (vm_window_get_results_page (window), ==, "no-results");
 
   /* A newer search cancels the older one: only its results show. */
   vm_window_search (window, "clip");
   vm_window_search (window, "brown fox");
-  wait_for (window_idle, window, 20, "a search");
+  vm_test_wait_for (window_idle, window, 20, "a search");
   g_assert_cmpstr (vm_window_get_results_page (window), ==, "results");
   g_assert_cmpuint (g_list_model_get_n_items (vm_window_get_results (window)), ==, 1);
 
@@ -1286,7 +1252,7 @@ test_window (void)
   g_assert_cmpuint (g_list_model_get_n_items (vm_window_get_results (window)), ==, 0);
 
   vm_window_search (window, "brown fox");
-  wait_for (window_idle, window, 20, "a search");
+  vm_test_wait_for (window_idle, window, 20, "a search");
   vm_window_open_result (window, 0);
   stack = vm_window_get_annotations (window);
   g_assert_nonnull (stack);
@@ -1470,10 +1436,10 @@ park_playhead (VmPlayback *playback,
 {
   PositionWait pw = { playback, t };
 
-  wait_for (prerolled_cond, &pw, 30, "the video");
+  vm_test_wait_for (prerolled_cond, &pw, 30, "the video");
   vm_playback_pause (playback);
   vm_playback_seek (playback, t, TRUE);
-  wait_for (paused_at, &pw, 30, "the playhead");
+  vm_test_wait_for (paused_at, &pw, 30, "the playhead");
 }
 
 /* The editor's keys: 0-4 rate the 2-second clip at the playhead of the
@@ -1495,7 +1461,7 @@ test_window_saliency_keys (void)
   window = vm_window_new (NULL, vm_catalog_get_path (catalog));
   vm_window_set_search_func (window, vm_search_text_and_names, NULL);
   gtk_window_present (GTK_WINDOW (window));
-  wait_for (window_idle, window, 20, "the library");
+  vm_test_wait_for (window_idle, window, 20, "the library");
 
   /* Keys 0-4 (and the keypad's), Backspace. */
   for (int score = 0; score <= 4; score++)
@@ -1506,7 +1472,7 @@ test_window_saliency_keys (void)
   g_assert_true (has_binding (GTK_WIDGET (window), GDK_KEY_BackSpace, "annotation.saliency", -1));
 
   vm_window_search (window, "brown fox");
-  wait_for (window_idle, window, 20, "a search");
+  vm_test_wait_for (window_idle, window, 20, "a search");
   vm_window_open_result (window, 0);
   stack = vm_window_get_annotations (window);
   player = find_widget_of_type (GTK_WIDGET (window), VM_TYPE_PLAYER, NULL);
@@ -1524,7 +1490,7 @@ test_window_saliency_keys (void)
   gtk_widget_grab_focus (player);
   keys_sent = send_keys (GTK_WINDOW (window), "3");
   if (keys_sent)
-    wait_for (score_is, &sw, 20, "key 3 to rate the clip");
+    vm_test_wait_for (score_is, &sw, 20, "key 3 to rate the clip");
   else
     {
       g_test_message ("xdotool or X11 not available: the action stands in for the key");
@@ -1542,7 +1508,7 @@ test_window_saliency_keys (void)
   /* Backspace clears it, undo brings it back. */
   sw.score = -1;
   if (keys_sent && send_keys (GTK_WINDOW (window), "BackSpace"))
-    wait_for (score_is, &sw, 20, "Backspace to clear the rating");
+    vm_test_wait_for (score_is, &sw, 20, "Backspace to clear the rating");
   else
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.saliency", "i", -1));
   g_assert_true (score_is (&sw));
@@ -1556,9 +1522,9 @@ test_window_saliency_keys (void)
 
     if (keys_sent && entry != NULL && gtk_widget_get_sensitive (entry) && gtk_widget_grab_focus (entry))
       {
-        spin (100);
+        vm_test_spin (100);
         g_assert_true (send_keys (GTK_WINDOW (window), "4"));
-        spin (300);
+        vm_test_spin (300);
         g_assert_true (score_is (&sw));
         gtk_widget_grab_focus (player);
       }
@@ -1639,7 +1605,7 @@ test_window_recent_exports (void)
   g_assert_cmpint (g_mkdir_with_parents (export_dir, 0700), ==, 0);
   window = vm_window_new (NULL, vm_catalog_get_path (catalog));
   gtk_window_present (GTK_WINDOW (window));
-  wait_for (window_idle, window, 20, "the library");
+  vm_test_wait_for (window_idle, window, 20, "the library");
   menu = vm_window_get_recent_exports_menu (window);
   g_assert_cmpint (g_menu_model_get_n_items (menu), ==, 0);
 
@@ -1713,12 +1679,12 @@ test_window_recent_exports (void)
   /* Its folder opens in the file manager. */
   g_unlink (opened);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.open-export-folder", "s", first));
-  wait_for (file_exists, opened, 20, "the folder to be opened");
+  vm_test_wait_for (file_exists, opened, 20, "the folder to be opened");
   {
     g_autofree char *text = NULL;
     g_autofree char *uri = g_filename_to_uri (export_dir, NULL, NULL);
 
-    spin (100);
+    vm_test_spin (100);
     g_assert_true (g_file_get_contents (opened, &text, NULL, &error));
     /* %u: GIO may hand a local folder over as a path. */
     g_strstrip (text);
@@ -1769,19 +1735,19 @@ test_window_library_reload (void)
 
   window = vm_window_new (NULL, vm_catalog_get_path (catalog));
   gtk_window_present (GTK_WINDOW (window));
-  wait_for (window_idle, window, 20, "the library");
+  vm_test_wait_for (window_idle, window, 20, "the library");
   library = vm_window_get_library (window);
   g_assert_cmpuint (g_list_model_get_n_items (library), ==, 2);
   g_signal_connect (library, "items-changed", G_CALLBACK (items_changed_cb), &c);
 
   vm_window_reload_library (window);
-  wait_for (window_idle, window, 20, "a reload");
+  vm_test_wait_for (window_idle, window, 20, "a reload");
   g_assert_cmpuint (c.n, ==, 0);
 
   g_assert_true (vm_catalog_set_video_status (catalog, video_id, VM_VIDEO_STATUS_ERROR, "broken", &error));
   g_assert_no_error (error);
   vm_window_reload_library (window);
-  wait_for (window_idle, window, 20, "a reload");
+  vm_test_wait_for (window_idle, window, 20, "a reload");
   g_assert_cmpuint (c.n, ==, 1);
   g_assert_cmpuint (c.position, ==, 1);
   g_assert_cmpuint (c.removed, ==, 1);
@@ -1822,12 +1788,12 @@ test_window_import (void)
   weak = window;
   g_object_add_weak_pointer (G_OBJECT (window), &weak);
   gtk_window_present (GTK_WINDOW (window));
-  wait_for (window_idle, window, 20, "the library");
+  vm_test_wait_for (window_idle, window, 20, "the library");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.import-from", "(ss)",
                                              "qvhighlights", file));
   g_assert_true (vm_window_get_busy (window));
-  wait_for (window_idle, window, 20, "the import");
+  vm_test_wait_for (window_idle, window, 20, "the import");
   g_assert_cmpstr (vm_window_get_last_toast (window), ==, "Imported 1 query, 2 rejected");
 
   g_assert_true (vm_catalog_ensure_annotation_set (catalog, "default", &set_id, &error));
@@ -1873,7 +1839,7 @@ test_window_import (void)
 
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "annotation.import-from", "(ss)",
                                                "qvhighlights", missing));
-    wait_for (window_idle, window, 20, "the failed import");
+    vm_test_wait_for (window_idle, window, 20, "the failed import");
     g_assert_true (g_str_has_prefix (vm_window_get_last_toast (window), "Could not import: "));
   }
 
@@ -1983,16 +1949,16 @@ test_window_reload_cost (void)
 
   window = vm_window_new (NULL, path);
   gtk_window_present (GTK_WINDOW (window));
-  wait_for (window_idle, window, 30, "the library");
+  vm_test_wait_for (window_idle, window, 30, "the library");
   g_assert_cmpuint (g_list_model_get_n_items (vm_window_get_library (window)), ==, 10001);
-  spin (200);
+  vm_test_spin (200);
 
   work_monitor_start (&w);
   for (guint i = 0; i < 3; i++)
     {
       vm_window_reload_library (window);
-      wait_for (window_idle, window, 30, "a reload");
-      spin (50);
+      vm_test_wait_for (window_idle, window, 30, "a reload");
+      vm_test_spin (50);
     }
   work_monitor_stop (&w, "3 reloads of 10 000 videos");
   g_assert_cmpint (w.max_work, <, 50000);
@@ -2020,14 +1986,14 @@ test_window_index (void)
 
   window = vm_window_new (NULL, catalog_path);
   gtk_window_present (GTK_WINDOW (window));
-  wait_for (window_idle, window, 20, "the empty library");
+  vm_test_wait_for (window_idle, window, 20, "the empty library");
   g_assert_cmpstr (vm_window_get_page (window), ==, "no-library");
 
   work_monitor_start (&w);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "library.add-folder-path", "s", media_dir));
   /* Indexing runs: the action is off until it is done. */
   g_assert_true (vm_window_get_busy (window));
-  wait_for (library_indexed, window, 90, "indexing in the worker");
+  vm_test_wait_for (library_indexed, window, 90, "indexing in the worker");
   /* The UI thread never computed for 50 ms at a time meanwhile. */
   work_monitor_stop (&w, "indexing");
   g_assert_cmpint (w.max_work, <, 50000);
@@ -2058,9 +2024,9 @@ test_window_narrow (void)
   vm_window_set_search_func (window, vm_search_text_and_names, NULL);
   gtk_window_set_default_size (GTK_WINDOW (window), 560, 700);
   gtk_window_present (GTK_WINDOW (window));
-  wait_for (window_idle, window, 20, "the library");
-  wait_for (window_mapped_small, window, 20, "a narrow window");
-  spin (100);
+  vm_test_wait_for (window_idle, window, 20, "the library");
+  vm_test_wait_for (window_mapped_small, window, 20, "a narrow window");
+  vm_test_spin (100);
 
   outer = ADW_LEAFLET (find_widget_of_type (GTK_WIDGET (window), ADW_TYPE_LEAFLET, NULL));
   g_assert_nonnull (outer);
@@ -2071,7 +2037,7 @@ test_window_narrow (void)
   g_assert_true (adw_leaflet_get_folded (inner));
 
   vm_window_search (window, "brown fox");
-  wait_for (window_idle, window, 20, "a search");
+  vm_test_wait_for (window_idle, window, 20, "a search");
   vm_window_open_result (window, 0);
   g_assert_true (VM_IS_PLAYER (find_widget_of_type (adw_leaflet_get_visible_child (inner), VM_TYPE_PLAYER, NULL)));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "library.show", NULL));
@@ -2085,7 +2051,7 @@ test_window_narrow (void)
 
       g_mkdir_with_parents (g_getenv ("VIDMARK_SCREENSHOT_DIR"), 0755);
       vm_window_open_result (window, 0);
-      spin (500);
+      vm_test_spin (500);
       cmd = g_strdup_printf ("import -window root '%s/narrow.png'", g_getenv ("VIDMARK_SCREENSHOT_DIR"));
       if (system (cmd) != 0)
         g_test_message ("no screenshot");
@@ -2108,7 +2074,7 @@ test_window_errors (void)
 
   /* An empty catalog: the "add a folder" page. */
   window = vm_window_new (NULL, empty);
-  wait_for (window_idle, window, 20, "the library");
+  vm_test_wait_for (window_idle, window, 20, "the library");
   g_assert_cmpstr (vm_window_get_page (window), ==, "no-library");
   gtk_window_destroy (GTK_WINDOW (window));
 }
@@ -2125,11 +2091,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   /* Before anything reads (and caches) the XDG folders. */
-  tmp_dir = g_dir_make_tmp ("vm-widgets-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_setenv ("XDG_CACHE_HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_DATA_HOME", tmp_dir, TRUE);
-  g_setenv ("XDG_CONFIG_HOME", tmp_dir, TRUE);
+  tmp_dir = vm_test_set_xdg_dirs ("vm-widgets-XXXXXX");
   install_folder_opener ();
 
   if (!gtk_init_check ())
@@ -2178,13 +2140,6 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  {
-    g_autoptr(GFile) dir = g_file_new_for_path (tmp_dir);
-    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp_dir);
-
-    (void) dir;
-    if (system (cmd) != 0)
-      g_printerr ("could not remove %s\n", tmp_dir);
-  }
+  vm_test_remove_tree (tmp_dir);
   return ret;
 }
