@@ -1319,6 +1319,65 @@ test_similarity (void)
   assert_no_validation_messages ();
 }
 
+/* The one-pass kernel for large batches (a tiled GEMM whose output step
+ * feeds the top-k), forced: every batch size of the issue, both CLIP
+ * dimensions and odd ones, rows that fill no tile evenly. */
+static void
+test_similarity_gemm (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (13);
+  static const guint queries[] = { 17, 33, 64, 100, 256 };
+  const VmGpuDeviceInfo *info;
+
+  REQUIRE_DEVICE ();
+  if (!vm_gpu_device_supports_f16 (device))
+    {
+      g_test_skip ("this device has no 16-bit storage");
+      return;
+    }
+  info = vm_gpu_device_get_info (device);
+  {
+    VmGpuSimilarity probe = { .n_queries = 64, .dim = 512 };
+    const char *name;
+
+    g_unsetenv ("VIDMARK_GPU_SIMILARITY");
+    name = vm_gpu_similarity_variant (device, &probe);
+    g_test_message ("similarity kernel at 64 queries: %s", name);
+    if (info->type == VM_GPU_DEVICE_TYPE_CPU)
+      g_assert_cmpstr (name, !=, "sim_topk_gemm_f16");
+    else if (info->max_shared_memory >= 20484)
+      g_assert_cmpstr (name, ==, "sim_topk_gemm_f16");
+    probe.n_queries = 16;
+    g_assert_cmpstr (vm_gpu_similarity_variant (device, &probe), !=, "sim_topk_gemm_f16");
+  }
+  if (info->max_shared_memory < 20484)
+    {
+      g_test_skip ("this device has too little shared memory for the one-pass kernel");
+      return;
+    }
+  g_setenv ("VIDMARK_GPU_SIMILARITY", "gemm", TRUE);
+  {
+    VmGpuSimilarity probe = { .n_queries = 3, .dim = 8 };
+
+    g_assert_cmpstr (vm_gpu_similarity_variant (device, &probe), ==, "sim_topk_gemm_f16");
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (queries); i++)
+    {
+      run_similarity_case (rand, g_rand_int_range (rand, 700, 2500), 512, queries[i],
+                           g_rand_int_range (rand, 1, 65));
+      run_similarity_case (rand, g_rand_int_range (rand, 300, 1500), 768, queries[i],
+                           g_rand_int_range (rand, 1, 65));
+    }
+  run_similarity_case (rand, 1, 4, 17, 1);
+  run_similarity_case (rand, 50, 36, 20, 64);      /* fewer rows than k, one partial tile */
+  run_similarity_case (rand, 4099, 100, 33, 64);   /* k = 64, 25 stages of 4 */
+  run_similarity_case (rand, 3001, 132, 5, 10);    /* few queries, still one pass */
+  run_similarity_case (rand, 20011, 8, 64, 20);    /* many tiles per workgroup */
+  run_similarity_case (rand, 257, 24, 300, 7);     /* two passes: 256 + 44 */
+  g_unsetenv ("VIDMARK_GPU_SIMILARITY");
+  assert_no_validation_messages ();
+}
+
 static void
 test_similarity_chunked (void)
 {
@@ -1812,6 +1871,7 @@ main (int   argc,
   g_test_add_func ("/gpu/kernel/gemv", test_gemv);
   g_test_add_func ("/gpu/kernel/gemv-invalid", test_gemv_invalid);
   g_test_add_func ("/gpu/kernel/similarity", test_similarity);
+  g_test_add_func ("/gpu/kernel/similarity-gemm", test_similarity_gemm);
   g_test_add_func ("/gpu/kernel/similarity-chunked", test_similarity_chunked);
   g_test_add_func ("/gpu/kernel/similarity-invalid", test_similarity_invalid);
 
