@@ -16,8 +16,8 @@
 // workgroup per list.  At the end every list is compacted and its k best
 // written to the partials exactly as sim_topk.comp does, for topk_merge.comp.
 //
-// Shared memory: 2 × BK × (BR + 4) floats + 3 × QPASS words ≈ 20 KiB, within
-// the 32 KiB of CPU drivers.
+// Shared memory: BK × (BR + 4 + QT + 4) floats + 3 × QPASS words ≈ 20 KiB
+// (QT = 64), within the 32 KiB of CPU drivers.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #version 450
 #extension GL_EXT_shader_16bit_storage : require
@@ -25,7 +25,18 @@
 
 #define WG 256u
 #define BR 64u          /* database rows per tile */
-#define QT 64u          /* queries per tile */
+/* Queries per tile: 64 (TN = 4 per invocation), or 32 (TN = 2) for
+ * batches of at most 32, which would waste half of a 64-query tile. */
+#ifndef QUERY_TILE
+#define QUERY_TILE 64
+#endif
+#define QT uint (QUERY_TILE)
+#define TN (QT / 16u)
+#if QUERY_TILE == 64
+#define QVEC vec4
+#else
+#define QVEC vec2
+#endif
 #define BK 32u          /* dimensions per shared-memory stage */
 #define BK4 (BK / 4u)
 #define QPASS 256u      /* most queries per dispatch */
@@ -49,7 +60,7 @@ layout (push_constant) uniform Push {
 /* The row tile and the query tile of one stage, dimension-major: a thread
  * reads its 4 rows (and 4 queries) as one vec4. */
 shared vec4 s_db[BK][(BR + PAD) / 4u];
-shared vec4 s_q[BK][(QT + PAD) / 4u];
+shared QVEC s_q[BK][(QT + PAD) / TN];
 shared uint s_cnt[QPASS];
 shared float s_thresh[QPASS];
 shared uint s_todo[QPASS];
@@ -118,7 +129,7 @@ main ()
 {
   uint tid = gl_LocalInvocationID.x;
   uint tx = tid % 16u;           /* rows 4·tx … 4·tx+3 of a tile */
-  uint ty = tid / 16u;           /* queries 4·ty … 4·ty+3 of a tile */
+  uint ty = tid / 16u;           /* queries TN·ty … TN·ty+TN-1 of a tile */
   uint nq = min (QPASS, p.n_queries - p.q_base);
   uint r0 = gl_WorkGroupID.x * p.rows_per_wg;
   uint r1 = min (r0 + p.rows_per_wg, p.n_rows);
@@ -136,10 +147,10 @@ main ()
   for (uint t0 = r0; t0 < r1; t0 += BR)
     for (uint qt0 = 0u; qt0 < nq; qt0 += QT)
       {
-        vec4 acc[4];
+        QVEC acc[4];
 
         [[unroll]] for (uint i = 0u; i < 4u; i++)
-          acc[i] = vec4 (0.0);
+          acc[i] = QVEC (0.0);
         for (uint k4 = 0u; k4 < p.d4; k4 += BK4)
           {
             /* Stage BK dimensions of BR rows and QT queries: 8 consecutive
@@ -162,15 +173,15 @@ main ()
                 if (k4 + c < p.d4 && qt0 + q < nq)
                   v = qv[q_first + (qt0 + q) * p.d4 + k4 + c];
                 [[unroll]] for (uint i = 0u; i < 4u; i++)
-                  s_q[c * 4u + i][q / 4u][q % 4u] = v[i];
+                  s_q[c * 4u + i][q / TN][q % TN] = v[i];
               }
             barrier ();
             [[unroll]] for (uint kk = 0u; kk < BK; kk++)
               {
                 vec4 a = s_db[kk][tx];
-                vec4 b = s_q[kk][ty];
+                QVEC b = s_q[kk][ty];
                 [[unroll]] for (uint i = 0u; i < 4u; i++)
-                  acc[i] = fma (vec4 (a[i]), b, acc[i]);
+                  acc[i] = fma (QVEC (a[i]), b, acc[i]);
               }
             barrier ();
           }
@@ -179,9 +190,9 @@ main ()
         [[unroll]] for (uint i = 0u; i < 4u; i++)
           {
             uint row = t0 + 4u * tx + i;
-            [[unroll]] for (uint j = 0u; j < 4u; j++)
+            [[unroll]] for (uint j = 0u; j < TN; j++)
               {
-                uint q = qt0 + 4u * ty + j;
+                uint q = qt0 + TN * ty + j;
                 if (row < r1 && q < nq && acc[i][j] > s_thresh[q])
                   {
                     uint pos = atomicAdd (s_cnt[q], 1u);

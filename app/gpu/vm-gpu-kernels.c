@@ -153,10 +153,13 @@ static const VmGpuPipelineDesc sim_dim_descs[2][4] = {
 DESC (merge_desc, "topk_merge", 3, MergePush, 64, 1)
 /* More than 16 queries in one pass (sim_topk_gemm.comp): rows fp16 and
  * queries fp32 through storage buffers, partials, per-workgroup lists. */
-static const VmGpuPipelineDesc sim_gemm_desc = { "sim_topk_gemm_f16", 4, sizeof (SimPush), { 256, 1, 1 }, 0, 0 };
+static const VmGpuPipelineDesc sim_gemm_descs[2] = {
+  { "sim_topk_gemm_q32_f16", 4, sizeof (SimPush), { 256, 1, 1 }, 0, 0 },   /* tiles of 32 queries */
+  { "sim_topk_gemm_f16", 4, sizeof (SimPush), { 256, 1, 1 }, 0, 0 },       /* tiles of 64 */
+};
 #define SIM_GEMM_QPASS 256     /* most queries per dispatch (QPASS) */
 #define SIM_GEMM_CAP 128       /* list entries per query per workgroup (CAP) */
-#define SIM_GEMM_SHARED 20484  /* bytes of shared memory the shader declares */
+#define SIM_GEMM_SHARED 20484  /* bytes of shared memory the shader declares (64-query tiles) */
 
 #define SIM_TILE 64
 
@@ -930,7 +933,7 @@ similarity_desc (VmGpuDevice            *device,
     {
       if (queries_per_pass != NULL)
         *queries_per_pass = SIM_GEMM_QPASS;
-      return &sim_gemm_desc;
+      return &sim_gemm_descs[s->n_queries <= 32 ? 0 : 1];
     }
   if (g_strcmp0 (env, "storage") == 0)
     texel = FALSE;
@@ -1001,7 +1004,7 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
 
   desc = similarity_desc (device, s, &group);
   texel = desc->texel_bindings != 0;
-  gemm = desc == &sim_gemm_desc;
+  gemm = desc == &sim_gemm_descs[0] || desc == &sim_gemm_descs[1];
   if (texel)
     {
       chunk_rows = MIN (chunk_rows, (guint64) device->limits.maxTexelBufferElements * 8 / row_bytes);

@@ -203,8 +203,8 @@ gboolean vm_gpu_similarity_topk (VmGpuGraph             *graph,
  * on CPU drivers with 8-lane subgroups and shuffles at dims 512 and 768,
  * "sim_topk_lanes_d{512,768}_q{1,4,8,16}_f16" (the 8 lanes of a subgroup
  * read one row together: the default there), by the number of queries per
- * pass; "sim_topk_gemm_f16" (one pass per 256 queries) above 16 queries on
- * GPUs.  VIDMARK_GPU_SIMILARITY=storage|texel|texel-generic overrides
+ * pass; "sim_topk_gemm_q32_f16" (up to 32 queries) or "sim_topk_gemm_f16"
+ * (one pass per 256 queries, tiles of 64) above 16 queries on GPUs.  VIDMARK_GPU_SIMILARITY=storage|texel|texel-generic overrides
  * (texel-generic: the texel kernel, never the lanes one; all three run
  * passes of 16), and =gemm forces the one-pass kernel at any query count. */
 const char *vm_gpu_similarity_variant (VmGpuDevice            *device,
