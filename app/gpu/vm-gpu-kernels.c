@@ -908,7 +908,8 @@ use_sim_gemm (VmGpuDevice            *device,
               const VmGpuSimilarity  *s,
               const char             *env)
 {
-  if (device->info->max_shared_memory < SIM_GEMM_SHARED || !device->info->storage_16bit)
+  if (device->info->max_shared_memory < SIM_GEMM_SHARED || !device->info->storage_16bit ||
+      device->info->max_workgroup_invocations < 256)
     return FALSE;
   if (g_strcmp0 (env, "gemm") == 0)
     return TRUE;
