@@ -124,6 +124,32 @@ compact_todo ()
   barrier ();
 }
 
+/* One stage's values for this invocation: dimensions k4·4 … k4·4+BK-1
+ * (zero past the dimension) of its rows and queries (zero past the last). */
+void
+load_stage (uint k4, uint t0, uint r1, uint qt0, uint nq, uint q_first,
+            out vec4 next_db[BR * BK4 / WG], out vec4 next_q[QT * BK4 / WG])
+{
+  uint tid = gl_LocalInvocationID.x;
+
+  [[unroll]] for (uint j = 0u; j < BR * BK4 / WG; j++)
+    {
+      uint el = tid + j * WG;
+      uint r = el / BK4, c = el % BK4;
+      next_db[j] = vec4 (0.0);
+      if (k4 + c < p.d4)
+        next_db[j] = vec4 (db[p.db_off4 + min (t0 + r, r1 - 1u) * p.d4 + k4 + c]);
+    }
+  [[unroll]] for (uint j = 0u; j < QT * BK4 / WG; j++)
+    {
+      uint el = tid + j * WG;
+      uint q = el / BK4, c = el % BK4;
+      next_q[j] = vec4 (0.0);
+      if (k4 + c < p.d4 && qt0 + q < nq)
+        next_q[j] = qv[q_first + (qt0 + q) * p.d4 + k4 + c];
+    }
+}
+
 void
 main ()
 {
@@ -151,31 +177,31 @@ main ()
 
         [[unroll]] for (uint i = 0u; i < 4u; i++)
           acc[i] = QVEC (0.0);
+        /* Stage BK dimensions of BR rows and QT queries: 8 consecutive
+         * invocations read 64 contiguous bytes of a row.  The next stage's
+         * values are loaded into registers while this one is computed. */
+        vec4 next_db[BR * BK4 / WG], next_q[QT * BK4 / WG];
+
+        load_stage (0u, t0, r1, qt0, nq, q_first, next_db, next_q);
         for (uint k4 = 0u; k4 < p.d4; k4 += BK4)
           {
-            /* Stage BK dimensions of BR rows and QT queries: 8 consecutive
-             * invocations read 64 contiguous bytes of a row. */
             [[unroll]] for (uint j = 0u; j < BR * BK4 / WG; j++)
               {
                 uint el = tid + j * WG;
                 uint r = el / BK4, c = el % BK4;
-                vec4 v = vec4 (0.0);
-                if (k4 + c < p.d4)
-                  v = vec4 (db[p.db_off4 + min (t0 + r, r1 - 1u) * p.d4 + k4 + c]);
                 [[unroll]] for (uint i = 0u; i < 4u; i++)
-                  s_db[c * 4u + i][r / 4u][r % 4u] = v[i];
+                  s_db[c * 4u + i][r / 4u][r % 4u] = next_db[j][i];
               }
             [[unroll]] for (uint j = 0u; j < QT * BK4 / WG; j++)
               {
                 uint el = tid + j * WG;
                 uint q = el / BK4, c = el % BK4;
-                vec4 v = vec4 (0.0);
-                if (k4 + c < p.d4 && qt0 + q < nq)
-                  v = qv[q_first + (qt0 + q) * p.d4 + k4 + c];
                 [[unroll]] for (uint i = 0u; i < 4u; i++)
-                  s_q[c * 4u + i][q / TN][q % TN] = v[i];
+                  s_q[c * 4u + i][q / TN][q % TN] = next_q[j][i];
               }
             barrier ();
+            if (k4 + BK4 < p.d4)
+              load_stage (k4 + BK4, t0, r1, qt0, nq, q_first, next_db, next_q);
             [[unroll]] for (uint kk = 0u; kk < BK; kk++)
               {
                 vec4 a = s_db[kk][tx];
