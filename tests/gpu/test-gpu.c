@@ -1380,6 +1380,83 @@ test_similarity_gemm (void)
   assert_no_validation_messages ();
 }
 
+/* Exact ties: rows repeat three patterns, so every query's best pattern
+ * scores identically (bit for bit: the one-pass kernel sums every row in
+ * the same order) on a third of the rows, across every workgroup.  The
+ * top-k must be the lowest rows of that pattern, in ascending order. */
+static void
+test_similarity_gemm_ties (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (14);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  const guint n_rows = 3001, dim = 64, n_queries = 40, k = 20;
+  guint16 pattern[3][64];
+  g_autofree guint16 *db = g_new (guint16, (gsize) n_rows * dim);
+  g_autofree float *q = random_floats (rand, (gsize) n_queries * dim, -1, 1);
+  g_autoptr(VmGpuBuffer) bdb = NULL, bq = NULL;
+  g_autoptr(VmGpuBuffer) bs = new_buffer ((gsize) n_queries * k * 4);
+  g_autoptr(VmGpuBuffer) bi = new_buffer ((gsize) n_queries * k * 4);
+  g_autofree float *scores = NULL;
+  g_autofree guint32 *indices = g_new (guint32, (gsize) n_queries * k);
+
+  REQUIRE_DEVICE ();
+  if (!vm_gpu_device_supports_f16 (device) || vm_gpu_device_get_info (device)->max_shared_memory < 20484)
+    {
+      g_test_skip ("this device cannot run the one-pass similarity kernel");
+      return;
+    }
+  for (guint p = 0; p < 3; p++)
+    for (guint c = 0; c < dim; c++)
+      pattern[p][c] = vm_float_to_half ((float) g_rand_double_range (rand, -1, 1));
+  for (guint r = 0; r < n_rows; r++)
+    memcpy (db + (gsize) r * dim, pattern[r % 3], dim * 2);
+  bdb = upload (db, (gsize) n_rows * dim * 2);
+  bq = upload (q, (gsize) n_queries * dim * 4);
+
+  g_setenv ("VIDMARK_GPU_SIMILARITY", "gemm", TRUE);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  {
+    VmGpuSimilarity s = {
+      .queries = VM_GPU_VIEW (bq, 0), .n_queries = n_queries,
+      .database = VM_GPU_VIEW (bdb, 0), .n_rows = n_rows, .dim = dim, .k = k,
+      .scores = VM_GPU_VIEW (bs, 0), .indices = VM_GPU_VIEW (bi, 0),
+    };
+    g_assert_cmpstr (vm_gpu_similarity_variant (device, &s), ==, "sim_topk_gemm_f16");
+    vm_gpu_similarity_topk (graph, &s, &error);
+    g_assert_no_error (error);
+  }
+  g_unsetenv ("VIDMARK_GPU_SIMILARITY");
+  submit (graph);
+  scores = download_floats (bs, 0, (gsize) n_queries * k);
+  vm_gpu_buffer_download (bi, 0, indices, (gsize) n_queries * k * 4, &error);
+  g_assert_no_error (error);
+
+  for (guint qi = 0; qi < n_queries; qi++)
+    {
+      double best = -G_MAXDOUBLE;
+      guint best_p = 0;
+
+      for (guint p = 0; p < 3; p++)
+        {
+          double sum = 0;
+
+          for (guint c = 0; c < dim; c++)
+            sum += (double) q[(gsize) qi * dim + c] * vm_half_to_float (pattern[p][c]);
+          if (sum > best)
+            best = sum, best_p = p;
+        }
+      for (guint e = 0; e < k; e++)
+        {
+          g_assert_cmpuint (indices[(gsize) qi * k + e], ==, best_p + 3 * e);
+          g_assert_cmpfloat (scores[(gsize) qi * k + e], ==, scores[(gsize) qi * k]);
+          g_assert_cmpfloat (fabs (scores[(gsize) qi * k + e] - best), <, 1e-5 * sqrt (dim));
+        }
+    }
+  assert_no_validation_messages ();
+}
+
 static void
 test_similarity_chunked (void)
 {
@@ -1881,6 +1958,7 @@ main (int   argc,
   g_test_add_func ("/gpu/kernel/gemv-invalid", test_gemv_invalid);
   g_test_add_func ("/gpu/kernel/similarity", test_similarity);
   g_test_add_func ("/gpu/kernel/similarity-gemm", test_similarity_gemm);
+  g_test_add_func ("/gpu/kernel/similarity-gemm-ties", test_similarity_gemm_ties);
   g_test_add_func ("/gpu/kernel/similarity-chunked", test_similarity_chunked);
   g_test_add_func ("/gpu/kernel/similarity-invalid", test_similarity_invalid);
 
