@@ -221,6 +221,7 @@ bench_similarity (guint rows, guint dim, const char *query_counts, guint k, guin
   GError *error = NULL;
   g_auto(GStrv) counts = g_strsplit (query_counts, ",", -1);
   g_auto(GStrv) kernel_list = g_strsplit (kernels != NULL ? kernels : "", ",", -1);
+  guint n_kernels = MAX (g_strv_length (kernel_list), 1);
   g_autofree char *env_before = g_strdup (g_getenv ("VIDMARK_GPU_SIMILARITY"));
   gsize n = (gsize) rows * dim;
   g_autoptr(VmGpuBuffer) db = NULL;
@@ -251,7 +252,7 @@ bench_similarity (guint rows, guint dim, const char *query_counts, guint k, guin
   g_print ("%8s %12s %14s %10s %14s %16s\n", "queries", "ms / batch", "ms / query", "GB/s",
            "CPU ms/batch", "CPU ms / query");
   for (guint c = 0; counts[c] != NULL; c++)
-    for (guint kv = 0; kv == 0 || kernel_list[kv] != NULL; kv++)
+    for (guint kv = 0; kv < n_kernels; kv++)
     {
       guint nq = (guint) g_ascii_strtoull (counts[c], NULL, 10);
       g_autofree float *q = g_new (float, (gsize) nq * dim);
@@ -303,7 +304,6 @@ bench_similarity (guint rows, guint dim, const char *query_counts, guint k, guin
       {
         VmGpuSimilarity probe = { .n_queries = nq, .n_rows = rows, .dim = dim, .k = k,
                                   .database = VM_GPU_VIEW (db, 0) };
-
         const char *variant = vm_gpu_similarity_variant (device, &probe);
         guint passes = similarity_passes (variant, nq);
 
