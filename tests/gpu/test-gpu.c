@@ -1319,6 +1319,14 @@ test_similarity (void)
   assert_no_validation_messages ();
 }
 
+/* What the one-pass similarity kernel needs: 20484 bytes of shared memory
+ * (SIM_GEMM_SHARED) and workgroups of 256 (besides 16-bit storage). */
+static gboolean
+can_run_sim_gemm (const VmGpuDeviceInfo *info)
+{
+  return info->max_shared_memory >= 20484 && info->max_workgroup_invocations >= 256;
+}
+
 /* The one-pass kernel for large batches (a tiled GEMM whose output step
  * feeds the top-k), forced: every batch size of the issue, both CLIP
  * dimensions and odd ones, rows that fill no tile evenly. */
@@ -1345,12 +1353,12 @@ test_similarity_gemm (void)
     g_test_message ("similarity kernel at 64 queries: %s", name);
     if (info->type == VM_GPU_DEVICE_TYPE_CPU)
       g_assert_false (g_str_has_prefix (name, "sim_topk_gemm"));
-    else if (info->max_shared_memory >= 20484)
+    else if (can_run_sim_gemm (info))
       g_assert_cmpstr (name, ==, "sim_topk_gemm_f16");
     probe.n_queries = 16;
     g_assert_false (g_str_has_prefix (vm_gpu_similarity_variant (device, &probe), "sim_topk_gemm"));
   }
-  if (info->max_shared_memory < 20484)
+  if (!can_run_sim_gemm (info))
     {
       g_test_skip ("this device has too little shared memory for the one-pass kernel");
       return;
@@ -1372,7 +1380,7 @@ test_similarity_gemm (void)
     }
   run_similarity_case (rand, 1, 4, 17, 1);
   run_similarity_case (rand, 50, 36, 20, 64);      /* fewer rows than k, one partial tile */
-  run_similarity_case (rand, 4099, 100, 33, 64);   /* k = 64, 25 stages of 4 */
+  run_similarity_case (rand, 4099, 100, 33, 64);   /* k = 64; dim 100: stages of 32, 32, 32, 4 */
   run_similarity_case (rand, 3001, 132, 5, 10);    /* few queries, still one pass */
   run_similarity_case (rand, 20011, 8, 64, 20);    /* many tiles per workgroup */
   run_similarity_case (rand, 257, 24, 300, 7);     /* two passes: 256 + 44 */
@@ -1401,7 +1409,7 @@ test_similarity_gemm_ties (void)
   g_autofree guint32 *indices = g_new (guint32, (gsize) n_queries * k);
 
   REQUIRE_DEVICE ();
-  if (!vm_gpu_device_supports_f16 (device) || vm_gpu_device_get_info (device)->max_shared_memory < 20484)
+  if (!vm_gpu_device_supports_f16 (device) || !can_run_sim_gemm (vm_gpu_device_get_info (device)))
     {
       g_test_skip ("this device cannot run the one-pass similarity kernel");
       return;
@@ -1480,7 +1488,7 @@ test_similarity_chunked (void)
     }
   run_similarity_case (rand, rows, 512, 2, 7);
   /* The one-pass kernel over the same chunks (its partials' slots). */
-  if (info->max_shared_memory >= 20484)
+  if (can_run_sim_gemm (info))
     {
       g_setenv ("VIDMARK_GPU_SIMILARITY", "gemm", TRUE);
       run_similarity_case (rand, rows, 512, 17, 7);
