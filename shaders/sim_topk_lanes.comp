@@ -30,11 +30,15 @@
  * mantissa moved into place with shifts and masks (no conversion
  * instruction: about 4 % less CPU time on lavapipe than unpackHalf2x16,
  * whose vpmovdw + vcvtph2ps probably compete with the texel fetch for the
- * shuffle port).  Exact for normal halves, and for subnormal ones unless
- * the driver flushes float denormals (then they read as 0: |x| < 6.1e-5).  Not for inf or NaN.  The queries are
- * scaled by 2^112 instead (exact: a power of two). */
-#define HALF_LO(w) uintBitsToFloat ((((w) << 13) & 0x0fffe000u) | (((w) << 16) & 0x80000000u))
-#define HALF_HI(w) uintBitsToFloat ((((w) >> 3) & 0x0fffe000u) | ((w) & 0x80000000u))
+ * shuffle port).  An arithmetic right shift by 3 of the half in the top 16
+ * bits puts its sign, exponent and mantissa at bits 31, 27-23 and 22-13 at
+ * once (bits 30-28 copy the sign and are masked off): 3 and 2 operations a
+ * half instead of 5 and 4, 2-3 % less CPU time at 1 query.  Exact for
+ * normal halves, and for subnormal ones unless the driver flushes float
+ * denormals (then they read as 0: |x| < 6.1e-5).  Not for inf or NaN.  The
+ * queries are scaled by 2^112 instead (exact: a power of two). */
+#define HALF_LO(w) uintBitsToFloat (uint (int ((w) << 16) >> 3) & 0x8fffe000u)
+#define HALF_HI(w) uintBitsToFloat (uint (int (w) >> 3) & 0x8fffe000u)
 #define HALF_SCALE uintBitsToFloat (0x77800000u)   /* 2^112 */
 #define LANES 8u
 #define T8 (uint (DIM) / 8u)        /* texels of 8 halves per row */

@@ -158,6 +158,15 @@ static const VmGpuPipelineDesc sim_dim_descs[2][4] = {
   { SIM_DIM_DESC (768, 1), SIM_DIM_DESC (768, 4), SIM_DIM_DESC (768, 8), SIM_DIM_DESC (768, 16) },
 };
 DESC (merge_desc, "topk_merge", 3, MergePush, 64, 1)
+/* More than 16 queries in one pass (sim_topk_gemm.comp): rows fp16 and
+ * queries fp32 through storage buffers, partials, per-workgroup lists. */
+static const VmGpuPipelineDesc sim_gemm_descs[2] = {
+  { "sim_topk_gemm_q32_f16", 4, sizeof (SimPush), { 256, 1, 1 }, 0, 0 },   /* tiles of 32 queries */
+  { "sim_topk_gemm_f16", 4, sizeof (SimPush), { 256, 1, 1 }, 0, 0 },       /* tiles of 64 */
+};
+#define SIM_GEMM_QPASS 256     /* most queries per dispatch (QPASS) */
+#define SIM_GEMM_CAP 128       /* list entries per query per workgroup (CAP) */
+#define SIM_GEMM_SHARED 20484  /* bytes of shared memory the shader declares (64-query tiles) */
 
 #define SIM_TILE 64
 
@@ -920,6 +929,26 @@ can_texel (VmGpuDevice            *device,
          device->limits.minTexelBufferOffsetAlignment % 16 == 0;
 }
 
+/* The one-pass GEMM kernel for large batches: on GPUs above 16 queries; on
+ * CPU drivers the passes of 16 measured faster (docs/PERFORMANCE-gpu.md),
+ * so only when forced.  Needs its shared memory and 16-bit storage. */
+static gboolean
+use_sim_gemm (VmGpuDevice            *device,
+              const VmGpuSimilarity  *s,
+              const char             *env)
+{
+  if (device->info->max_shared_memory < SIM_GEMM_SHARED || !device->info->storage_16bit ||
+      device->info->max_workgroup_invocations < 256)
+    return FALSE;
+  if (g_strcmp0 (env, "gemm") == 0)
+    return TRUE;
+  /* The kernels of the passes of 16, named. */
+  if (g_strcmp0 (env, "storage") == 0 || g_strcmp0 (env, "texel") == 0 ||
+      g_strcmp0 (env, "texel-generic") == 0)
+    return FALSE;
+  return s->n_queries > 16 && device->info->type != VM_GPU_DEVICE_TYPE_CPU;
+}
+
 static const VmGpuPipelineDesc *
 similarity_desc (VmGpuDevice            *device,
                  const VmGpuSimilarity  *s,
@@ -930,6 +959,12 @@ similarity_desc (VmGpuDevice            *device,
   gboolean fixed_dim = TRUE;
   guint width;
 
+  if (use_sim_gemm (device, s, env))
+    {
+      if (queries_per_pass != NULL)
+        *queries_per_pass = SIM_GEMM_QPASS;
+      return &sim_gemm_descs[s->n_queries <= 32 ? 0 : 1];
+    }
   if (g_strcmp0 (env, "storage") == 0)
     texel = FALSE;
   else if (g_strcmp0 (env, "texel") == 0)
@@ -975,9 +1010,9 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
   guint64 max_range = device->limits.maxStorageBufferRange;
   guint64 chunk_rows, budget, slots_max;
   guint rows_per_wg, n_slots = 0, slot;
-  VmGpuBuffer *partials;
+  VmGpuBuffer *partials, *lists = NULL;
   const VmGpuPipelineDesc *desc;
-  gboolean texel;
+  gboolean texel, gemm;
   guint target_wgs, group;
   VmGpuBinding qbind, bind[3];
   guint32 q_off4;
@@ -999,6 +1034,7 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
 
   desc = similarity_desc (device, s, &group);
   texel = desc->texel_bindings != 0;
+  gemm = desc == &sim_gemm_descs[0] || desc == &sim_gemm_descs[1];
   if (texel)
     {
       chunk_rows = MIN (chunk_rows, (guint64) device->limits.maxTexelBufferElements * 8 / row_bytes);
@@ -1023,6 +1059,14 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
     return invalid (error, op, "too many queries for one call; split them");
   while ((guint64) div_up (s->n_rows, rows_per_wg) + div_up (s->n_rows, chunk_rows) > slots_max)
     rows_per_wg *= 2;
+  /* The one-pass kernel's lists: CAP entries per query of a pass per
+   * workgroup of a dispatch, within the same budget. */
+  if (gemm && (guint64) MIN (s->n_queries, SIM_GEMM_QPASS) * SIM_GEMM_CAP * 8 > budget)
+    return invalid (error, op, "too many queries for one call; split them");
+  if (gemm)
+    while ((guint64) div_up (MIN (s->n_rows, chunk_rows), rows_per_wg) *
+           MIN (s->n_queries, SIM_GEMM_QPASS) * SIM_GEMM_CAP * 8 > budget)
+      rows_per_wg *= 2;
   chunk_rows = MAX (chunk_rows / rows_per_wg, 1) * rows_per_wg;
   if (chunk_rows * row_bytes > max_range)
     chunk_rows = max_range / row_bytes / SIM_TILE * SIM_TILE;
@@ -1033,7 +1077,16 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
   partials = vm_gpu_graph_scratch (graph, (guint64) s->n_queries * n_slots * s->k * 8, error);
   if (partials == NULL)
     return FALSE;
-  if ((guint64) s->dim * 4 > device->limits.maxUniformBufferRange)
+  if (gemm)
+    {
+      /* Chunks hold whole workgroups' ranges, so the first is the largest. */
+      guint64 n_wg_max = div_up (MIN (s->n_rows, chunk_rows), rows_per_wg);
+
+      lists = vm_gpu_graph_scratch (graph, n_wg_max * MIN (s->n_queries, SIM_GEMM_QPASS) * SIM_GEMM_CAP * 8, error);
+      if (lists == NULL)
+        return FALSE;
+    }
+  else if ((guint64) s->dim * 4 > device->limits.maxUniformBufferRange)
     return invalid (error, op, "the dimension is too large for this device");
   /* The database's own bounds, before chunking. */
   if (s->database.buffer == NULL || s->database.offset > s->database.buffer->size ||
@@ -1050,7 +1103,9 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
       SimPush push = { rows, s->dim / 4, s->n_queries, s->k, 0, 0, rows_per_wg, slot, n_slots, (guint32) r, q0 };
 
       if (!bind_view_aligned (graph, VM_GPU_VIEW (s->queries.buffer, s->queries.offset + 4ull * q0 * s->dim),
-                              4ull * nq * s->dim, 16, device->limits.minUniformBufferOffsetAlignment,
+                              4ull * nq * s->dim, 16,
+                              gemm ? device->limits.minStorageBufferOffsetAlignment
+                                   : device->limits.minUniformBufferOffsetAlignment,
                               VM_GPU_ACCESS_READ, &qbind, &q_off4, op, error))
         return FALSE;
       push.q_off4 = q_off4;
@@ -1070,7 +1125,14 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
         }
       bind[1] = qbind;
       bind[2] = (VmGpuBinding) { partials, 0, 0, VM_GPU_ACCESS_WRITE };
-      if (!vm_gpu_graph_dispatch (graph, desc, bind, 3, &push, sizeof push, n_wg, 1, 1, error))
+      if (gemm)
+        {
+          VmGpuBinding gbind[4] = { bind[0], bind[1], bind[2], { lists, 0, 0, VM_GPU_ACCESS_READ_WRITE } };
+
+          if (!vm_gpu_graph_dispatch (graph, desc, gbind, 4, &push, sizeof push, n_wg, 1, 1, error))
+            return FALSE;
+        }
+      else if (!vm_gpu_graph_dispatch (graph, desc, bind, 3, &push, sizeof push, n_wg, 1, 1, error))
         return FALSE;
       if (q0 + group >= s->n_queries)
         slot += n_wg;

@@ -178,8 +178,9 @@ gboolean vm_gpu_gather_rows (VmGpuGraph  *graph,
  * [n_rows][dim] (dim a multiple of 4).  Scores [n_queries][k] fp32 and row
  * indices [n_queries][k] uint32, best first (ties: lower index first).
  * Fewer than k rows: the tail is -inf / G_MAXUINT32.  Up to 16 queries take
- * one pass over the database; larger batches one pass per 16 (each pass a
- * GEMM tile with the top-k fused into its output step); the n_rows ×
+ * one pass over the database.  Larger batches, on GPUs: one pass per 256
+ * queries, a tiled GEMM with the top-k fused into its output step; on CPU
+ * drivers (where that measured slower) one pass per 16.  The n_rows ×
  * n_queries matrix is never written.
  * Databases larger than maxStorageBufferRange are processed in chunks. */
 typedef struct {
@@ -202,8 +203,10 @@ gboolean vm_gpu_similarity_topk (VmGpuGraph             *graph,
  * on CPU drivers with 8-lane subgroups and shuffles at dims 512 and 768,
  * "sim_topk_lanes_d{512,768}_q{1,4,8,16}_f16" (the 8 lanes of a subgroup
  * read one row together: the default there), by the number of queries per
- * pass.  VIDMARK_GPU_SIMILARITY=storage|texel|texel-generic overrides
- * (texel-generic: the texel kernel, never the lanes one). */
+ * pass; "sim_topk_gemm_q32_f16" (up to 32 queries) or "sim_topk_gemm_f16"
+ * (one pass per 256 queries, tiles of 64) above 16 queries on GPUs.  VIDMARK_GPU_SIMILARITY=storage|texel|texel-generic overrides
+ * (texel-generic: the texel kernel, never the lanes one; all three run
+ * passes of 16), and =gemm forces the one-pass kernel at any query count. */
 const char *vm_gpu_similarity_variant (VmGpuDevice            *device,
                                        const VmGpuSimilarity  *sim);
 

@@ -3,6 +3,8 @@
  *
  *   bench-gpu --gemm [--shape MxKxN] [--repeat N]
  *   bench-gpu --similarity [--rows N] [--dim D] [--queries 1,4,16,64] [--k K]
+ *             [--kernels default,gemm,...]   (values of VIDMARK_GPU_SIMILARITY,
+ *                                             run one after the other per count)
  *
  * Depends only on libvulkan (at run time), GLib and libc.
  *
@@ -202,11 +204,25 @@ bench_gemm (guint repeat, const char *only)
 
 /* ---- similarity ------------------------------------------------------------- */
 
+/* Database passes for @nq queries with @variant: the one-pass kernel takes
+ * 256 queries a pass, the others 16. */
+static guint
+similarity_passes (const char *variant, guint nq)
+{
+  guint per_pass = g_str_has_prefix (variant, "sim_topk_gemm") ? 256 : 16;
+
+  return (nq + per_pass - 1) / per_pass;
+}
+
 static void
-bench_similarity (guint rows, guint dim, const char *query_counts, guint k, guint repeat)
+bench_similarity (guint rows, guint dim, const char *query_counts, guint k, guint repeat,
+                  const char *kernels)
 {
   GError *error = NULL;
   g_auto(GStrv) counts = g_strsplit (query_counts, ",", -1);
+  g_auto(GStrv) kernel_list = g_strsplit (kernels != NULL ? kernels : "", ",", -1);
+  guint n_kernels = MAX (g_strv_length (kernel_list), 1);
+  g_autofree char *env_before = g_strdup (g_getenv ("VIDMARK_GPU_SIMILARITY"));
   gsize n = (gsize) rows * dim;
   g_autoptr(VmGpuBuffer) db = NULL;
   g_autoptr(VmGpuGraph) graph = NULL;
@@ -236,6 +252,7 @@ bench_similarity (guint rows, guint dim, const char *query_counts, guint k, guin
   g_print ("%8s %12s %14s %10s %14s %16s\n", "queries", "ms / batch", "ms / query", "GB/s",
            "CPU ms/batch", "CPU ms / query");
   for (guint c = 0; counts[c] != NULL; c++)
+    for (guint kv = 0; kv < n_kernels; kv++)
     {
       guint nq = (guint) g_ascii_strtoull (counts[c], NULL, 10);
       g_autofree float *q = g_new (float, (gsize) nq * dim);
@@ -244,6 +261,17 @@ bench_similarity (guint rows, guint dim, const char *query_counts, guint k, guin
 
       if (nq == 0)
         continue;
+      /* --kernels: "default" is the automatic choice (or the variable as it
+       * was when the program started). */
+      if (kernel_list[kv] == NULL || g_strcmp0 (kernel_list[kv], "default") == 0)
+        {
+          if (env_before != NULL)
+            g_setenv ("VIDMARK_GPU_SIMILARITY", env_before, TRUE);
+          else
+            g_unsetenv ("VIDMARK_GPU_SIMILARITY");
+        }
+      else
+        g_setenv ("VIDMARK_GPU_SIMILARITY", kernel_list[kv], TRUE);
       for (gsize i = 0; i < (gsize) nq * dim; i++)
         q[i] = next_float ();
       bq = vm_gpu_buffer_new_from_data (device, q, (gsize) nq * dim * 4, &error);
@@ -276,10 +304,13 @@ bench_similarity (guint rows, guint dim, const char *query_counts, guint k, guin
       {
         VmGpuSimilarity probe = { .n_queries = nq, .n_rows = rows, .dim = dim, .k = k,
                                   .database = VM_GPU_VIEW (db, 0) };
+        const char *variant = vm_gpu_similarity_variant (device, &probe);
+        guint passes = similarity_passes (variant, nq);
 
-        g_print ("%8u %12.1f %14.2f %10.2f %14.1f %16.2f  %s\n", nq, best * 1e3, best * 1e3 / nq,
-                 n * 2.0 * ((nq + 15) / 16) / best / 1e9, best_cpu * 1e3, best_cpu * 1e3 / nq,
-                 vm_gpu_similarity_variant (device, &probe));
+        /* GB/s: the bytes of the database passes over wall time. */
+        g_print ("%8u %12.1f %14.2f %10.2f %14.1f %16.2f  %s (%u pass%s)\n", nq, best * 1e3, best * 1e3 / nq,
+                 n * 2.0 * passes / best / 1e9, best_cpu * 1e3, best_cpu * 1e3 / nq,
+                 variant, passes, passes == 1 ? "" : "es");
       }
     }
 }
@@ -291,7 +322,7 @@ main (int   argc,
   GError *error = NULL;
   gboolean gemm = FALSE, similarity = FALSE;
   int rows = 1000000, dim = 512, k = 10, repeat = 3;
-  char *queries = NULL, *shape = NULL;
+  char *queries = NULL, *shape = NULL, *kernels = NULL;
   GOptionEntry entries[] = {
     { "gemm", 0, 0, G_OPTION_ARG_NONE, &gemm, "GEMM GFLOP/s (and OpenBLAS)", NULL },
     { "similarity", 0, 0, G_OPTION_ARG_NONE, &similarity, "similarity GB/s", NULL },
@@ -299,6 +330,8 @@ main (int   argc,
     { "dim", 0, 0, G_OPTION_ARG_INT, &dim, "dimension (512)", "D" },
     { "queries", 0, 0, G_OPTION_ARG_STRING, &queries, "query counts (1,4,16,64)", "LIST" },
     { "k", 0, 0, G_OPTION_ARG_INT, &k, "top-k (10)", "K" },
+    { "kernels", 0, 0, G_OPTION_ARG_STRING, &kernels,
+      "similarity kernels to compare, values of VIDMARK_GPU_SIMILARITY (default,gemm,texel,storage)", "LIST" },
     { "shape", 0, 0, G_OPTION_ARG_STRING, &shape, "only this GEMM shape (MxKxN, one of the list)", "MxKxN" },
     { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "timed runs (3)", "N" },
     { NULL }
@@ -325,9 +358,10 @@ main (int   argc,
   if (gemm)
     bench_gemm (repeat, shape);
   if (similarity)
-    bench_similarity (rows, dim, queries ? queries : "1,4,16,64", k, repeat);
+    bench_similarity (rows, dim, queries ? queries : "1,4,16,64", k, repeat, kernels);
   vm_gpu_device_unref (device);
   g_free (queries);
   g_free (shape);
+  g_free (kernels);
   return 0;
 }

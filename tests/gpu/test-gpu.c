@@ -1329,6 +1329,152 @@ test_similarity (void)
   assert_no_validation_messages ();
 }
 
+/* What the one-pass similarity kernel needs: 20484 bytes of shared memory
+ * (SIM_GEMM_SHARED) and workgroups of 256 (besides 16-bit storage). */
+static gboolean
+can_run_sim_gemm (const VmGpuDeviceInfo *info)
+{
+  return info->max_shared_memory >= 20484 && info->max_workgroup_invocations >= 256;
+}
+
+/* The one-pass kernel for large batches (a tiled GEMM whose output step
+ * feeds the top-k), forced: every batch size of the issue, both CLIP
+ * dimensions and odd ones, rows that fill no tile evenly. */
+static void
+test_similarity_gemm (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (13);
+  static const guint queries[] = { 17, 33, 64, 100, 256 };
+  const VmGpuDeviceInfo *info;
+
+  REQUIRE_DEVICE ();
+  if (!vm_gpu_device_supports_f16 (device))
+    {
+      g_test_skip ("this device has no 16-bit storage");
+      return;
+    }
+  info = vm_gpu_device_get_info (device);
+  {
+    VmGpuSimilarity probe = { .n_queries = 64, .dim = 512 };
+    const char *name;
+
+    g_unsetenv ("VIDMARK_GPU_SIMILARITY");
+    name = vm_gpu_similarity_variant (device, &probe);
+    g_test_message ("similarity kernel at 64 queries: %s", name);
+    if (info->type == VM_GPU_DEVICE_TYPE_CPU)
+      g_assert_false (g_str_has_prefix (name, "sim_topk_gemm"));
+    else if (can_run_sim_gemm (info))
+      g_assert_cmpstr (name, ==, "sim_topk_gemm_f16");
+    probe.n_queries = 16;
+    g_assert_false (g_str_has_prefix (vm_gpu_similarity_variant (device, &probe), "sim_topk_gemm"));
+  }
+  if (!can_run_sim_gemm (info))
+    {
+      g_test_skip ("this device has too little shared memory for the one-pass kernel");
+      return;
+    }
+  g_setenv ("VIDMARK_GPU_SIMILARITY", "gemm", TRUE);
+  {
+    VmGpuSimilarity probe = { .n_queries = 3, .dim = 8 };
+
+    g_assert_cmpstr (vm_gpu_similarity_variant (device, &probe), ==, "sim_topk_gemm_q32_f16");
+    probe.n_queries = 33;
+    g_assert_cmpstr (vm_gpu_similarity_variant (device, &probe), ==, "sim_topk_gemm_f16");
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (queries); i++)
+    {
+      run_similarity_case (rand, g_rand_int_range (rand, 700, 2500), 512, queries[i],
+                           g_rand_int_range (rand, 1, 65));
+      run_similarity_case (rand, g_rand_int_range (rand, 300, 1500), 768, queries[i],
+                           g_rand_int_range (rand, 1, 65));
+    }
+  run_similarity_case (rand, 1, 4, 17, 1);
+  run_similarity_case (rand, 50, 36, 20, 64);      /* fewer rows than k, one partial tile */
+  run_similarity_case (rand, 4099, 100, 33, 64);   /* k = 64; dim 100: stages of 32, 32, 32, 4 */
+  run_similarity_case (rand, 3001, 132, 5, 10);    /* few queries, still one pass */
+  run_similarity_case (rand, 20011, 8, 64, 20);    /* many tiles per workgroup */
+  run_similarity_case (rand, 257, 24, 300, 7);     /* two passes: 256 + 44 */
+  g_unsetenv ("VIDMARK_GPU_SIMILARITY");
+  assert_no_validation_messages ();
+}
+
+/* Exact ties: rows repeat three patterns, so every query's best pattern
+ * scores identically (bit for bit: the one-pass kernel sums every row in
+ * the same order) on a third of the rows, across every workgroup.  The
+ * top-k must be the lowest rows of that pattern, in ascending order. */
+static void
+test_similarity_gemm_ties (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (14);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  const guint n_rows = 3001, dim = 64, n_queries = 40, k = 20;
+  guint16 pattern[3][64];
+  g_autofree guint16 *db = g_new (guint16, (gsize) n_rows * dim);
+  g_autofree float *q = random_floats (rand, (gsize) n_queries * dim, -1, 1);
+  g_autoptr(VmGpuBuffer) bdb = NULL, bq = NULL;
+  g_autoptr(VmGpuBuffer) bs = new_buffer ((gsize) n_queries * k * 4);
+  g_autoptr(VmGpuBuffer) bi = new_buffer ((gsize) n_queries * k * 4);
+  g_autofree float *scores = NULL;
+  g_autofree guint32 *indices = g_new (guint32, (gsize) n_queries * k);
+
+  REQUIRE_DEVICE ();
+  if (!vm_gpu_device_supports_f16 (device) || !can_run_sim_gemm (vm_gpu_device_get_info (device)))
+    {
+      g_test_skip ("this device cannot run the one-pass similarity kernel");
+      return;
+    }
+  for (guint p = 0; p < 3; p++)
+    for (guint c = 0; c < dim; c++)
+      pattern[p][c] = vm_float_to_half ((float) g_rand_double_range (rand, -1, 1));
+  for (guint r = 0; r < n_rows; r++)
+    memcpy (db + (gsize) r * dim, pattern[r % 3], dim * 2);
+  bdb = upload (db, (gsize) n_rows * dim * 2);
+  bq = upload (q, (gsize) n_queries * dim * 4);
+
+  g_setenv ("VIDMARK_GPU_SIMILARITY", "gemm", TRUE);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  {
+    VmGpuSimilarity s = {
+      .queries = VM_GPU_VIEW (bq, 0), .n_queries = n_queries,
+      .database = VM_GPU_VIEW (bdb, 0), .n_rows = n_rows, .dim = dim, .k = k,
+      .scores = VM_GPU_VIEW (bs, 0), .indices = VM_GPU_VIEW (bi, 0),
+    };
+    g_assert_cmpstr (vm_gpu_similarity_variant (device, &s), ==, "sim_topk_gemm_f16");
+    vm_gpu_similarity_topk (graph, &s, &error);
+    g_assert_no_error (error);
+  }
+  g_unsetenv ("VIDMARK_GPU_SIMILARITY");
+  submit (graph);
+  scores = download_floats (bs, 0, (gsize) n_queries * k);
+  vm_gpu_buffer_download (bi, 0, indices, (gsize) n_queries * k * 4, &error);
+  g_assert_no_error (error);
+
+  for (guint qi = 0; qi < n_queries; qi++)
+    {
+      double best = -G_MAXDOUBLE;
+      guint best_p = 0;
+
+      for (guint p = 0; p < 3; p++)
+        {
+          double sum = 0;
+
+          for (guint c = 0; c < dim; c++)
+            sum += (double) q[(gsize) qi * dim + c] * vm_half_to_float (pattern[p][c]);
+          if (sum > best)
+            best = sum, best_p = p;
+        }
+      for (guint e = 0; e < k; e++)
+        {
+          g_assert_cmpuint (indices[(gsize) qi * k + e], ==, best_p + 3 * e);
+          g_assert_cmpfloat (scores[(gsize) qi * k + e], ==, scores[(gsize) qi * k]);
+          g_assert_cmpfloat (fabs (scores[(gsize) qi * k + e] - best), <, 1e-5 * sqrt (dim));
+        }
+    }
+  assert_no_validation_messages ();
+}
+
 static void
 test_similarity_chunked (void)
 {
@@ -1351,6 +1497,13 @@ test_similarity_chunked (void)
       return;
     }
   run_similarity_case (rand, rows, 512, 2, 7);
+  /* The one-pass kernel over the same chunks (its partials' slots). */
+  if (can_run_sim_gemm (info))
+    {
+      g_setenv ("VIDMARK_GPU_SIMILARITY", "gemm", TRUE);
+      run_similarity_case (rand, rows, 512, 17, 7);
+      g_unsetenv ("VIDMARK_GPU_SIMILARITY");
+    }
   assert_no_validation_messages ();
 }
 
@@ -1781,6 +1934,8 @@ main (int   argc,
   g_test_add_func ("/gpu/kernel/gemv", test_gemv);
   g_test_add_func ("/gpu/kernel/gemv-invalid", test_gemv_invalid);
   g_test_add_func ("/gpu/kernel/similarity", test_similarity);
+  g_test_add_func ("/gpu/kernel/similarity-gemm", test_similarity_gemm);
+  g_test_add_func ("/gpu/kernel/similarity-gemm-ties", test_similarity_gemm_ties);
   g_test_add_func ("/gpu/kernel/similarity-chunked", test_similarity_chunked);
   g_test_add_func ("/gpu/kernel/similarity-invalid", test_similarity_invalid);
 
