@@ -3,6 +3,7 @@
  *
  *   bench-gpu --gemm [--shape MxKxN] [--repeat N]
  *   bench-gpu --similarity [--rows N] [--dim D] [--queries 1,4,16,64] [--k K]
+ *   bench-gpu --attention [--repeat N]
  *
  * Depends only on libvulkan (at run time), GLib and libc.
  *
@@ -200,6 +201,102 @@ bench_gemm (guint repeat, const char *only)
     g_print ("(OpenBLAS not installed: libopenblas0)\n");
 }
 
+/* ---- attention -------------------------------------------------------------- */
+
+/* One attention dispatch over a packed [batch][tokens][3·heads·64] QKV with
+ * the kernel VIDMARK_GPU_ATTENTION selects (@variant: "lanes", "workgroup"
+ * or NULL for the default): best wall and CPU ms of @repeat. */
+static double
+time_attention (guint batch, guint heads, guint tokens, gboolean causal, const char *variant,
+                guint repeat, const char **kernel)
+{
+  GError *error = NULL;
+  guint hd = 64, width = heads * hd;
+  gsize nqkv = (gsize) batch * tokens * 3 * width, no = (gsize) batch * tokens * width;
+  g_autofree float *qkv = g_new (float, nqkv);
+  g_autoptr(VmGpuBuffer) bqkv = NULL, bo = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  double best = G_MAXDOUBLE;
+
+  for (gsize i = 0; i < nqkv; i++)
+    qkv[i] = next_float ();
+  bqkv = vm_gpu_buffer_new_from_data (device, qkv, nqkv * 4, &error);
+  die_on_error (error);
+  bo = vm_gpu_buffer_new (device, no * 4, &error);
+  die_on_error (error);
+  graph = vm_gpu_graph_new (device, &error);
+  die_on_error (error);
+  if (variant != NULL)
+    g_setenv ("VIDMARK_GPU_ATTENTION", variant, TRUE);
+  else
+    g_unsetenv ("VIDMARK_GPU_ATTENTION");
+  last_cpu = G_MAXDOUBLE;
+  for (guint r = 0; r < repeat + 1; r++)
+    {
+      VmGpuAttention a = {
+        .batch = batch, .heads = heads, .lq = tokens, .lk = tokens, .head_dim = hd,
+        .q = VM_GPU_VIEW (bqkv, 0), .k = VM_GPU_VIEW (bqkv, 4ull * width), .v = VM_GPU_VIEW (bqkv, 8ull * width),
+        .o = VM_GPU_VIEW (bo, 0), .q_ld = 3 * width, .k_ld = 3 * width, .v_ld = 3 * width,
+        .causal = causal,
+      };
+      gint64 t = g_get_monotonic_time ();
+      double c0 = cpu_seconds ();
+
+      if (g_strcmp0 (variant, "old") == 0)
+        {
+          static const VmGpuPipelineDesc old = { "clip_attention_cpu_d64", 2, 24, { 64, 1, 1 } };
+          struct { guint32 tokens, dim, causal, qkv_off, o_off; float scale; } push =
+            { tokens, width, causal, 0, 0, 0.125f };
+          VmGpuBinding bind[2] = { { bqkv, 0, 0, VM_GPU_ACCESS_READ }, { bo, 0, 0, VM_GPU_ACCESS_WRITE } };
+
+          *kernel = old.name;
+          vm_gpu_graph_dispatch (graph, &old, bind, 2, &push, sizeof push, (tokens + 63) / 64, heads, batch, &error);
+        }
+      else
+        {
+          *kernel = vm_gpu_attention_variant (device, &a);
+          vm_gpu_attention (graph, &a, &error);
+        }
+      die_on_error (error);
+      vm_gpu_graph_submit (graph, 600 * G_GUINT64_CONSTANT (1000000000), &error);
+      die_on_error (error);
+      if (r > 0)
+        {
+          best = MIN (best, (g_get_monotonic_time () - t) / 1e6);
+          last_cpu = MIN (last_cpu, cpu_seconds () - c0);
+        }
+    }
+  g_unsetenv ("VIDMARK_GPU_ATTENTION");
+  return best;
+}
+
+static void
+bench_attention (guint repeat)
+{
+  /* batch × heads × tokens (head dim 64): ViT-B/32 images, CLIP texts. */
+  static const struct { guint batch, heads, tokens; gboolean causal; } shapes[] = {
+    { 64, 12, 50, FALSE },
+    { 64, 8, 77, TRUE },
+    { 16, 16, 257, FALSE },
+  };
+  static const char *variants[] = { "old", "lanes" };
+
+  g_print ("Attention over packed QKV, head dim 64, best of %u, device %s\n", repeat,
+           vm_gpu_device_get_info (device)->name);
+  g_print ("%-22s %-22s %12s %12s\n", "batch x heads x L", "kernel", "ms / call", "CPU ms");
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (guint v = 0; v < G_N_ELEMENTS (variants); v++)
+      {
+        const char *kernel = NULL;
+        double t = time_attention (shapes[s].batch, shapes[s].heads, shapes[s].tokens, shapes[s].causal,
+                                   variants[v], repeat, &kernel);
+        g_autofree char *shape = g_strdup_printf ("%ux%ux%u%s", shapes[s].batch, shapes[s].heads,
+                                                  shapes[s].tokens, shapes[s].causal ? " causal" : "");
+
+        g_print ("%-22s %-22s %12.1f %12.1f\n", shape, kernel, t * 1e3, last_cpu * 1e3);
+      }
+}
+
 /* ---- similarity ------------------------------------------------------------- */
 
 static void
@@ -289,12 +386,13 @@ main (int   argc,
       char *argv[])
 {
   GError *error = NULL;
-  gboolean gemm = FALSE, similarity = FALSE;
+  gboolean gemm = FALSE, similarity = FALSE, attention = FALSE;
   int rows = 1000000, dim = 512, k = 10, repeat = 3;
   char *queries = NULL, *shape = NULL;
   GOptionEntry entries[] = {
     { "gemm", 0, 0, G_OPTION_ARG_NONE, &gemm, "GEMM GFLOP/s (and OpenBLAS)", NULL },
     { "similarity", 0, 0, G_OPTION_ARG_NONE, &similarity, "similarity GB/s", NULL },
+    { "attention", 0, 0, G_OPTION_ARG_NONE, &attention, "attention ms per call (both kernels)", NULL },
     { "rows", 0, 0, G_OPTION_ARG_INT, &rows, "database rows (1000000)", "N" },
     { "dim", 0, 0, G_OPTION_ARG_INT, &dim, "dimension (512)", "D" },
     { "queries", 0, 0, G_OPTION_ARG_STRING, &queries, "query counts (1,4,16,64)", "LIST" },
@@ -308,7 +406,7 @@ main (int   argc,
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     die_on_error (error);
-  if (!gemm && !similarity)
+  if (!gemm && !similarity && !attention)
     gemm = similarity = TRUE;
   if (rows <= 0 || dim <= 0 || k <= 0 || repeat <= 0)
     {
@@ -324,6 +422,8 @@ main (int   argc,
     }
   if (gemm)
     bench_gemm (repeat, shape);
+  if (attention)
+    bench_attention (repeat);
   if (similarity)
     bench_similarity (rows, dim, queries ? queries : "1,4,16,64", k, repeat);
   vm_gpu_device_unref (device);
