@@ -139,42 +139,40 @@ main ()
             }
         }
 
-      /* Online softmax, one rescale per block. */
+      /* Online softmax, one rescale per block: w[g][t] = weight of key
+       * j0 + t for query q0 + 8g + lane, corr[g] the rescale of its row. */
+      float corr[QG];
       [[unroll]] for (uint g = 0u; g < QG; g++)
         {
           float mb = s[g][0];
           [[unroll]] for (uint t = 1u; t < KB; t++)
             mb = max (mb, s[g][t]);
           float m_new = max (m[g], mb);
-          float corr = exp (m[g] - m_new);
+          corr[g] = exp (m[g] - m_new);
           float sum = 0.0;
           [[unroll]] for (uint t = 0u; t < KB; t++)
             {
               s[g][t] = exp (s[g][t] - m_new);
               sum += s[g][t];
             }
-          l[g] = l[g] * corr + sum;
+          l[g] = l[g] * corr[g] + sum;
           m[g] = m_new;
-          [[unroll]] for (uint i = 0u; i < 8u; i++)
-            {
-              float ci = subgroupShuffle (corr, i);
-              [[unroll]] for (uint c = 0u; c < CH; c++)
-                acc[g * 8u + i][c] *= ci;
-            }
         }
 
-      [[unroll]] for (uint t = 0u; t < KB; t++)
+      /* Output rows: each texel of acc is loaded, rescaled, given the KB
+       * keys' values and stored once per block. */
+      [[unroll]] for (uint c = 0u; c < CH; c++)
         {
-          int row = vb + int (min (j0 + t, kend - 1u) * p.v_ld);
-          vec4 v[CH];
-          [[unroll]] for (uint c = 0u; c < CH; c++)
-            v[c] = texelFetch (v_tex, row + col[c]);
+          vec4 v[KB];
+          [[unroll]] for (uint t = 0u; t < KB; t++)
+            v[t] = texelFetch (v_tex, vb + int (min (j0 + t, kend - 1u) * p.v_ld) + col[c]);
           [[unroll]] for (uint g = 0u; g < QG; g++)
             [[unroll]] for (uint i = 0u; i < 8u; i++)
               {
-                float w = subgroupShuffle (s[g][t], i);
-                [[unroll]] for (uint c = 0u; c < CH; c++)
-                  acc[g * 8u + i][c] += w * v[c];
+                vec4 a = acc[g * 8u + i][c] * subgroupShuffle (corr[g], i);
+                [[unroll]] for (uint t = 0u; t < KB; t++)
+                  a += subgroupShuffle (s[g][t], i) * v[t];
+                acc[g * 8u + i][c] = a;
               }
         }
     }

@@ -3,7 +3,7 @@
  *
  *   bench-gpu --gemm [--shape MxKxN] [--repeat N]
  *   bench-gpu --similarity [--rows N] [--dim D] [--queries 1,4,16,64] [--k K]
- *   bench-gpu --attention [--repeat N]
+ *   bench-gpu --attention [--kernels workgroup,lanes] [--repeat N]
  *
  * Depends only on libvulkan (at run time), GLib and libc.
  *
@@ -206,13 +206,15 @@ bench_gemm (guint repeat, const char *only)
 /* One attention dispatch over a packed [batch][tokens][3·heads·64] QKV with
  * the kernel VIDMARK_GPU_ATTENTION selects (@variant: "lanes", "workgroup"
  * or NULL for the default): best wall and CPU ms of @repeat. */
+static guint attention_pad;   /* floats after the 3·width of a QKV row */
+
 static double
 time_attention (guint batch, guint heads, guint tokens, gboolean causal, const char *variant,
                 guint repeat, const char **kernel)
 {
   GError *error = NULL;
-  guint hd = 64, width = heads * hd;
-  gsize nqkv = (gsize) batch * tokens * 3 * width, no = (gsize) batch * tokens * width;
+  guint hd = 64, width = heads * hd, ld = 3 * width + attention_pad;
+  gsize nqkv = (gsize) batch * tokens * ld, no = (gsize) batch * tokens * width;
   g_autofree float *qkv = g_new (float, nqkv);
   g_autoptr(VmGpuBuffer) bqkv = NULL, bo = NULL;
   g_autoptr(VmGpuGraph) graph = NULL;
@@ -236,9 +238,18 @@ time_attention (guint batch, guint heads, guint tokens, gboolean causal, const c
       VmGpuAttention a = {
         .batch = batch, .heads = heads, .lq = tokens, .lk = tokens, .head_dim = hd,
         .q = VM_GPU_VIEW (bqkv, 0), .k = VM_GPU_VIEW (bqkv, 4ull * width), .v = VM_GPU_VIEW (bqkv, 8ull * width),
-        .o = VM_GPU_VIEW (bo, 0), .q_ld = 3 * width, .k_ld = 3 * width, .v_ld = 3 * width,
+        .o = VM_GPU_VIEW (bo, 0), .q_ld = ld, .k_ld = ld, .v_ld = ld,
         .causal = causal,
       };
+      if (g_getenv ("HEADMAJOR"))
+        {
+          gsize part = (gsize) batch * tokens * width * 4;
+          a = (VmGpuAttention) {
+            .batch = batch * heads, .heads = 1, .lq = tokens, .lk = tokens, .head_dim = hd,
+            .q = VM_GPU_VIEW (bqkv, 0), .k = VM_GPU_VIEW (bqkv, part), .v = VM_GPU_VIEW (bqkv, 2 * part),
+            .o = VM_GPU_VIEW (bo, 0), .causal = causal,
+          };
+        }
       gint64 t = g_get_monotonic_time ();
       double c0 = cpu_seconds ();
 
@@ -247,6 +258,8 @@ time_attention (guint batch, guint heads, guint tokens, gboolean causal, const c
           static const VmGpuPipelineDesc old = { "clip_attention_cpu_d64", 2, 24, { 64, 1, 1 } };
           struct { guint32 tokens, dim, causal, qkv_off, o_off; float scale; } push =
             { tokens, width, causal, 0, 0, 0.125f };
+
+          g_assert (attention_pad == 0);
           VmGpuBinding bind[2] = { { bqkv, 0, 0, VM_GPU_ACCESS_READ }, { bo, 0, 0, VM_GPU_ACCESS_WRITE } };
 
           *kernel = old.name;
@@ -271,7 +284,7 @@ time_attention (guint batch, guint heads, guint tokens, gboolean causal, const c
 }
 
 static void
-bench_attention (guint repeat)
+bench_attention (const char *kernels, guint repeat)
 {
   /* batch × heads × tokens (head dim 64): ViT-B/32 images, CLIP texts. */
   static const struct { guint batch, heads, tokens; gboolean causal; } shapes[] = {
@@ -279,13 +292,13 @@ bench_attention (guint repeat)
     { 64, 8, 77, TRUE },
     { 16, 16, 257, FALSE },
   };
-  static const char *variants[] = { "old", "lanes" };
+  g_auto(GStrv) variants = g_strsplit (kernels, ",", -1);
 
   g_print ("Attention over packed QKV, head dim 64, best of %u, device %s\n", repeat,
            vm_gpu_device_get_info (device)->name);
   g_print ("%-22s %-22s %12s %12s\n", "batch x heads x L", "kernel", "ms / call", "CPU ms");
   for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
-    for (guint v = 0; v < G_N_ELEMENTS (variants); v++)
+    for (guint v = 0; variants[v] != NULL; v++)
       {
         const char *kernel = NULL;
         double t = time_attention (shapes[s].batch, shapes[s].heads, shapes[s].tokens, shapes[s].causal,
@@ -387,12 +400,14 @@ main (int   argc,
 {
   GError *error = NULL;
   gboolean gemm = FALSE, similarity = FALSE, attention = FALSE;
-  int rows = 1000000, dim = 512, k = 10, repeat = 3;
-  char *queries = NULL, *shape = NULL;
+  int rows = 1000000, dim = 512, k = 10, repeat = 3, pad = 0;
+  char *queries = NULL, *shape = NULL, *kernels = NULL;
   GOptionEntry entries[] = {
     { "gemm", 0, 0, G_OPTION_ARG_NONE, &gemm, "GEMM GFLOP/s (and OpenBLAS)", NULL },
     { "similarity", 0, 0, G_OPTION_ARG_NONE, &similarity, "similarity GB/s", NULL },
-    { "attention", 0, 0, G_OPTION_ARG_NONE, &attention, "attention ms per call (both kernels)", NULL },
+    { "attention", 0, 0, G_OPTION_ARG_NONE, &attention, "attention ms per call", NULL },
+    { "pad", 0, 0, G_OPTION_ARG_INT, &pad, "attention: floats of padding after each QKV row (0)", "N" },
+    { "kernels", 0, 0, G_OPTION_ARG_STRING, &kernels, "attention kernels (workgroup,lanes)", "LIST" },
     { "rows", 0, 0, G_OPTION_ARG_INT, &rows, "database rows (1000000)", "N" },
     { "dim", 0, 0, G_OPTION_ARG_INT, &dim, "dimension (512)", "D" },
     { "queries", 0, 0, G_OPTION_ARG_STRING, &queries, "query counts (1,4,16,64)", "LIST" },
@@ -422,12 +437,14 @@ main (int   argc,
     }
   if (gemm)
     bench_gemm (repeat, shape);
+  attention_pad = (guint) MAX (pad, 0) / 4 * 4;
   if (attention)
-    bench_attention (repeat);
+    bench_attention (kernels ? kernels : "workgroup,lanes", repeat);
   if (similarity)
     bench_similarity (rows, dim, queries ? queries : "1,4,16,64", k, repeat);
   vm_gpu_device_unref (device);
   g_free (queries);
   g_free (shape);
+  g_free (kernels);
   return 0;
 }
