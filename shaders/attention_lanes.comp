@@ -117,12 +117,16 @@ main ()
       float s[QG][KB];
 
       /* Scores of the block: lane i of s[g][t] = query q0 + 8g + i, key j0 + t. */
+      vec4 kk[KB][CH];
       [[unroll]] for (uint t = 0u; t < KB; t++)
         {
           int row = kb + int (min (j0 + t, kend - 1u) * p.k_ld);
-          vec4 k[CH];
           [[unroll]] for (uint c = 0u; c < CH; c++)
-            k[c] = texelFetch (k_tex, row + col[c]);
+            kk[t][c] = texelFetch (k_tex, row + col[c]);
+        }
+      [[unroll]] for (uint t = 0u; t < KB; t++)
+        {
+          vec4 k[CH] = kk[t];
           [[unroll]] for (uint g = 0u; g < QG; g++)
             {
               float part[8];
