@@ -58,6 +58,10 @@ typedef struct {
 static const VmGpuPipelineDesc im2col_desc = {
   "clip_im2col_f32", 2, sizeof (Im2colPush), { 64, 1, 1 }
 };
+/* Image size and patch multiples of 4: 4 columns per invocation, texel reads. */
+static const VmGpuPipelineDesc im2col_texel_desc = {
+  "clip_im2col_texel_f32", 2, sizeof (Im2colPush), { 64, 1, 1 }, 1u << 0
+};
 
 /* ---- the model ------------------------------------------------------------- */
 
@@ -610,9 +614,17 @@ patch_embed (VmClipModel  *self,
   bind[0] = (VmGpuBinding) { pixels, 0, 0, VM_GPU_ACCESS_READ };
   bind[1] = (VmGpuBinding) { rows, 0, 0, VM_GPU_ACCESS_WRITE };
   g.a = VM_GPU_VIEW (rows, 0);
-  return vm_gpu_graph_dispatch (graph, &im2col_desc, bind, 2, &push, sizeof push, (cols + 63) / 64, side * side, n,
-                                error) &&
-         vm_gpu_gemm (graph, &g, error);
+  if (c->image_size % 4 == 0 && c->patch_size % 4 == 0)
+    {
+      bind[0].texel_format = VM_GPU_TEXEL_RGBA32F;
+      if (!vm_gpu_graph_dispatch (graph, &im2col_texel_desc, bind, 2, &push, sizeof push, (cols / 4 + 63) / 64,
+                                  side * side, n, error))
+        return FALSE;
+    }
+  else if (!vm_gpu_graph_dispatch (graph, &im2col_desc, bind, 2, &push, sizeof push, (cols + 63) / 64, side * side,
+                                   n, error))
+    return FALSE;
+  return vm_gpu_gemm (graph, &g, error);
 }
 
 /* Self-attention over the packed QKV of @n sequences into @o (on CPU
