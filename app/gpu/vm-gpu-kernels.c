@@ -534,7 +534,7 @@ vm_gpu_l2_normalize (VmGpuGraph  *graph,
 
 /* attention_lanes (CPU drivers): one variant per head size; query rows per
  * workgroup = 8 · QG · WG / 8, matching the -D arguments in shaders/meson.build. */
-#define ATTENTION_LANES_ROWS (1u * 8u)
+#define ATTENTION_LANES_ROWS 8u
 static const guint attention_lanes_dims[] = { 16, 32, 64, 80 };
 static const VmGpuPipelineDesc attention_lanes_descs[] = {
   { "attention_lanes_d16", 4, sizeof (AttentionPush), { 8, 1, 1 }, 0x7 },

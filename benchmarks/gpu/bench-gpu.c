@@ -206,14 +206,12 @@ bench_gemm (guint repeat, const char *only)
 /* One attention dispatch over a packed [batch][tokens][3·heads·64] QKV with
  * the kernel VIDMARK_GPU_ATTENTION selects (@variant: "lanes", "workgroup"
  * or NULL for the default): best wall and CPU ms of @repeat. */
-static guint attention_pad;   /* floats after the 3·width of a QKV row */
-
 static double
 time_attention (guint batch, guint heads, guint tokens, gboolean causal, const char *variant,
                 guint repeat, const char **kernel)
 {
   GError *error = NULL;
-  guint hd = 64, width = heads * hd, ld = 3 * width + attention_pad;
+  guint hd = 64, width = heads * hd, ld = 3 * width;
   gsize nqkv = (gsize) batch * tokens * ld, no = (gsize) batch * tokens * width;
   g_autofree float *qkv = g_new (float, nqkv);
   g_autoptr(VmGpuBuffer) bqkv = NULL, bo = NULL;
@@ -241,35 +239,11 @@ time_attention (guint batch, guint heads, guint tokens, gboolean causal, const c
         .o = VM_GPU_VIEW (bo, 0), .q_ld = ld, .k_ld = ld, .v_ld = ld,
         .causal = causal,
       };
-      if (g_getenv ("HEADMAJOR"))
-        {
-          gsize part = (gsize) batch * tokens * width * 4;
-          a = (VmGpuAttention) {
-            .batch = batch * heads, .heads = 1, .lq = tokens, .lk = tokens, .head_dim = hd,
-            .q = VM_GPU_VIEW (bqkv, 0), .k = VM_GPU_VIEW (bqkv, part), .v = VM_GPU_VIEW (bqkv, 2 * part),
-            .o = VM_GPU_VIEW (bo, 0), .causal = causal,
-          };
-        }
       gint64 t = g_get_monotonic_time ();
       double c0 = cpu_seconds ();
 
-      if (g_strcmp0 (variant, "old") == 0)
-        {
-          static const VmGpuPipelineDesc old = { "clip_attention_cpu_d64", 2, 24, { 64, 1, 1 } };
-          struct { guint32 tokens, dim, causal, qkv_off, o_off; float scale; } push =
-            { tokens, width, causal, 0, 0, 0.125f };
-
-          g_assert (attention_pad == 0);
-          VmGpuBinding bind[2] = { { bqkv, 0, 0, VM_GPU_ACCESS_READ }, { bo, 0, 0, VM_GPU_ACCESS_WRITE } };
-
-          *kernel = old.name;
-          vm_gpu_graph_dispatch (graph, &old, bind, 2, &push, sizeof push, (tokens + 63) / 64, heads, batch, &error);
-        }
-      else
-        {
-          *kernel = vm_gpu_attention_variant (device, &a);
-          vm_gpu_attention (graph, &a, &error);
-        }
+      *kernel = vm_gpu_attention_variant (device, &a);
+      vm_gpu_attention (graph, &a, &error);
       die_on_error (error);
       vm_gpu_graph_submit (graph, 600 * G_GUINT64_CONSTANT (1000000000), &error);
       die_on_error (error);
@@ -286,7 +260,8 @@ time_attention (guint batch, guint heads, guint tokens, gboolean causal, const c
 static void
 bench_attention (const char *kernels, guint repeat)
 {
-  /* batch × heads × tokens (head dim 64): ViT-B/32 images, CLIP texts. */
+  /* batch × heads × tokens (head dim 64): ViT-B/32 images, CLIP texts (causal),
+   * ViT-L/14 images at 224. */
   static const struct { guint batch, heads, tokens; gboolean causal; } shapes[] = {
     { 64, 12, 50, FALSE },
     { 64, 8, 77, TRUE },
@@ -400,13 +375,12 @@ main (int   argc,
 {
   GError *error = NULL;
   gboolean gemm = FALSE, similarity = FALSE, attention = FALSE;
-  int rows = 1000000, dim = 512, k = 10, repeat = 3, pad = 0;
+  int rows = 1000000, dim = 512, k = 10, repeat = 3;
   char *queries = NULL, *shape = NULL, *kernels = NULL;
   GOptionEntry entries[] = {
     { "gemm", 0, 0, G_OPTION_ARG_NONE, &gemm, "GEMM GFLOP/s (and OpenBLAS)", NULL },
     { "similarity", 0, 0, G_OPTION_ARG_NONE, &similarity, "similarity GB/s", NULL },
     { "attention", 0, 0, G_OPTION_ARG_NONE, &attention, "attention ms per call", NULL },
-    { "pad", 0, 0, G_OPTION_ARG_INT, &pad, "attention: floats of padding after each QKV row (0)", "N" },
     { "kernels", 0, 0, G_OPTION_ARG_STRING, &kernels, "attention kernels (workgroup,lanes)", "LIST" },
     { "rows", 0, 0, G_OPTION_ARG_INT, &rows, "database rows (1000000)", "N" },
     { "dim", 0, 0, G_OPTION_ARG_INT, &dim, "dimension (512)", "D" },
@@ -437,7 +411,6 @@ main (int   argc,
     }
   if (gemm)
     bench_gemm (repeat, shape);
-  attention_pad = (guint) MAX (pad, 0) / 4 * 4;
   if (attention)
     bench_attention (kernels ? kernels : "workgroup,lanes", repeat);
   if (similarity)
