@@ -120,6 +120,7 @@ DESC (l2norm_desc, "l2norm_f32", 2, RowPush, 256, 1)
 DESC (attention_desc, "attention_f32", 4, AttentionPush, 64, 1)
 DESC (resize_h_desc, "resize_h", 4, ResizeHPush, 64, 4)
 DESC (resize_v_desc, "resize_v", 4, ResizeVPush, 64, 4)
+static const VmGpuPipelineDesc resize_v_texel_desc = { "resize_v_texel", 4, sizeof (ResizeVPush), { 64, 1, 1 }, 1u << 0 };
 DESC (patch_f32_desc, "patch_embed_f32", 3, PatchPush, 64, 1)
 DESC (patch_f16_desc, "patch_embed_f16", 3, PatchPush, 64, 1)
 DESC (class_pos_f32_desc, "class_pos_f32", 4, ClassPosPush, 64, 1)
@@ -758,6 +759,17 @@ upload_scratch (VmGpuGraph  *graph,
   return buffer;
 }
 
+/* resize_v_texel on CPU devices; $VIDMARK_GPU_RESIZE=texel|storage overrides. */
+static gboolean
+prefer_texel_resize (VmGpuDevice *device)
+{
+  const char *env = g_getenv ("VIDMARK_GPU_RESIZE");
+
+  if (g_strcmp0 (env, "storage") == 0)
+    return FALSE;
+  return g_strcmp0 (env, "texel") == 0 || device->info->type == VM_GPU_DEVICE_TYPE_CPU;
+}
+
 gboolean
 vm_gpu_preprocess_clip (VmGpuGraph             *graph,
                         const VmGpuPreprocess  *pre,
@@ -813,7 +825,8 @@ vm_gpu_preprocess_clip (VmGpuGraph             *graph,
   hc_buf = hb_buf ? upload_scratch (graph, hc, error) : NULL;
   vb_buf = hc_buf ? upload_scratch (graph, vb, error) : NULL;
   vc_buf = vb_buf ? upload_scratch (graph, vc, error) : NULL;
-  mid = vc_buf ? vm_gpu_graph_scratch (graph, (guint64) pre->n_frames * mid_rows * pre->crop * 3 * 4, error) : NULL;
+  /* One uint per pixel (r | g << 8 | b << 16) between the passes. */
+  mid = vc_buf ? vm_gpu_graph_scratch (graph, (guint64) pre->n_frames * mid_rows * pre->crop * 4, error) : NULL;
   if (mid == NULL)
     return FALSE;
 
@@ -856,6 +869,13 @@ vm_gpu_preprocess_clip (VmGpuGraph             *graph,
   if (!bind_view (graph, pre->out, 4ull * pre->n_frames * 3 * pre->crop * pre->crop, 4, VM_GPU_ACCESS_WRITE,
                   &bind[3], &vpush.out_off, op, error))
     return FALSE;
+  /* CPU drivers: 4 pixels per invocation through a texel buffer. */
+  if (prefer_texel_resize (vm_gpu_graph_get_device (graph)) && pre->crop % 4 == 0 && vpush.out_off % 4 == 0)
+    {
+      bind[0].texel_format = VM_GPU_TEXEL_RGBA32UI;
+      return vm_gpu_graph_dispatch (graph, &resize_v_texel_desc, bind, 4, &vpush, sizeof vpush,
+                                    div_up (pre->crop / 4, 64), pre->crop, pre->n_frames, error);
+    }
   return vm_gpu_graph_dispatch (graph, &resize_v_desc, bind, 4, &vpush, sizeof vpush,
                                 div_up (pre->crop, 64), div_up (pre->crop, 4), pre->n_frames, error);
 }

@@ -4,6 +4,7 @@
  *   bench-gpu --gemm [--shape MxKxN] [--repeat N]
  *   bench-gpu --similarity [--rows N] [--dim D] [--queries 1,4,16,64] [--k K]
  *   bench-gpu --attention [--kernels workgroup,lanes] [--repeat N]
+ *   bench-gpu --preprocess [--repeat N]
  *
  * Depends only on libvulkan (at run time), GLib and libc.
  *
@@ -285,6 +286,52 @@ bench_attention (const char *kernels, guint repeat)
       }
 }
 
+/* ---- CLIP preprocessing ------------------------------------------------------- */
+
+/* 64 RGB8 frames of 320×240 → 224×224 CHW floats (resize_h + resize_v). */
+static void
+bench_preprocess (guint repeat)
+{
+  GError *error = NULL;
+  const guint n = 64, w = 320, h = 240;
+  gsize bytes = (gsize) n * w * h * 3;
+  g_autofree guint8 *frames = g_malloc (bytes);
+  g_autoptr(VmGpuBuffer) bf = NULL, bo = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  double best = G_MAXDOUBLE, best_cpu = G_MAXDOUBLE;
+
+  for (gsize i = 0; i < bytes; i++)
+    frames[i] = (guint8) (next_float () * 127 + 128);
+  bf = vm_gpu_buffer_new_from_data (device, frames, bytes, &error);
+  die_on_error (error);
+  bo = vm_gpu_buffer_new (device, 4ull * n * 3 * 224 * 224, &error);
+  die_on_error (error);
+  graph = vm_gpu_graph_new (device, &error);
+  die_on_error (error);
+  for (guint r = 0; r < repeat + 1; r++)
+    {
+      VmGpuPreprocess pre = {
+        .n_frames = n, .width = w, .height = h, .frames = VM_GPU_VIEW (bf, 0),
+        .resize = 224, .crop = 224, .mean = { 0.5f, 0.5f, 0.5f }, .std = { 0.25f, 0.25f, 0.25f },
+        .out = VM_GPU_VIEW (bo, 0),
+      };
+      gint64 t = g_get_monotonic_time ();
+      double c0 = cpu_seconds ();
+
+      vm_gpu_preprocess_clip (graph, &pre, &error);
+      die_on_error (error);
+      vm_gpu_graph_submit (graph, 600 * G_GUINT64_CONSTANT (1000000000), &error);
+      die_on_error (error);
+      if (r > 0)
+        {
+          best = MIN (best, (g_get_monotonic_time () - t) / 1e6);
+          best_cpu = MIN (best_cpu, cpu_seconds () - c0);
+        }
+    }
+  g_print ("CLIP preprocessing, %u frames %ux%u -> 224x224, best of %u: %.1f ms, CPU %.1f ms\n", n, w, h,
+           repeat, best * 1e3, best_cpu * 1e3);
+}
+
 /* ---- similarity ------------------------------------------------------------- */
 
 static void
@@ -374,13 +421,14 @@ main (int   argc,
       char *argv[])
 {
   GError *error = NULL;
-  gboolean gemm = FALSE, similarity = FALSE, attention = FALSE;
+  gboolean gemm = FALSE, similarity = FALSE, attention = FALSE, preprocess = FALSE;
   int rows = 1000000, dim = 512, k = 10, repeat = 3;
   char *queries = NULL, *shape = NULL, *kernels = NULL;
   GOptionEntry entries[] = {
     { "gemm", 0, 0, G_OPTION_ARG_NONE, &gemm, "GEMM GFLOP/s (and OpenBLAS)", NULL },
     { "similarity", 0, 0, G_OPTION_ARG_NONE, &similarity, "similarity GB/s", NULL },
     { "attention", 0, 0, G_OPTION_ARG_NONE, &attention, "attention ms per call", NULL },
+    { "preprocess", 0, 0, G_OPTION_ARG_NONE, &preprocess, "CLIP preprocessing ms per batch of 64 frames", NULL },
     { "kernels", 0, 0, G_OPTION_ARG_STRING, &kernels, "attention kernels (workgroup,lanes)", "LIST" },
     { "rows", 0, 0, G_OPTION_ARG_INT, &rows, "database rows (1000000)", "N" },
     { "dim", 0, 0, G_OPTION_ARG_INT, &dim, "dimension (512)", "D" },
@@ -395,7 +443,7 @@ main (int   argc,
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     die_on_error (error);
-  if (!gemm && !similarity && !attention)
+  if (!gemm && !similarity && !attention && !preprocess)
     gemm = similarity = TRUE;
   if (rows <= 0 || dim <= 0 || k <= 0 || repeat <= 0)
     {
@@ -411,6 +459,8 @@ main (int   argc,
     }
   if (gemm)
     bench_gemm (repeat, shape);
+  if (preprocess)
+    bench_preprocess (repeat);
   if (attention)
     bench_attention (kernels ? kernels : "workgroup,lanes", repeat);
   if (similarity)

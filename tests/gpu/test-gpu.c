@@ -1690,6 +1690,26 @@ test_preprocess (void)
   assert_no_validation_messages ();
 }
 
+/* Both vertical passes: resize_v_texel (CPU drivers; crop a multiple of 4)
+ * and resize_v, including a crop that is not a multiple of 4. */
+static void
+test_preprocess_variants (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (16);
+  static const char *variants[] = { "texel", "storage" };
+
+  REQUIRE_DEVICE ();
+  for (guint v = 0; v < G_N_ELEMENTS (variants); v++)
+    {
+      g_assert_true (g_setenv ("VIDMARK_GPU_RESIZE", variants[v], TRUE));
+      run_preprocess_case (rand, 320, 240, 224, 224, 2, 0);  /* the benchmark's frames */
+      run_preprocess_case (rand, 97, 61, 44, 36, 3, 3);      /* odd sizes, padded rows */
+      run_preprocess_case (rand, 50, 70, 30, 30, 1, 1);      /* crop not a multiple of 4 */
+    }
+  g_unsetenv ("VIDMARK_GPU_RESIZE");
+  assert_no_validation_messages ();
+}
+
 /* ---- embeddings and gathers --------------------------------------------------------- */
 
 static void
@@ -1874,6 +1894,7 @@ main (int   argc,
   g_test_add_func ("/gpu/kernel/attention", test_attention);
   g_test_add_func ("/gpu/kernel/attention-lanes", test_attention_lanes);
   g_test_add_func ("/gpu/kernel/preprocess", test_preprocess);
+  g_test_add_func ("/gpu/kernel/preprocess-variants", test_preprocess_variants);
   g_test_add_func ("/gpu/kernel/patch-class-pos", test_patch_class_pos);
   g_test_add_func ("/gpu/kernel/gather", test_gather);
   g_test_add_func ("/gpu/kernel/gemv", test_gemv);
