@@ -1,6 +1,8 @@
 // resize_h.comp — horizontal pass of the CLIP preprocessing: RGB8 frames
-// (packed bytes) → 8-bit samples [frame][row][out column][3] for the
-// columns of the centre crop only.
+// (packed bytes) → pixels [frame][row][out column] for the columns of the
+// centre crop only, one uint each (r | g << 8 | b << 16: one store per pixel,
+// and one load per tap in resize_v; on llvmpipe every storage-buffer access
+// with a per-lane address is a loop over the lanes).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -21,9 +23,13 @@ layout (push_constant) uniform Push {
   uint n_frames;
 } p;
 
-uint byte_at (uint i)
+/* Bytes i, i + 1 and i + 2 in the low 24 bits: two word loads, not three. */
+uint rgb_at (uint i)
 {
-  return (px[i >> 2] >> ((i & 3u) * 8u)) & 0xffu;
+  uint w0 = px[i >> 2];
+  uint w1 = px[(i + 2u) >> 2];
+  uint sh = (i & 3u) * 8u;
+  return sh == 0u ? w0 : (w0 >> sh) | (w1 << (32u - sh));
 }
 
 void main ()
@@ -41,13 +47,10 @@ void main ()
   for (int t = 0; t < bd.y; t++)
     {
       int w = coefs[x * p.ksize + uint (t)];
-      uint pi = base + uint (bd.x + t) * 3u;
-      s0 += int (byte_at (pi)) * w;
-      s1 += int (byte_at (pi + 1u)) * w;
-      s2 += int (byte_at (pi + 2u)) * w;
+      uint v = rgb_at (base + uint (bd.x + t) * 3u);
+      s0 += int (v & 0xffu) * w;
+      s1 += int ((v >> 8) & 0xffu) * w;
+      s2 += int ((v >> 16) & 0xffu) * w;
     }
-  uint o = ((f * p.height + y) * p.out_w + x) * 3u;
-  mid[o] = vm_clip8 (s0);
-  mid[o + 1u] = vm_clip8 (s1);
-  mid[o + 2u] = vm_clip8 (s2);
+  mid[(f * p.height + y) * p.out_w + x] = vm_clip8 (s0) | (vm_clip8 (s1) << 8) | (vm_clip8 (s2) << 16);
 }

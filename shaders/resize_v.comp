@@ -1,5 +1,6 @@
-// resize_v.comp — vertical pass of the CLIP preprocessing, then /255 and
-// (v - mean) / std, written as CHW float [frame][3][out_h][out_w].
+// resize_v.comp — vertical pass of the CLIP preprocessing (over resize_h's
+// packed pixels), then /255 and (v - mean) / std, written as CHW float
+// [frame][3][out_h][out_w].
 // SPDX-License-Identifier: GPL-3.0-or-later
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -33,10 +34,10 @@ void main ()
   for (int t = 0; t < bd.y; t++)
     {
       int w = coefs[y * p.ksize + uint (t)];
-      uint mi = ((f * p.in_h + uint (bd.x + t)) * p.out_w + x) * 3u;
-      s0 += int (mid[mi]) * w;
-      s1 += int (mid[mi + 1u]) * w;
-      s2 += int (mid[mi + 2u]) * w;
+      uint m = mid[(f * p.in_h + uint (bd.x + t)) * p.out_w + x];
+      s0 += int (m & 0xffu) * w;
+      s1 += int ((m >> 8) & 0xffu) * w;
+      s2 += int (m >> 16) * w;
     }
   uint plane = p.out_w * p.out_h;
   uint o = p.out_off + f * 3u * plane + y * p.out_w + x;

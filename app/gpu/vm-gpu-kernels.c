@@ -127,6 +127,7 @@ DESC (l2norm_desc, "l2norm_f32", 2, RowPush, 256, 1)
 DESC (attention_desc, "attention_f32", 4, AttentionPush, 64, 1)
 DESC (resize_h_desc, "resize_h", 4, ResizeHPush, 64, 4)
 DESC (resize_v_desc, "resize_v", 4, ResizeVPush, 64, 4)
+static const VmGpuPipelineDesc resize_v_texel_desc = { "resize_v_texel", 4, sizeof (ResizeVPush), { 64, 1, 1 }, 1u << 0 };
 DESC (patch_f32_desc, "patch_embed_f32", 3, PatchPush, 64, 1)
 DESC (patch_f16_desc, "patch_embed_f16", 3, PatchPush, 64, 1)
 DESC (class_pos_f32_desc, "class_pos_f32", 4, ClassPosPush, 64, 1)
@@ -570,11 +571,60 @@ vm_gpu_l2_normalize (VmGpuGraph  *graph,
 
 /* ---- attention ------------------------------------------------------------------ */
 
+/* attention_lanes (CPU drivers): one variant per head size; query rows per
+ * workgroup = 8 · QG · WG / 8, matching the -D arguments in shaders/meson.build. */
+#define ATTENTION_LANES_ROWS 8u
+static const guint attention_lanes_dims[] = { 16, 32, 64, 80 };
+static const VmGpuPipelineDesc attention_lanes_descs[] = {
+  { "attention_lanes_d16", 4, sizeof (AttentionPush), { 8, 1, 1 }, 0x7 },
+  { "attention_lanes_d32", 4, sizeof (AttentionPush), { 8, 1, 1 }, 0x7 },
+  { "attention_lanes_d64", 4, sizeof (AttentionPush), { 8, 1, 1 }, 0x7 },
+  { "attention_lanes_d80", 4, sizeof (AttentionPush), { 8, 1, 1 }, 0x7 },
+};
+
+/* The lanes kernel for @a, or NULL: CPU devices (or
+ * VIDMARK_GPU_ATTENTION=lanes) with 8-lane subgroups and shuffles, a head
+ * size it was built for, 16-byte aligned views and row strides. */
+static const VmGpuPipelineDesc *
+attention_lanes_desc (VmGpuDevice           *device,
+                      const VmGpuAttention  *a)
+{
+  const char *env = g_getenv ("VIDMARK_GPU_ATTENTION");
+  guint width = a->heads * a->head_dim;
+
+  if (g_strcmp0 (env, "workgroup") == 0)
+    return NULL;
+  if (g_strcmp0 (env, "lanes") != 0 && device->info->type != VM_GPU_DEVICE_TYPE_CPU)
+    return NULL;
+  if (device->info->subgroup_size != 8 ||
+      (device->info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) == 0)
+    return NULL;
+  if ((a->q_ld ? a->q_ld : width) % 4 != 0 || (a->k_ld ? a->k_ld : width) % 4 != 0 ||
+      (a->v_ld ? a->v_ld : width) % 4 != 0 || (a->o_ld ? a->o_ld : width) % 4 != 0 ||
+      a->q.offset % 16 != 0 || a->k.offset % 16 != 0 || a->v.offset % 16 != 0 || a->o.offset % 16 != 0)
+    return NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (attention_lanes_dims); i++)
+    if (attention_lanes_dims[i] == a->head_dim)
+      return &attention_lanes_descs[i];
+  return NULL;
+}
+
+const char *
+vm_gpu_attention_variant (VmGpuDevice           *device,
+                          const VmGpuAttention  *attn)
+{
+  const VmGpuPipelineDesc *desc = attention_lanes_desc (device, attn);
+
+  return desc != NULL ? desc->name : attention_desc.name;
+}
+
 gboolean
 vm_gpu_attention (VmGpuGraph            *graph,
                   const VmGpuAttention  *a,
                   GError               **error)
 {
+  VmGpuDevice *device = vm_gpu_graph_get_device (graph);
+  const VmGpuPipelineDesc *lanes = attention_lanes_desc (device, a);
   const char *op = "attention";
   guint width = a->heads * a->head_dim;
   guint q_ld = a->q_ld ? a->q_ld : width;
@@ -607,6 +657,33 @@ vm_gpu_attention (VmGpuGraph            *graph,
   push.scale = a->scale != 0.0f ? a->scale : 1.0f / sqrtf ((float) a->head_dim);
 
 #define SPAN(l, ld) (4 * ((guint64) batch * (l) * (ld) - (ld) + width))
+  if (lanes != NULL)
+    {
+      guint64 talign = MAX (device->limits.minTexelBufferOffsetAlignment,
+                            device->limits.minStorageBufferOffsetAlignment);
+
+      /* Offsets, strides in texels. */
+      push.q_ld /= 4;
+      push.k_ld /= 4;
+      push.v_ld /= 4;
+      push.o_ld /= 4;
+      push.q_bstride /= 4;
+      push.k_bstride /= 4;
+      push.v_bstride /= 4;
+      push.o_bstride /= 4;
+      if (!bind_view_aligned (graph, a->q, SPAN (a->lq, q_ld), 16, talign, VM_GPU_ACCESS_READ,
+                              &bind[0], &push.q_off, op, error) ||
+          !bind_view_aligned (graph, a->k, SPAN (a->lk, k_ld), 16, talign, VM_GPU_ACCESS_READ,
+                              &bind[1], &push.k_off, op, error) ||
+          !bind_view_aligned (graph, a->v, SPAN (a->lk, v_ld), 16, talign, VM_GPU_ACCESS_READ,
+                              &bind[2], &push.v_off, op, error) ||
+          !bind_view_aligned (graph, a->o, SPAN (a->lq, o_ld), 16, device->limits.minStorageBufferOffsetAlignment,
+                              VM_GPU_ACCESS_WRITE, &bind[3], &push.o_off, op, error))
+        return FALSE;
+      bind[0].texel_format = bind[1].texel_format = bind[2].texel_format = VM_GPU_TEXEL_RGBA32F;
+      return vm_gpu_graph_dispatch (graph, lanes, bind, 4, &push, sizeof push,
+                                    div_up (a->lq, ATTENTION_LANES_ROWS), a->heads, batch, error);
+    }
   if (!bind_view (graph, a->q, SPAN (a->lq, q_ld), 4, VM_GPU_ACCESS_READ, &bind[0], &push.q_off, op, error) ||
       !bind_view (graph, a->k, SPAN (a->lk, k_ld), 4, VM_GPU_ACCESS_READ, &bind[1], &push.k_off, op, error) ||
       !bind_view (graph, a->v, SPAN (a->lk, v_ld), 4, VM_GPU_ACCESS_READ, &bind[2], &push.v_off, op, error) ||
@@ -720,6 +797,17 @@ upload_scratch (VmGpuGraph  *graph,
   return buffer;
 }
 
+/* resize_v_texel on CPU devices; $VIDMARK_GPU_RESIZE=texel|storage overrides. */
+static gboolean
+prefer_texel_resize (VmGpuDevice *device)
+{
+  const char *env = g_getenv ("VIDMARK_GPU_RESIZE");
+
+  if (g_strcmp0 (env, "storage") == 0)
+    return FALSE;
+  return g_strcmp0 (env, "texel") == 0 || device->info->type == VM_GPU_DEVICE_TYPE_CPU;
+}
+
 gboolean
 vm_gpu_preprocess_clip (VmGpuGraph             *graph,
                         const VmGpuPreprocess  *pre,
@@ -775,7 +863,8 @@ vm_gpu_preprocess_clip (VmGpuGraph             *graph,
   hc_buf = hb_buf ? upload_scratch (graph, hc, error) : NULL;
   vb_buf = hc_buf ? upload_scratch (graph, vb, error) : NULL;
   vc_buf = vb_buf ? upload_scratch (graph, vc, error) : NULL;
-  mid = vc_buf ? vm_gpu_graph_scratch (graph, (guint64) pre->n_frames * mid_rows * pre->crop * 3 * 4, error) : NULL;
+  /* One uint per pixel (r | g << 8 | b << 16) between the passes. */
+  mid = vc_buf ? vm_gpu_graph_scratch (graph, (guint64) pre->n_frames * mid_rows * pre->crop * 4, error) : NULL;
   if (mid == NULL)
     return FALSE;
 
@@ -818,6 +907,13 @@ vm_gpu_preprocess_clip (VmGpuGraph             *graph,
   if (!bind_view (graph, pre->out, 4ull * pre->n_frames * 3 * pre->crop * pre->crop, 4, VM_GPU_ACCESS_WRITE,
                   &bind[3], &vpush.out_off, op, error))
     return FALSE;
+  /* CPU drivers: 4 pixels per invocation through a texel buffer. */
+  if (prefer_texel_resize (vm_gpu_graph_get_device (graph)) && pre->crop % 4 == 0 && vpush.out_off % 4 == 0)
+    {
+      bind[0].texel_format = VM_GPU_TEXEL_RGBA32UI;
+      return vm_gpu_graph_dispatch (graph, &resize_v_texel_desc, bind, 4, &vpush, sizeof vpush,
+                                    div_up (pre->crop / 4, 64), pre->crop, pre->n_frames, error);
+    }
   return vm_gpu_graph_dispatch (graph, &resize_v_desc, bind, 4, &vpush, sizeof vpush,
                                 div_up (pre->crop, 64), div_up (pre->crop, 4), pre->n_frames, error);
 }

@@ -109,6 +109,12 @@ typedef struct {
 gboolean vm_gpu_attention (VmGpuGraph            *graph,
                            const VmGpuAttention  *attn,
                            GError               **error);
+/* The kernel vm_gpu_attention() records for @attn on @device:
+ * "attention_lanes_d{16,32,64,80}" on CPU drivers with 8-lane subgroups
+ * (16-byte aligned views and strides), else "attention_f32".
+ * $VIDMARK_GPU_ATTENTION=lanes|workgroup overrides the device type. */
+const char *vm_gpu_attention_variant (VmGpuDevice           *device,
+                                      const VmGpuAttention  *attn);
 
 /* CLIP image preprocessing of RGB8 frames (all the same size): bicubic
  * (PIL, a = -0.5, antialiased) resize of the short side to @resize, centre

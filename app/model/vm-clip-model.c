@@ -49,7 +49,7 @@ static const VmGpuPipelineDesc token_embed_f16_desc = {
   "clip_token_embed_f16", 4, sizeof (TokenEmbedPush), { 64, 1, 1 }
 };
 
-/* ---- kernels for CPU Vulkan drivers (shaders/clip-im2col.comp, clip-attention-cpu.comp) */
+/* ---- kernels for CPU Vulkan drivers (shaders/clip-im2col.comp) -------------------- */
 
 typedef struct {
   guint32 size, patch, side, cols;
@@ -58,21 +58,10 @@ typedef struct {
 static const VmGpuPipelineDesc im2col_desc = {
   "clip_im2col_f32", 2, sizeof (Im2colPush), { 64, 1, 1 }
 };
-
-typedef struct {
-  guint32 tokens, dim, causal, qkv_off;
-  guint32 o_off;
-  float   scale;
-} AttentionCpuPush;
-
-/* One variant per head size (the query and output live in registers). */
-static const VmGpuPipelineDesc attention_cpu_descs[] = {
-  { "clip_attention_cpu_d16", 2, sizeof (AttentionCpuPush), { 64, 1, 1 } },
-  { "clip_attention_cpu_d32", 2, sizeof (AttentionCpuPush), { 64, 1, 1 } },
-  { "clip_attention_cpu_d64", 2, sizeof (AttentionCpuPush), { 64, 1, 1 } },
-  { "clip_attention_cpu_d80", 2, sizeof (AttentionCpuPush), { 64, 1, 1 } },
+/* Image size and patch multiples of 4: 4 columns per invocation, texel reads. */
+static const VmGpuPipelineDesc im2col_texel_desc = {
+  "clip_im2col_texel_f32", 2, sizeof (Im2colPush), { 64, 1, 1 }, 1u << 0
 };
-static const guint attention_cpu_head_dims[] = { 16, 32, 64, 80 };
 
 /* ---- the model ------------------------------------------------------------- */
 
@@ -625,16 +614,23 @@ patch_embed (VmClipModel  *self,
   bind[0] = (VmGpuBinding) { pixels, 0, 0, VM_GPU_ACCESS_READ };
   bind[1] = (VmGpuBinding) { rows, 0, 0, VM_GPU_ACCESS_WRITE };
   g.a = VM_GPU_VIEW (rows, 0);
-  return vm_gpu_graph_dispatch (graph, &im2col_desc, bind, 2, &push, sizeof push, (cols + 63) / 64, side * side, n,
-                                error) &&
-         vm_gpu_gemm (graph, &g, error);
+  if (c->image_size % 4 == 0 && c->patch_size % 4 == 0)
+    {
+      bind[0].texel_format = VM_GPU_TEXEL_RGBA32F;
+      if (!vm_gpu_graph_dispatch (graph, &im2col_texel_desc, bind, 2, &push, sizeof push, (cols / 4 + 63) / 64,
+                                  side * side, n, error))
+        return FALSE;
+    }
+  else if (!vm_gpu_graph_dispatch (graph, &im2col_desc, bind, 2, &push, sizeof push, (cols + 63) / 64, side * side,
+                                   n, error))
+    return FALSE;
+  return vm_gpu_gemm (graph, &g, error);
 }
 
-/* Self-attention over the packed QKV of @n sequences into @o: the engine's
- * kernel, or on CPU drivers one for the common head sizes. */
+/* Self-attention over the packed QKV of @n sequences into @o (on CPU
+ * drivers the gpu layer picks its kernel for them, attention_lanes). */
 static gboolean
-attention (VmClipModel  *self,
-           VmGpuGraph   *graph,
+attention (VmGpuGraph   *graph,
            const Tower  *t,
            guint         n,
            guint         tokens,
@@ -644,7 +640,6 @@ attention (VmClipModel  *self,
            GError      **error)
 {
   guint d = t->dim, hd = d / t->heads;
-  const VmGpuPipelineDesc *desc = NULL;
   VmGpuAttention att = {
     .batch = n, .heads = t->heads, .lq = tokens, .lk = tokens, .head_dim = hd,
     .q = VM_GPU_VIEW (qkv, 0), .k = VM_GPU_VIEW (qkv, 4ull * d), .v = VM_GPU_VIEW (qkv, 8ull * d),
@@ -652,18 +647,8 @@ attention (VmClipModel  *self,
     .q_ld = 3 * d, .k_ld = 3 * d, .v_ld = 3 * d,
     .causal = causal,
   };
-  AttentionCpuPush push = { tokens, d, causal ? 1 : 0, 0, 0, 1.0f / sqrtf ((float) hd) };
-  VmGpuBinding bind[2];
 
-  for (guint i = 0; i < G_N_ELEMENTS (attention_cpu_head_dims); i++)
-    if (attention_cpu_head_dims[i] == hd)
-      desc = &attention_cpu_descs[i];
-  if (!self->cpu_kernels || desc == NULL || d % 4 != 0 || !fits (self, qkv) || !fits (self, o))
-    return vm_gpu_attention (graph, &att, error);
-
-  bind[0] = (VmGpuBinding) { qkv, 0, 0, VM_GPU_ACCESS_READ };
-  bind[1] = (VmGpuBinding) { o, 0, 0, VM_GPU_ACCESS_WRITE };
-  return vm_gpu_graph_dispatch (graph, desc, bind, 2, &push, sizeof push, (tokens + 63) / 64, t->heads, n, error);
+  return vm_gpu_attention (graph, &att, error);
 }
 
 /* Activations of one submission: rows = sequences × tokens. */
@@ -836,7 +821,7 @@ record_blocks (VmClipModel    *self,
       if (!vm_gpu_layernorm (graph, rows, d, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (w, L->ln1_g),
                              VM_GPU_VIEW (w, L->ln1_b), dtype, t->eps, VM_GPU_VIEW (a->h, 0), error) ||
           !vm_gpu_gemm (graph, &qkv, error) ||
-          !attention (self, graph, t, n, tokens, causal, a->qkv, a->attn, error))
+          !attention (graph, t, n, tokens, causal, a->qkv, a->attn, error))
         return FALSE;
       if (l + 1 == t->n_layers)
         return record_pooled_tail (graph, dtype, t, L, rows, pool, n_pool, a, pooled, error);

@@ -5,6 +5,8 @@
  *   bench-gpu --similarity [--rows N] [--dim D] [--queries 1,4,16,64] [--k K]
  *             [--kernels default,gemm,...]   (values of VIDMARK_GPU_SIMILARITY,
  *                                             run one after the other per count)
+ *   bench-gpu --attention [--kernels workgroup,lanes] [--repeat N]
+ *   bench-gpu --preprocess [--repeat N]
  *
  * Depends only on libvulkan (at run time), GLib and libc.
  *
@@ -202,6 +204,136 @@ bench_gemm (guint repeat, const char *only)
     g_print ("(OpenBLAS not installed: libopenblas0)\n");
 }
 
+/* ---- attention -------------------------------------------------------------- */
+
+/* One attention dispatch over a packed [batch][tokens][3·heads·64] QKV with
+ * the kernel VIDMARK_GPU_ATTENTION selects (@variant: "lanes", "workgroup"
+ * or NULL for the default): best wall and CPU ms of @repeat. */
+static double
+time_attention (guint batch, guint heads, guint tokens, gboolean causal, const char *variant,
+                guint repeat, const char **kernel)
+{
+  GError *error = NULL;
+  guint hd = 64, width = heads * hd, ld = 3 * width;
+  gsize nqkv = (gsize) batch * tokens * ld, no = (gsize) batch * tokens * width;
+  g_autofree float *qkv = g_new (float, nqkv);
+  g_autoptr(VmGpuBuffer) bqkv = NULL, bo = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  double best = G_MAXDOUBLE;
+
+  for (gsize i = 0; i < nqkv; i++)
+    qkv[i] = next_float ();
+  bqkv = vm_gpu_buffer_new_from_data (device, qkv, nqkv * 4, &error);
+  die_on_error (error);
+  bo = vm_gpu_buffer_new (device, no * 4, &error);
+  die_on_error (error);
+  graph = vm_gpu_graph_new (device, &error);
+  die_on_error (error);
+  if (variant != NULL)
+    g_setenv ("VIDMARK_GPU_ATTENTION", variant, TRUE);
+  else
+    g_unsetenv ("VIDMARK_GPU_ATTENTION");
+  last_cpu = G_MAXDOUBLE;
+  for (guint r = 0; r < repeat + 1; r++)
+    {
+      VmGpuAttention a = {
+        .batch = batch, .heads = heads, .lq = tokens, .lk = tokens, .head_dim = hd,
+        .q = VM_GPU_VIEW (bqkv, 0), .k = VM_GPU_VIEW (bqkv, 4ull * width), .v = VM_GPU_VIEW (bqkv, 8ull * width),
+        .o = VM_GPU_VIEW (bo, 0), .q_ld = ld, .k_ld = ld, .v_ld = ld,
+        .causal = causal,
+      };
+      gint64 t = g_get_monotonic_time ();
+      double c0 = cpu_seconds ();
+
+      *kernel = vm_gpu_attention_variant (device, &a);
+      vm_gpu_attention (graph, &a, &error);
+      die_on_error (error);
+      vm_gpu_graph_submit (graph, 600 * G_GUINT64_CONSTANT (1000000000), &error);
+      die_on_error (error);
+      if (r > 0)
+        {
+          best = MIN (best, (g_get_monotonic_time () - t) / 1e6);
+          last_cpu = MIN (last_cpu, cpu_seconds () - c0);
+        }
+    }
+  g_unsetenv ("VIDMARK_GPU_ATTENTION");
+  return best;
+}
+
+static void
+bench_attention (const char *kernels, guint repeat)
+{
+  /* batch × heads × tokens (head dim 64): ViT-B/32 images, CLIP texts (causal),
+   * ViT-L/14 images at 224. */
+  static const struct { guint batch, heads, tokens; gboolean causal; } shapes[] = {
+    { 64, 12, 50, FALSE },
+    { 64, 8, 77, TRUE },
+    { 16, 16, 257, FALSE },
+  };
+  g_auto(GStrv) variants = g_strsplit (kernels, ",", -1);
+
+  g_print ("Attention over packed QKV, head dim 64, best of %u, device %s\n", repeat,
+           vm_gpu_device_get_info (device)->name);
+  g_print ("%-22s %-22s %12s %12s\n", "batch x heads x L", "kernel", "ms / call", "CPU ms");
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (guint v = 0; variants[v] != NULL; v++)
+      {
+        const char *kernel = NULL;
+        double t = time_attention (shapes[s].batch, shapes[s].heads, shapes[s].tokens, shapes[s].causal,
+                                   variants[v], repeat, &kernel);
+        g_autofree char *shape = g_strdup_printf ("%ux%ux%u%s", shapes[s].batch, shapes[s].heads,
+                                                  shapes[s].tokens, shapes[s].causal ? " causal" : "");
+
+        g_print ("%-22s %-22s %12.1f %12.1f\n", shape, kernel, t * 1e3, last_cpu * 1e3);
+      }
+}
+
+/* ---- CLIP preprocessing ------------------------------------------------------- */
+
+/* 64 RGB8 frames of 320×240 → 224×224 CHW floats (resize_h + resize_v). */
+static void
+bench_preprocess (guint repeat)
+{
+  GError *error = NULL;
+  const guint n = 64, w = 320, h = 240;
+  gsize bytes = (gsize) n * w * h * 3;
+  g_autofree guint8 *frames = g_malloc (bytes);
+  g_autoptr(VmGpuBuffer) bf = NULL, bo = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  double best = G_MAXDOUBLE, best_cpu = G_MAXDOUBLE;
+
+  for (gsize i = 0; i < bytes; i++)
+    frames[i] = (guint8) (next_float () * 127 + 128);
+  bf = vm_gpu_buffer_new_from_data (device, frames, bytes, &error);
+  die_on_error (error);
+  bo = vm_gpu_buffer_new (device, 4ull * n * 3 * 224 * 224, &error);
+  die_on_error (error);
+  graph = vm_gpu_graph_new (device, &error);
+  die_on_error (error);
+  for (guint r = 0; r < repeat + 1; r++)
+    {
+      VmGpuPreprocess pre = {
+        .n_frames = n, .width = w, .height = h, .frames = VM_GPU_VIEW (bf, 0),
+        .resize = 224, .crop = 224, .mean = { 0.5f, 0.5f, 0.5f }, .std = { 0.25f, 0.25f, 0.25f },
+        .out = VM_GPU_VIEW (bo, 0),
+      };
+      gint64 t = g_get_monotonic_time ();
+      double c0 = cpu_seconds ();
+
+      vm_gpu_preprocess_clip (graph, &pre, &error);
+      die_on_error (error);
+      vm_gpu_graph_submit (graph, 600 * G_GUINT64_CONSTANT (1000000000), &error);
+      die_on_error (error);
+      if (r > 0)
+        {
+          best = MIN (best, (g_get_monotonic_time () - t) / 1e6);
+          best_cpu = MIN (best_cpu, cpu_seconds () - c0);
+        }
+    }
+  g_print ("CLIP preprocessing, %u frames %ux%u -> 224x224, best of %u: %.1f ms, CPU %.1f ms\n", n, w, h,
+           repeat, best * 1e3, best_cpu * 1e3);
+}
+
 /* ---- similarity ------------------------------------------------------------- */
 
 /* Database passes for @nq queries with @variant: the one-pass kernel takes
@@ -320,18 +452,21 @@ main (int   argc,
       char *argv[])
 {
   GError *error = NULL;
-  gboolean gemm = FALSE, similarity = FALSE;
+  gboolean gemm = FALSE, similarity = FALSE, attention = FALSE, preprocess = FALSE;
   int rows = 1000000, dim = 512, k = 10, repeat = 3;
   char *queries = NULL, *shape = NULL, *kernels = NULL;
   GOptionEntry entries[] = {
     { "gemm", 0, 0, G_OPTION_ARG_NONE, &gemm, "GEMM GFLOP/s (and OpenBLAS)", NULL },
     { "similarity", 0, 0, G_OPTION_ARG_NONE, &similarity, "similarity GB/s", NULL },
+    { "attention", 0, 0, G_OPTION_ARG_NONE, &attention, "attention ms per call", NULL },
+    { "preprocess", 0, 0, G_OPTION_ARG_NONE, &preprocess, "CLIP preprocessing ms per batch of 64 frames", NULL },
     { "rows", 0, 0, G_OPTION_ARG_INT, &rows, "database rows (1000000)", "N" },
     { "dim", 0, 0, G_OPTION_ARG_INT, &dim, "dimension (512)", "D" },
     { "queries", 0, 0, G_OPTION_ARG_STRING, &queries, "query counts (1,4,16,64)", "LIST" },
     { "k", 0, 0, G_OPTION_ARG_INT, &k, "top-k (10)", "K" },
     { "kernels", 0, 0, G_OPTION_ARG_STRING, &kernels,
-      "similarity kernels to compare, values of VIDMARK_GPU_SIMILARITY (default,gemm,texel,storage)", "LIST" },
+      "kernels to compare: with --similarity values of VIDMARK_GPU_SIMILARITY (default,gemm,texel,storage), "
+      "with --attention values of VIDMARK_GPU_ATTENTION (workgroup,lanes)", "LIST" },
     { "shape", 0, 0, G_OPTION_ARG_STRING, &shape, "only this GEMM shape (MxKxN, one of the list)", "MxKxN" },
     { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "timed runs (3)", "N" },
     { NULL }
@@ -341,7 +476,7 @@ main (int   argc,
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     die_on_error (error);
-  if (!gemm && !similarity)
+  if (!gemm && !similarity && !attention && !preprocess)
     gemm = similarity = TRUE;
   if (rows <= 0 || dim <= 0 || k <= 0 || repeat <= 0)
     {
@@ -357,6 +492,10 @@ main (int   argc,
     }
   if (gemm)
     bench_gemm (repeat, shape);
+  if (preprocess)
+    bench_preprocess (repeat);
+  if (attention)
+    bench_attention (kernels ? kernels : "workgroup,lanes", repeat);
   if (similarity)
     bench_similarity (rows, dim, queries ? queries : "1,4,16,64", k, repeat, kernels);
   vm_gpu_device_unref (device);

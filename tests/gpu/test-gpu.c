@@ -1536,25 +1536,29 @@ test_similarity_invalid (void)
 
 /* ---- attention ------------------------------------------------------------------------ */
 
-static void
-run_attention_case (GRand    *rand,
-                    guint     batch,
-                    guint     heads,
-                    guint     lq,
-                    guint     lk,
-                    guint     dh,
-                    gboolean  causal,
-                    gboolean  packed)
+/* Records one attention against a double-precision reference; inputs
+ * uniform in [-@range, @range].  Returns the kernel that ran. */
+static const char *
+run_attention_case_range (GRand    *rand,
+                          guint     batch,
+                          guint     heads,
+                          guint     lq,
+                          guint     lk,
+                          guint     dh,
+                          gboolean  causal,
+                          gboolean  packed,
+                          double    range)
 {
+  const char *kernel;
   g_autoptr(GError) error = NULL;
   g_autoptr(VmGpuGraph) graph = NULL;
   guint width = heads * dh;
   /* Packed: one [batch][L][3·width] QKV tensor (self-attention, lq = lk). */
   guint ld = packed ? 3 * width : width;
   gsize nq = (gsize) batch * lq * ld, nk = (gsize) batch * lk * ld;
-  g_autofree float *q = random_floats (rand, nq, -1, 1);
-  g_autofree float *k = packed ? NULL : random_floats (rand, nk, -1, 1);
-  g_autofree float *v = packed ? NULL : random_floats (rand, nk, -1, 1);
+  g_autofree float *q = random_floats (rand, nq, -range, range);
+  g_autofree float *k = packed ? NULL : random_floats (rand, nk, -range, range);
+  g_autofree float *v = packed ? NULL : random_floats (rand, nk, -range, range);
   const float *kp = packed ? q + width : k;
   const float *vp = packed ? q + 2 * width : v;
   gsize no = (gsize) batch * lq * width;
@@ -1607,12 +1611,27 @@ run_attention_case (GRand    *rand,
       .q_ld = ld, .k_ld = ld, .v_ld = ld,
       .causal = causal,
     };
+    kernel = vm_gpu_attention_variant (device, &a);
     vm_gpu_attention (graph, &a, &error);
     g_assert_no_error (error);
   }
   submit (graph);
   got = download_floats (bo, 0, no);
   g_assert_cmpfloat (normalised_error (got, want, no), <, 1e-5);
+  return kernel;
+}
+
+static void
+run_attention_case (GRand    *rand,
+                    guint     batch,
+                    guint     heads,
+                    guint     lq,
+                    guint     lk,
+                    guint     dh,
+                    gboolean  causal,
+                    gboolean  packed)
+{
+  run_attention_case_range (rand, batch, heads, lq, lk, dh, causal, packed, 1.0);
 }
 
 static void
@@ -1628,6 +1647,53 @@ test_attention (void)
   run_attention_case (rand, 2, 4, 65, 65, 16, FALSE, TRUE);    /* vision encoder shape */
   run_attention_case (rand, 1, 2, 20, 131, 80, FALSE, FALSE);  /* cross, head_dim 80 */
   run_attention_case (rand, 1, 1, 3, 5, 128, FALSE, FALSE);
+  assert_no_validation_messages ();
+}
+
+/* Both kernels (attention_lanes for CPU drivers, attention_f32) at the head
+ * sizes the lanes kernel is built for, odd lengths, causal and not. */
+static void
+test_attention_lanes (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (17);
+  static const struct {
+    guint batch, heads, lq, lk, dh;
+    gboolean packed;
+    double range;
+  } cases[] = {
+    { 1, 1, 1, 1, 64, TRUE, 1 },
+    { 3, 2, 7, 7, 64, TRUE, 1 },
+    { 2, 3, 50, 50, 64, TRUE, 1 },      /* ViT-B/32 */
+    { 2, 2, 77, 77, 64, TRUE, 1 },      /* CLIP text */
+    { 1, 2, 257, 257, 64, TRUE, 1 },    /* ViT-L/14 at 224 */
+    { 2, 3, 50, 50, 64, TRUE, 8 },      /* large scores: the running maximum matters */
+    { 2, 2, 13, 13, 16, TRUE, 1 },
+    { 2, 2, 19, 19, 32, FALSE, 2 },
+    { 1, 2, 77, 77, 80, TRUE, 1 },
+    { 2, 1, 9, 31, 64, FALSE, 1 },      /* cross: fewer queries than keys */
+    { 1, 3, 31, 9, 80, FALSE, 1 },      /* more queries than keys */
+    { 2, 2, 17, 17, 48, TRUE, 1 },      /* no lanes variant: attention_f32 */
+  };
+  static const char *variants[] = { "lanes", "workgroup" };
+  const VmGpuDeviceInfo *info;
+  gboolean lanes_ok;
+
+  REQUIRE_DEVICE ();
+  info = vm_gpu_device_get_info (device);
+  lanes_ok = info->subgroup_size == 8 && (info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
+  for (guint v = 0; v < G_N_ELEMENTS (variants); v++)
+    for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+      for (guint causal = 0; causal < 2; causal++)
+        {
+          const char *kernel;
+          gboolean want_lanes = g_str_equal (variants[v], "lanes") && lanes_ok && cases[c].dh != 48;
+
+          g_assert_true (g_setenv ("VIDMARK_GPU_ATTENTION", variants[v], TRUE));
+          kernel = run_attention_case_range (rand, cases[c].batch, cases[c].heads, cases[c].lq, cases[c].lk,
+                                             cases[c].dh, causal, cases[c].packed, cases[c].range);
+          g_assert_cmpint (g_str_has_prefix (kernel, "attention_lanes_d"), ==, want_lanes);
+        }
+  g_unsetenv ("VIDMARK_GPU_ATTENTION");
   assert_no_validation_messages ();
 }
 
@@ -1787,6 +1853,26 @@ test_preprocess (void)
   assert_no_validation_messages ();
 }
 
+/* Both vertical passes: resize_v_texel (CPU drivers; crop a multiple of 4)
+ * and resize_v, including a crop that is not a multiple of 4. */
+static void
+test_preprocess_variants (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (16);
+  static const char *variants[] = { "texel", "storage" };
+
+  REQUIRE_DEVICE ();
+  for (guint v = 0; v < G_N_ELEMENTS (variants); v++)
+    {
+      g_assert_true (g_setenv ("VIDMARK_GPU_RESIZE", variants[v], TRUE));
+      run_preprocess_case (rand, 320, 240, 224, 224, 2, 0);  /* the benchmark's frames */
+      run_preprocess_case (rand, 97, 61, 44, 36, 3, 3);      /* odd sizes, padded rows */
+      run_preprocess_case (rand, 50, 70, 30, 30, 1, 1);      /* crop not a multiple of 4 */
+    }
+  g_unsetenv ("VIDMARK_GPU_RESIZE");
+  assert_no_validation_messages ();
+}
+
 /* ---- embeddings and gathers --------------------------------------------------------- */
 
 static void
@@ -1928,7 +2014,9 @@ main (int   argc,
   g_test_add_func ("/gpu/kernel/softmax", test_softmax);
   g_test_add_func ("/gpu/kernel/l2norm", test_l2norm);
   g_test_add_func ("/gpu/kernel/attention", test_attention);
+  g_test_add_func ("/gpu/kernel/attention-lanes", test_attention_lanes);
   g_test_add_func ("/gpu/kernel/preprocess", test_preprocess);
+  g_test_add_func ("/gpu/kernel/preprocess-variants", test_preprocess_variants);
   g_test_add_func ("/gpu/kernel/patch-class-pos", test_patch_class_pos);
   g_test_add_func ("/gpu/kernel/gather", test_gather);
   g_test_add_func ("/gpu/kernel/gemv", test_gemv);
