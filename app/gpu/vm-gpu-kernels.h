@@ -61,7 +61,11 @@ gboolean    vm_gpu_gemm (VmGpuGraph       *graph,
                          GError          **error);
 /* The shader variant vm_gpu_gemm() uses for @b_type on this device
  * ("gemm_f32", "gemm_f16", or "gemm_coopmat_f16" with NV cooperative
- * matrices; VIDMARK_GPU_NO_COOPMAT=1 turns the latter off). */
+ * matrices; VIDMARK_GPU_NO_COOPMAT=1 turns the latter off).  CPU drivers
+ * get "gemm_texel_bc_f32"/"_f16" (A broadcast across 8-lane subgroups) or
+ * "gemm_texel_f32"/"_f16"; VIDMARK_GPU_GEMM=tiled|texel|texel-gather forces
+ * one.  The texel kernels fall back to the tiled ones where k, the leading
+ * dimensions or the offsets are not multiples of 4. */
 const char *vm_gpu_gemm_variant (VmGpuDevice *device,
                                  VmGpuDType   b_type);
 
