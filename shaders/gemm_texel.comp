@@ -47,6 +47,8 @@ layout (std430, binding = 2) readonly buffer Bias { WTYPE bias[]; };
 layout (std430, binding = 3) readonly buffer R { float r[]; };
 layout (std430, binding = 4) writeonly buffer C { float c[]; };
 
+layout (constant_id = 0) const uint EPILOGUE_SPEC = 0xffffffffu;   // not specialised
+
 layout (push_constant) uniform Push {
   uint m, n, k;
   uint lda, ldb, ldc, ldr;
@@ -129,6 +131,12 @@ void main ()
 
   uint c_base = p.c_off + batch * p.c_bstride;
   uint r_base = p.r_off + batch * p.r_bstride;
+  // EPILOGUE_SPEC (specialisation constant 0): the epilogue fixed at
+  // pipeline creation, activation in bits 0-1 and p.flags above.  llvmpipe
+  // runs both sides of every branch, uniform or not, so without it each
+  // output paid for both activations and the bias and residual loads.
+  uint epilogue = EPILOGUE_SPEC == 0xffffffffu ? p.epilogue : (EPILOGUE_SPEC & 3u);
+  uint flags = EPILOGUE_SPEC == 0xffffffffu ? p.flags : (EPILOGUE_SPEC >> 2);
   [[unroll]] for (uint i = 0u; i < RM; i++)
     [[unroll]] for (uint j = 0u; j < CN; j++)
       {
@@ -137,10 +145,10 @@ void main ()
         if (gr < p.m && gc < p.n)
           {
             float v = acc[i][j];
-            if ((p.flags & 1u) != 0u)
+            if ((flags & 1u) != 0u)
               v += float (bias[p.bias_off + gc]);
-            v = vm_activation (v, p.epilogue);
-            if ((p.flags & 2u) != 0u)
+            v = vm_activation (v, epilogue);
+            if ((flags & 2u) != 0u)
               v += r[r_base + gr * p.ldr + gc];
             c[c_base + gr * p.ldc + gc] = v;
           }

@@ -414,8 +414,13 @@ vm_gpu_gemm (VmGpuGraph       *graph,
       desc = g->b_type == VM_GPU_F16 ? &gemm_texel_f16_desc : &gemm_texel_f32_desc;
       if (texel_bcast (device))
         {
-          desc = g->b_type == VM_GPU_F16 ? &gemm_texel_bc_f16_desc : &gemm_texel_bc_f32_desc;
-          return vm_gpu_graph_dispatch (graph, desc, bind, 5, &push, sizeof push,
+          /* The epilogue as a specialisation constant: llvmpipe would
+           * otherwise evaluate every branch of it for every output. */
+          VmGpuPipelineDesc spec = g->b_type == VM_GPU_F16 ? gemm_texel_bc_f16_desc : gemm_texel_bc_f32_desc;
+
+          spec.has_spec = TRUE;
+          spec.spec = push.epilogue | (push.flags << 2);
+          return vm_gpu_graph_dispatch (graph, &spec, bind, 5, &push, sizeof push,
                                         div_up (g->n, GEMM_TEXEL_BC_WG * GEMM_TEXEL_BC_CN),
                                         div_up (g->m, GEMM_TEXEL_BC_RM), batch, error);
         }

@@ -47,6 +47,7 @@ pipeline_free (VmGpuDevice   *device,
   if (p->set_layout != VK_NULL_HANDLE)
     vk->vkDestroyDescriptorSetLayout (device->device, p->set_layout, NULL);
   g_free (p->name);
+  g_free (p->key);
   g_free (p);
 }
 
@@ -62,6 +63,15 @@ vm_gpu_device_free_pipelines (VmGpuDevice *device)
       g_hash_table_iter_steal (&iter);
       pipeline_free (device, value);
     }
+}
+
+/* The cache key: the variant's name, and its specialisation value if any. */
+static char *
+pipeline_key (const VmGpuPipelineDesc *desc)
+{
+  if (!desc->has_spec)
+    return g_strdup (desc->name);
+  return g_strdup_printf ("%s/%u", desc->name, desc->spec);
 }
 
 static VmGpuPipeline *
@@ -105,6 +115,9 @@ pipeline_create (VmGpuDevice              *device,
 
   p = g_new0 (VmGpuPipeline, 1);
   p->name = g_strdup (desc->name);
+  p->key = pipeline_key (desc);
+  p->has_spec = desc->has_spec;
+  p->spec = desc->spec;
   p->n_bindings = desc->n_bindings;
   p->push_size = desc->push_size;
   p->texel_bindings = desc->texel_bindings;
@@ -153,6 +166,13 @@ pipeline_create (VmGpuDevice              *device,
   if (res != VK_SUCCESS)
     goto vk_fail;
 
+  VkSpecializationMapEntry spec_entry = { .constantID = 0, .offset = 0, .size = sizeof (guint32) };
+  VkSpecializationInfo spec_info = {
+    .mapEntryCount = 1,
+    .pMapEntries = &spec_entry,
+    .dataSize = sizeof (guint32),
+    .pData = &desc->spec,
+  };
   VkComputePipelineCreateInfo pipe_info = {
     .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
     .stage = {
@@ -160,6 +180,7 @@ pipeline_create (VmGpuDevice              *device,
       .stage = VK_SHADER_STAGE_COMPUTE_BIT,
       .module = module,
       .pName = "main",
+      .pSpecializationInfo = desc->has_spec ? &spec_info : NULL,
     },
     .layout = p->layout,
   };
@@ -187,18 +208,21 @@ vm_gpu_device_get_pipeline (VmGpuDevice              *device,
                             const VmGpuPipelineDesc  *desc,
                             GError                  **error)
 {
+  g_autofree char *key = NULL;
   VmGpuPipeline *p;
 
   g_mutex_lock (&device->pipeline_lock);
-  p = g_hash_table_lookup (device->pipelines, desc->name);
+  key = pipeline_key (desc);
+  p = g_hash_table_lookup (device->pipelines, key);
   if (p == NULL)
     {
       p = pipeline_create (device, desc, error);
       if (p != NULL)
-        g_hash_table_insert (device->pipelines, p->name, p);
+        g_hash_table_insert (device->pipelines, p->key, p);
     }
   else if (p->n_bindings != desc->n_bindings || p->push_size != desc->push_size ||
-           p->texel_bindings != desc->texel_bindings || p->uniform_bindings != desc->uniform_bindings)
+           p->texel_bindings != desc->texel_bindings || p->uniform_bindings != desc->uniform_bindings ||
+           p->has_spec != desc->has_spec)
     {
       g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
                    _("The GPU kernel “%s” was described twice differently"), desc->name);

@@ -19,11 +19,14 @@ typedef struct {
   guint       texel_bindings; /* bit i: binding i is a uniform texel buffer
                                  (format from VmGpuBinding.texel_format) */
   guint       uniform_bindings; /* bit i: binding i is a uniform buffer */
+  gboolean    has_spec;       /* specialise the shader's constant_id 0 … */
+  guint32     spec;           /* … to this value (a pipeline per value) */
 } VmGpuPipelineDesc;
 
 typedef struct _VmGpuPipeline VmGpuPipeline;
 
-/* The pipeline for @desc, created on first use and cached by name. */
+/* The pipeline for @desc, created on first use and cached by name (and
+ * specialisation value). */
 VmGpuPipeline *vm_gpu_device_get_pipeline (VmGpuDevice              *device,
                                            const VmGpuPipelineDesc  *desc,
                                            GError                  **error);

@@ -166,10 +166,13 @@ struct _VmGpuBuffer {
 
 struct _VmGpuPipeline {
   char                 *name;
+  char                 *key;    /* name, or name/spec */
   guint                 n_bindings;
   guint                 push_size;
   guint                 texel_bindings;
   guint                 uniform_bindings;
+  gboolean              has_spec;
+  guint32               spec;
   VkDescriptorSetLayout set_layout;
   VkPipelineLayout      layout;
   VkPipeline            pipeline;

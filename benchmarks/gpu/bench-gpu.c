@@ -175,16 +175,38 @@ bench_gemm (guint repeat, const char *only)
   g_print ("kernels: %s, %s; GFLOP/s by wall time (by CPU time: GFLOP per CPU-second)\n",
            vm_gpu_gemm_variant (device, VM_GPU_F32), vm_gpu_gemm_variant (device, VM_GPU_F16));
   g_print ("%-16s %20s %20s %20s\n", "M x K x N", "vk fp32", "vk fp16 weights", "OpenBLAS fp32");
-  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+  for (guint s = 0; s < G_N_ELEMENTS (shapes) + 1; s++)
     {
-      guint m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
-      double flop = 2.0 * m * n * k;
-      double t32 = time_gpu_gemm (m, k, n, VM_GPU_F32, repeat), c32 = last_cpu;
+      guint m, k, n;
+      double flop, t32, c32;
       double t16 = NAN, c16 = NAN, tb = NAN, cb = NAN;
-      g_autofree char *shape = g_strdup_printf ("%ux%ux%u", m, k, n);
+      g_autofree char *shape = NULL;
 
-      if (only != NULL && !g_str_equal (only, shape))
-        continue;
+      if (s < G_N_ELEMENTS (shapes))
+        {
+          m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+          shape = g_strdup_printf ("%ux%ux%u", m, k, n);
+          if (only != NULL && !g_str_equal (only, shape))
+            continue;
+        }
+      else
+        {
+          /* --shape names one outside the list. */
+          gboolean listed = FALSE;
+
+          for (guint i = 0; i < G_N_ELEMENTS (shapes) && only != NULL; i++)
+            {
+              g_autofree char *name = g_strdup_printf ("%ux%ux%u", shapes[i][0], shapes[i][1], shapes[i][2]);
+
+              listed = listed || g_str_equal (only, name);
+            }
+          if (only == NULL || listed || sscanf (only, "%ux%ux%u", &m, &k, &n) != 3 || m == 0 || k == 0 || n == 0)
+            continue;
+          shape = g_strdup_printf ("%ux%ux%u", m, k, n);
+        }
+      flop = 2.0 * m * n * k;
+      t32 = time_gpu_gemm (m, k, n, VM_GPU_F32, repeat);
+      c32 = last_cpu;
 
       if (vm_gpu_device_supports_f16 (device))
         {
@@ -467,7 +489,7 @@ main (int   argc,
     { "kernels", 0, 0, G_OPTION_ARG_STRING, &kernels,
       "kernels to compare: with --similarity values of VIDMARK_GPU_SIMILARITY (default,gemm,texel,storage), "
       "with --attention values of VIDMARK_GPU_ATTENTION (workgroup,lanes)", "LIST" },
-    { "shape", 0, 0, G_OPTION_ARG_STRING, &shape, "only this GEMM shape (MxKxN, one of the list)", "MxKxN" },
+    { "shape", 0, 0, G_OPTION_ARG_STRING, &shape, "only this GEMM shape (MxKxN)", "MxKxN" },
     { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "timed runs (3)", "N" },
     { NULL }
   };
