@@ -117,8 +117,17 @@ static const VmGpuPipelineDesc gemm_texel_f16_desc = { "gemm_texel_f16", 5, size
 #define GEMM_TEXEL_BC_RM 24u
 #define GEMM_TEXEL_BC_CN 6u
 #define GEMM_TEXEL_BC_WG 32u
+/* ... and its form for short A (m ≤ GEMM_TEXEL_BCS_MAX_M: one text query, a
+ * pooled block): 16 rows × 4 columns, so fewer rows are computed for nothing
+ * and more workgroups share the work (16×512×1536: 10.4 → 21.5 GFLOP per
+ * CPU-second). */
+#define GEMM_TEXEL_BCS_RM 16u
+#define GEMM_TEXEL_BCS_CN 4u
+#define GEMM_TEXEL_BCS_MAX_M 64u
 static const VmGpuPipelineDesc gemm_texel_bc_f32_desc = { "gemm_texel_bc_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
 static const VmGpuPipelineDesc gemm_texel_bc_f16_desc = { "gemm_texel_bc_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
+static const VmGpuPipelineDesc gemm_texel_bcs_f32_desc = { "gemm_texel_bcs_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
+static const VmGpuPipelineDesc gemm_texel_bcs_f16_desc = { "gemm_texel_bcs_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
 DESC (layernorm_f32_desc, "layernorm_f32", 4, LayerNormPush, 256, 1)
 DESC (layernorm_f16_desc, "layernorm_f16", 4, LayerNormPush, 256, 1)
 static const VmGpuPipelineDesc layernorm_rows_desc = { "layernorm_rows", 4, sizeof (LayerNormPush), { 64, 1, 1 }, 0x7 };
@@ -416,13 +425,15 @@ vm_gpu_gemm (VmGpuGraph       *graph,
         {
           /* The epilogue as a specialisation constant: llvmpipe would
            * otherwise evaluate every branch of it for every output. */
-          VmGpuPipelineDesc spec = g->b_type == VM_GPU_F16 ? gemm_texel_bc_f16_desc : gemm_texel_bc_f32_desc;
+          gboolean short_a = g->m <= GEMM_TEXEL_BCS_MAX_M;
+          VmGpuPipelineDesc spec = short_a ? (g->b_type == VM_GPU_F16 ? gemm_texel_bcs_f16_desc : gemm_texel_bcs_f32_desc)
+                                           : (g->b_type == VM_GPU_F16 ? gemm_texel_bc_f16_desc : gemm_texel_bc_f32_desc);
 
           spec.has_spec = TRUE;
           spec.spec = push.epilogue | (push.flags << 2);
           return vm_gpu_graph_dispatch (graph, &spec, bind, 5, &push, sizeof push,
-                                        div_up (g->n, GEMM_TEXEL_BC_WG * GEMM_TEXEL_BC_CN),
-                                        div_up (g->m, GEMM_TEXEL_BC_RM), batch, error);
+                                        div_up (g->n, GEMM_TEXEL_BC_WG * (short_a ? GEMM_TEXEL_BCS_CN : GEMM_TEXEL_BC_CN)),
+                                        div_up (g->m, short_a ? GEMM_TEXEL_BCS_RM : GEMM_TEXEL_BC_RM), batch, error);
         }
       if (GEMM_TEXEL_ROWS_X)
         return vm_gpu_graph_dispatch (graph, desc, bind, 5, &push, sizeof push,
