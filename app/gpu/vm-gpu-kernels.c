@@ -112,8 +112,8 @@ DESC (gemm_coopmat_desc, "gemm_coopmat_f16", 5, GemmPush, 128, 1)
 #define GEMM_TEXEL_BINDINGS ((1u << 1) | (GEMM_TEXEL_A_TEXEL ? 1u : 0u))
 static const VmGpuPipelineDesc gemm_texel_f32_desc = { "gemm_texel_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
 static const VmGpuPipelineDesc gemm_texel_f16_desc = { "gemm_texel_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
-/* The same with A's texels broadcast across 8-lane subgroups (-DA_BCAST=8u). */
-#define GEMM_TEXEL_BCAST 8u
+/* The same with A's texels broadcast across 8-lane subgroups (-DA_BCAST=8u,
+ * so only where has_lanes8()). */
 #define GEMM_TEXEL_BC_RM 24u
 #define GEMM_TEXEL_BC_CN 6u
 #define GEMM_TEXEL_BC_WG 32u
@@ -281,32 +281,50 @@ div_up (guint64 a,
   return (guint) ((a + b - 1) / b);
 }
 
+/* ---- choosing between the GPU and the CPU-driver kernels ----------------------- */
+
+/* Whether to take a kernel written for CPU drivers: $@var set to @off
+ * refuses it, to @on or @on2 forces it; otherwise CPU devices take it. */
+static gboolean
+prefer_cpu_form (VmGpuDevice *device,
+                 const char  *var,
+                 const char  *off,
+                 const char  *on,
+                 const char  *on2)
+{
+  const char *env = g_getenv (var);
+
+  if (g_strcmp0 (env, off) == 0)
+    return FALSE;
+  return g_strcmp0 (env, on) == 0 || (on2 != NULL && g_strcmp0 (env, on2) == 0) ||
+         device->info->type == VM_GPU_DEVICE_TYPE_CPU;
+}
+
+/* The "lanes" kernels (subgroup shuffles across 8 lanes: lavapipe on 256-bit
+ * SIMD) need subgroups of exactly 8 with shuffles. */
+static gboolean
+has_lanes8 (VmGpuDevice *device)
+{
+  return device->info->subgroup_size == 8 &&
+         (device->info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
+}
+
 /* ---- GEMM -------------------------------------------------------------------- */
 
 static gboolean
 prefer_texel_gemm (VmGpuDevice *device,
                    VmGpuDType   b_type)
 {
-  const char *env = g_getenv ("VIDMARK_GPU_GEMM");
-
-  if (g_strcmp0 (env, "tiled") == 0)
-    return FALSE;
   if (b_type == VM_GPU_F16 && !device->texel_f16)
     return FALSE;
-  return g_strcmp0 (env, "texel") == 0 || g_strcmp0 (env, "texel-gather") == 0 ||
-         device->info->type == VM_GPU_DEVICE_TYPE_CPU;
+  return prefer_cpu_form (device, "VIDMARK_GPU_GEMM", "tiled", "texel", "texel-gather");
 }
 
 /* The broadcast form needs 8-lane subgroups with shuffles. */
 static gboolean
 texel_bcast (VmGpuDevice *device)
 {
-  const char *env = g_getenv ("VIDMARK_GPU_GEMM");
-
-  if (g_strcmp0 (env, "texel-gather") == 0)
-    return FALSE;
-  return device->info->subgroup_size == GEMM_TEXEL_BCAST &&
-         (device->info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
+  return g_strcmp0 (g_getenv ("VIDMARK_GPU_GEMM"), "texel-gather") != 0 && has_lanes8 (device);
 }
 
 const char *
@@ -471,13 +489,9 @@ static gboolean
 prefer_rows_layernorm (VmGpuDevice *device,
                        VmGpuDType   param_type)
 {
-  const char *env = g_getenv ("VIDMARK_GPU_LAYERNORM");
-
-  if (g_strcmp0 (env, "workgroup") == 0)
-    return FALSE;
   if (param_type == VM_GPU_F16 && !device->texel_f16)
     return FALSE;
-  return g_strcmp0 (env, "rows") == 0 || device->info->type == VM_GPU_DEVICE_TYPE_CPU;
+  return prefer_cpu_form (device, "VIDMARK_GPU_LAYERNORM", "workgroup", "rows", NULL);
 }
 
 gboolean
@@ -605,15 +619,9 @@ static const VmGpuPipelineDesc *
 attention_lanes_desc (VmGpuDevice           *device,
                       const VmGpuAttention  *a)
 {
-  const char *env = g_getenv ("VIDMARK_GPU_ATTENTION");
   guint width = a->heads * a->head_dim;
 
-  if (g_strcmp0 (env, "workgroup") == 0)
-    return NULL;
-  if (g_strcmp0 (env, "lanes") != 0 && device->info->type != VM_GPU_DEVICE_TYPE_CPU)
-    return NULL;
-  if (device->info->subgroup_size != 8 ||
-      (device->info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) == 0)
+  if (!prefer_cpu_form (device, "VIDMARK_GPU_ATTENTION", "workgroup", "lanes", NULL) || !has_lanes8 (device))
     return NULL;
   if ((a->q_ld ? a->q_ld : width) % 4 != 0 || (a->k_ld ? a->k_ld : width) % 4 != 0 ||
       (a->v_ld ? a->v_ld : width) % 4 != 0 || (a->o_ld ? a->o_ld : width) % 4 != 0 ||
@@ -817,11 +825,7 @@ upload_scratch (VmGpuGraph  *graph,
 static gboolean
 prefer_texel_resize (VmGpuDevice *device)
 {
-  const char *env = g_getenv ("VIDMARK_GPU_RESIZE");
-
-  if (g_strcmp0 (env, "storage") == 0)
-    return FALSE;
-  return g_strcmp0 (env, "texel") == 0 || device->info->type == VM_GPU_DEVICE_TYPE_CPU;
+  return prefer_cpu_form (device, "VIDMARK_GPU_RESIZE", "storage", "texel", NULL);
 }
 
 gboolean
@@ -1095,8 +1099,7 @@ similarity_desc (VmGpuDevice            *device,
     *queries_per_pass = sim_widths[width];
   /* One row per 8-lane subgroup: needs subgroups of exactly 8 with
    * shuffles (lavapipe on 256-bit SIMD). */
-  fixed_dim = fixed_dim && device->info->subgroup_size == 8 &&
-              (device->info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
+  fixed_dim = fixed_dim && has_lanes8 (device);
   if (texel && fixed_dim)
     for (guint d = 0; d < G_N_ELEMENTS (sim_dims); d++)
       if (s->dim == sim_dims[d])
@@ -1283,8 +1286,7 @@ gemv_desc (VmGpuDevice      *device,
 {
   if (g_strcmp0 (g_getenv ("VIDMARK_GPU_GEMV"), "gemm") == 0)
     return NULL;
-  if (device->info->subgroup_size != 8 ||
-      (device->info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) == 0)
+  if (!has_lanes8 (device))
     return NULL;
   if (g->dim == 0 || g->dim % 8 != 0 || g->x.offset % 16 != 0 || g->rows.offset % 16 != 0 ||
       device->limits.minTexelBufferOffsetAlignment % 16 != 0 ||

@@ -56,6 +56,42 @@ die_on_error (GError *error)
     }
 }
 
+/* Best wall-clock and CPU seconds over the timed runs: run 0 is a warm-up
+ * (it compiles the pipelines) and is not counted. */
+typedef struct {
+  gint64 t0;
+  double c0;
+  double wall, cpu;
+} Timer;
+
+#define TIMER_INIT { 0, 0.0, G_MAXDOUBLE, G_MAXDOUBLE }
+
+static void
+timer_start (Timer *t)
+{
+  t->t0 = g_get_monotonic_time ();
+  t->c0 = cpu_seconds ();
+}
+
+static void
+timer_stop (Timer *t,
+            guint  run)
+{
+  if (run == 0)
+    return;
+  t->wall = MIN (t->wall, (g_get_monotonic_time () - t->t0) / 1e6);
+  t->cpu = MIN (t->cpu, cpu_seconds () - t->c0);
+}
+
+static void
+submit_or_die (VmGpuGraph *graph)
+{
+  GError *error = NULL;
+
+  vm_gpu_graph_submit (graph, 600 * G_GUINT64_CONSTANT (1000000000), &error);
+  die_on_error (error);
+}
+
 /* ---- GEMM ------------------------------------------------------------------ */
 
 typedef void (*SgemmFunc) (int order, int ta, int tb, int m, int n, int k, float alpha,
@@ -83,7 +119,7 @@ time_gpu_gemm (guint m, guint k, guint n, VmGpuDType type, guint repeat)
   g_autofree guint8 *b = g_malloc ((gsize) n * k * wsize);
   g_autoptr(VmGpuBuffer) ba = NULL, bb = NULL, bc = NULL;
   g_autoptr(VmGpuGraph) graph = NULL;
-  double best = G_MAXDOUBLE;
+  Timer timer = TIMER_INIT;
 
   for (gsize i = 0; i < (gsize) m * k; i++)
     a[i] = next_float ();
@@ -95,7 +131,6 @@ time_gpu_gemm (guint m, guint k, guint n, VmGpuDType type, guint repeat)
       else
         ((float *) b)[i] = v;
     }
-  last_cpu = G_MAXDOUBLE;
   ba = vm_gpu_buffer_new_from_data (device, a, (gsize) m * k * 4, &error);
   die_on_error (error);
   bb = vm_gpu_buffer_new_from_data (device, b, (gsize) n * k * wsize, &error);
@@ -112,20 +147,15 @@ time_gpu_gemm (guint m, guint k, guint n, VmGpuDType type, guint repeat)
         .a = VM_GPU_VIEW (ba, 0), .b = VM_GPU_VIEW (bb, 0), .b_type = type,
         .c = VM_GPU_VIEW (bc, 0),
       };
-      gint64 t0 = g_get_monotonic_time ();
-      double c0 = cpu_seconds ();
 
+      timer_start (&timer);
       vm_gpu_gemm (graph, &g, &error);
       die_on_error (error);
-      vm_gpu_graph_submit (graph, 600 * G_GUINT64_CONSTANT (1000000000), &error);
-      die_on_error (error);
-      if (r > 0)   /* the first run compiles the pipeline */
-        {
-          best = MIN (best, (g_get_monotonic_time () - t0) / 1e6);
-          last_cpu = MIN (last_cpu, cpu_seconds () - c0);
-        }
+      submit_or_die (graph);
+      timer_stop (&timer, r);
     }
-  return best;
+  last_cpu = timer.cpu;
+  return timer.wall;
 }
 
 static double
@@ -134,27 +164,21 @@ time_blas_gemm (SgemmFunc sgemm, guint m, guint k, guint n, guint repeat)
   g_autofree float *a = g_new (float, (gsize) m * k);
   g_autofree float *b = g_new (float, (gsize) n * k);
   g_autofree float *c = g_new (float, (gsize) m * n);
-  double best = G_MAXDOUBLE;
+  Timer timer = TIMER_INIT;
 
   for (gsize i = 0; i < (gsize) m * k; i++)
     a[i] = next_float ();
   for (gsize i = 0; i < (gsize) n * k; i++)
     b[i] = next_float () * 0.05f;
-  last_cpu = G_MAXDOUBLE;
   for (guint r = 0; r < repeat + 1; r++)
     {
-      gint64 t0 = g_get_monotonic_time ();
-      double c0 = cpu_seconds ();
-
+      timer_start (&timer);
       /* CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112 */
       sgemm (101, 111, 112, m, n, k, 1.0f, a, k, b, k, 0.0f, c, n);
-      if (r > 0)
-        {
-          best = MIN (best, (g_get_monotonic_time () - t0) / 1e6);
-          last_cpu = MIN (last_cpu, cpu_seconds () - c0);
-        }
+      timer_stop (&timer, r);
     }
-  return best;
+  last_cpu = timer.cpu;
+  return timer.wall;
 }
 
 static void
@@ -241,7 +265,7 @@ time_attention (guint batch, guint heads, guint tokens, gboolean causal, const c
   g_autofree float *qkv = g_new (float, nqkv);
   g_autoptr(VmGpuBuffer) bqkv = NULL, bo = NULL;
   g_autoptr(VmGpuGraph) graph = NULL;
-  double best = G_MAXDOUBLE;
+  Timer timer = TIMER_INIT;
 
   for (gsize i = 0; i < nqkv; i++)
     qkv[i] = next_float ();
@@ -255,7 +279,6 @@ time_attention (guint batch, guint heads, guint tokens, gboolean causal, const c
     g_setenv ("VIDMARK_GPU_ATTENTION", variant, TRUE);
   else
     g_unsetenv ("VIDMARK_GPU_ATTENTION");
-  last_cpu = G_MAXDOUBLE;
   for (guint r = 0; r < repeat + 1; r++)
     {
       VmGpuAttention a = {
@@ -264,22 +287,17 @@ time_attention (guint batch, guint heads, guint tokens, gboolean causal, const c
         .o = VM_GPU_VIEW (bo, 0), .q_ld = ld, .k_ld = ld, .v_ld = ld,
         .causal = causal,
       };
-      gint64 t = g_get_monotonic_time ();
-      double c0 = cpu_seconds ();
 
+      timer_start (&timer);
       *kernel = vm_gpu_attention_variant (device, &a);
       vm_gpu_attention (graph, &a, &error);
       die_on_error (error);
-      vm_gpu_graph_submit (graph, 600 * G_GUINT64_CONSTANT (1000000000), &error);
-      die_on_error (error);
-      if (r > 0)
-        {
-          best = MIN (best, (g_get_monotonic_time () - t) / 1e6);
-          last_cpu = MIN (last_cpu, cpu_seconds () - c0);
-        }
+      submit_or_die (graph);
+      timer_stop (&timer, r);
     }
+  last_cpu = timer.cpu;
   g_unsetenv ("VIDMARK_GPU_ATTENTION");
-  return best;
+  return timer.wall;
 }
 
 static void
@@ -322,7 +340,7 @@ bench_preprocess (guint repeat)
   g_autofree guint8 *frames = g_malloc (bytes);
   g_autoptr(VmGpuBuffer) bf = NULL, bo = NULL;
   g_autoptr(VmGpuGraph) graph = NULL;
-  double best = G_MAXDOUBLE, best_cpu = G_MAXDOUBLE;
+  Timer timer = TIMER_INIT;
 
   for (gsize i = 0; i < bytes; i++)
     frames[i] = (guint8) (next_float () * 127 + 128);
@@ -339,21 +357,15 @@ bench_preprocess (guint repeat)
         .resize = 224, .crop = 224, .mean = { 0.5f, 0.5f, 0.5f }, .std = { 0.25f, 0.25f, 0.25f },
         .out = VM_GPU_VIEW (bo, 0),
       };
-      gint64 t = g_get_monotonic_time ();
-      double c0 = cpu_seconds ();
 
+      timer_start (&timer);
       vm_gpu_preprocess_clip (graph, &pre, &error);
       die_on_error (error);
-      vm_gpu_graph_submit (graph, 600 * G_GUINT64_CONSTANT (1000000000), &error);
-      die_on_error (error);
-      if (r > 0)
-        {
-          best = MIN (best, (g_get_monotonic_time () - t) / 1e6);
-          best_cpu = MIN (best_cpu, cpu_seconds () - c0);
-        }
+      submit_or_die (graph);
+      timer_stop (&timer, r);
     }
   g_print ("CLIP preprocessing, %u frames %ux%u -> 224x224, best of %u: %.1f ms, CPU %.1f ms\n", n, w, h,
-           repeat, best * 1e3, best_cpu * 1e3);
+           repeat, timer.wall * 1e3, timer.cpu * 1e3);
 }
 
 /* ---- similarity ------------------------------------------------------------- */
@@ -411,7 +423,7 @@ bench_similarity (guint rows, guint dim, const char *query_counts, guint k, guin
       guint nq = (guint) g_ascii_strtoull (counts[c], NULL, 10);
       g_autofree float *q = g_new (float, (gsize) nq * dim);
       g_autoptr(VmGpuBuffer) bq = NULL, bs = NULL, bi = NULL;
-      double best = G_MAXDOUBLE, best_cpu = G_MAXDOUBLE;
+      Timer timer = TIMER_INIT;
 
       if (nq == 0)
         continue;
@@ -442,18 +454,12 @@ bench_similarity (guint rows, guint dim, const char *query_counts, guint k, guin
             .database = VM_GPU_VIEW (db, 0), .n_rows = rows, .dim = dim, .k = k,
             .scores = VM_GPU_VIEW (bs, 0), .indices = VM_GPU_VIEW (bi, 0),
           };
-          gint64 t = g_get_monotonic_time ();
-          double c0 = cpu_seconds ();
 
+          timer_start (&timer);
           vm_gpu_similarity_topk (graph, &s, &error);
           die_on_error (error);
-          vm_gpu_graph_submit (graph, 600 * G_GUINT64_CONSTANT (1000000000), &error);
-          die_on_error (error);
-          if (r > 0)
-            {
-              best = MIN (best, (g_get_monotonic_time () - t) / 1e6);
-              best_cpu = MIN (best_cpu, cpu_seconds () - c0);
-            }
+          submit_or_die (graph);
+          timer_stop (&timer, r);
         }
       {
         VmGpuSimilarity probe = { .n_queries = nq, .n_rows = rows, .dim = dim, .k = k,
@@ -462,8 +468,8 @@ bench_similarity (guint rows, guint dim, const char *query_counts, guint k, guin
         guint passes = similarity_passes (variant, nq);
 
         /* GB/s: the bytes of the database passes over wall time. */
-        g_print ("%8u %12.1f %14.2f %10.2f %14.1f %16.2f  %s (%u pass%s)\n", nq, best * 1e3, best * 1e3 / nq,
-                 n * 2.0 * passes / best / 1e9, best_cpu * 1e3, best_cpu * 1e3 / nq,
+        g_print ("%8u %12.1f %14.2f %10.2f %14.1f %16.2f  %s (%u pass%s)\n", nq, timer.wall * 1e3,
+                 timer.wall * 1e3 / nq, n * 2.0 * passes / timer.wall / 1e9, timer.cpu * 1e3, timer.cpu * 1e3 / nq,
                  variant, passes, passes == 1 ? "" : "es");
       }
     }
