@@ -540,6 +540,8 @@ describe_physical (VmVk             *vk,
         info->max_buffer_size = m4.maxBufferSize;
       info->storage_16bit = f11.storageBuffer16BitAccess;
       info->shader_float16 = f12.shaderFloat16;
+      /* Both, or shaders with device-scope barriers fail validation. */
+      info->vulkan_memory_model = f12.vulkanMemoryModel && f12.vulkanMemoryModelDeviceScope;
     }
   else
     {
@@ -548,7 +550,7 @@ describe_physical (VmVk             *vk,
     }
 
   info->cooperative_matrix_nv = has_device_extension (vk, physical, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) &&
-                                info->shader_float16 && info->storage_16bit &&
+                                info->shader_float16 && info->storage_16bit && info->vulkan_memory_model &&
                                 has_coopmat_shape (vk, physical);
 
   vk->vkGetPhysicalDeviceMemoryProperties (physical, &mem);
@@ -912,6 +914,9 @@ open_device (VmGpuDevice  *self,
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
     .pNext = &f13,
     .shaderFloat16 = info->shader_float16,
+    /* glslang declares VulkanMemoryModel for cooperative-matrix loads. */
+    .vulkanMemoryModel = info->cooperative_matrix_nv,
+    .vulkanMemoryModelDeviceScope = info->cooperative_matrix_nv,
   };
   VkPhysicalDeviceVulkan11Features f11 = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,

@@ -55,6 +55,7 @@ typedef struct {
   guint            n_heaps;
   VmGpuHeapInfo    heaps[VM_GPU_MAX_HEAPS];
   gboolean         shader_float16;       /* fp16 arithmetic */
+  gboolean         vulkan_memory_model;  /* the Vulkan memory model (cooperative-matrix loads use it) */
   gboolean         storage_16bit;        /* 16-bit storage buffers */
   guint32          subgroup_size;
   guint32          subgroup_operations;  /* VkSubgroupFeatureFlags */

@@ -46,6 +46,8 @@ struct _VmGpuGraph {
 
   gboolean         profiling;
   gboolean         print_profile;
+  gint64           record_start;   /* µs: creation, or the last submit's end */
+  gint64           scratch_us;     /* µs spent creating scratch buffers since then */
   VkQueryPool      query_pool;
   GPtrArray       *timed_names;    /* const char*, one per timed node */
   GArray          *timings;        /* VmGpuKernelTiming */
@@ -106,6 +108,7 @@ vm_gpu_graph_new (VmGpuDevice  *device,
       vm_gpu_graph_set_profiling (self, TRUE);
       self->print_profile = TRUE;
     }
+  self->record_start = g_get_monotonic_time ();
   return g_steal_pointer (&self);
 }
 
@@ -143,7 +146,13 @@ vm_gpu_graph_free (VmGpuGraph *self)
   g_array_unref (self->pools);
   g_array_unref (self->views);
   g_ptr_array_unref (self->held);
-  g_ptr_array_unref (self->scratch);
+  {
+    gint64 t0 = g_get_monotonic_time ();
+
+    g_ptr_array_unref (self->scratch);
+    if (self->print_profile)
+      g_printerr ("host: scratch buffers released in %.3f ms\n", (g_get_monotonic_time () - t0) / 1e3);
+  }
   g_hash_table_unref (self->states);
   g_ptr_array_unref (self->timed_names);
   g_array_unref (self->timings);
@@ -599,8 +608,10 @@ vm_gpu_graph_scratch (VmGpuGraph   *self,
                       guint64       size,
                       GError      **error)
 {
+  gint64 t0 = g_get_monotonic_time ();
   VmGpuBuffer *buffer = vm_gpu_buffer_new (self->device, size, error);
 
+  self->scratch_us += g_get_monotonic_time () - t0;
   if (buffer != NULL)
     g_ptr_array_add (self->scratch, buffer);
   return buffer;
@@ -679,6 +690,7 @@ vm_gpu_graph_submit (VmGpuGraph  *self,
   VmGpuDevice *device = self->device;
   VmVk *vk = &device->vk;
   VkResult res;
+  gint64 submitted;
 
   if (!check_device (self, error))
     return FALSE;
@@ -711,6 +723,7 @@ vm_gpu_graph_submit (VmGpuGraph  *self,
     .commandBufferCount = 1,
     .pCommandBuffers = &self->cmd,
   };
+  submitted = g_get_monotonic_time ();
   g_mutex_lock (&device->queue_lock);
   res = vk->vkQueueSubmit (device->queue, 1, &submit, self->fence);
   g_mutex_unlock (&device->queue_lock);
@@ -747,7 +760,12 @@ vm_gpu_graph_submit (VmGpuGraph  *self,
     {
       g_autofree char *table = vm_gpu_graph_format_timings (self);
       g_printerr ("GPU profile (%s):\n%s", device->info->name, table);
+      g_printerr ("host: recording %.3f ms (scratch buffers %.3f ms), submission to results %.3f ms\n",
+                  (submitted - self->record_start) / 1e3, self->scratch_us / 1e3,
+                  (g_get_monotonic_time () - submitted) / 1e3);
     }
+  self->record_start = g_get_monotonic_time ();
+  self->scratch_us = 0;
   return TRUE;
 }
 

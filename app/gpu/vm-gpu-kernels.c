@@ -102,7 +102,11 @@ G_STATIC_ASSERT (sizeof (MergePush) == 16);
 
 DESC (gemm_f32_desc, "gemm_f32", 5, GemmPush, 256, 1)
 DESC (gemm_f16_desc, "gemm_f16", 5, GemmPush, 256, 1)
-DESC (gemm_coopmat_desc, "gemm_coopmat_f16", 5, GemmPush, 128, 1)
+/* gemm_coopmat tiles: must match the -D arguments in shaders/meson.build. */
+DESC (gemm_coopmat_desc, "gemm_coopmat_f16", 5, GemmPush, 256, 1)      /* 128 × 128, vector loads */
+DESC (gemm_coopmat_k64_desc, "gemm_coopmat_k64_f16", 5, GemmPush, 256, 1)  /* 128 × 128, k 64 a stage */
+DESC (gemm_coopmat_s_desc, "gemm_coopmat_s_f16", 5, GemmPush, 128, 1)  /* 32 × 64, vector loads */
+DESC (gemm_coopmat_u_desc, "gemm_coopmat_u_f16", 5, GemmPush, 128, 1)  /* 32 × 64, any alignment */
 /* gemm_texel block shape: must match the -D arguments in shaders/meson.build. */
 #define GEMM_TEXEL_RM 16u     /* output rows per workgroup */
 #define GEMM_TEXEL_CN 6u     /* output columns per invocation */
@@ -134,6 +138,8 @@ static const VmGpuPipelineDesc layernorm_rows_desc = { "layernorm_rows", 4, size
 DESC (softmax_desc, "softmax_f32", 2, RowPush, 256, 1)
 DESC (l2norm_desc, "l2norm_f32", 2, RowPush, 256, 1)
 DESC (attention_desc, "attention_f32", 4, AttentionPush, 64, 1)
+DESC (attention_sg_k80_desc, "attention_sg_k80_f32", 4, AttentionPush, 64, 1)
+DESC (attention_sg_k48_desc, "attention_sg_k48_f32", 4, AttentionPush, 64, 1)
 DESC (resize_h_desc, "resize_h", 4, ResizeHPush, 64, 4)
 DESC (resize_v_desc, "resize_v", 4, ResizeVPush, 64, 4)
 static const VmGpuPipelineDesc resize_v_texel_desc = { "resize_v_texel", 4, sizeof (ResizeVPush), { 64, 1, 1 }, 1u << 0 };
@@ -345,6 +351,21 @@ vm_gpu_gemm_variant (VmGpuDevice *device,
   return gemm_f16_desc.name;
 }
 
+/* The variant for @m rows: below 16 rows (GEMV, a few queries) a
+ * cooperative-matrix tile would be mostly padding, and would round the
+ * rows to fp16; the tiled kernel keeps them fp32. */
+static const char *
+gemm_variant_for_rows (VmGpuDevice *device,
+                       VmGpuDType   b_type,
+                       guint        m)
+{
+  const char *variant = vm_gpu_gemm_variant (device, b_type);
+
+  if (m < 16 && g_str_equal (variant, gemm_coopmat_desc.name))
+    return gemm_f16_desc.name;
+  return variant;
+}
+
 gboolean
 vm_gpu_gemm (VmGpuGraph       *graph,
              const VmGpuGemm  *g,
@@ -374,7 +395,7 @@ vm_gpu_gemm (VmGpuGraph       *graph,
     return FALSE;
 
   /* The texel kernel (CPU drivers) needs 4-aligned k, strides and views. */
-  variant = vm_gpu_gemm_variant (device, g->b_type);
+  variant = gemm_variant_for_rows (device, g->b_type, g->m);
   texel = g_str_has_prefix (variant, "gemm_texel") &&
           g->k % 4 == 0 && lda % 4 == 0 && ldb % 4 == 0 &&
           g->a_batch_stride % 4 == 0 && g->b_batch_stride % 4 == 0 &&
@@ -462,8 +483,25 @@ vm_gpu_gemm (VmGpuGraph       *graph,
                                     batch, error);
     }
   if (g_str_equal (variant, gemm_coopmat_desc.name))
-    desc = &gemm_coopmat_desc;
-  else if (g->b_type == VM_GPU_F16)
+    {
+      /* Vector loads need k in whole 8-half vectors, A rows and offsets in
+       * whole vec4 and B's in whole 8-half vectors; large tiles need enough
+       * of them to fill the device, else 32 × 64. */
+      gboolean vec = g->k % 8 == 0 && lda % 4 == 0 && ldb % 8 == 0 && push.a_off % 4 == 0 &&
+                     push.b_off % 8 == 0 && g->a_batch_stride % 4 == 0 && g->b_batch_stride % 8 == 0;
+      guint64 big_tiles = (guint64) div_up (g->m, 128) * div_up (g->n, 128) * batch;
+      /* $VIDMARK_GPU_COOPMAT=small|k64 (benchmarks): another tile. */
+      const char *tile = g_getenv ("VIDMARK_GPU_COOPMAT");
+
+      if (vec && big_tiles >= 96 && g_strcmp0 (tile, "small") != 0)
+        return vm_gpu_graph_dispatch (graph, g_strcmp0 (tile, "k64") == 0 ? &gemm_coopmat_k64_desc
+                                                                          : &gemm_coopmat_desc,
+                                      bind, 5, &push, sizeof push,
+                                      div_up (g->n, 128), div_up (g->m, 128), batch, error);
+      return vm_gpu_graph_dispatch (graph, vec ? &gemm_coopmat_s_desc : &gemm_coopmat_u_desc, bind, 5, &push,
+                                    sizeof push, div_up (g->n, 64), div_up (g->m, 32), batch, error);
+    }
+  if (g->b_type == VM_GPU_F16)
     desc = &gemm_f16_desc;
   else
     desc = &gemm_f32_desc;
@@ -621,7 +659,8 @@ attention_lanes_desc (VmGpuDevice           *device,
 {
   guint width = a->heads * a->head_dim;
 
-  if (!prefer_cpu_form (device, "VIDMARK_GPU_ATTENTION", "workgroup", "lanes", NULL) || !has_lanes8 (device))
+  if (!prefer_cpu_form (device, "VIDMARK_GPU_ATTENTION", "workgroup", "lanes", NULL) || !has_lanes8 (device) ||
+      g_strcmp0 (g_getenv ("VIDMARK_GPU_ATTENTION"), "subgroup") == 0)
     return NULL;
   if ((a->q_ld ? a->q_ld : width) % 4 != 0 || (a->k_ld ? a->k_ld : width) % 4 != 0 ||
       (a->v_ld ? a->v_ld : width) % 4 != 0 || (a->o_ld ? a->o_ld : width) % 4 != 0 ||
@@ -633,12 +672,43 @@ attention_lanes_desc (VmGpuDevice           *device,
   return NULL;
 }
 
+/* attention_sg (GPUs): sequences of at most 80 (or 48) keys with heads of
+ * at most 64 columns, as attention_sg.comp is built; subgroup arithmetic and
+ * the shared memory of that build.  VIDMARK_GPU_ATTENTION=subgroup picks it
+ * on CPU drivers too, =workgroup or =lanes never. */
+#define ATTENTION_SG_MAX_D 64u
+#define ATTENTION_SG_ROWS 32u
+#define ATTENTION_SG_SHARED(max_k) (4u * (2u * (max_k) * (ATTENTION_SG_MAX_D + 1u) + \
+                                          8u * (ATTENTION_SG_MAX_D + (max_k))))
+
+static const VmGpuPipelineDesc *
+attention_sg_desc (VmGpuDevice           *device,
+                   const VmGpuAttention  *a)
+{
+  const char *env = g_getenv ("VIDMARK_GPU_ATTENTION");
+  guint shared = device->limits.maxComputeSharedMemorySize;
+
+  if (g_strcmp0 (env, "workgroup") == 0 || g_strcmp0 (env, "lanes") == 0)
+    return NULL;
+  if (g_strcmp0 (env, "subgroup") != 0 && device->info->type == VM_GPU_DEVICE_TYPE_CPU)
+    return NULL;
+  if (a->head_dim > ATTENTION_SG_MAX_D || (device->info->subgroup_operations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) == 0)
+    return NULL;
+  if (a->lk <= 48 && shared >= ATTENTION_SG_SHARED (48))
+    return &attention_sg_k48_desc;
+  if (a->lk <= 80 && shared >= ATTENTION_SG_SHARED (80))
+    return &attention_sg_k80_desc;
+  return NULL;
+}
+
 const char *
 vm_gpu_attention_variant (VmGpuDevice           *device,
                           const VmGpuAttention  *attn)
 {
   const VmGpuPipelineDesc *desc = attention_lanes_desc (device, attn);
 
+  if (desc == NULL)
+    desc = attention_sg_desc (device, attn);
   return desc != NULL ? desc->name : attention_desc.name;
 }
 
@@ -649,6 +719,7 @@ vm_gpu_attention (VmGpuGraph            *graph,
 {
   VmGpuDevice *device = vm_gpu_graph_get_device (graph);
   const VmGpuPipelineDesc *lanes = attention_lanes_desc (device, a);
+  const VmGpuPipelineDesc *desc;
   const char *op = "attention";
   guint width = a->heads * a->head_dim;
   guint q_ld = a->q_ld ? a->q_ld : width;
@@ -715,6 +786,15 @@ vm_gpu_attention (VmGpuGraph            *graph,
     return FALSE;
 #undef SPAN
 
+  if ((desc = attention_sg_desc (device, a)) != NULL)
+    {
+      /* Bit 1: keys and values read as vec4. */
+      if (a->head_dim % 4 == 0 && push.k_ld % 4 == 0 && push.v_ld % 4 == 0 && push.k_off % 4 == 0 &&
+          push.v_off % 4 == 0 && push.k_bstride % 4 == 0 && push.v_bstride % 4 == 0)
+        push.causal |= 2;
+      return vm_gpu_graph_dispatch (graph, desc, bind, 4, &push, sizeof push,
+                                  div_up (a->lq, ATTENTION_SG_ROWS), a->heads, batch, error);
+    }
   return vm_gpu_graph_dispatch (graph, &attention_desc, bind, 4, &push, sizeof push,
                                 div_up (a->lq, 64), a->heads, batch, error);
 }
@@ -1305,7 +1385,7 @@ vm_gpu_gemv_variant (VmGpuDevice      *device,
 {
   const VmGpuPipelineDesc *desc = gemv_desc (device, g);
 
-  return desc != NULL ? desc->name : vm_gpu_gemm_variant (device, VM_GPU_F16);
+  return desc != NULL ? desc->name : gemm_variant_for_rows (device, VM_GPU_F16, 1);
 }
 
 gboolean

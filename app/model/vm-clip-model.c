@@ -26,7 +26,8 @@
 #include "model/vm-safetensors.h"
 
 #define WEIGHT_ALIGN 256
-/* Activation memory one submission may use; bigger batches are split. */
+/* Activation memory one submission may use (at least; a 32nd of the
+ * largest device-local heap where that is more); bigger batches are split. */
 #define CHUNK_BYTES ((guint64) 384 << 20)
 #define MAX_CHUNK 256
 /* CPU drivers: submissions short enough to stay far from the timeout. */
@@ -582,8 +583,9 @@ fits (VmClipModel *self,
          vm_gpu_buffer_get_size (buffer) <= vm_gpu_device_get_info (self->device)->max_storage_buffer_range;
 }
 
-/* Patch embedding: the engine's kernel, or on CPU drivers patches → rows
- * and a GEMM with the flattened convolution weight. */
+/* Patch embedding: patches → rows and a GEMM with the flattened convolution
+ * weight (the GEMM is where each device's fast kernel is), or the engine's
+ * direct kernel where the rows would not fit one binding. */
 static gboolean
 patch_embed (VmClipModel  *self,
              VmGpuGraph   *graph,
@@ -605,16 +607,18 @@ patch_embed (VmClipModel  *self,
     .c = VM_GPU_VIEW (out, 0),
   };
 
-  if (!self->cpu_kernels || !fits (self, pixels))
+  guint64 rows_size = 4ull * n * side * side * cols;
+
+  if (!fits (self, pixels) || rows_size > vm_gpu_device_get_info (self->device)->max_storage_buffer_range)
     return vm_gpu_patch_embed (graph, n, c->image_size, c->patch_size, t->dim, VM_GPU_VIEW (pixels, 0),
                                VM_GPU_VIEW (t->embed, t->patch), self->dtype, VM_GPU_VIEW (out, 0), error);
-  rows = vm_gpu_graph_scratch (graph, 4ull * n * side * side * cols, error);
+  rows = vm_gpu_graph_scratch (graph, rows_size, error);
   if (rows == NULL)
     return FALSE;
   bind[0] = (VmGpuBinding) { pixels, 0, 0, VM_GPU_ACCESS_READ };
   bind[1] = (VmGpuBinding) { rows, 0, 0, VM_GPU_ACCESS_WRITE };
   g.a = VM_GPU_VIEW (rows, 0);
-  if (c->image_size % 4 == 0 && c->patch_size % 4 == 0)
+  if (self->cpu_kernels && c->image_size % 4 == 0 && c->patch_size % 4 == 0)
     {
       bind[0].texel_format = VM_GPU_TEXEL_RGBA32F;
       if (!vm_gpu_graph_dispatch (graph, &im2col_texel_desc, bind, 2, &push, sizeof push, (cols / 4 + 63) / 64,
@@ -687,9 +691,14 @@ chunk_size (VmClipModel *self,
             guint        tokens,
             guint64      extra_per_sequence)
 {
+  const VmGpuDeviceInfo *info = vm_gpu_device_get_info (self->device);
   guint64 per = activation_bytes_per_sequence (t, tokens) + extra_per_sequence;
+  guint64 budget = CHUNK_BYTES;
 
-  return (guint) CLAMP (CHUNK_BYTES / per, 1, self->cpu_kernels ? MAX_CHUNK_CPU : MAX_CHUNK);
+  for (guint i = 0; i < info->n_heaps; i++)
+    if (info->heaps[i].device_local)
+      budget = MAX (budget, info->heaps[i].size / 32);
+  return (guint) CLAMP (budget / per, 1, self->cpu_kernels ? MAX_CHUNK_CPU : MAX_CHUNK);
 }
 
 /* The last block for the @n_pool rows @pool of a->xa only (the rows the
@@ -1017,7 +1026,8 @@ vm_clip_model_encode_images (VmClipModel        *self,
 {
   const VmClipVisionConfig *c = &self->config.vision;
   guint tokens = vm_clip_vision_config_get_n_positions (c);
-  guint64 extra = 4ull * 3 * c->image_size * c->image_size + 4ull * (tokens - 1) * c->hidden_size;
+  /* Pixels, patch rows (im2col) and patch embeddings. */
+  guint64 extra = 4ull * 3 * c->image_size * c->image_size * 2 + 4ull * (tokens - 1) * c->hidden_size;
   guint chunk;
 
   g_return_val_if_fail (self != NULL, FALSE);

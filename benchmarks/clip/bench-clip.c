@@ -2,11 +2,14 @@
  * ViT-B/32-shaped model (random weights in the Hugging Face format, made
  * once by tests/clip/make-tiny-clip.py --vit-b32) at batch sizes 1, 16 and
  * 64, on the Vulkan device, next to PyTorch on the CPU with the same weights
- * (bench-clip-torch.py), then one profiled batch of each
- * (VIDMARK_GPU_PROFILE=1 tables on stderr).
+ * (bench-clip-torch.py), then one profiled batch of each at the smallest
+ * and the largest batch size (VIDMARK_GPU_PROFILE=1 tables on stderr).  On a machine with an NVIDIA GPU,
+ * bench-clip-transformers.py in place of bench-clip-torch.py times the
+ * `transformers` models in fp16 there, eager and compiled.
  *
- * Usage: bench-clip PYTHON make-tiny-clip.py bench-clip-torch.py WORK_DIR
+ * Usage: bench-clip PYTHON make-tiny-clip.py PEER-SCRIPT WORK_DIR
  * $VIDMARK_BENCH_SECONDS: time per measurement (default 3);
+ * $VIDMARK_BENCH_BATCHES: batch sizes, comma-separated (default 1,16,64);
  * $VIDMARK_BENCH_FP32=0 skips the fp32-weights run where fp16 is used.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -19,13 +22,15 @@
 
 #include "model/vm-clip-model.h"
 
-static const guint batches[] = { 1, 16, 64 };
-#define N_BATCHES G_N_ELEMENTS (batches)
-#define MAX_BATCH 64
+#define MAX_BATCHES 8
+static guint batches[MAX_BATCHES] = { 1, 16, 64 };
+static guint n_batches = 3;
+static guint max_batch = 64;
 #define FRAME_W 320
 #define FRAME_H 240
 
 static double seconds_per_run = 3.0;
+static double last_median_ms;
 
 static const char *subjects[] = {
   "a dog", "two children", "a red car", "an old man", "a woman in a blue coat", "a cat",
@@ -40,9 +45,9 @@ static const char *actions[] = {
 static char **
 make_texts (void)
 {
-  char **texts = g_new0 (char *, MAX_BATCH + 1);
+  char **texts = g_new0 (char *, max_batch + 1);
 
-  for (guint i = 0; i < MAX_BATCH; i++)
+  for (guint i = 0; i < max_batch; i++)
     texts[i] = g_strdup_printf ("%s %s", subjects[i % G_N_ELEMENTS (subjects)],
                                 actions[(i * 3 + i / 10) % G_N_ELEMENTS (actions)]);
   return texts;
@@ -79,7 +84,17 @@ encode_texts (VmClipModel  *model,
   return vm_clip_model_encode_texts (model, (const char * const *) in->texts, n, out, error);
 }
 
-/* Items per second: one warm-up call at this batch size (pipelines, caches,
+static gint
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* Items per second (the mean over the timed calls; the median call time is
+ * left in last_median_ms): one warm-up call at this batch size (pipelines, caches,
  * activations), then calls until the time is up (at least one). */
 static double
 measure (VmClipModel *model,
@@ -89,23 +104,35 @@ measure (VmClipModel *model,
 {
   g_autoptr(GError) error = NULL;
   g_autofree float *out = g_new (float, (gsize) batch * vm_clip_model_get_projection_dim (model));
-  gint64 start;
+  g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
+  gint64 start, t0;
   guint runs = 0;
   double elapsed;
 
-  /* One untimed call at each batch size, as the PyTorch side does: the
-   * first call at a new size allocates its activations. */
-  if (!func (model, batch, in, out, &error))
-    g_error ("encoding failed: %s", error->message);
+  /* Untimed calls at each batch size, for half a second and at least one,
+   * as the PyTorch side does: the first call at a new size allocates its
+   * activations, and a GPU raises its clocks only under sustained work. */
+  start = g_get_monotonic_time ();
+  do
+    if (!func (model, batch, in, out, &error))
+      g_error ("encoding failed: %s", error->message);
+  while (g_get_monotonic_time () - start < G_USEC_PER_SEC / 2);
   start = g_get_monotonic_time ();
   do
     {
+      double ms;
+
+      t0 = g_get_monotonic_time ();
       if (!func (model, batch, in, out, &error))
         g_error ("encoding failed: %s", error->message);
+      ms = (g_get_monotonic_time () - t0) / 1e3;
+      g_array_append_val (times, ms);
       runs++;
       elapsed = (g_get_monotonic_time () - start) / 1e6;
     }
-  while (elapsed < seconds_per_run && runs < 50);
+  while (elapsed < seconds_per_run && runs < 500);
+  g_array_sort (times, compare_doubles);
+  last_median_ms = g_array_index (times, double, times->len / 2);
   return batch * runs / elapsed;
 }
 
@@ -146,7 +173,7 @@ write_ids (const char  *model_dir,
   if (tok == NULL)
     g_error ("cannot load the tokenizer: %s", error->message);
 
-  for (guint i = 0; i < MAX_BATCH; i++)
+  for (guint i = 0; i < max_batch; i++)
     {
       length = MAX (length, vm_tokenizer_encode_padded (tok, texts[i], ids, context));
       g_string_append (s, i ? ", [" : "[");
@@ -167,14 +194,17 @@ run_torch (const char *python,
            const char *ids_path,
            JsonParser *parser)
 {
-  g_autofree char *batch_list = g_strdup_printf ("%u,%u,%u", batches[0], batches[1], batches[2]);
-  const char *args[] = { python, script, model_dir, ids_path, batch_list, NULL };
+  g_autoptr(GString) batch_list = g_string_new (NULL);
+  const char *args[] = { python, script, model_dir, ids_path, NULL, NULL };
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   g_autoptr(GError) error = NULL;
   gint status;
 
-  g_print ("Running PyTorch on the CPU ...\n");
+  for (guint b = 0; b < n_batches; b++)
+    g_string_append_printf (batch_list, b ? ",%u" : "%u", batches[b]);
+  args[4] = batch_list->str;
+  g_print ("Running the PyTorch side (%s) ...\n", script);
   if (!g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error) ||
       !g_spawn_check_wait_status (status, &error))
     {
@@ -196,10 +226,10 @@ torch_rate (JsonObject *torch,
 {
   char key[16];
 
-  if (torch == NULL)
+  if (torch == NULL || !json_object_has_member (torch, member))
     return 0.0;
   g_snprintf (key, sizeof key, "%u", batch);
-  return json_object_get_double_member (json_object_get_object_member (torch, member), key);
+  return json_object_get_double_member_with_default (json_object_get_object_member (torch, member), key, 0.0);
 }
 
 int
@@ -212,11 +242,13 @@ main (int   argc,
   g_autofree char *model_dir = NULL;
   g_autofree char *ids_path = NULL;
   g_autofree guint8 *frame = NULL;
-  g_auto(GStrv) texts = make_texts ();
-  VmClipImage images[MAX_BATCH];
-  Inputs in = { images, texts };
-  double rates[2][2][N_BATCHES] = { { { 0 } } };   /* [dtype run][images, texts][batch] */
+  g_autofree VmClipImage *images = NULL;
+  g_auto(GStrv) texts = NULL;
+  Inputs in;
+  double rates[2][2][MAX_BATCHES] = { { { 0 } } };   /* [dtype run][images, texts][batch] */
+  g_autofree char *peer = g_strdup ("PyTorch CPU");
   const char *dtype_names[2] = { NULL, NULL };
+  double image1_ms[2] = { 0, 0 };
   guint n_runs = 0;
   JsonObject *torch;
   const char *env;
@@ -224,9 +256,32 @@ main (int   argc,
 
   if (argc != 5)
     {
-      g_printerr ("usage: %s PYTHON make-tiny-clip.py bench-clip-torch.py WORK_DIR\n", argv[0]);
+      g_printerr ("usage: %s PYTHON make-tiny-clip.py PEER-SCRIPT WORK_DIR\n", argv[0]);
       return 2;
     }
+  if ((env = g_getenv ("VIDMARK_BENCH_BATCHES")) != NULL)
+    {
+      g_auto(GStrv) parts = g_strsplit (env, ",", MAX_BATCHES);
+
+      n_batches = 0;
+      for (guint i = 0; parts[i] != NULL; i++)
+        {
+          guint64 b = g_ascii_strtoull (parts[i], NULL, 10);
+
+          if (b == 0 || b > 4096)
+            {
+              g_printerr ("VIDMARK_BENCH_BATCHES: \"%s\" is not a batch size (1 to 4096)\n", parts[i]);
+              return 2;
+            }
+          batches[n_batches++] = b;
+        }
+    }
+  max_batch = 0;
+  for (guint b = 0; b < n_batches; b++)
+    max_batch = MAX (max_batch, batches[b]);
+  texts = make_texts ();
+  images = g_new (VmClipImage, max_batch);
+  in = (Inputs) { images, texts };
   if ((env = g_getenv ("VIDMARK_BENCH_SECONDS")) != NULL)
     seconds_per_run = MAX (g_ascii_strtod (env, NULL), 0.1);
   if (g_getenv ("VIDMARK_GPU_PROFILE") == NULL)
@@ -248,15 +303,20 @@ main (int   argc,
   for (gsize i = 0; i < (gsize) FRAME_W * FRAME_H * 3; i++)
     frame[i] = g_rand_int_range (rand, 0, 256);
   g_rand_free (rand);
-  for (guint i = 0; i < MAX_BATCH; i++)
+  for (guint i = 0; i < max_batch; i++)
     images[i] = (VmClipImage) { frame, FRAME_W, FRAME_H, 0 };
 
   /* PyTorch first: its figures are there even if the Vulkan runs are cut short. */
   ids_path = write_ids (model_dir, texts, argv[4]);
   torch = run_torch (argv[1], argv[3], model_dir, ids_path, parser);
+  if (torch != NULL && json_object_has_member (torch, "device"))
+    {
+      g_free (peer);
+      peer = g_strdup_printf ("PyTorch %s fp16", json_object_get_string_member (torch, "device"));
+    }
   if (torch != NULL)
-    for (guint b = 0; b < N_BATCHES; b++)
-      g_print ("  PyTorch CPU, batch %2u: %8.2f images/s, %8.2f texts/s\n", batches[b],
+    for (guint b = 0; b < n_batches; b++)
+      g_print ("  %s, batch %2u: %8.2f images/s, %8.2f texts/s\n", peer, batches[b],
                torch_rate (torch, "images_per_s", batches[b]), torch_rate (torch, "texts_per_s", batches[b]));
 
   for (guint run = 0; run < 2; run++)
@@ -273,9 +333,11 @@ main (int   argc,
       dtype_names[run] = vm_clip_model_uses_f16 (model) ? "fp16 weights" : "fp32 weights";
       g_print ("Loaded %s with %s in %.2f s\n", model_dir, dtype_names[run],
                (g_get_monotonic_time () - t0) / 1e6);
-      for (guint b = 0; b < N_BATCHES; b++)
+      for (guint b = 0; b < n_batches; b++)
         {
           rates[run][0][b] = measure (model, encode_images, &in, batches[b]);
+          if (batches[b] == 1)
+            image1_ms[run] = last_median_ms;
           g_print ("  %s, batch %2u: %8.2f images/s\n", dtype_names[run], batches[b], rates[run][0][b]);
           rates[run][1][b] = measure (model, encode_texts, &in, batches[b]);
           g_print ("  %s, batch %2u: %8.2f texts/s\n", dtype_names[run], batches[b], rates[run][1][b]);
@@ -284,33 +346,56 @@ main (int   argc,
 
       if (run == 0)
         {
-          g_autofree float *out = g_new (float, (gsize) MAX_BATCH * vm_clip_model_get_projection_dim (model));
+          g_autofree float *out = g_new (float, (gsize) max_batch * vm_clip_model_get_projection_dim (model));
 
           g_setenv ("VIDMARK_GPU_PROFILE", "1", TRUE);
-          g_printerr ("Profile of one batch of %u images (%s):\n", MAX_BATCH, dtype_names[run]);
-          if (!vm_clip_model_encode_images (model, images, MAX_BATCH, out, &error))
-            g_error ("encoding failed: %s", error->message);
-          g_printerr ("Profile of one batch of %u texts (%s):\n", MAX_BATCH, dtype_names[run]);
-          if (!vm_clip_model_encode_texts (model, (const char * const *) texts, MAX_BATCH, out, &error))
-            g_error ("encoding failed: %s", error->message);
+          for (guint pb = 0; pb < 2; pb++)
+            {
+              guint nb = pb == 0 ? batches[0] : max_batch;
+
+              if (pb == 1 && nb == batches[0])
+                break;
+              g_printerr ("Profile of one batch of %u images (%s):\n", nb, dtype_names[run]);
+              if (!vm_clip_model_encode_images (model, images, nb, out, &error))
+                g_error ("encoding failed: %s", error->message);
+              g_printerr ("Profile of one batch of %u texts (%s):\n", nb, dtype_names[run]);
+              if (!vm_clip_model_encode_texts (model, (const char * const *) texts, nb, out, &error))
+                g_error ("encoding failed: %s", error->message);
+            }
           g_setenv ("VIDMARK_GPU_PROFILE", "0", TRUE);
         }
     }
 
   g_print ("\nDevice: %s (%s)\n", vm_gpu_device_get_info (device)->name,
            vm_gpu_device_get_info (device)->driver_name);
-  if (torch != NULL)
+  if (torch != NULL && json_object_has_member (torch, "device"))
+    g_print ("PyTorch %s, transformers %s, fp16 on %s\n", json_object_get_string_member (torch, "torch"),
+             json_object_get_string_member (torch, "transformers"), json_object_get_string_member (torch, "device"));
+  else if (torch != NULL)
     g_print ("PyTorch %s on the CPU, %" G_GINT64_FORMAT " threads\n",
              json_object_get_string_member (torch, "torch"), json_object_get_int_member (torch, "threads"));
-  g_print ("\n| what | batch | Vulkan | PyTorch CPU | ratio |\n|---|---:|---:|---:|---:|\n");
+  for (guint run = 0; run < n_runs; run++)
+    if (image1_ms[run] > 0)
+      g_print ("Latency of one image (%s): %.3f ms median\n", dtype_names[run], image1_ms[run]);
+  if (torch != NULL && json_object_has_member (torch, "batch1_image_ms"))
+    g_print ("Latency of one image (%s, eager): %.3f ms median\n", peer,
+             json_object_get_double_member (torch, "batch1_image_ms"));
+  g_print ("\n| what | batch | Vulkan | %s | ratio | %s compiled | ratio |\n"
+           "|---|---:|---:|---:|---:|---:|---:|\n", peer, peer);
   for (guint run = 0; run < n_runs; run++)
     for (guint kind = 0; kind < 2; kind++)
-      for (guint b = 0; b < N_BATCHES; b++)
+      for (guint b = 0; b < n_batches; b++)
         {
+          double v = rates[run][kind][b];
           double t = torch_rate (torch, kind == 0 ? "images_per_s" : "texts_per_s", batches[b]);
+          double tc = torch_rate (torch, kind == 0 ? "images_per_s_compiled" : "texts_per_s_compiled", batches[b]);
 
-          g_print ("| %s/s, %s | %u | %.2f | %.2f | %.2fx |\n", kind == 0 ? "images" : "texts", dtype_names[run],
-                   batches[b], rates[run][kind][b], t, t > 0 ? rates[run][kind][b] / t : 0.0);
+          g_print ("| %s/s, %s | %u | %.2f | %.2f | %.2fx |", kind == 0 ? "images" : "texts", dtype_names[run],
+                   batches[b], v, t, t > 0 ? v / t : 0.0);
+          if (tc > 0)
+            g_print (" %.2f | %.2fx |\n", tc, v / tc);
+          else
+            g_print (" – | – |\n");
         }
   return 0;
 }

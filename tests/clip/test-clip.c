@@ -7,6 +7,10 @@
  * text embeddings are compared with the golden ones: cosine and the largest
  * element error.  Runs with the Vulkan validation layer on.
  *
+ * $VIDMARK_CLIP_EXTRA_MODEL=DIR adds the same checks for one more model
+ * folder with its own golden.json (make-transformers-clip.py writes a
+ * full-size ViT-B/32 with the `transformers` library as the reference).
+ *
  * Usage: test-clip PYTHON make-tiny-clip.py [GTest options]
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -29,6 +33,8 @@
 #define COS_F16  0.999
 #define ERR_F32  1e-5
 #define ERR_F16  5e-3
+#define SAME_F32 1e-5
+#define SAME_F16 1e-4
 
 static VmGpuDevice *device;
 static char *device_error;
@@ -96,7 +102,7 @@ golden_load (const char *name)
   g_autofree char *path = NULL;
   JsonArray *images, *texts, *ids;
 
-  g->dir = g_build_filename (work_dir, name, NULL);
+  g->dir = g_path_is_absolute (name) ? g_strdup (name) : g_build_filename (work_dir, name, NULL);
   path = g_build_filename (g->dir, "golden.json", NULL);
   g->parser = json_parser_new ();
   json_parser_load_from_file (g->parser, path, &error);
@@ -216,6 +222,10 @@ check_model (const char *name,
   g_autofree gint32 *ids = NULL;
   double cos_bound = f16 ? COS_F16 : COS_F32;
   double err_bound = f16 ? ERR_F16 : ERR_F32;
+  /* Batched against one at a time: the same arithmetic in another order
+   * (other GEMM tiles), so rounding alone; with fp16 storage the products
+   * also round activations to fp16 on GPUs with matrix units. */
+  double same_bound = f16 ? SAME_F16 : SAME_F32;
   VmGpuMemoryStats before, after;
 
   if (f16 && !vm_gpu_device_supports_f16 (device))
@@ -229,10 +239,23 @@ check_model (const char *name,
   g_assert_no_error (error);
   g_assert_nonnull (model);
   vm_gpu_device_get_memory_stats (device, &after);
-  /* Weights come out of the large shared blocks: at most one new block. */
-  g_assert_cmpuint (after.n_blocks, <=, before.n_blocks + 1);
+  /* Weights come out of the large shared blocks, not one allocation per
+   * tensor: one new block for a tiny model, about one per 64 MiB at most for
+   * a full-size one. */
+  {
+    g_autofree char *weights = g_build_filename (g->dir, "model.safetensors", NULL);
+    g_autoptr(GFile) file = g_file_new_for_path (weights);
+    g_autoptr(GFileInfo) finfo = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_SIZE, 0, NULL, NULL);
 
-  g_assert_cmpstr (vm_clip_model_get_name (model), ==, name);
+    g_assert_nonnull (finfo);
+    g_assert_cmpuint (after.n_blocks, <=, before.n_blocks + 1 + g_file_info_get_size (finfo) / (64 << 20));
+  }
+
+  {
+    g_autofree char *base = g_path_get_basename (g->dir);
+
+    g_assert_cmpstr (vm_clip_model_get_name (model), ==, base);
+  }
   g_assert_cmpuint (vm_clip_model_get_projection_dim (model), ==, g->proj);
   g_assert_cmpuint (vm_clip_model_get_context_length (model), ==, g->context);
   g_assert_true (vm_clip_model_uses_f16 (model) == f16);
@@ -251,7 +274,7 @@ check_model (const char *name,
       g_assert_true (vm_clip_model_encode_images (model, &g->images[i], 1, one, &error));
       g_assert_no_error (error);
       for (guint j = 0; j < g->proj; j++)
-        g_assert_cmpfloat (fabs (one[j] - img[(gsize) i * g->proj + j]), <=, 1e-5);
+        g_assert_cmpfloat (fabs (one[j] - img[(gsize) i * g->proj + j]), <=, same_bound);
     }
 
   /* Texts: the tokenizer agrees with the reference's ids. */
@@ -274,7 +297,7 @@ check_model (const char *name,
                                                   tok, &error));
       g_assert_no_error (error);
       for (guint j = 0; j < g->proj; j++)
-        g_assert_cmpfloat (fabs (tok[j] - txt[(gsize) i * g->proj + j]), <=, 1e-5);
+        g_assert_cmpfloat (fabs (tok[j] - txt[(gsize) i * g->proj + j]), <=, same_bound);
     }
 
   assert_no_validation_messages ();
@@ -471,6 +494,12 @@ main (int   argc,
             g_free (path);
           }
     }
+  if (g_getenv ("VIDMARK_CLIP_EXTRA_MODEL") != NULL)
+    for (guint d = 0; d < 2; d++)
+      g_test_add_data_func_full (d == 0 ? "/clip/reference/extra/fp32" : "/clip/reference/extra/fp16",
+                                 g_strdup_printf ("%s:%s:gpu", g_getenv ("VIDMARK_CLIP_EXTRA_MODEL"),
+                                                  d == 0 ? "f32" : "f16"),
+                                 test_reference, g_free);
   g_test_add_func ("/clip/large-batch", test_large_batch);
   g_test_add_func ("/clip/errors", test_errors);
 
