@@ -4,7 +4,7 @@
 //
 // A workgroup of WM × WN subgroups of 32 computes a BM × BN tile, each
 // subgroup FM × FN fragments of 16 × 16 (BM = 16·WM·FM, BN = 16·WN·FN).
-// K advances BK (32, or 64 in the _k64 build) at a time through one shared stage; the next stage's
+// K advances BK = 32 at a time through one shared stage; the next stage's
 // global loads are issued into registers before the current one is
 // multiplied.  Built with VEC (the caller checks: k a multiple of 8, A rows
 // and offsets in whole vec4, B rows and offsets in whole 8-half vectors) A
@@ -29,9 +29,7 @@
 #endif
 #define BM (16u * WM * FM)
 #define BN (16u * WN * FN)
-#ifndef BK
 #define BK 32u
-#endif
 #define SA (BK + 8u)
 #define THREADS (32u * WM * WN)
 #define A_VECS (BM * BK / 4u / THREADS)   // vec4 of A per thread and stage

@@ -412,6 +412,14 @@ record_copy (VmGpuDevice     *device,
                                    0, 1, &to_host, 0, NULL, 0, NULL);
 }
 
+VmGpuBuffer *
+vm_gpu_buffer_new_staging (VmGpuDevice  *device,
+                           guint64       size,
+                           GError      **error)
+{
+  return buffer_new_in (device, size, device->staging_type_index, error);
+}
+
 static gboolean
 transfer (VmGpuBuffer  *self,
           guint64       offset,

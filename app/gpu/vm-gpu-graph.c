@@ -26,6 +26,13 @@ typedef struct {
   gboolean read_since_barrier;
 } BufferState;
 
+typedef struct {
+  VmGpuBuffer *from;      /* mapped: the source itself or a staging buffer */
+  guint64      offset;
+  void        *data;
+  gsize        size;
+} PendingRead;
+
 struct _VmGpuGraph {
   VmGpuDevice     *device;
   VkCommandBuffer  cmd;
@@ -48,6 +55,7 @@ struct _VmGpuGraph {
   gboolean         print_profile;
   gint64           record_start;   /* µs: creation, or the last submit's end */
   gint64           scratch_us;     /* µs spent creating scratch buffers since then */
+  GArray          *reads;          /* PendingRead: downloads done at the next submit */
   VkQueryPool      query_pool;
   GPtrArray       *timed_names;    /* const char*, one per timed node */
   GArray          *timings;        /* VmGpuKernelTiming */
@@ -69,6 +77,7 @@ vm_gpu_graph_new (VmGpuDevice  *device,
   self->states = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   self->timed_names = g_ptr_array_new ();
   self->timings = g_array_new (FALSE, FALSE, sizeof (VmGpuKernelTiming));
+  self->reads = g_array_new (FALSE, FALSE, sizeof (PendingRead));
 
   if (device->lost)
     {
@@ -156,6 +165,7 @@ vm_gpu_graph_free (VmGpuGraph *self)
   g_hash_table_unref (self->states);
   g_ptr_array_unref (self->timed_names);
   g_array_unref (self->timings);
+  g_array_unref (self->reads);
   vm_gpu_device_unref (device);
   g_free (self);
 }
@@ -603,6 +613,83 @@ vm_gpu_graph_copy (VmGpuGraph   *self,
   return TRUE;
 }
 
+/* Updates inline in the command buffer: at most 64 KiB each (the Vulkan
+ * limit of vkCmdUpdateBuffer). */
+#define INLINE_UPLOAD_MAX 65536
+
+gboolean
+vm_gpu_graph_upload (VmGpuGraph   *self,
+                     VmGpuBuffer  *dst,
+                     guint64       offset,
+                     const void   *data,
+                     gsize         size,
+                     GError      **error)
+{
+  VmGpuAccess access = VM_GPU_ACCESS_WRITE;
+  VmGpuBuffer *staging;
+
+  if (!check_transfer_range (dst, offset, size, error))
+    return FALSE;
+  if (size == 0)
+    return TRUE;
+  if (!begin (self, error))
+    return FALSE;
+  /* Mapped memory nothing recorded so far touches: a plain copy. */
+  if (dst->block->mapped != NULL && g_hash_table_lookup (self->states, dst) == NULL)
+    {
+      memcpy (dst->block->mapped + dst->block_offset + offset, data, size);
+      return TRUE;
+    }
+  if (size <= INLINE_UPLOAD_MAX)
+    {
+      track (self, &dst, &access, 1);
+      self->device->vk.vkCmdUpdateBuffer (self->cmd, dst->buffer, offset, size, data);
+      return TRUE;
+    }
+  staging = vm_gpu_buffer_new_staging (self->device, size, error);
+  if (staging == NULL)
+    return FALSE;
+  g_ptr_array_add (self->scratch, staging);
+  memcpy (staging->block->mapped + staging->block_offset, data, size);
+  return vm_gpu_graph_copy (self, staging, 0, dst, offset, size, error);
+}
+
+gboolean
+vm_gpu_graph_download (VmGpuGraph   *self,
+                       VmGpuBuffer  *src,
+                       guint64       offset,
+                       void         *data,
+                       gsize         size,
+                       GError      **error)
+{
+  VmGpuAccess access = VM_GPU_ACCESS_READ;
+  PendingRead read = { src, offset, data, size };
+
+  if (!check_transfer_range (src, offset, size, error))
+    return FALSE;
+  if (size == 0)
+    return TRUE;
+  if (!begin (self, error))
+    return FALSE;
+  if (src->block->mapped != NULL)
+    {
+      /* Read in place after the submit: a barrier orders the writes before it. */
+      track (self, &src, &access, 1);
+    }
+  else
+    {
+      read.from = vm_gpu_buffer_new_staging (self->device, size, error);
+      if (read.from == NULL)
+        return FALSE;
+      g_ptr_array_add (self->scratch, read.from);
+      read.offset = 0;
+      if (!vm_gpu_graph_copy (self, src, offset, read.from, 0, size, error))
+        return FALSE;
+    }
+  g_array_append_val (self->reads, read);
+  return TRUE;
+}
+
 VmGpuBuffer *
 vm_gpu_graph_scratch (VmGpuGraph   *self,
                       guint64       size,
@@ -740,6 +827,13 @@ vm_gpu_graph_submit (VmGpuGraph  *self,
   if (res != VK_SUCCESS)
     return vm_gpu_set_vk_error (device, error, res, "waiting for results");
 
+  for (guint i = 0; i < self->reads->len; i++)
+    {
+      PendingRead *r = &g_array_index (self->reads, PendingRead, i);
+
+      memcpy (r->data, r->from->block->mapped + r->from->block_offset + r->offset, r->size);
+    }
+  g_array_set_size (self->reads, 0);
   g_ptr_array_set_size (self->held, 0);
   for (guint i = 0; i < self->views->len; i++)
     vk->vkDestroyBufferView (device->device, g_array_index (self->views, VkBufferView, i), NULL);

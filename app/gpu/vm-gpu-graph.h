@@ -72,6 +72,26 @@ gboolean    vm_gpu_graph_copy (VmGpuGraph   *self,
                                guint64       size,
                                GError      **error);
 
+/* Host data into @dst as a step of the graph, ordered with the steps
+ * recorded around it, without a submission of its own: small data goes into
+ * the command buffer, larger data through a staging buffer the graph keeps.
+ * @data may be freed on return.  Offsets and sizes are multiples of 4. */
+gboolean    vm_gpu_graph_upload (VmGpuGraph   *self,
+                                 VmGpuBuffer  *dst,
+                                 guint64       offset,
+                                 const void   *data,
+                                 gsize         size,
+                                 GError      **error);
+/* @size bytes of @src into @data, as a step of the graph: @data is written
+ * when the next vm_gpu_graph_submit() returns TRUE, and must stay valid
+ * until then. */
+gboolean    vm_gpu_graph_download (VmGpuGraph   *self,
+                                   VmGpuBuffer  *src,
+                                   guint64       offset,
+                                   void         *data,
+                                   gsize         size,
+                                   GError      **error);
+
 /* A buffer that lives as long as the graph (intermediate results). */
 VmGpuBuffer *vm_gpu_graph_scratch (VmGpuGraph   *self,
                                    guint64       size,

@@ -104,7 +104,6 @@ DESC (gemm_f32_desc, "gemm_f32", 5, GemmPush, 256, 1)
 DESC (gemm_f16_desc, "gemm_f16", 5, GemmPush, 256, 1)
 /* gemm_coopmat tiles: must match the -D arguments in shaders/meson.build. */
 DESC (gemm_coopmat_desc, "gemm_coopmat_f16", 5, GemmPush, 256, 1)      /* 128 × 128, vector loads */
-DESC (gemm_coopmat_k64_desc, "gemm_coopmat_k64_f16", 5, GemmPush, 256, 1)  /* 128 × 128, k 64 a stage */
 DESC (gemm_coopmat_s_desc, "gemm_coopmat_s_f16", 5, GemmPush, 128, 1)  /* 32 × 64, vector loads */
 DESC (gemm_coopmat_u_desc, "gemm_coopmat_u_f16", 5, GemmPush, 128, 1)  /* 32 × 64, any alignment */
 /* gemm_texel block shape: must match the -D arguments in shaders/meson.build. */
@@ -490,13 +489,11 @@ vm_gpu_gemm (VmGpuGraph       *graph,
       gboolean vec = g->k % 8 == 0 && lda % 4 == 0 && ldb % 8 == 0 && push.a_off % 4 == 0 &&
                      push.b_off % 8 == 0 && g->a_batch_stride % 4 == 0 && g->b_batch_stride % 8 == 0;
       guint64 big_tiles = (guint64) div_up (g->m, 128) * div_up (g->n, 128) * batch;
-      /* $VIDMARK_GPU_COOPMAT=small|k64 (benchmarks): another tile. */
+      /* $VIDMARK_GPU_COOPMAT=small (benchmarks): the small tiles always. */
       const char *tile = g_getenv ("VIDMARK_GPU_COOPMAT");
 
       if (vec && big_tiles >= 96 && g_strcmp0 (tile, "small") != 0)
-        return vm_gpu_graph_dispatch (graph, g_strcmp0 (tile, "k64") == 0 ? &gemm_coopmat_k64_desc
-                                                                          : &gemm_coopmat_desc,
-                                      bind, 5, &push, sizeof push,
+        return vm_gpu_graph_dispatch (graph, &gemm_coopmat_desc, bind, 5, &push, sizeof push,
                                       div_up (g->n, 128), div_up (g->m, 128), batch, error);
       return vm_gpu_graph_dispatch (graph, vec ? &gemm_coopmat_s_desc : &gemm_coopmat_u_desc, bind, 5, &push,
                                     sizeof push, div_up (g->n, 64), div_up (g->m, 32), batch, error);
@@ -896,7 +893,7 @@ upload_scratch (VmGpuGraph  *graph,
   gsize size = (gsize) data->len * g_array_get_element_size (data);
   VmGpuBuffer *buffer = vm_gpu_graph_scratch (graph, MAX (size, 16), error);
 
-  if (buffer != NULL && !vm_gpu_buffer_upload (buffer, 0, data->data, size, error))
+  if (buffer != NULL && !vm_gpu_graph_upload (graph, buffer, 0, data->data, size, error))
     return NULL;
   return buffer;
 }

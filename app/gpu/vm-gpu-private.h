@@ -81,6 +81,7 @@ G_BEGIN_DECLS
   X (vkDestroyBufferView) \
   X (vkCmdPipelineBarrier) \
   X (vkCmdFillBuffer) \
+  X (vkCmdUpdateBuffer) \
   X (vkCmdCopyBuffer) \
   X (vkCreateQueryPool) \
   X (vkDestroyQueryPool) \
@@ -202,5 +203,10 @@ gboolean vm_gpu_device_run_commands (VmGpuDevice      *device,
 
 void     vm_gpu_device_free_pipelines (VmGpuDevice *device);
 void     vm_gpu_device_free_memory    (VmGpuDevice *device);
+
+/* A host-visible buffer for transfers (vm-gpu-buffer.c). */
+VmGpuBuffer *vm_gpu_buffer_new_staging (VmGpuDevice  *device,
+                                        guint64       size,
+                                        GError      **error);
 
 G_END_DECLS

@@ -739,7 +739,7 @@ record_pooled_tail (VmGpuGraph     *graph,
   };
 
   idx = vm_gpu_graph_scratch (graph, 4ull * n_pool, error);
-  if (idx == NULL || !vm_gpu_buffer_upload (idx, 0, pool, 4ull * n_pool, error))
+  if (idx == NULL || !vm_gpu_graph_upload (graph, idx, 0, pool, 4ull * n_pool, error))
     return FALSE;
   attn = vm_gpu_graph_scratch (graph, 4 * n_pool * d, error);
   res = attn ? vm_gpu_graph_scratch (graph, 4 * n_pool * d, error) : NULL;
@@ -872,7 +872,7 @@ record_head (VmClipModel   *self,
     {
       VmGpuBuffer *idx = vm_gpu_graph_scratch (graph, 4ull * n, error);
 
-      if (idx == NULL || !vm_gpu_buffer_upload (idx, 0, pool, 4ull * n, error))
+      if (idx == NULL || !vm_gpu_graph_upload (graph, idx, 0, pool, 4ull * n, error))
         return FALSE;
       pooled = vm_gpu_graph_scratch (graph, 4ull * n * t->dim, error);
       if (pooled == NULL ||
@@ -891,9 +891,10 @@ record_head (VmClipModel   *self,
                          VM_GPU_VIEW (t->embed, t->post_b), dtype, t->eps, VM_GPU_VIEW (normed, 0), error) ||
       !vm_gpu_gemm (graph, &proj, error) ||
       !vm_gpu_l2_normalize (graph, n, proj_dim, VM_GPU_VIEW (emb, 0), VM_GPU_VIEW (emb, 0), error) ||
-      !vm_gpu_graph_submit (graph, SUBMIT_TIMEOUT_NS, error))
+      !vm_gpu_graph_download (graph, emb, 0, out, 4ull * n * proj_dim, error))
     return FALSE;
-  return vm_gpu_buffer_download (emb, 0, out, 4ull * n * proj_dim, error);
+  /* One submission for the inputs, the encoder and the embeddings. */
+  return vm_gpu_graph_submit (graph, SUBMIT_TIMEOUT_NS, error);
 }
 
 static gboolean
@@ -958,7 +959,7 @@ encode_image_chunk (VmClipModel        *self,
                 (gsize) im->width * 3);
     }
   frames = vm_gpu_graph_scratch (graph, frame_total, error);
-  if (frames == NULL || !vm_gpu_buffer_upload (frames, 0, host, frame_total, error))
+  if (frames == NULL || !vm_gpu_graph_upload (graph, frames, 0, host, frame_total, error))
     return FALSE;
   g_clear_pointer (&host, g_free);
 
@@ -1105,7 +1106,7 @@ encode_token_chunk (VmClipModel   *self,
   if (graph == NULL)
     return FALSE;
   ids_buf = vm_gpu_graph_scratch (graph, 4ull * n * tokens, error);
-  if (ids_buf == NULL || !vm_gpu_buffer_upload (ids_buf, 0, packed, 4ull * n * tokens, error) ||
+  if (ids_buf == NULL || !vm_gpu_graph_upload (graph, ids_buf, 0, packed, 4ull * n * tokens, error) ||
       !alloc_activations (graph, t, (guint64) n * tokens, &a, error))
     return FALSE;
 

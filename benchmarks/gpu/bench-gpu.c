@@ -284,9 +284,11 @@ bench_gemm (guint repeat, const char *only)
  * round and subgroup, no memory traffic in the loop; by GPU timestamps,
  * best of @repeat, after half a second of warm-up. */
 static void
-bench_coopmat_peak (guint repeat)
+bench_coopmat_peak_source (guint        repeat,
+                           const char  *name,
+                           const char  *what)
 {
-  static const VmGpuPipelineDesc desc = { "coopmat_peak", 2, sizeof (guint32), { 128, 1, 1 }, 0 };
+  const VmGpuPipelineDesc desc = { name, 2, sizeof (guint32), { 128, 1, 1 }, 0 };
   GError *error = NULL;
   const guint iters = 4096, groups = 132 * 16;
   g_autoptr(VmGpuBuffer) in = NULL, out = NULL;
@@ -326,8 +328,16 @@ bench_coopmat_peak (guint repeat)
       if (timings->len > 0 && g_get_monotonic_time () >= warm_until)
         best = MIN (best, g_array_index (timings, VmGpuKernelTiming, 0).total_ms / 1e3);
     }
-  g_print ("cooperative matrices (16x16x16 fp16, fp32 accumulators): %.1f TFLOP/s on %s\n",
+  g_print ("cooperative matrices (16x16x16 fp16, fp32 accumulators), %s: %.1f TFLOP/s on %s\n", what,
            2.0 * 16 * 16 * 16 * 8 * iters * groups * 4 / best / 1e12, vm_gpu_device_get_info (device)->name);
+}
+
+static void
+bench_coopmat_peak (guint repeat)
+{
+  bench_coopmat_peak_source (repeat, "coopmat_peak", "operands in registers");
+  bench_coopmat_peak_source (repeat, "coopmat_peak_shared", "6 operands from shared memory per 8 products");
+  bench_coopmat_peak_source (repeat, "coopmat_peak_buffer", "6 operands from the buffer per 8 products");
 }
 
 /* ---- attention -------------------------------------------------------------- */

@@ -34,7 +34,7 @@
 #define ERR_F32  1e-5
 #define ERR_F16  5e-3
 #define SAME_F32 1e-5
-#define SAME_F16 1e-4
+#define SAME_F16 1e-3
 
 static VmGpuDevice *device;
 static char *device_error;
