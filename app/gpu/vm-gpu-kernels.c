@@ -104,6 +104,10 @@ DESC (gemm_f32_desc, "gemm_f32", 5, GemmPush, 256, 1)
 DESC (gemm_f16_desc, "gemm_f16", 5, GemmPush, 256, 1)
 /* gemm_coopmat tiles: must match the -D arguments in shaders/meson.build. */
 DESC (gemm_coopmat_desc, "gemm_coopmat_f16", 5, GemmPush, 256, 1)      /* 128 × 128, vector loads */
+DESC (gemm_skinny_desc, "gemm_skinny_f16", 5, GemmPush, 128, 1)
+/* gemm_skinny: rows at most, columns per subgroup (shaders/gemm_skinny.comp). */
+#define GEMM_SKINNY_MR 16u
+#define GEMM_SKINNY_CPS 4u
 DESC (gemm_coopmat_s_desc, "gemm_coopmat_s_f16", 5, GemmPush, 128, 1)  /* 32 × 64, vector loads */
 DESC (gemm_coopmat_u_desc, "gemm_coopmat_u_f16", 5, GemmPush, 128, 1)  /* 32 × 64, any alignment */
 /* gemm_texel block shape: must match the -D arguments in shaders/meson.build. */
@@ -350,9 +354,22 @@ vm_gpu_gemm_variant (VmGpuDevice *device,
   return gemm_f16_desc.name;
 }
 
-/* The variant for @m rows: below 16 rows (GEMV, a few queries) a
- * cooperative-matrix tile would be mostly padding, and would round the
- * rows to fp16; the tiled kernel keeps them fp32. */
+/* gemm_skinny: GPUs (or VIDMARK_GPU_GEMM=skinny), fp16 B, subgroup sums. */
+static gboolean
+skinny_usable (VmGpuDevice *device,
+               VmGpuDType   b_type,
+               guint        m)
+{
+  if (b_type != VM_GPU_F16 || m > GEMM_SKINNY_MR ||
+      (device->info->subgroup_operations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) == 0)
+    return FALSE;
+  return g_strcmp0 (g_getenv ("VIDMARK_GPU_GEMM"), "skinny") == 0 ||
+         (device->info->type != VM_GPU_DEVICE_TYPE_CPU && g_getenv ("VIDMARK_GPU_GEMM") == NULL);
+}
+
+/* The variant for @m rows (aligned operands): up to 16 rows (a short
+ * text, a few queries, a GEMV) the tiles of the other kernels would be
+ * mostly padding, and cooperative matrices would round the rows to fp16. */
 static const char *
 gemm_variant_for_rows (VmGpuDevice *device,
                        VmGpuDType   b_type,
@@ -360,6 +377,8 @@ gemm_variant_for_rows (VmGpuDevice *device,
 {
   const char *variant = vm_gpu_gemm_variant (device, b_type);
 
+  if (skinny_usable (device, b_type, m))
+    return gemm_skinny_desc.name;
   if (m < 16 && g_str_equal (variant, gemm_coopmat_desc.name))
     return gemm_f16_desc.name;
   return variant;
@@ -401,6 +420,11 @@ vm_gpu_gemm (VmGpuGraph       *graph,
           g->a.offset % 16 == 0 && g->b.offset % (wsize * 4) == 0;
   if (g_str_has_prefix (variant, "gemm_texel") && !texel)
     variant = g->b_type == VM_GPU_F16 ? gemm_f16_desc.name : gemm_f32_desc.name;
+  if (g_str_equal (variant, gemm_skinny_desc.name) &&
+      !(g->k % 8 == 0 && lda % 4 == 0 && ldb % 8 == 0 && g->a_batch_stride % 4 == 0 && g->b_batch_stride % 8 == 0))
+    variant = vm_gpu_gemm_variant (device, g->b_type);
+  if (g_str_equal (variant, gemm_coopmat_desc.name) && g->m < 16)
+    variant = gemm_f16_desc.name;
 
   push.m = g->m;
   push.n = g->n;
@@ -480,6 +504,15 @@ vm_gpu_gemm (VmGpuGraph       *graph,
       return vm_gpu_graph_dispatch (graph, desc, bind, 5, &push, sizeof push,
                                     div_up (g->n, GEMM_TEXEL_WG * GEMM_TEXEL_CN), div_up (g->m, GEMM_TEXEL_RM),
                                     batch, error);
+    }
+  /* The skinny kernel reads A as vec4 and B as 8-half vectors from the
+   * bound offsets on; otherwise the tiled kernel below. */
+  if (g_str_equal (variant, gemm_skinny_desc.name) && push.a_off % 4 == 0 && push.b_off % 8 == 0)
+    {
+      guint per_group = GEMM_SKINNY_CPS * MAX (128 / MAX (device->info->subgroup_size, 1), 1);
+
+      return vm_gpu_graph_dispatch (graph, &gemm_skinny_desc, bind, 5, &push, sizeof push,
+                                    div_up (g->n, per_group), 1, batch, error);
     }
   if (g_str_equal (variant, gemm_coopmat_desc.name))
     {

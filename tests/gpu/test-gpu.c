@@ -852,7 +852,7 @@ static void
 test_gemm (void)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (42);
-  static const char *variants[] = { "tiled", "texel", "texel-gather" };
+  static const char *variants[] = { "tiled", "texel", "texel-gather", "skinny" };
   guint n_types;
 
   REQUIRE_DEVICE ();
@@ -883,6 +883,11 @@ test_gemm (void)
           run_gemm_case (rand, 23, 31, 44, 4, TRUE, TRUE, TRUE, VM_GPU_EPILOGUE_QUICK_GELU, type);
           run_gemm_case (rand, 30, 70, 520, 2, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, type);
           run_gemm_case (rand, 9, 200, 36, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, type);
+          /* At most 16 rows, aligned: gemm_skinny on GPUs (and "skinny"). */
+          run_gemm_case (rand, 1, 77, 512, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, type);
+          run_gemm_case (rand, 4, 300, 64, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, type);
+          run_gemm_case (rand, 16, 130, 520, 2, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_QUICK_GELU, type);
+          run_gemm_case (rand, 11, 33, 8, 3, TRUE, FALSE, FALSE, VM_GPU_EPILOGUE_NONE, type);
         }
       /* Random shapes. */
       for (guint i = 0; i < 6; i++)
