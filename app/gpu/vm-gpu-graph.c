@@ -616,6 +616,8 @@ vm_gpu_graph_copy (VmGpuGraph   *self,
 /* Updates inline in the command buffer: at most 64 KiB each (the Vulkan
  * limit of vkCmdUpdateBuffer). */
 #define INLINE_UPLOAD_MAX 65536
+/* Larger uploads hold a staging buffer of their size until the submission. */
+#define STAGED_UPLOAD_MAX ((gsize) 64 << 20)
 
 gboolean
 vm_gpu_graph_upload (VmGpuGraph   *self,
@@ -646,6 +648,11 @@ vm_gpu_graph_upload (VmGpuGraph   *self,
       self->device->vk.vkCmdUpdateBuffer (self->cmd, dst->buffer, offset, size, data);
       return TRUE;
     }
+  /* Very large data into a buffer nothing recorded touches yet: now,
+   * through the device's reused 32 MiB staging chunks, rather than pinning
+   * that much host memory until the submission. */
+  if (size > STAGED_UPLOAD_MAX && g_hash_table_lookup (self->states, dst) == NULL)
+    return vm_gpu_buffer_upload (dst, offset, data, size, error);
   staging = vm_gpu_buffer_new_staging (self->device, size, error);
   if (staging == NULL)
     return FALSE;

@@ -74,8 +74,10 @@ gboolean    vm_gpu_graph_copy (VmGpuGraph   *self,
 
 /* Host data into @dst as a step of the graph, ordered with the steps
  * recorded around it, without a submission of its own: small data goes into
- * the command buffer, larger data through a staging buffer the graph keeps.
- * @data may be freed on return.  Offsets and sizes are multiples of 4. */
+ * the command buffer, larger data through a staging buffer the graph keeps
+ * (above 64 MiB, into a buffer no recorded step uses yet, it is copied at
+ * once through the device's staging chunks).  @data may be freed on return.
+ * Offsets and sizes are multiples of 4. */
 gboolean    vm_gpu_graph_upload (VmGpuGraph   *self,
                                  VmGpuBuffer  *dst,
                                  guint64       offset,

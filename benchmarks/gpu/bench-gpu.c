@@ -5,8 +5,13 @@
  *   bench-gpu --similarity [--rows N] [--dim D] [--queries 1,4,16,64] [--k K]
  *             [--kernels default,gemm,...]   (values of VIDMARK_GPU_SIMILARITY,
  *                                             run one after the other per count)
- *   bench-gpu --attention [--kernels workgroup,lanes] [--repeat N]
+ *   bench-gpu --attention [--kernels workgroup,lanes,subgroup] [--repeat N]
  *   bench-gpu --preprocess [--repeat N]
+ *   bench-gpu --coopmat-peak [--repeat N]   (cooperative-matrix TFLOP/s alone)
+ *
+ * On GPUs the GEMM figures in parentheses are by the kernel's GPU time
+ * (timestamps), after half a second of the same work; on CPU drivers they
+ * are GFLOP per CPU-second.
  *
  * Depends only on libvulkan (at run time), GLib and libc.
  *
@@ -585,7 +590,7 @@ main (int   argc,
     { "k", 0, 0, G_OPTION_ARG_INT, &k, "top-k (10)", "K" },
     { "kernels", 0, 0, G_OPTION_ARG_STRING, &kernels,
       "kernels to compare: with --similarity values of VIDMARK_GPU_SIMILARITY (default,gemm,texel,storage), "
-      "with --attention values of VIDMARK_GPU_ATTENTION (workgroup,lanes)", "LIST" },
+      "with --attention values of VIDMARK_GPU_ATTENTION (workgroup,lanes,subgroup)", "LIST" },
     { "shape", 0, 0, G_OPTION_ARG_STRING, &shape, "only this GEMM shape (MxKxN)", "MxKxN" },
     { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "timed runs (3)", "N" },
     { NULL }
