@@ -104,12 +104,12 @@ DESC (gemm_f32_desc, "gemm_f32", 5, GemmPush, 256, 1)
 DESC (gemm_f16_desc, "gemm_f16", 5, GemmPush, 256, 1)
 /* gemm_coopmat tiles: must match the -D arguments in shaders/meson.build. */
 DESC (gemm_coopmat_desc, "gemm_coopmat_f16", 5, GemmPush, 256, 1)      /* 128 × 128, vector loads */
-DESC (gemm_skinny_desc, "gemm_skinny_f16", 5, GemmPush, 128, 1)
-/* gemm_skinny: rows at most, columns per subgroup (shaders/gemm_skinny.comp). */
-#define GEMM_SKINNY_MR 16u
-#define GEMM_SKINNY_CPS 4u
 DESC (gemm_coopmat_s_desc, "gemm_coopmat_s_f16", 5, GemmPush, 128, 1)  /* 32 × 64, vector loads */
 DESC (gemm_coopmat_u_desc, "gemm_coopmat_u_f16", 5, GemmPush, 128, 1)  /* 32 × 64, any alignment */
+/* gemm_skinny: rows at most, columns per subgroup (shaders/gemm_skinny.comp). */
+DESC (gemm_skinny_desc, "gemm_skinny_f16", 5, GemmPush, 128, 1)
+#define GEMM_SKINNY_MR 16u
+#define GEMM_SKINNY_CPS 4u
 /* gemm_texel block shape: must match the -D arguments in shaders/meson.build. */
 #define GEMM_TEXEL_RM 16u     /* output rows per workgroup */
 #define GEMM_TEXEL_CN 6u     /* output columns per invocation */
@@ -141,8 +141,8 @@ static const VmGpuPipelineDesc layernorm_rows_desc = { "layernorm_rows", 4, size
 DESC (softmax_desc, "softmax_f32", 2, RowPush, 256, 1)
 DESC (l2norm_desc, "l2norm_f32", 2, RowPush, 256, 1)
 DESC (attention_desc, "attention_f32", 4, AttentionPush, 64, 1)
-DESC (attention_sg_k80_desc, "attention_sg_k80_f32", 4, AttentionPush, 64, 1)
-DESC (attention_sg_k48_desc, "attention_sg_k48_f32", 4, AttentionPush, 64, 1)
+DESC (attention_sg_k80_desc, "attention_sg_k80_f32", 4, AttentionPush, 128, 1)
+DESC (attention_sg_k48_desc, "attention_sg_k48_f32", 4, AttentionPush, 128, 1)
 DESC (resize_h_desc, "resize_h", 4, ResizeHPush, 64, 4)
 DESC (resize_v_desc, "resize_v", 4, ResizeVPush, 64, 4)
 static const VmGpuPipelineDesc resize_v_texel_desc = { "resize_v_texel", 4, sizeof (ResizeVPush), { 64, 1, 1 }, 1u << 0 };
@@ -823,7 +823,7 @@ vm_gpu_attention (VmGpuGraph            *graph,
           push.v_off % 4 == 0 && push.k_bstride % 4 == 0 && push.v_bstride % 4 == 0)
         push.causal |= 2;
       return vm_gpu_graph_dispatch (graph, desc, bind, 4, &push, sizeof push,
-                                  div_up (a->lq, ATTENTION_SG_ROWS), a->heads, batch, error);
+                                    div_up (a->lq, ATTENTION_SG_ROWS), a->heads, batch, error);
     }
   return vm_gpu_graph_dispatch (graph, &attention_desc, bind, 4, &push, sizeof push,
                                 div_up (a->lq, 64), a->heads, batch, error);

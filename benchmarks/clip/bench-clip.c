@@ -249,6 +249,7 @@ main (int   argc,
   g_autofree char *peer = g_strdup ("PyTorch CPU");
   const char *dtype_names[2] = { NULL, NULL };
   double image1_ms[2] = { 0, 0 };
+  gboolean compiled;
   guint n_runs = 0;
   JsonObject *torch;
   const char *env;
@@ -374,14 +375,18 @@ main (int   argc,
   else if (torch != NULL)
     g_print ("PyTorch %s on the CPU, %" G_GINT64_FORMAT " threads\n",
              json_object_get_string_member (torch, "torch"), json_object_get_int_member (torch, "threads"));
+  compiled = torch != NULL && json_object_has_member (torch, "images_per_s_compiled");
   for (guint run = 0; run < n_runs; run++)
     if (image1_ms[run] > 0)
       g_print ("Latency of one image (%s): %.3f ms median\n", dtype_names[run], image1_ms[run]);
   if (torch != NULL && json_object_has_member (torch, "batch1_image_ms"))
     g_print ("Latency of one image (%s, eager): %.3f ms median\n", peer,
              json_object_get_double_member (torch, "batch1_image_ms"));
-  g_print ("\n| what | batch | Vulkan | %s | ratio | %s compiled | ratio |\n"
-           "|---|---:|---:|---:|---:|---:|---:|\n", peer, peer);
+  if (compiled)
+    g_print ("\n| what | batch | Vulkan | %s | ratio | %s compiled | ratio |\n"
+             "|---|---:|---:|---:|---:|---:|---:|\n", peer, peer);
+  else
+    g_print ("\n| what | batch | Vulkan | %s | ratio |\n|---|---:|---:|---:|---:|\n", peer);
   for (guint run = 0; run < n_runs; run++)
     for (guint kind = 0; kind < 2; kind++)
       for (guint b = 0; b < n_batches; b++)
@@ -395,7 +400,7 @@ main (int   argc,
           if (tc > 0)
             g_print (" %.2f | %.2fx |\n", tc, v / tc);
           else
-            g_print (" – | – |\n");
+            g_print (compiled ? " - | - |\n" : "\n");
         }
   return 0;
 }
