@@ -4,7 +4,9 @@
  */
 #include "index/vm-indexer.h"
 
+#include <errno.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <math.h>
 
 #include "core/vm-core.h"
@@ -493,6 +495,7 @@ typedef struct {
   gint64    kept_pts_ns;
   guint8    kept_grey[256];
   HeldFrame held;
+  const char *thumb_dir;  /* the sampler's thumbnails, or NULL */
   guint     n_sampled;
   gint64    duration_ns;
   guint     index;
@@ -536,6 +539,21 @@ keep_held (SampleState  *state,
                      h->width * 3, h->grey, error);
 }
 
+/* The held frame will not be kept: its thumbnail (the sampler writes one
+ * per sampled frame, after this callback) goes too. */
+static void
+drop_held (SampleState *state)
+{
+  if (state->held.valid && state->thumb_dir != NULL)
+    {
+      g_autofree char *path = vm_sampler_thumbnail_path (state->thumb_dir, state->held.pts_ns);
+
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        g_debug ("Could not remove %s: %s", path, g_strerror (errno));
+    }
+  state->held.valid = FALSE;
+}
+
 static void
 hold_frame (SampleState   *state,
             const VmFrame *frame,
@@ -545,6 +563,7 @@ hold_frame (SampleState   *state,
   HeldFrame *h = &state->held;
   gsize size = (gsize) frame->width * 3 * frame->height;
 
+  drop_held (state);
   /* The pixels are only needed for the encoder. */
   if (state->embedder != NULL && h->capacity < size)
     {
@@ -604,7 +623,7 @@ sample_frame_cb (const VmFrame  *frame,
            vm_frame_grey_distance (grey, state->kept_grey) >= options->dedupe_threshold)
     {
       /* Different enough: the held near-duplicate before it goes. */
-      state->held.valid = FALSE;
+      drop_held (state);
       if (!keep_frame (state, frame->pts_ns, frame->keyframe, state->shot_id, frame->data,
                        frame->width, frame->height, frame->stride, grey, error))
         return FALSE;
@@ -707,7 +726,10 @@ index_one (Indexer  *self,
   state.index = index;
   state.total = total;
 
+  state.thumb_dir = sampler.thumbnail_dir;
   sampled = vm_sampler_run (video->path, &sampler, sample_frame_cb, &state, self->cancellable, &sample_error);
+  /* A near-duplicate still held at the end is not kept. */
+  drop_held (&state);
   g_free (state.held.data);
   if (embedder != NULL)
     self->report->max_batches_queued = MAX (self->report->max_batches_queued, embedder->peak);

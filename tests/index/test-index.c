@@ -213,6 +213,51 @@ test_incremental (Fixture       *f,
   g_assert_cmpstr (va2->fingerprint, !=, va->fingerprint);
 }
 
+/* A still picture: every frame after the first is a near-duplicate, held
+ * and then dropped, and its thumbnail (the sampler writes one per sampled
+ * frame) goes with it; one thumbnail per kept frame remains. */
+static void
+test_thumbnails (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *path = fixture_path (f, "still.mp4");
+  g_autofree char *thumbs = NULL;
+  g_autoptr(VmVideo) video = NULL;
+  g_autoptr(GArray) frames = NULL;
+  g_autoptr(GDir) dir = NULL;
+  VmIndexReport report;
+  char prefix[17] = { 0 };
+  const char *name;
+  guint n = 0;
+
+  generate_clip (path, VM_CLIP_MP4_H264, 2 /* black */);
+  run_index (f, &report);
+  g_assert_cmpuint (report.n_indexed, ==, 1);
+  g_assert_cmpuint (report.n_dropped, >, 0);
+
+  video = get_video (f, "still.mp4");
+  g_assert_nonnull (video);
+  frames = vm_catalog_get_frames (f->catalog, video->id, NULL);
+  g_assert_cmpuint (frames->len, ==, report.n_sampled - report.n_dropped);
+  g_strlcpy (prefix, video->fingerprint, sizeof prefix);
+  thumbs = g_build_filename (f->cache, prefix, NULL);
+  dir = g_dir_open (thumbs, 0, NULL);
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      gint64 ms = g_ascii_strtoll (name, NULL, 10);
+      gboolean kept = FALSE;
+
+      for (guint i = 0; i < frames->len; i++)
+        kept = kept || g_array_index (frames, VmFrameRecord, i).pts_ns / 1000000 == ms;
+      if (!kept)
+        g_printerr ("# thumbnail of a frame not kept: %s\n", name);
+      g_assert_true (kept);
+      n++;
+    }
+  g_assert_cmpuint (n, ==, frames->len);
+}
+
 static void
 test_moved_and_deleted (Fixture       *f,
                         gconstpointer  data)
@@ -421,6 +466,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/index/histogram", test_histogram);
   g_test_add ("/index/discover", Fixture, NULL, fixture_set_up, test_discover, fixture_tear_down);
   g_test_add ("/index/incremental", Fixture, NULL, fixture_set_up, test_incremental, fixture_tear_down);
+  g_test_add ("/index/thumbnails", Fixture, NULL, fixture_set_up, test_thumbnails, fixture_tear_down);
   g_test_add ("/index/moved-and-deleted", Fixture, NULL, fixture_set_up, test_moved_and_deleted, fixture_tear_down);
   g_test_add ("/index/bad-inputs", Fixture, NULL, fixture_set_up, test_bad_inputs, fixture_tear_down);
   g_test_add ("/index/cancel-and-resume", Fixture, NULL, fixture_set_up, test_cancel_and_resume, fixture_tear_down);
