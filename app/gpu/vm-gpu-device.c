@@ -136,6 +136,19 @@ vm_gpu_format_api_version (guint32 version)
                           VK_API_VERSION_MINOR (version), VK_API_VERSION_PATCH (version));
 }
 
+guint64
+vm_gpu_device_info_get_local_heap_size (const VmGpuDeviceInfo *info)
+{
+  guint64 heap = 0;
+
+  for (guint i = 0; i < info->n_heaps; i++)
+    if (info->heaps[i].device_local)
+      heap = MAX (heap, info->heaps[i].size);
+  if (heap == 0 && info->n_heaps > 0)
+    heap = info->heaps[0].size;
+  return heap;
+}
+
 char *
 vm_gpu_format_subgroup_operations (guint32 ops)
 {

@@ -72,6 +72,8 @@ typedef struct {
 
 void              vm_gpu_device_info_free (VmGpuDeviceInfo *info);
 VmGpuDeviceInfo  *vm_gpu_device_info_copy (const VmGpuDeviceInfo *info);
+/* Bytes of the largest device-local heap (the first heap where none is). */
+guint64           vm_gpu_device_info_get_local_heap_size (const VmGpuDeviceInfo *info);
 /* "1.3.230" */
 char             *vm_gpu_format_api_version (guint32 version);
 /* "subgroup: basic vote arithmetic ballot shuffle ..." style list */

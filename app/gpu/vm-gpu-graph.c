@@ -636,23 +636,19 @@ vm_gpu_graph_upload (VmGpuGraph   *self,
     return TRUE;
   if (!begin (self, error))
     return FALSE;
-  /* Mapped memory nothing recorded so far touches: a plain copy. */
-  if (dst->block->mapped != NULL && g_hash_table_lookup (self->states, dst) == NULL)
-    {
-      memcpy (dst->block->mapped + dst->block_offset + offset, data, size);
-      return TRUE;
-    }
+  /* Into a buffer nothing recorded so far touches, at once where that is
+   * a plain copy (mapped memory) or the data is very large (through the
+   * device's reused staging chunks, rather than pinning that much host
+   * memory until the submission). */
+  if (g_hash_table_lookup (self->states, dst) == NULL &&
+      (dst->block->mapped != NULL || size > STAGED_UPLOAD_MAX))
+    return vm_gpu_buffer_upload (dst, offset, data, size, error);
   if (size <= INLINE_UPLOAD_MAX)
     {
       track (self, &dst, &access, 1);
       self->device->vk.vkCmdUpdateBuffer (self->cmd, dst->buffer, offset, size, data);
       return TRUE;
     }
-  /* Very large data into a buffer nothing recorded touches yet: now,
-   * through the device's reused 32 MiB staging chunks, rather than pinning
-   * that much host memory until the submission. */
-  if (size > STAGED_UPLOAD_MAX && g_hash_table_lookup (self->states, dst) == NULL)
-    return vm_gpu_buffer_upload (dst, offset, data, size, error);
   staging = vm_gpu_buffer_new_staging (self->device, size, error);
   if (staging == NULL)
     return FALSE;

@@ -367,17 +367,19 @@ skinny_usable (VmGpuDevice *device,
          (device->info->type != VM_GPU_DEVICE_TYPE_CPU && g_getenv ("VIDMARK_GPU_GEMM") == NULL);
 }
 
-/* The variant for @m rows (aligned operands): up to 16 rows (a short
- * text, a few queries, a GEMV) the tiles of the other kernels would be
- * mostly padding, and cooperative matrices would round the rows to fp16. */
+/* The variant for @m rows: up to 16 rows (a short text, a few queries, a
+ * GEMV) the tiles of the other kernels would be mostly padding, and
+ * cooperative matrices would round the rows to fp16.  @vec8: k, strides
+ * and batch strides allow the 8-half vector loads gemm_skinny needs. */
 static const char *
 gemm_variant_for_rows (VmGpuDevice *device,
                        VmGpuDType   b_type,
-                       guint        m)
+                       guint        m,
+                       gboolean     vec8)
 {
   const char *variant = vm_gpu_gemm_variant (device, b_type);
 
-  if (skinny_usable (device, b_type, m))
+  if (vec8 && skinny_usable (device, b_type, m))
     return gemm_skinny_desc.name;
   if (m < 16 && g_str_equal (variant, gemm_coopmat_desc.name))
     return gemm_f16_desc.name;
@@ -401,7 +403,7 @@ vm_gpu_gemm (VmGpuGraph       *graph,
   GemmPush push = { 0 };
   const VmGpuPipelineDesc *desc;
   const char *variant;
-  gboolean texel;
+  gboolean texel, vec8;
 
   if (g->m == 0 || g->n == 0 || g->k == 0)
     return invalid (error, op, "empty matrix");
@@ -412,19 +414,18 @@ vm_gpu_gemm (VmGpuGraph       *graph,
   if (!check_f16 (graph, g->b_type, error))
     return FALSE;
 
+  /* k in whole 8-half vectors, A's strides in whole vec4, B's in whole
+   * 8-half vectors: the vector loads of gemm_skinny and gemm_coopmat
+   * (which also need the bound offsets so aligned, known after binding). */
+  vec8 = g->k % 8 == 0 && lda % 4 == 0 && ldb % 8 == 0 && g->a_batch_stride % 4 == 0 && g->b_batch_stride % 8 == 0;
+  variant = gemm_variant_for_rows (device, g->b_type, g->m, vec8);
   /* The texel kernel (CPU drivers) needs 4-aligned k, strides and views. */
-  variant = gemm_variant_for_rows (device, g->b_type, g->m);
   texel = g_str_has_prefix (variant, "gemm_texel") &&
           g->k % 4 == 0 && lda % 4 == 0 && ldb % 4 == 0 &&
           g->a_batch_stride % 4 == 0 && g->b_batch_stride % 4 == 0 &&
           g->a.offset % 16 == 0 && g->b.offset % (wsize * 4) == 0;
   if (g_str_has_prefix (variant, "gemm_texel") && !texel)
     variant = g->b_type == VM_GPU_F16 ? gemm_f16_desc.name : gemm_f32_desc.name;
-  if (g_str_equal (variant, gemm_skinny_desc.name) &&
-      !(g->k % 8 == 0 && lda % 4 == 0 && ldb % 8 == 0 && g->a_batch_stride % 4 == 0 && g->b_batch_stride % 8 == 0))
-    variant = vm_gpu_gemm_variant (device, g->b_type);
-  if (g_str_equal (variant, gemm_coopmat_desc.name) && g->m < 16)
-    variant = gemm_f16_desc.name;
 
   push.m = g->m;
   push.n = g->n;
@@ -519,8 +520,7 @@ vm_gpu_gemm (VmGpuGraph       *graph,
       /* Vector loads need k in whole 8-half vectors, A rows and offsets in
        * whole vec4 and B's in whole 8-half vectors; large tiles need enough
        * of them to fill the device, else 32 × 64. */
-      gboolean vec = g->k % 8 == 0 && lda % 4 == 0 && ldb % 8 == 0 && push.a_off % 4 == 0 &&
-                     push.b_off % 8 == 0 && g->a_batch_stride % 4 == 0 && g->b_batch_stride % 8 == 0;
+      gboolean vec = vec8 && push.a_off % 4 == 0 && push.b_off % 8 == 0;
       guint64 big_tiles = (guint64) div_up (g->m, 128) * div_up (g->n, 128) * batch;
       /* $VIDMARK_GPU_COOPMAT=small (benchmarks): the small tiles always. */
       const char *tile = g_getenv ("VIDMARK_GPU_COOPMAT");
@@ -1415,7 +1415,7 @@ vm_gpu_gemv_variant (VmGpuDevice      *device,
 {
   const VmGpuPipelineDesc *desc = gemv_desc (device, g);
 
-  return desc != NULL ? desc->name : gemm_variant_for_rows (device, VM_GPU_F16, 1);
+  return desc != NULL ? desc->name : gemm_variant_for_rows (device, VM_GPU_F16, 1, g->dim % 8 == 0);
 }
 
 gboolean

@@ -691,13 +691,10 @@ chunk_size (VmClipModel *self,
             guint        tokens,
             guint64      extra_per_sequence)
 {
-  const VmGpuDeviceInfo *info = vm_gpu_device_get_info (self->device);
   guint64 per = activation_bytes_per_sequence (t, tokens) + extra_per_sequence;
-  guint64 budget = CHUNK_BYTES;
+  guint64 budget = MAX (CHUNK_BYTES,
+                        vm_gpu_device_info_get_local_heap_size (vm_gpu_device_get_info (self->device)) / 32);
 
-  for (guint i = 0; i < info->n_heaps; i++)
-    if (info->heaps[i].device_local)
-      budget = MAX (budget, info->heaps[i].size / 32);
   return (guint) CLAMP (budget / per, 1, self->cpu_kernels ? MAX_CHUNK_CPU : MAX_CHUNK);
 }
 

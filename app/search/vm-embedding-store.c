@@ -195,7 +195,7 @@ vm_embedding_store_new (VmGpuDevice                    *device,
 {
   g_autoptr(VmEmbeddingStore) self = NULL;
   const VmGpuDeviceInfo *info;
-  guint64 max_rows, chunk_bytes, heap = 0;
+  guint64 max_rows, chunk_bytes, heap;
 
   g_return_val_if_fail (device != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -225,11 +225,7 @@ vm_embedding_store_new (VmGpuDevice                    *device,
 
   max_rows = MIN (MAX_CHUNK_ROWS, info->max_buffer_size / self->row_bytes);
   max_rows = MIN (max_rows, (guint64) G_MAXUINT32 / 2);
-  for (guint i = 0; i < info->n_heaps; i++)
-    if (info->heaps[i].device_local)
-      heap = MAX (heap, info->heaps[i].size);
-  if (heap == 0 && info->n_heaps > 0)
-    heap = info->heaps[0].size;
+  heap = vm_gpu_device_info_get_local_heap_size (info);
   self->budget = options != NULL && options->resident_budget > 0 ? options->resident_budget : heap / 2;
   self->staging_max = options != NULL && options->staging_bytes > 0 ? options->staging_bytes : STAGING_BYTES;
 

@@ -105,6 +105,49 @@ on_cpu (void)
   return vm_gpu_device_get_info (device)->type == VM_GPU_DEVICE_TYPE_CPU;
 }
 
+typedef void (*RecordFunc) (VmGpuGraph *graph, gconstpointer data);
+
+/* GPUs: half a second of the same work before timing it, for the clocks
+ * to rise (an idle GPU runs at a fraction of them). */
+static void
+gpu_warm_up (VmGpuGraph    *graph,
+             RecordFunc     record,
+             gconstpointer  data)
+{
+  gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+
+  while (!on_cpu () && g_get_monotonic_time () < until)
+    {
+      record (graph, data);
+      submit_or_die (graph);
+    }
+}
+
+/* Seconds of GPU time of the graph's last submission (timestamps; the
+ * graph profiles), G_MAXDOUBLE without timings. */
+static double
+last_gpu_seconds (VmGpuGraph *graph)
+{
+  GArray *timings = vm_gpu_graph_get_timings (graph);
+  double ms = 0;
+
+  if (timings->len == 0)
+    return G_MAXDOUBLE;
+  for (guint i = 0; i < timings->len; i++)
+    ms += g_array_index (timings, VmGpuKernelTiming, i).total_ms;
+  return ms / 1e3;
+}
+
+static void
+record_gemm (VmGpuGraph    *graph,
+             gconstpointer  data)
+{
+  GError *error = NULL;
+
+  vm_gpu_gemm (graph, data, &error);
+  die_on_error (error);
+}
+
 typedef void (*SgemmFunc) (int order, int ta, int tb, int m, int n, int k, float alpha,
                            const float *a, int lda, const float *b, int ldb, float beta,
                            float *c, int ldc);
@@ -132,6 +175,7 @@ time_gpu_gemm (guint m, guint k, guint n, VmGpuDType type, guint repeat)
   g_autoptr(VmGpuGraph) graph = NULL;
   Timer timer = TIMER_INIT;
   double gpu_s = G_MAXDOUBLE;
+  VmGpuGemm g = { .m = m, .n = n, .k = k, .b_type = type };
 
   for (gsize i = 0; i < (gsize) m * k; i++)
     a[i] = next_float ();
@@ -149,6 +193,9 @@ time_gpu_gemm (guint m, guint k, guint n, VmGpuDType type, guint repeat)
   die_on_error (error);
   bc = vm_gpu_buffer_new (device, (gsize) m * n * 4, &error);
   die_on_error (error);
+  g.a = VM_GPU_VIEW (ba, 0);
+  g.b = VM_GPU_VIEW (bb, 0);
+  g.c = VM_GPU_VIEW (bc, 0);
   graph = vm_gpu_graph_new (device, &error);
   die_on_error (error);
   /* On GPUs the kernel's own time (timestamps) next to the wall clock,
@@ -156,35 +203,15 @@ time_gpu_gemm (guint m, guint k, guint n, VmGpuDType type, guint repeat)
   if (!on_cpu ())
     vm_gpu_graph_set_profiling (graph, TRUE);
 
+  gpu_warm_up (graph, record_gemm, &g);
   for (guint r = 0; r < repeat + 1; r++)
     {
-      VmGpuGemm g = {
-        .m = m, .n = n, .k = k,
-        .a = VM_GPU_VIEW (ba, 0), .b = VM_GPU_VIEW (bb, 0), .b_type = type,
-        .c = VM_GPU_VIEW (bc, 0),
-      };
-
-      gint64 warm_until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
-
-      /* GPUs: half a second of the same work first, for the clocks to rise. */
-      while (r == 0 && !on_cpu () && g_get_monotonic_time () < warm_until)
-        {
-          vm_gpu_gemm (graph, &g, &error);
-          die_on_error (error);
-          submit_or_die (graph);
-        }
       timer_start (&timer);
-      vm_gpu_gemm (graph, &g, &error);
-      die_on_error (error);
+      record_gemm (graph, &g);
       submit_or_die (graph);
       timer_stop (&timer, r);
       if (!on_cpu () && r > 0)
-        {
-          GArray *timings = vm_gpu_graph_get_timings (graph);
-
-          if (timings->len > 0)
-            gpu_s = MIN (gpu_s, g_array_index (timings, VmGpuKernelTiming, 0).total_ms / 1e3);
-        }
+        gpu_s = MIN (gpu_s, last_gpu_seconds (graph));
     }
   last_cpu = on_cpu () ? timer.cpu : gpu_s;
   return timer.wall;
@@ -288,20 +315,39 @@ bench_gemm (guint repeat, const char *only)
 /* TFLOP/s of coopmat_peak.comp: 8 independent 16×16×16 multiply-adds per
  * round and subgroup, no memory traffic in the loop; by GPU timestamps,
  * best of @repeat, after half a second of warm-up. */
+typedef struct {
+  VmGpuPipelineDesc desc;
+  VmGpuBuffer      *in, *out;
+  guint32           iters;
+  guint             groups;
+} PeakWork;
+
+static void
+record_peak (VmGpuGraph    *graph,
+             gconstpointer  data)
+{
+  const PeakWork *w = data;
+  GError *error = NULL;
+  VmGpuBinding bind[2] = {
+    { w->in, 0, 0, VM_GPU_ACCESS_READ },
+    { w->out, 0, 0, VM_GPU_ACCESS_WRITE },
+  };
+
+  vm_gpu_graph_dispatch (graph, &w->desc, bind, 2, &w->iters, sizeof w->iters, w->groups, 1, 1, &error);
+  die_on_error (error);
+}
+
 static void
 bench_coopmat_peak_source (guint        repeat,
                            const char  *name,
                            const char  *what)
 {
-  const VmGpuPipelineDesc desc = { name, 2, sizeof (guint32), { 128, 1, 1 }, 0 };
   GError *error = NULL;
-  const guint iters = 4096, groups = 132 * 16;
+  PeakWork w = { { name, 2, sizeof (guint32), { 128, 1, 1 }, 0 }, NULL, NULL, 4096, 132 * 16 };
   g_autoptr(VmGpuBuffer) in = NULL, out = NULL;
   g_autoptr(VmGpuGraph) graph = NULL;
   g_autofree guint16 *halves = g_new (guint16, 1536);
   double best = G_MAXDOUBLE;
-  gint64 warm_until;
-  guint32 push = iters;
 
   if (!vm_gpu_device_get_info (device)->cooperative_matrix_nv)
     {
@@ -312,29 +358,22 @@ bench_coopmat_peak_source (guint        repeat,
     halves[i] = 0x3c00 + (i % 7) * 0x40;   /* 1.0 .. 1.375 */
   in = vm_gpu_buffer_new_from_data (device, halves, 1536 * 2, &error);
   die_on_error (error);
-  out = vm_gpu_buffer_new (device, (gsize) groups * 4 * 8 * 256 * 4, &error);
+  out = vm_gpu_buffer_new (device, (gsize) w.groups * 4 * 8 * 256 * 4, &error);
   die_on_error (error);
+  w.in = in;
+  w.out = out;
   graph = vm_gpu_graph_new (device, &error);
   die_on_error (error);
   vm_gpu_graph_set_profiling (graph, TRUE);
-  warm_until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
-  for (guint r = 0; r < repeat + 1 || g_get_monotonic_time () < warm_until; r++)
+  gpu_warm_up (graph, record_peak, &w);
+  for (guint r = 0; r < repeat; r++)
     {
-      VmGpuBinding bind[2] = {
-        { in, 0, 0, VM_GPU_ACCESS_READ },
-        { out, 0, 0, VM_GPU_ACCESS_WRITE },
-      };
-      GArray *timings;
-
-      vm_gpu_graph_dispatch (graph, &desc, bind, 2, &push, sizeof push, groups, 1, 1, &error);
-      die_on_error (error);
+      record_peak (graph, &w);
       submit_or_die (graph);
-      timings = vm_gpu_graph_get_timings (graph);
-      if (timings->len > 0 && g_get_monotonic_time () >= warm_until)
-        best = MIN (best, g_array_index (timings, VmGpuKernelTiming, 0).total_ms / 1e3);
+      best = MIN (best, last_gpu_seconds (graph));
     }
   g_print ("cooperative matrices (16x16x16 fp16, fp32 accumulators), %s: %.1f TFLOP/s on %s\n", what,
-           2.0 * 16 * 16 * 16 * 8 * iters * groups * 4 / best / 1e12, vm_gpu_device_get_info (device)->name);
+           2.0 * 16 * 16 * 16 * 8 * w.iters * w.groups * 4 / best / 1e12, vm_gpu_device_get_info (device)->name);
 }
 
 static void
