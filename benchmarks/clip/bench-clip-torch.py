@@ -10,7 +10,8 @@ Vulkan encoders: the vision tower from preprocessed pixels (the resize and
 crop are not timed here, while the Vulkan side includes them) and the text
 tower on the token ids in IDS_JSON ({"ids": [[...]], "length": L}; run on the
 first L positions, as the Vulkan side does).  Prints one JSON object:
-{"threads", "torch", "blas", "images_per_s": {batch: v}, "texts_per_s": {...}}.
+{"threads", "torch", "blas": {"library", "core", "config"}, "images_per_s":
+{batch: v}, "texts_per_s": {...}}.
 """
 
 import json
@@ -48,6 +49,31 @@ def load_safetensors(path):
         arr = np.frombuffer(data[b:end], dtype=types[e["dtype"]]).reshape(e["shape"])
         out[name] = torch.from_numpy(arr.astype(np.float32))
     return out
+
+
+def blas_in_use():
+    """The BLAS library this process loaded, and for OpenBLAS the CPU core
+    its kernels were chosen for (openblas_get_corename(): Debian's 0.3.21
+    falls back to the SSE3 "Prescott" kernels on CPUs it does not know,
+    which OPENBLAS_CORETYPE overrides)."""
+    import ctypes
+    paths = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            name = os.path.basename(path)
+            if "blas" in name or "mkl" in name:
+                paths.add(path)
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            lib.openblas_get_config.restype = ctypes.c_char_p
+        except (OSError, AttributeError):
+            continue
+        return {"library": os.path.join(*os.path.realpath(path).split(os.sep)[-2:]), "core": lib.openblas_get_corename().decode(),
+                "config": lib.openblas_get_config().decode().strip()}
+    return {"library": ", ".join(os.path.basename(p) for p in sorted(paths)) or "none found", "core": ""}
 
 
 def act(x, name):
@@ -147,7 +173,7 @@ def main():
     gen = torch.Generator().manual_seed(1)
     size = vc["image_size"]
     result = {"threads": torch.get_num_threads(), "torch": torch.__version__,
-              "blas": torch.__config__.show().count("OpenBLAS") > 0 and "OpenBLAS" or "other",
+              "blas": blas_in_use(),
               "images_per_s": {}, "texts_per_s": {}}
     with torch.inference_mode():
         for b in batches:

@@ -10,7 +10,11 @@
  * Usage: bench-clip PYTHON make-tiny-clip.py PEER-SCRIPT WORK_DIR
  * $VIDMARK_BENCH_SECONDS: time per measurement (default 3);
  * $VIDMARK_BENCH_BATCHES: batch sizes, comma-separated (default 1,16,64);
- * $VIDMARK_BENCH_FP32=0 skips the fp32-weights run where fp16 is used.
+ * $VIDMARK_BENCH_FP32=0 skips the fp32-weights run where fp16 is used;
+ * $VIDMARK_BENCH_OPENBLAS_CORETYPE: the OpenBLAS core type of the second
+ * PyTorch CPU run ("none": no second run).  By default that run happens
+ * when OpenBLAS chose pre-AVX2 kernels on a CPU with AVX2, with the core
+ * type the CPU supports (SkylakeX with AVX-512, else Haswell).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -187,14 +191,65 @@ write_ids (const char  *model_dir,
   return path;
 }
 
+/* The OpenBLAS core type this CPU can run ($OPENBLAS_CORETYPE), for a
+ * second PyTorch run when OpenBLAS picked generic kernels by itself. */
+static const char *
+openblas_coretype_for_cpu (void)
+{
+  const char *env = g_getenv ("VIDMARK_BENCH_OPENBLAS_CORETYPE");
+
+  if (env != NULL)
+    return g_str_equal (env, "none") || *env == '\0' ? NULL : env;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init ();
+  if (__builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw") &&
+      __builtin_cpu_supports ("avx512dq") && __builtin_cpu_supports ("avx512vl"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+    return "Haswell";
+#endif
+  return NULL;
+}
+
+/* OpenBLAS's cores without AVX2: where its own detection lands on one of
+ * these on a CPU that has AVX2 (Debian's 0.3.21 on CPUs newer than it
+ * knows), the peer is also timed with the core type forced. */
+static gboolean
+openblas_core_is_generic (const char *core)
+{
+  static const char *generic[] = {
+    "Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Sandybridge", "Katmai",
+    "Coppermine", "Northwood", "Banias", "Barcelona", "Opteron", "Opteron_SSE3", "Bobcat",
+    "Bulldozer", "Piledriver", "Steamroller", "Excavator",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (generic); i++)
+    if (core != NULL && g_ascii_strcasecmp (core, generic[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static const char *
+blas_member (JsonObject *torch,
+             const char *member)
+{
+  JsonNode *blas = torch != NULL ? json_object_get_member (torch, "blas") : NULL;
+
+  if (blas == NULL || !JSON_NODE_HOLDS_OBJECT (blas))
+    return NULL;
+  return json_object_get_string_member_with_default (json_node_get_object (blas), member, NULL);
+}
+
 static JsonObject *
 run_torch (const char *python,
            const char *script,
            const char *model_dir,
            const char *ids_path,
+           const char *openblas_coretype,
            JsonParser *parser)
 {
   g_autoptr(GString) batch_list = g_string_new (NULL);
+  g_auto(GStrv) envp = g_get_environ ();
   const char *args[] = { python, script, model_dir, ids_path, NULL, NULL };
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
@@ -204,8 +259,11 @@ run_torch (const char *python,
   for (guint b = 0; b < n_batches; b++)
     g_string_append_printf (batch_list, b ? ",%u" : "%u", batches[b]);
   args[4] = batch_list->str;
-  g_print ("Running the PyTorch side (%s) ...\n", script);
-  if (!g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error) ||
+  if (openblas_coretype != NULL)
+    envp = g_environ_setenv (envp, "OPENBLAS_CORETYPE", openblas_coretype, TRUE);
+  g_print ("Running the PyTorch side (%s%s%s) ...\n", script,
+           openblas_coretype ? ", OPENBLAS_CORETYPE=" : "", openblas_coretype ? openblas_coretype : "");
+  if (!g_spawn_sync (NULL, (char **) args, envp, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error) ||
       !g_spawn_check_wait_status (status, &error))
     {
       g_print ("PyTorch run failed: %s\n%s\n", error->message, err ? err : "");
@@ -251,7 +309,10 @@ main (int   argc,
   double image1_ms[2] = { 0, 0 };
   gboolean compiled;
   guint n_runs = 0;
-  JsonObject *torch;
+  g_autoptr(JsonParser) parser_tuned = json_parser_new ();
+  g_autofree char *peer_tuned = NULL;
+  JsonObject *torch, *torch_tuned = NULL;
+  const char *coretype;
   const char *env;
   GRand *rand;
 
@@ -309,16 +370,35 @@ main (int   argc,
 
   /* PyTorch first: its figures are there even if the Vulkan runs are cut short. */
   ids_path = write_ids (model_dir, texts, argv[4]);
-  torch = run_torch (argv[1], argv[3], model_dir, ids_path, parser);
+  torch = run_torch (argv[1], argv[3], model_dir, ids_path, NULL, parser);
   if (torch != NULL && json_object_has_member (torch, "device"))
     {
       g_free (peer);
       peer = g_strdup_printf ("PyTorch %s fp16", json_object_get_string_member (torch, "device"));
     }
+  else if (torch != NULL && blas_member (torch, "core") != NULL && *blas_member (torch, "core"))
+    {
+      g_free (peer);
+      peer = g_strdup_printf ("PyTorch CPU (OpenBLAS %s)", blas_member (torch, "core"));
+    }
   if (torch != NULL)
     for (guint b = 0; b < n_batches; b++)
       g_print ("  %s, batch %2u: %8.2f images/s, %8.2f texts/s\n", peer, batches[b],
                torch_rate (torch, "images_per_s", batches[b]), torch_rate (torch, "texts_per_s", batches[b]));
+  /* OpenBLAS on generic kernels by its own choice: the peer once more with
+   * the core type this CPU runs, so the comparison is against both. */
+  coretype = openblas_coretype_for_cpu ();
+  if (torch != NULL && coretype != NULL &&
+      (openblas_core_is_generic (blas_member (torch, "core")) || g_getenv ("VIDMARK_BENCH_OPENBLAS_CORETYPE") != NULL))
+    torch_tuned = run_torch (argv[1], argv[3], model_dir, ids_path, coretype, parser_tuned);
+  if (torch_tuned != NULL)
+    {
+      peer_tuned = g_strdup_printf ("PyTorch CPU (OpenBLAS %s)", blas_member (torch_tuned, "core"));
+      for (guint b = 0; b < n_batches; b++)
+        g_print ("  %s, batch %2u: %8.2f images/s, %8.2f texts/s\n", peer_tuned, batches[b],
+                 torch_rate (torch_tuned, "images_per_s", batches[b]),
+                 torch_rate (torch_tuned, "texts_per_s", batches[b]));
+    }
 
   for (guint run = 0; run < 2; run++)
     {
@@ -373,8 +453,12 @@ main (int   argc,
     g_print ("PyTorch %s, transformers %s, fp16 on %s\n", json_object_get_string_member (torch, "torch"),
              json_object_get_string_member (torch, "transformers"), json_object_get_string_member (torch, "device"));
   else if (torch != NULL)
-    g_print ("PyTorch %s on the CPU, %" G_GINT64_FORMAT " threads\n",
-             json_object_get_string_member (torch, "torch"), json_object_get_int_member (torch, "threads"));
+    g_print ("PyTorch %s on the CPU, %" G_GINT64_FORMAT " threads, BLAS %s (%s)\n",
+             json_object_get_string_member (torch, "torch"), json_object_get_int_member (torch, "threads"),
+             blas_member (torch, "library") ? blas_member (torch, "library") : "unknown",
+             blas_member (torch, "config") ? blas_member (torch, "config") : "no OpenBLAS");
+  if (torch_tuned != NULL)
+    g_print ("The same with OPENBLAS_CORETYPE=%s: core %s\n", coretype, blas_member (torch_tuned, "core"));
   compiled = torch != NULL && json_object_has_member (torch, "images_per_s_compiled");
   for (guint run = 0; run < n_runs; run++)
     if (image1_ms[run] > 0)
@@ -385,6 +469,9 @@ main (int   argc,
   if (compiled)
     g_print ("\n| what | batch | Vulkan | %s | ratio | %s compiled | ratio |\n"
              "|---|---:|---:|---:|---:|---:|---:|\n", peer, peer);
+  else if (torch_tuned != NULL)
+    g_print ("\n| what | batch | Vulkan | %s | ratio | %s | ratio |\n"
+             "|---|---:|---:|---:|---:|---:|---:|\n", peer, peer_tuned);
   else
     g_print ("\n| what | batch | Vulkan | %s | ratio |\n|---|---:|---:|---:|---:|\n", peer);
   for (guint run = 0; run < n_runs; run++)
@@ -393,14 +480,15 @@ main (int   argc,
         {
           double v = rates[run][kind][b];
           double t = torch_rate (torch, kind == 0 ? "images_per_s" : "texts_per_s", batches[b]);
-          double tc = torch_rate (torch, kind == 0 ? "images_per_s_compiled" : "texts_per_s_compiled", batches[b]);
+          double tc = torch_tuned != NULL ? torch_rate (torch_tuned, kind == 0 ? "images_per_s" : "texts_per_s", batches[b])
+                                          : torch_rate (torch, kind == 0 ? "images_per_s_compiled" : "texts_per_s_compiled", batches[b]);
 
           g_print ("| %s/s, %s | %u | %.2f | %.2f | %.2fx |", kind == 0 ? "images" : "texts", dtype_names[run],
                    batches[b], v, t, t > 0 ? v / t : 0.0);
           if (tc > 0)
             g_print (" %.2f | %.2fx |\n", tc, v / tc);
           else
-            g_print (compiled ? " - | - |\n" : "\n");
+            g_print (compiled || torch_tuned != NULL ? " - | - |\n" : "\n");
         }
   return 0;
 }

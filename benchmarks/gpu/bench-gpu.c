@@ -152,13 +152,21 @@ typedef void (*SgemmFunc) (int order, int ta, int tb, int m, int n, int k, float
                            const float *a, int lda, const float *b, int ldb, float beta,
                            float *c, int ldc);
 
+/* @core: the CPU core OpenBLAS chose its kernels for.  Debian's 0.3.21
+ * falls back to the SSE3 "Prescott" kernels on CPUs newer than it knows;
+ * $OPENBLAS_CORETYPE (SkylakeX, Haswell, ...) overrides. */
 static SgemmFunc
-load_openblas (void)
+load_openblas (const char **core)
 {
   void *lib = dlopen ("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+  const char *(*corename) (void);
 
+  *core = "unknown";
   if (lib == NULL)
     return NULL;
+  corename = (const char *(*) (void)) dlsym (lib, "openblas_get_corename");
+  if (corename != NULL)
+    *core = corename ();
   return (SgemmFunc) dlsym (lib, "cblas_sgemm");
 }
 
@@ -251,13 +259,17 @@ bench_gemm (guint repeat, const char *only)
     { 3200, 3072, 768 },   /* MLP down */
     { 77, 512, 1536 },     /* one text query, QKV */
   };
-  SgemmFunc sgemm = load_openblas ();
+  const char *core;
+  SgemmFunc sgemm = load_openblas (&core);
 
   g_print ("GEMM C = A * B^T (A: M x K, B: N x K), best of %u, device %s\n", repeat,
            vm_gpu_device_get_info (device)->name);
   g_print ("kernels: %s, %s; GFLOP/s by wall time (%s)\n",
            vm_gpu_gemm_variant (device, VM_GPU_F32), vm_gpu_gemm_variant (device, VM_GPU_F16),
            on_cpu () ? "by CPU time: GFLOP per CPU-second" : "Vulkan: by the kernel's GPU time");
+  if (sgemm != NULL)
+    g_print ("OpenBLAS kernels for core %s%s\n", core,
+             g_getenv ("OPENBLAS_CORETYPE") ? " (from $OPENBLAS_CORETYPE)" : " (its own detection)");
   g_print ("%-16s %20s %20s %20s\n", "M x K x N", "vk fp32", "vk fp16 weights", "OpenBLAS fp32");
   for (guint s = 0; s < G_N_ELEMENTS (shapes) + 1; s++)
     {
