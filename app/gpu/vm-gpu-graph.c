@@ -41,6 +41,7 @@ struct _VmGpuGraph {
   guint            sets_in_last_pool;
   GPtrArray       *held;           /* VmGpuBuffer refs kept until completion */
   GPtrArray       *scratch;        /* VmGpuBuffer owned by the graph */
+  VmGpuScratchPool *scratch_pool;  /* not owned; NULL: none */
   GArray          *views;          /* VkBufferView, destroyed after completion */
   GHashTable      *states;         /* VmGpuBuffer* → BufferState* */
   gboolean         recording;
@@ -60,6 +61,12 @@ struct _VmGpuGraph {
   GPtrArray       *timed_names;    /* const char*, one per timed node */
   GArray          *timings;        /* VmGpuKernelTiming */
 };
+
+static VmGpuBuffer *scratch_pool_take (VmGpuScratchPool *pool,
+                                       guint64           size,
+                                       guint32           type_index);
+static void         scratch_pool_give (VmGpuScratchPool *pool,
+                                       GPtrArray        *scratch);
 
 VmGpuGraph *
 vm_gpu_graph_new (VmGpuDevice  *device,
@@ -158,6 +165,9 @@ vm_gpu_graph_free (VmGpuGraph *self)
   {
     gint64 t0 = g_get_monotonic_time ();
 
+    /* Back to the pool, unless a timed-out submission may still use them. */
+    if (self->scratch_pool != NULL && !self->broken)
+      scratch_pool_give (self->scratch_pool, self->scratch);
     g_ptr_array_unref (self->scratch);
     if (self->print_profile)
       g_printerr ("host: scratch buffers released in %.3f ms\n", (g_get_monotonic_time () - t0) / 1e3);
@@ -619,13 +629,136 @@ vm_gpu_graph_copy (VmGpuGraph   *self,
 /* Larger uploads hold a staging buffer of their size until the submission. */
 #define STAGED_UPLOAD_MAX ((gsize) 64 << 20)
 
+/* ---- scratch pool -------------------------------------------------------------- */
+
+struct _VmGpuScratchPool {
+  GMutex   lock;
+  GQueue   buffers;     /* VmGpuBuffer*, most recently given back first */
+  guint64  bytes;
+  guint64  max_bytes;
+  guint    reuses;
+};
+
+VmGpuScratchPool *
+vm_gpu_scratch_pool_new (guint64 max_bytes)
+{
+  VmGpuScratchPool *pool = g_new0 (VmGpuScratchPool, 1);
+
+  g_mutex_init (&pool->lock);
+  g_queue_init (&pool->buffers);
+  pool->max_bytes = max_bytes;
+  return pool;
+}
+
+void
+vm_gpu_scratch_pool_free (VmGpuScratchPool *pool)
+{
+  if (pool == NULL)
+    return;
+  g_queue_clear_full (&pool->buffers, (GDestroyNotify) vm_gpu_buffer_unref);
+  g_mutex_clear (&pool->lock);
+  g_free (pool);
+}
+
+guint64
+vm_gpu_scratch_pool_get_bytes (VmGpuScratchPool *pool)
+{
+  guint64 bytes;
+
+  g_mutex_lock (&pool->lock);
+  bytes = pool->bytes;
+  g_mutex_unlock (&pool->lock);
+  return bytes;
+}
+
+guint
+vm_gpu_scratch_pool_get_reuses (VmGpuScratchPool *pool)
+{
+  guint reuses;
+
+  g_mutex_lock (&pool->lock);
+  reuses = pool->reuses;
+  g_mutex_unlock (&pool->lock);
+  return reuses;
+}
+
+void
+vm_gpu_graph_set_scratch_pool (VmGpuGraph       *self,
+                               VmGpuScratchPool *pool)
+{
+  self->scratch_pool = pool;
+}
+
+static VmGpuBuffer *
+scratch_pool_take (VmGpuScratchPool *pool,
+                   guint64           size,
+                   guint32           type_index)
+{
+  VmGpuBuffer *found = NULL;
+
+  if (pool == NULL)
+    return NULL;
+  g_mutex_lock (&pool->lock);
+  for (GList *l = pool->buffers.head; l != NULL; l = l->next)
+    {
+      VmGpuBuffer *b = l->data;
+
+      if (b->size == size && b->block != NULL && b->block->type_index == type_index)
+        {
+          found = b;
+          g_queue_delete_link (&pool->buffers, l);
+          pool->bytes -= b->alloc_size;
+          pool->reuses++;
+          break;
+        }
+    }
+  g_mutex_unlock (&pool->lock);
+  return found;
+}
+
+/* Moves the buffers of @scratch that nothing else references into @pool. */
+static void
+scratch_pool_give (VmGpuScratchPool *pool,
+                   GPtrArray        *scratch)
+{
+  g_autoptr(GPtrArray) dropped = g_ptr_array_new_with_free_func ((GDestroyNotify) vm_gpu_buffer_unref);
+
+  g_mutex_lock (&pool->lock);
+  for (guint i = 0; i < scratch->len; i++)
+    {
+      VmGpuBuffer *b = g_ptr_array_index (scratch, i);
+
+      if (b->alloc_size > pool->max_bytes || !g_atomic_ref_count_compare (&b->ref_count, 1))
+        continue;
+      g_queue_push_head (&pool->buffers, vm_gpu_buffer_ref (b));
+      pool->bytes += b->alloc_size;
+    }
+  while (pool->bytes > pool->max_bytes)
+    {
+      VmGpuBuffer *old = g_queue_pop_tail (&pool->buffers);
+
+      pool->bytes -= old->alloc_size;
+      g_ptr_array_add (dropped, old);
+    }
+  g_mutex_unlock (&pool->lock);
+}
+
+static void
+write_copy (guint8   *dst,
+            gsize     size,
+            gpointer  data)
+{
+  memcpy (dst, data, size);
+}
+
 gboolean
-vm_gpu_graph_upload (VmGpuGraph   *self,
-                     VmGpuBuffer  *dst,
-                     guint64       offset,
-                     const void   *data,
-                     gsize         size,
-                     GError      **error)
+vm_gpu_graph_upload_with (VmGpuGraph     *self,
+                          VmGpuBuffer    *dst,
+                          guint64         offset,
+                          gsize           size,
+                          VmGpuWriteFunc  write,
+                          gpointer        user_data,
+                          GError        **error)
 {
   VmGpuAccess access = VM_GPU_ACCESS_WRITE;
   VmGpuBuffer *staging;
@@ -636,25 +769,52 @@ vm_gpu_graph_upload (VmGpuGraph   *self,
     return TRUE;
   if (!begin (self, error))
     return FALSE;
-  /* Into a buffer nothing recorded so far touches, at once where that is
-   * a plain copy (mapped memory) or the data is very large (through the
-   * device's reused staging chunks, rather than pinning that much host
-   * memory until the submission). */
-  if (g_hash_table_lookup (self->states, dst) == NULL &&
-      (dst->block->mapped != NULL || size > STAGED_UPLOAD_MAX))
-    return vm_gpu_buffer_upload (dst, offset, data, size, error);
-  if (size <= INLINE_UPLOAD_MAX)
+  /* Into a buffer nothing recorded so far touches, at once: straight into
+   * mapped memory, or for very large data through the device's reused
+   * staging chunks rather than pinning that much host memory until the
+   * submission. */
+  if (g_hash_table_lookup (self->states, dst) == NULL && dst->block->mapped != NULL)
     {
-      track (self, &dst, &access, 1);
-      self->device->vk.vkCmdUpdateBuffer (self->cmd, dst->buffer, offset, size, data);
+      write (dst->block->mapped + dst->block_offset + offset, size, user_data);
       return TRUE;
     }
-  staging = vm_gpu_buffer_new_staging (self->device, size, error);
+  if ((g_hash_table_lookup (self->states, dst) == NULL && size > STAGED_UPLOAD_MAX) || size <= INLINE_UPLOAD_MAX)
+    {
+      /* Both take host bytes: plain copies pass their source through. */
+      g_autofree guint8 *host = NULL;
+      const guint8 *bytes = user_data;
+
+      if (write != write_copy)
+        {
+          host = g_malloc (size);
+          write (host, size, user_data);
+          bytes = host;
+        }
+      if (size > INLINE_UPLOAD_MAX)
+        return vm_gpu_buffer_upload (dst, offset, bytes, size, error);
+      track (self, &dst, &access, 1);
+      self->device->vk.vkCmdUpdateBuffer (self->cmd, dst->buffer, offset, size, bytes);
+      return TRUE;
+    }
+  staging = scratch_pool_take (self->scratch_pool, size, self->device->staging_type_index);
+  if (staging == NULL)
+    staging = vm_gpu_buffer_new_staging (self->device, size, error);
   if (staging == NULL)
     return FALSE;
   g_ptr_array_add (self->scratch, staging);
-  memcpy (staging->block->mapped + staging->block_offset, data, size);
+  write (staging->block->mapped + staging->block_offset, size, user_data);
   return vm_gpu_graph_copy (self, staging, 0, dst, offset, size, error);
+}
+
+gboolean
+vm_gpu_graph_upload (VmGpuGraph   *self,
+                     VmGpuBuffer  *dst,
+                     guint64       offset,
+                     const void   *data,
+                     gsize         size,
+                     GError      **error)
+{
+  return vm_gpu_graph_upload_with (self, dst, offset, size, write_copy, (gpointer) data, error);
 }
 
 gboolean
@@ -699,7 +859,10 @@ vm_gpu_graph_scratch (VmGpuGraph   *self,
                       GError      **error)
 {
   gint64 t0 = g_get_monotonic_time ();
-  VmGpuBuffer *buffer = vm_gpu_buffer_new (self->device, size, error);
+  VmGpuBuffer *buffer = scratch_pool_take (self->scratch_pool, size, self->device->device_type_index);
+
+  if (buffer == NULL)
+    buffer = vm_gpu_buffer_new (self->device, size, error);
 
   self->scratch_us += g_get_monotonic_time () - t0;
   if (buffer != NULL)

@@ -84,6 +84,21 @@ gboolean    vm_gpu_graph_upload (VmGpuGraph   *self,
                                  const void   *data,
                                  gsize         size,
                                  GError      **error);
+/* Writes the @size bytes of vm_gpu_graph_upload_with() at @dst. */
+typedef void (*VmGpuWriteFunc) (guint8   *dst,
+                                gsize     size,
+                                gpointer  user_data);
+
+/* vm_gpu_graph_upload() with the bytes written by @write straight where
+ * they go (the mapped buffer, the staging buffer or the command buffer's
+ * copy), so a caller that assembles them (frames, rows) skips a copy. */
+gboolean    vm_gpu_graph_upload_with (VmGpuGraph     *self,
+                                      VmGpuBuffer    *dst,
+                                      guint64         offset,
+                                      gsize           size,
+                                      VmGpuWriteFunc  write,
+                                      gpointer        user_data,
+                                      GError        **error);
 /* @size bytes of @src into @data, as a step of the graph: @data is written
  * when the next vm_gpu_graph_submit() returns TRUE, and must stay valid
  * until then. */
@@ -94,10 +109,30 @@ gboolean    vm_gpu_graph_download (VmGpuGraph   *self,
                                    gsize         size,
                                    GError      **error);
 
-/* A buffer that lives as long as the graph (intermediate results). */
+/* A buffer that lives as long as the graph (intermediate results): taken
+ * from the graph's scratch pool when it holds one of this size, and given
+ * back to it when the graph is freed after its work completed.  Its
+ * contents are undefined. */
 VmGpuBuffer *vm_gpu_graph_scratch (VmGpuGraph   *self,
                                    guint64       size,
                                    GError      **error);
+
+/* Scratch buffers kept between graphs that record the same work again (the
+ * encoder's batches): allocating and freeing hundreds of megabytes of device
+ * memory on each submission costs milliseconds on GPU drivers.  Buffers are
+ * reused at their exact size and memory type; the pool holds at most
+ * @max_bytes, dropping the least recently returned first.  Thread-safe. */
+typedef struct _VmGpuScratchPool VmGpuScratchPool;
+
+VmGpuScratchPool *vm_gpu_scratch_pool_new       (guint64           max_bytes);
+void              vm_gpu_scratch_pool_free      (VmGpuScratchPool *pool);
+/* Bytes held now, and buffers handed out again since creation. */
+guint64           vm_gpu_scratch_pool_get_bytes (VmGpuScratchPool *pool);
+guint             vm_gpu_scratch_pool_get_reuses (VmGpuScratchPool *pool);
+/* @pool must outlive the graph. */
+void              vm_gpu_graph_set_scratch_pool (VmGpuGraph       *self,
+                                                 VmGpuScratchPool *pool);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VmGpuScratchPool, vm_gpu_scratch_pool_free)
 
 /* Times each node with timestamp queries (also on with VIDMARK_GPU_PROFILE=1,
  * which prints a per-kernel table to stderr after each submit). */

@@ -99,6 +99,7 @@ struct _VmClipModel {
   float                   std[3];
   VmGpuDType              dtype;
   gboolean                cpu_kernels;   /* the kernels written for llvmpipe */
+  VmGpuScratchPool       *scratch_pool;  /* activations kept between batches */
   float                   logit_scale;
   VmTokenizer            *tokenizer;
   gboolean                has_vision, has_text;
@@ -408,6 +409,25 @@ weights_digest (const char *dir)
   return g_strdup ("unknown");
 }
 
+/* What the scratch pool may keep: on GPUs a 16th of device memory (the
+ * encoder's chunks take up to a 32nd), where allocating and freeing the
+ * activations of a batch of 256 images cost 21 ms of host time per batch on
+ * an H100 (docs/PERFORMANCE-clip.md); nothing on CPU drivers, where it is a
+ * malloc (0.05 ms) and the memory is the host's.
+ * $VIDMARK_GPU_SCRATCH_POOL_MB overrides (tests). */
+static guint64
+scratch_pool_budget (VmGpuDevice *device)
+{
+  const VmGpuDeviceInfo *info = vm_gpu_device_get_info (device);
+  const char *env = g_getenv ("VIDMARK_GPU_SCRATCH_POOL_MB");
+
+  if (env != NULL)
+    return g_ascii_strtoull (env, NULL, 10) << 20;
+  if (info->type == VM_GPU_DEVICE_TYPE_CPU)
+    return 0;
+  return vm_gpu_device_info_get_local_heap_size (info) / 16;
+}
+
 VmClipModel *
 vm_clip_model_load (VmGpuDevice      *device,
                     const char       *dir,
@@ -434,6 +454,7 @@ vm_clip_model_load (VmGpuDevice      *device,
   self->digest = weights_digest (dir);
   self->has_vision = !(flags & VM_CLIP_LOAD_NO_VISION);
   self->has_text = !(flags & VM_CLIP_LOAD_NO_TEXT);
+  self->scratch_pool = vm_gpu_scratch_pool_new (scratch_pool_budget (device));
   /* $VIDMARK_CLIP_KERNELS=cpu|gpu overrides the choice (tests, benchmarks). */
   kernels = g_getenv ("VIDMARK_CLIP_KERNELS");
   if (kernels != NULL && (g_str_equal (kernels, "cpu") || g_str_equal (kernels, "gpu")))
@@ -498,11 +519,18 @@ vm_clip_model_unref (VmClipModel *self)
     return;
   tower_clear (&self->vision);
   tower_clear (&self->text);
+  g_clear_pointer (&self->scratch_pool, vm_gpu_scratch_pool_free);
   g_clear_pointer (&self->tokenizer, vm_tokenizer_unref);
   g_clear_pointer (&self->device, vm_gpu_device_unref);
   g_free (self->name);
   g_free (self->digest);
   g_free (self);
+}
+
+VmGpuScratchPool *
+vm_clip_model_get_scratch_pool (VmClipModel *self)
+{
+  return self->scratch_pool;
 }
 
 const char *
@@ -911,6 +939,30 @@ check_image (const VmClipImage  *image,
   return TRUE;
 }
 
+typedef struct {
+  const VmClipImage *images;
+  guint              n;
+  const guint64     *frame_at;
+} FramePack;
+
+static void
+pack_frames (guint8   *dst,
+             gsize     size,
+             gpointer  data)
+{
+  const FramePack *pack = data;
+
+  for (guint i = 0; i < pack->n; i++)
+    {
+      const VmClipImage *im = &pack->images[i];
+      guint row_bytes = im->row_bytes ? im->row_bytes : im->width * 3;
+
+      for (guint y = 0; y < im->height; y++)
+        memcpy (dst + pack->frame_at[i] + (gsize) y * im->width * 3, im->data + (gsize) y * row_bytes,
+                (gsize) im->width * 3);
+    }
+}
+
 static gboolean
 encode_image_chunk (VmClipModel        *self,
                     const VmClipImage  *images,
@@ -928,7 +980,7 @@ encode_image_chunk (VmClipModel        *self,
   g_autoptr(VmGpuGraph) graph = NULL;
   g_autofree guint64 *frame_at = g_new (guint64, n);
   g_autofree guint32 *cls_rows = g_new (guint32, n);
-  g_autofree guint8 *host = NULL;
+  FramePack pack;
   VmGpuBuffer *frames, *pixels, *patches;
   Activations a;
   VmGpuBuffer *pooled = NULL;
@@ -943,22 +995,14 @@ encode_image_chunk (VmClipModel        *self,
   graph = vm_gpu_graph_new (self->device, error);
   if (graph == NULL)
     return FALSE;
+  vm_gpu_graph_set_scratch_pool (graph, self->scratch_pool);
 
-  /* The frames, rows packed, each at a multiple of 4 bytes. */
-  host = g_malloc (frame_total);
-  for (guint i = 0; i < n; i++)
-    {
-      const VmClipImage *im = &images[i];
-      guint row_bytes = im->row_bytes ? im->row_bytes : im->width * 3;
-
-      for (guint y = 0; y < im->height; y++)
-        memcpy (host + frame_at[i] + (gsize) y * im->width * 3, im->data + (gsize) y * row_bytes,
-                (gsize) im->width * 3);
-    }
+  /* The frames, rows packed, each at a multiple of 4 bytes, written
+   * straight into the upload. */
+  pack = (FramePack) { images, n, frame_at };
   frames = vm_gpu_graph_scratch (graph, frame_total, error);
-  if (frames == NULL || !vm_gpu_graph_upload (graph, frames, 0, host, frame_total, error))
+  if (frames == NULL || !vm_gpu_graph_upload_with (graph, frames, 0, frame_total, pack_frames, &pack, error))
     return FALSE;
-  g_clear_pointer (&host, g_free);
 
   pixels = vm_gpu_graph_scratch (graph, 4ull * n * 3 * size * size, error);
   patches = pixels ? vm_gpu_graph_scratch (graph, 4ull * n * n_patches * t->dim, error) : NULL;
@@ -1102,6 +1146,7 @@ encode_token_chunk (VmClipModel   *self,
   graph = vm_gpu_graph_new (self->device, error);
   if (graph == NULL)
     return FALSE;
+  vm_gpu_graph_set_scratch_pool (graph, self->scratch_pool);
   ids_buf = vm_gpu_graph_scratch (graph, 4ull * n * tokens, error);
   if (ids_buf == NULL || !vm_gpu_graph_upload (graph, ids_buf, 0, packed, 4ull * n * tokens, error) ||
       !alloc_activations (graph, t, (guint64) n * tokens, &a, error))

@@ -33,6 +33,7 @@
 #pragma once
 
 #include "gpu/vm-gpu-device.h"
+#include "gpu/vm-gpu-graph.h"
 #include "model/vm-clip-config.h"
 #include "model/vm-tokenizer.h"
 
@@ -83,6 +84,9 @@ guint                vm_clip_model_get_image_size     (VmClipModel *self);
 float                vm_clip_model_get_logit_scale    (VmClipModel *self);
 /* TRUE when the weights are stored as fp16 on the GPU. */
 gboolean             vm_clip_model_uses_f16           (VmClipModel *self);
+/* The activations kept between batches ($VIDMARK_GPU_SCRATCH_POOL_MB at
+ * load time sets its budget; none on CPU drivers by default). */
+VmGpuScratchPool    *vm_clip_model_get_scratch_pool   (VmClipModel *self);
 gboolean             vm_clip_model_has_vision         (VmClipModel *self);
 gboolean             vm_clip_model_has_text           (VmClipModel *self);
 /* The model's tokenizer (owned by the model), for `vidmark model tokenize`. */

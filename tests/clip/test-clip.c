@@ -350,6 +350,67 @@ test_large_batch (void)
   assert_no_validation_messages ();
 }
 
+/* With a scratch pool, batches reuse the buffers the previous batch of the
+ * same shape left behind, garbage included: the results must not change.
+ * Images, then texts, then the images again in another order, then the
+ * first batch once more, which must equal the first result bit for bit. */
+static void
+test_scratch_pool (gconstpointer data)
+{
+  g_autoptr(Golden) g = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmClipModel) model = NULL;
+  g_autofree VmClipImage *reversed = NULL;
+  g_autofree double *want_reversed = NULL;
+  g_autofree float *first = NULL, *got = NULL, *texts = NULL;
+  gboolean f16 = GPOINTER_TO_INT (data);
+  VmGpuScratchPool *pool;
+
+  REQUIRE_DEVICE ();
+  if (f16 && !vm_gpu_device_supports_f16 (device))
+    {
+      g_test_skip ("no fp16 storage on this device");
+      return;
+    }
+  g = golden_load (f16 ? "tiny-gelu-f16" : "tiny-quick-f32");
+  g_setenv ("VIDMARK_GPU_SCRATCH_POOL_MB", "512", TRUE);
+  model = vm_clip_model_load (device, g->dir, f16 ? VM_CLIP_LOAD_DEFAULT : VM_CLIP_LOAD_FORCE_FP32, &error);
+  g_unsetenv ("VIDMARK_GPU_SCRATCH_POOL_MB");
+  g_assert_no_error (error);
+  pool = vm_clip_model_get_scratch_pool (model);
+
+  first = g_new (float, (gsize) g->n_images * g->proj);
+  got = g_new (float, (gsize) g->n_images * g->proj);
+  texts = g_new (float, (gsize) g->n_texts * g->proj);
+  reversed = g_new (VmClipImage, g->n_images);
+  want_reversed = g_new (double, (gsize) g->n_images * g->proj);
+  for (guint i = 0; i < g->n_images; i++)
+    {
+      guint k = g->n_images - 1 - i;
+
+      reversed[i] = g->images[k];
+      memcpy (want_reversed + (gsize) i * g->proj, g->image_embeds + (gsize) k * g->proj, g->proj * sizeof (double));
+    }
+
+  g_assert_true (vm_clip_model_encode_images (model, g->images, g->n_images, first, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (vm_gpu_scratch_pool_get_bytes (pool), >, 0);
+  g_assert_true (vm_clip_model_encode_texts (model, (const char * const *) g->texts, g->n_texts, texts, &error));
+  g_assert_no_error (error);
+  compare ("texts after images", texts, g->text_embeds, g->n_texts, g->proj, f16 ? COS_F16 : COS_F32,
+           f16 ? ERR_F16 : ERR_F32);
+  g_assert_true (vm_clip_model_encode_images (model, reversed, g->n_images, got, &error));
+  g_assert_no_error (error);
+  compare ("images in another order", got, want_reversed, g->n_images, g->proj, f16 ? COS_F16 : COS_F32,
+           f16 ? ERR_F16 : ERR_F32);
+  g_assert_true (vm_clip_model_encode_images (model, g->images, g->n_images, got, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (got, (gsize) g->n_images * g->proj * sizeof (float),
+                   first, (gsize) g->n_images * g->proj * sizeof (float));
+  g_assert_cmpuint (vm_gpu_scratch_pool_get_reuses (pool), >, 0);
+  assert_no_validation_messages ();
+}
+
 /* Copies a model folder, replacing config.json. */
 static char *
 copy_model (const char *name,
@@ -501,6 +562,8 @@ main (int   argc,
                                                   d == 0 ? "f32" : "f16"),
                                  test_reference, g_free);
   g_test_add_func ("/clip/large-batch", test_large_batch);
+  g_test_add_data_func ("/clip/scratch-pool/fp32", GINT_TO_POINTER (FALSE), test_scratch_pool);
+  g_test_add_data_func ("/clip/scratch-pool/fp16", GINT_TO_POINTER (TRUE), test_scratch_pool);
   g_test_add_func ("/clip/errors", test_errors);
 
   ret = g_test_run ();

@@ -695,6 +695,122 @@ test_graph_transfers (void)
   assert_no_validation_messages ();
 }
 
+/* vm_gpu_graph_upload_with(): the writer's bytes land in place on each path
+ * (mapped buffer nothing touched yet, the command buffer for small data, a
+ * staging buffer otherwise), each written exactly once. */
+typedef struct {
+  guint32 seed;
+  guint   calls;
+} Writer;
+
+static void
+write_pattern (guint8   *dst,
+               gsize     size,
+               gpointer  data)
+{
+  Writer *w = data;
+
+  w->calls++;
+  for (gsize i = 0; i < size / 4; i++)
+    {
+      guint32 v = (guint32) (i * 2654435761u) ^ w->seed;
+      memcpy (dst + 4 * i, &v, 4);
+    }
+}
+
+static void
+test_graph_upload_with (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  g_autoptr(VmGpuBuffer) fresh = NULL;
+  g_autoptr(VmGpuBuffer) used = NULL;
+  const gsize n = 100000;   /* 400 kB: above the command buffer's 64 KiB */
+  g_autofree guint32 *want = g_new (guint32, n);
+  g_autofree guint32 *back_fresh = g_new0 (guint32, n);
+  g_autofree guint32 *back_used = g_new0 (guint32, n);
+  Writer w[3] = { { 1, 0 }, { 2, 0 }, { 3, 0 } };
+
+  REQUIRE_DEVICE ();
+  fresh = new_buffer (n * 4);
+  used = new_buffer (n * 4);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (vm_gpu_graph_upload_with (graph, fresh, 0, n * 4, write_pattern, &w[0], &error));
+  g_assert_true (vm_gpu_graph_fill (graph, used, 0, n * 4, 0, &error));
+  /* After a recorded step on @used: staging, then the command buffer. */
+  g_assert_true (vm_gpu_graph_upload_with (graph, used, 0, n * 4, write_pattern, &w[1], &error));
+  g_assert_true (vm_gpu_graph_upload_with (graph, used, 64, 256, write_pattern, &w[2], &error));
+  g_assert_true (vm_gpu_graph_download (graph, fresh, 0, back_fresh, n * 4, &error));
+  g_assert_true (vm_gpu_graph_download (graph, used, 0, back_used, n * 4, &error));
+  g_assert_no_error (error);
+  submit (graph);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpuint (w[i].calls, ==, 1);
+
+  write_pattern ((guint8 *) want, n * 4, &(Writer) { 1, 0 });
+  g_assert_cmpmem (back_fresh, n * 4, want, n * 4);
+  write_pattern ((guint8 *) want, n * 4, &(Writer) { 2, 0 });
+  write_pattern ((guint8 *) want + 64, 256, &(Writer) { 3, 0 });
+  g_assert_cmpmem (back_used, n * 4, want, n * 4);
+
+  g_assert_false (vm_gpu_graph_upload_with (graph, used, n * 4 - 4, 8, write_pattern, &w[0], &error));
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpuint (w[0].calls, ==, 1);
+  assert_no_validation_messages ();
+}
+
+/* Scratch buffers go back to the pool when their graph is freed and come
+ * out again at the same size and memory type; buffers held elsewhere stay
+ * out; the pool keeps at most its budget, dropping the oldest. */
+static void
+test_graph_scratch_pool (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuScratchPool) pool = vm_gpu_scratch_pool_new (3 << 20);
+  g_autoptr(VmGpuBuffer) kept = NULL;
+  VmGpuBuffer *a, *b, *c;
+  VmGpuGraph *graph;
+  float data[4] = { 1, 2, 3, 4 }, back[4] = { 0 };
+
+  REQUIRE_DEVICE ();
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  vm_gpu_graph_set_scratch_pool (graph, pool);
+  a = vm_gpu_graph_scratch (graph, 1 << 20, &error);
+  b = vm_gpu_graph_scratch (graph, 2 << 20, &error);
+  c = vm_gpu_graph_scratch (graph, 64 << 10, &error);
+  g_assert_no_error (error);
+  kept = vm_gpu_buffer_ref (c);
+  g_assert_true (vm_gpu_graph_upload (graph, a, 0, data, sizeof data, &error));
+  g_assert_true (vm_gpu_graph_download (graph, a, 0, back, sizeof back, &error));
+  submit (graph);
+  g_assert_cmpmem (back, sizeof back, data, sizeof data);
+  g_assert_cmpuint (vm_gpu_scratch_pool_get_bytes (pool), ==, 0);
+  vm_gpu_graph_free (graph);
+  /* a and b are back (3 MiB at most); c is still referenced here. */
+  g_assert_cmpuint (vm_gpu_scratch_pool_get_bytes (pool), >=, 3 << 20);
+  g_assert_cmpuint (vm_gpu_scratch_pool_get_bytes (pool), <=, 3 << 20);
+
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  vm_gpu_graph_set_scratch_pool (graph, pool);
+  g_assert_true (vm_gpu_graph_scratch (graph, 2 << 20, &error) == b);
+  g_assert_true (vm_gpu_graph_scratch (graph, 1 << 20, &error) == a);
+  g_assert_true (vm_gpu_graph_scratch (graph, 1 << 20, &error) != a);   /* taken already */
+  g_assert_true (vm_gpu_graph_scratch (graph, 64 << 10, &error) != c);
+  g_assert_no_error (error);
+  g_assert_cmpuint (vm_gpu_scratch_pool_get_reuses (pool), ==, 2);
+  g_assert_cmpuint (vm_gpu_scratch_pool_get_bytes (pool), ==, 0);
+  /* Never submitted: its buffers were never used and may go back too; the
+   * budget keeps the most recent 3 MiB of the 4 MiB + 64 KiB. */
+  vm_gpu_graph_free (graph);
+  g_assert_cmpuint (vm_gpu_scratch_pool_get_bytes (pool), <=, 3 << 20);
+  g_assert_cmpuint (vm_gpu_scratch_pool_get_bytes (pool), >, 0);
+  assert_no_validation_messages ();
+}
+
 static void
 test_graph_many_nodes (void)
 {
@@ -2126,6 +2242,8 @@ main (int   argc,
   g_test_add_func ("/gpu/graph/profile-env", test_graph_profile_env);
   g_test_add_func ("/gpu/graph/many-nodes", test_graph_many_nodes);
   g_test_add_func ("/gpu/graph/transfers", test_graph_transfers);
+  g_test_add_func ("/gpu/graph/upload-with", test_graph_upload_with);
+  g_test_add_func ("/gpu/graph/scratch-pool", test_graph_scratch_pool);
   g_test_add_func ("/gpu/graph/timeout", test_graph_timeout);
   g_test_add_func ("/gpu/kernel/gemm", test_gemm);
   g_test_add_func ("/gpu/kernel/gemm-strided", test_gemm_strided);
