@@ -11,6 +11,9 @@
  * $VIDMARK_BENCH_SECONDS: time per measurement (default 3);
  * $VIDMARK_BENCH_BATCHES: batch sizes, comma-separated (default 1,16,64);
  * $VIDMARK_BENCH_FP32=0 skips the fp32-weights run where fp16 is used;
+ * $VIDMARK_BENCH_ROUNDS: times both sides this many times, alternating, and
+ * reports medians (default 1; on a shared machine the peer's own figures
+ * move by up to 2x between runs);
  * $VIDMARK_BENCH_OPENBLAS_CORETYPE: the OpenBLAS core type of the second
  * PyTorch CPU run ("none": no second run).  By default that run happens
  * when OpenBLAS chose pre-AVX2 kernels on a CPU with AVX2, with the core
@@ -27,6 +30,7 @@
 #include "model/vm-clip-model.h"
 
 #define MAX_BATCHES 8
+#define MAX_ROUNDS 9
 static guint batches[MAX_BATCHES] = { 1, 16, 64 };
 static guint n_batches = 3;
 static guint max_batch = 64;
@@ -277,6 +281,26 @@ run_torch (const char *python,
   return json_node_get_object (json_parser_get_root (parser));
 }
 
+static int
+cmp_double (gconstpointer a,
+            gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+static double
+median (const double *values,
+        guint         n)
+{
+  double sorted[MAX_ROUNDS];
+
+  memcpy (sorted, values, n * sizeof (double));
+  qsort (sorted, n, sizeof (double), cmp_double);
+  return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
 static double
 torch_rate (JsonObject *torch,
             const char *member,
@@ -303,15 +327,18 @@ main (int   argc,
   g_autofree VmClipImage *images = NULL;
   g_auto(GStrv) texts = NULL;
   Inputs in;
-  double rates[2][2][MAX_BATCHES] = { { { 0 } } };   /* [dtype run][images, texts][batch] */
+  static double rates[MAX_ROUNDS][2][2][MAX_BATCHES];        /* [round][dtype run][images, texts][batch] */
+  static double peer_rates[MAX_ROUNDS][2][2][MAX_BATCHES];   /* [round][peer, tuned or compiled][...] */
+  static double image1_ms[MAX_ROUNDS][2];
+  guint n_rounds = 1;
+  gboolean second;
   g_autofree char *peer = g_strdup ("PyTorch CPU");
   const char *dtype_names[2] = { NULL, NULL };
-  double image1_ms[2] = { 0, 0 };
   gboolean compiled;
   guint n_runs = 0;
   g_autoptr(JsonParser) parser_tuned = json_parser_new ();
   g_autofree char *peer_tuned = NULL;
-  JsonObject *torch, *torch_tuned = NULL;
+  JsonObject *torch = NULL, *torch_tuned = NULL;
   const char *coretype;
   const char *env;
   GRand *rand;
@@ -344,6 +371,17 @@ main (int   argc,
   texts = make_texts ();
   images = g_new (VmClipImage, max_batch);
   in = (Inputs) { images, texts };
+  if ((env = g_getenv ("VIDMARK_BENCH_ROUNDS")) != NULL)
+    {
+      guint64 r = g_ascii_strtoull (env, NULL, 10);
+
+      if (r == 0 || r > MAX_ROUNDS)
+        {
+          g_printerr ("VIDMARK_BENCH_ROUNDS: \"%s\" is not a number of rounds (1 to %u)\n", env, MAX_ROUNDS);
+          return 2;
+        }
+      n_rounds = r;
+    }
   if ((env = g_getenv ("VIDMARK_BENCH_SECONDS")) != NULL)
     seconds_per_run = MAX (g_ascii_strtod (env, NULL), 0.1);
   if (g_getenv ("VIDMARK_GPU_PROFILE") == NULL)
@@ -368,82 +406,102 @@ main (int   argc,
   for (guint i = 0; i < max_batch; i++)
     images[i] = (VmClipImage) { frame, FRAME_W, FRAME_H, 0 };
 
-  /* PyTorch first: its figures are there even if the Vulkan runs are cut short. */
   ids_path = write_ids (model_dir, texts, argv[4]);
-  torch = run_torch (argv[1], argv[3], model_dir, ids_path, NULL, parser);
-  if (torch != NULL && json_object_has_member (torch, "device"))
-    {
-      g_free (peer);
-      peer = g_strdup_printf ("PyTorch %s fp16", json_object_get_string_member (torch, "device"));
-    }
-  else if (torch != NULL && blas_member (torch, "core") != NULL && *blas_member (torch, "core"))
-    {
-      g_free (peer);
-      peer = g_strdup_printf ("PyTorch CPU (OpenBLAS %s)", blas_member (torch, "core"));
-    }
-  if (torch != NULL)
-    for (guint b = 0; b < n_batches; b++)
-      g_print ("  %s, batch %2u: %8.2f images/s, %8.2f texts/s\n", peer, batches[b],
-               torch_rate (torch, "images_per_s", batches[b]), torch_rate (torch, "texts_per_s", batches[b]));
-  /* OpenBLAS on generic kernels by its own choice: the peer once more with
-   * the core type this CPU runs, so the comparison is against both. */
   coretype = openblas_coretype_for_cpu ();
-  if (torch != NULL && coretype != NULL &&
-      (openblas_core_is_generic (blas_member (torch, "core")) || g_getenv ("VIDMARK_BENCH_OPENBLAS_CORETYPE") != NULL))
-    torch_tuned = run_torch (argv[1], argv[3], model_dir, ids_path, coretype, parser_tuned);
-  if (torch_tuned != NULL)
+  for (guint r = 0; r < n_rounds; r++)
     {
-      peer_tuned = g_strdup_printf ("PyTorch CPU (OpenBLAS %s)", blas_member (torch_tuned, "core"));
-      for (guint b = 0; b < n_batches; b++)
-        g_print ("  %s, batch %2u: %8.2f images/s, %8.2f texts/s\n", peer_tuned, batches[b],
-                 torch_rate (torch_tuned, "images_per_s", batches[b]),
-                 torch_rate (torch_tuned, "texts_per_s", batches[b]));
-    }
+      g_autoptr(JsonParser) round_parser = json_parser_new ();
+      g_autoptr(JsonParser) round_parser_tuned = json_parser_new ();
+      JsonObject *t, *tt = NULL;
 
-  for (guint run = 0; run < 2; run++)
-    {
-      g_autoptr(VmClipModel) model = NULL;
-      VmClipLoadFlags flags = run == 0 ? VM_CLIP_LOAD_DEFAULT : VM_CLIP_LOAD_FORCE_FP32;
-      gint64 t0 = g_get_monotonic_time ();
-
-      if (run == 1 && (!vm_gpu_device_supports_f16 (device) || g_strcmp0 (g_getenv ("VIDMARK_BENCH_FP32"), "0") == 0))
-        break;
-      model = vm_clip_model_load (device, model_dir, flags, &error);
-      if (model == NULL)
-        g_error ("loading %s failed: %s", model_dir, error->message);
-      dtype_names[run] = vm_clip_model_uses_f16 (model) ? "fp16 weights" : "fp32 weights";
-      g_print ("Loaded %s with %s in %.2f s\n", model_dir, dtype_names[run],
-               (g_get_monotonic_time () - t0) / 1e6);
-      for (guint b = 0; b < n_batches; b++)
+      if (n_rounds > 1)
+        g_print ("Round %u of %u\n", r + 1, n_rounds);
+      /* PyTorch first: its figures are there even if the Vulkan runs are cut short. */
+      t = run_torch (argv[1], argv[3], model_dir, ids_path, NULL, r == 0 ? parser : round_parser);
+      if (r == 0)
+        torch = t;
+      if (r == 0 && t != NULL && json_object_has_member (t, "device"))
         {
-          rates[run][0][b] = measure (model, encode_images, &in, batches[b]);
-          if (batches[b] == 1)
-            image1_ms[run] = last_median_ms;
-          g_print ("  %s, batch %2u: %8.2f images/s\n", dtype_names[run], batches[b], rates[run][0][b]);
-          rates[run][1][b] = measure (model, encode_texts, &in, batches[b]);
-          g_print ("  %s, batch %2u: %8.2f texts/s\n", dtype_names[run], batches[b], rates[run][1][b]);
+          g_free (peer);
+          peer = g_strdup_printf ("PyTorch %s fp16", json_object_get_string_member (t, "device"));
         }
-      n_runs++;
-
-      if (run == 0)
+      else if (r == 0 && t != NULL && blas_member (t, "core") != NULL && *blas_member (t, "core"))
         {
-          g_autofree float *out = g_new (float, (gsize) max_batch * vm_clip_model_get_projection_dim (model));
+          g_free (peer);
+          peer = g_strdup_printf ("PyTorch CPU (OpenBLAS %s)", blas_member (t, "core"));
+        }
+      /* OpenBLAS on generic kernels by its own choice: the peer once more
+       * with the core type this CPU runs, so the comparison is against both. */
+      if (t != NULL && coretype != NULL && !json_object_has_member (t, "device") &&
+          (openblas_core_is_generic (blas_member (t, "core")) || g_getenv ("VIDMARK_BENCH_OPENBLAS_CORETYPE") != NULL))
+        tt = run_torch (argv[1], argv[3], model_dir, ids_path, coretype, r == 0 ? parser_tuned : round_parser_tuned);
+      if (r == 0)
+        torch_tuned = tt;
+      if (r == 0 && tt != NULL)
+        peer_tuned = g_strdup_printf ("PyTorch CPU (OpenBLAS %s)", blas_member (tt, "core"));
+      for (guint kind = 0; kind < 2; kind++)
+        for (guint b = 0; b < n_batches; b++)
+          {
+            peer_rates[r][0][kind][b] = torch_rate (t, kind == 0 ? "images_per_s" : "texts_per_s", batches[b]);
+            peer_rates[r][1][kind][b] = tt != NULL ? torch_rate (tt, kind == 0 ? "images_per_s" : "texts_per_s", batches[b])
+                                                   : torch_rate (t, kind == 0 ? "images_per_s_compiled" : "texts_per_s_compiled",
+                                                                 batches[b]);
+          }
+      for (guint b = 0; b < n_batches; b++)
+        {
+          g_print ("  %s, batch %2u: %8.2f images/s, %8.2f texts/s\n", peer, batches[b],
+                   peer_rates[r][0][0][b], peer_rates[r][0][1][b]);
+          if (tt != NULL)
+            g_print ("  %s, batch %2u: %8.2f images/s, %8.2f texts/s\n", peer_tuned, batches[b],
+                     peer_rates[r][1][0][b], peer_rates[r][1][1][b]);
+        }
 
-          g_setenv ("VIDMARK_GPU_PROFILE", "1", TRUE);
-          for (guint pb = 0; pb < 2; pb++)
+      n_runs = 0;
+      for (guint run = 0; run < 2; run++)
+        {
+          g_autoptr(VmClipModel) model = NULL;
+          VmClipLoadFlags flags = run == 0 ? VM_CLIP_LOAD_DEFAULT : VM_CLIP_LOAD_FORCE_FP32;
+          gint64 t0 = g_get_monotonic_time ();
+
+          if (run == 1 && (!vm_gpu_device_supports_f16 (device) || g_strcmp0 (g_getenv ("VIDMARK_BENCH_FP32"), "0") == 0))
+            break;
+          model = vm_clip_model_load (device, model_dir, flags, &error);
+          if (model == NULL)
+            g_error ("loading %s failed: %s", model_dir, error->message);
+          dtype_names[run] = vm_clip_model_uses_f16 (model) ? "fp16 weights" : "fp32 weights";
+          g_print ("Loaded %s with %s in %.2f s\n", model_dir, dtype_names[run],
+                   (g_get_monotonic_time () - t0) / 1e6);
+          for (guint b = 0; b < n_batches; b++)
             {
-              guint nb = pb == 0 ? batches[0] : max_batch;
-
-              if (pb == 1 && nb == batches[0])
-                break;
-              g_printerr ("Profile of one batch of %u images (%s):\n", nb, dtype_names[run]);
-              if (!vm_clip_model_encode_images (model, images, nb, out, &error))
-                g_error ("encoding failed: %s", error->message);
-              g_printerr ("Profile of one batch of %u texts (%s):\n", nb, dtype_names[run]);
-              if (!vm_clip_model_encode_texts (model, (const char * const *) texts, nb, out, &error))
-                g_error ("encoding failed: %s", error->message);
+              rates[r][run][0][b] = measure (model, encode_images, &in, batches[b]);
+              if (batches[b] == 1)
+                image1_ms[r][run] = last_median_ms;
+              g_print ("  %s, batch %2u: %8.2f images/s\n", dtype_names[run], batches[b], rates[r][run][0][b]);
+              rates[r][run][1][b] = measure (model, encode_texts, &in, batches[b]);
+              g_print ("  %s, batch %2u: %8.2f texts/s\n", dtype_names[run], batches[b], rates[r][run][1][b]);
             }
-          g_setenv ("VIDMARK_GPU_PROFILE", "0", TRUE);
+          n_runs++;
+
+          if (run == 0 && r == 0)
+            {
+              g_autofree float *out = g_new (float, (gsize) max_batch * vm_clip_model_get_projection_dim (model));
+
+              g_setenv ("VIDMARK_GPU_PROFILE", "1", TRUE);
+              for (guint pb = 0; pb < 2; pb++)
+                {
+                  guint nb = pb == 0 ? batches[0] : max_batch;
+
+                  if (pb == 1 && nb == batches[0])
+                    break;
+                  g_printerr ("Profile of one batch of %u images (%s):\n", nb, dtype_names[run]);
+                  if (!vm_clip_model_encode_images (model, images, nb, out, &error))
+                    g_error ("encoding failed: %s", error->message);
+                  g_printerr ("Profile of one batch of %u texts (%s):\n", nb, dtype_names[run]);
+                  if (!vm_clip_model_encode_texts (model, (const char * const *) texts, nb, out, &error))
+                    g_error ("encoding failed: %s", error->message);
+                }
+              g_setenv ("VIDMARK_GPU_PROFILE", "0", TRUE);
+            }
         }
     }
 
@@ -460,35 +518,56 @@ main (int   argc,
   if (torch_tuned != NULL)
     g_print ("The same with OPENBLAS_CORETYPE=%s: core %s\n", coretype, blas_member (torch_tuned, "core"));
   compiled = torch != NULL && json_object_has_member (torch, "images_per_s_compiled");
+  second = compiled || torch_tuned != NULL;
   for (guint run = 0; run < n_runs; run++)
-    if (image1_ms[run] > 0)
-      g_print ("Latency of one image (%s): %.3f ms median\n", dtype_names[run], image1_ms[run]);
+    if (image1_ms[0][run] > 0)
+      {
+        double ms[MAX_ROUNDS];
+
+        for (guint r = 0; r < n_rounds; r++)
+          ms[r] = image1_ms[r][run];
+        g_print ("Latency of one image (%s): %.3f ms median\n", dtype_names[run], median (ms, n_rounds));
+      }
   if (torch != NULL && json_object_has_member (torch, "batch1_image_ms"))
     g_print ("Latency of one image (%s, eager): %.3f ms median\n", peer,
              json_object_get_double_member (torch, "batch1_image_ms"));
-  if (compiled)
-    g_print ("\n| what | batch | Vulkan | %s | ratio | %s compiled | ratio |\n"
-             "|---|---:|---:|---:|---:|---:|---:|\n", peer, peer);
-  else if (torch_tuned != NULL)
-    g_print ("\n| what | batch | Vulkan | %s | ratio | %s | ratio |\n"
-             "|---|---:|---:|---:|---:|---:|---:|\n", peer, peer_tuned);
-  else
-    g_print ("\n| what | batch | Vulkan | %s | ratio |\n|---|---:|---:|---:|---:|\n", peer);
+  if (n_rounds > 1)
+    g_print ("\nMedians of %u rounds; each ratio is the median of the rounds' ratios (each round times both "
+             "sides back to back).\n", n_rounds);
+  g_print ("\n| what | batch | Vulkan | %s | ratio |", peer);
+  if (second)
+    g_print (" %s%s | ratio |", compiled ? peer : peer_tuned, compiled ? " compiled" : "");
+  if (n_rounds > 1)
+    g_print (" ratios per round |");
+  g_print ("\n|---|---:|---:|---:|---:|%s%s\n", second ? "---:|---:|" : "", n_rounds > 1 ? "---|" : "");
   for (guint run = 0; run < n_runs; run++)
     for (guint kind = 0; kind < 2; kind++)
       for (guint b = 0; b < n_batches; b++)
         {
-          double v = rates[run][kind][b];
-          double t = torch_rate (torch, kind == 0 ? "images_per_s" : "texts_per_s", batches[b]);
-          double tc = torch_tuned != NULL ? torch_rate (torch_tuned, kind == 0 ? "images_per_s" : "texts_per_s", batches[b])
-                                          : torch_rate (torch, kind == 0 ? "images_per_s_compiled" : "texts_per_s_compiled", batches[b]);
+          double v[MAX_ROUNDS], t[2][MAX_ROUNDS], q[2][MAX_ROUNDS];
+          g_autoptr(GString) per_round = g_string_new (NULL);
 
+          for (guint r = 0; r < n_rounds; r++)
+            {
+              v[r] = rates[r][run][kind][b];
+              for (guint p = 0; p < 2; p++)
+                {
+                  t[p][r] = peer_rates[r][p][kind][b];
+                  q[p][r] = t[p][r] > 0 ? v[r] / t[p][r] : 0.0;
+                }
+              g_string_append_printf (per_round, "%s%.2f", r ? ", " : "", q[0][r]);
+              if (second)
+                g_string_append_printf (per_round, " / %.2f", q[1][r]);
+            }
           g_print ("| %s/s, %s | %u | %.2f | %.2f | %.2fx |", kind == 0 ? "images" : "texts", dtype_names[run],
-                   batches[b], v, t, t > 0 ? v / t : 0.0);
-          if (tc > 0)
-            g_print (" %.2f | %.2fx |\n", tc, v / tc);
-          else
-            g_print (compiled || torch_tuned != NULL ? " - | - |\n" : "\n");
+                   batches[b], median (v, n_rounds), median (t[0], n_rounds), median (q[0], n_rounds));
+          if (second && median (t[1], n_rounds) > 0)
+            g_print (" %.2f | %.2fx |", median (t[1], n_rounds), median (q[1], n_rounds));
+          else if (second)
+            g_print (" - | - |");
+          if (n_rounds > 1)
+            g_print (" %s |", per_round->str);
+          g_print ("\n");
         }
   return 0;
 }
