@@ -660,26 +660,17 @@ vm_gpu_scratch_pool_free (VmGpuScratchPool *pool)
   g_free (pool);
 }
 
-guint64
-vm_gpu_scratch_pool_get_bytes (VmGpuScratchPool *pool)
+void
+vm_gpu_scratch_pool_get_stats (VmGpuScratchPool *pool,
+                               guint64          *bytes,
+                               guint            *reuses)
 {
-  guint64 bytes;
-
   g_mutex_lock (&pool->lock);
-  bytes = pool->bytes;
+  if (bytes != NULL)
+    *bytes = pool->bytes;
+  if (reuses != NULL)
+    *reuses = pool->reuses;
   g_mutex_unlock (&pool->lock);
-  return bytes;
-}
-
-guint
-vm_gpu_scratch_pool_get_reuses (VmGpuScratchPool *pool)
-{
-  guint reuses;
-
-  g_mutex_lock (&pool->lock);
-  reuses = pool->reuses;
-  g_mutex_unlock (&pool->lock);
-  return reuses;
 }
 
 void

@@ -126,9 +126,11 @@ typedef struct _VmGpuScratchPool VmGpuScratchPool;
 
 VmGpuScratchPool *vm_gpu_scratch_pool_new       (guint64           max_bytes);
 void              vm_gpu_scratch_pool_free      (VmGpuScratchPool *pool);
-/* Bytes held now, and buffers handed out again since creation. */
-guint64           vm_gpu_scratch_pool_get_bytes (VmGpuScratchPool *pool);
-guint             vm_gpu_scratch_pool_get_reuses (VmGpuScratchPool *pool);
+/* Bytes held now, and buffers handed out again since creation (either may
+ * be NULL). */
+void              vm_gpu_scratch_pool_get_stats (VmGpuScratchPool *pool,
+                                                 guint64          *bytes,
+                                                 guint            *reuses);
 /* @pool must outlive the graph. */
 void              vm_gpu_graph_set_scratch_pool (VmGpuGraph       *self,
                                                  VmGpuScratchPool *pool);

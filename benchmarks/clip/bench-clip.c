@@ -101,6 +101,16 @@ compare_doubles (gconstpointer a,
   return (x > y) - (x < y);
 }
 
+static double
+median (const double *values,
+        guint         n)
+{
+  g_autofree double *sorted = g_memdup2 (values, n * sizeof (double));
+
+  qsort (sorted, n, sizeof (double), compare_doubles);
+  return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
 /* Items per second (the mean over the timed calls; the median call time is
  * left in last_median_ms): one warm-up call at this batch size (pipelines, caches,
  * activations), then calls until the time is up (at least one). */
@@ -139,8 +149,7 @@ measure (VmClipModel *model,
       elapsed = (g_get_monotonic_time () - start) / 1e6;
     }
   while (elapsed < seconds_per_run && runs < 500);
-  g_array_sort (times, compare_doubles);
-  last_median_ms = g_array_index (times, double, times->len / 2);
+  last_median_ms = median ((const double *) times->data, times->len);
   return batch * runs / elapsed;
 }
 
@@ -279,26 +288,6 @@ run_torch (const char *python,
       return NULL;
     }
   return json_node_get_object (json_parser_get_root (parser));
-}
-
-static int
-cmp_double (gconstpointer a,
-            gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
-
-static double
-median (const double *values,
-        guint         n)
-{
-  double sorted[MAX_ROUNDS];
-
-  memcpy (sorted, values, n * sizeof (double));
-  qsort (sorted, n, sizeof (double), cmp_double);
-  return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 }
 
 static double
