@@ -131,6 +131,13 @@ static const VmGpuPipelineDesc gemm_texel_f16_desc = { "gemm_texel_f16", 5, size
 #define GEMM_TEXEL_BCS_RM 16u
 #define GEMM_TEXEL_BCS_CN 4u
 #define GEMM_TEXEL_BCS_MAX_M 64u
+/* ... and 32 rows × 4 columns (128 per workgroup), as efficient per output
+ * (docs/PERFORMANCE-gpu.md), for shapes the 24 × 192 blocks would pad: the
+ * text tower's n = 512 GEMMs computed 576 columns. */
+#define GEMM_TEXEL_BC4_RM 32u
+#define GEMM_TEXEL_BC4_CN 4u
+static const VmGpuPipelineDesc gemm_texel_bc4_f32_desc = { "gemm_texel_bc4_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
+static const VmGpuPipelineDesc gemm_texel_bc4_f16_desc = { "gemm_texel_bc4_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
 static const VmGpuPipelineDesc gemm_texel_bc_f32_desc = { "gemm_texel_bc_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
 static const VmGpuPipelineDesc gemm_texel_bc_f16_desc = { "gemm_texel_bc_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
 static const VmGpuPipelineDesc gemm_texel_bcs_f32_desc = { "gemm_texel_bcs_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
@@ -336,6 +343,18 @@ texel_bcast (VmGpuDevice *device)
   return g_strcmp0 (g_getenv ("VIDMARK_GPU_GEMM"), "texel-gather") != 0 && has_lanes8 (device);
 }
 
+/* Outputs a broadcast-kernel grid of @rm × (32 · @cn) blocks computes for an
+ * m × n product, padding included: the block shape with the fewest serves
+ * (more than 1 % fewer, else the default 24 × 6). */
+static guint64
+texel_bc_padded (guint m,
+                 guint n,
+                 guint rm,
+                 guint cn)
+{
+  return (guint64) div_up (m, rm) * rm * div_up (n, GEMM_TEXEL_BC_WG * cn) * GEMM_TEXEL_BC_WG * cn;
+}
+
 const char *
 vm_gpu_gemm_variant (VmGpuDevice *device,
                      VmGpuDType   b_type)
@@ -488,15 +507,19 @@ vm_gpu_gemm (VmGpuGraph       *graph,
         {
           /* The epilogue as a specialisation constant: llvmpipe would
            * otherwise evaluate every branch of it for every output. */
-          gboolean short_a = g->m <= GEMM_TEXEL_BCS_MAX_M;
-          VmGpuPipelineDesc spec = short_a ? (g->b_type == VM_GPU_F16 ? gemm_texel_bcs_f16_desc : gemm_texel_bcs_f32_desc)
-                                           : (g->b_type == VM_GPU_F16 ? gemm_texel_bc_f16_desc : gemm_texel_bc_f32_desc);
+          gboolean f16 = g->b_type == VM_GPU_F16;
+          VmGpuPipelineDesc spec = f16 ? gemm_texel_bc_f16_desc : gemm_texel_bc_f32_desc;
+          guint rm = GEMM_TEXEL_BC_RM, cn = GEMM_TEXEL_BC_CN;
 
+          if (g->m <= GEMM_TEXEL_BCS_MAX_M)
+            spec = f16 ? gemm_texel_bcs_f16_desc : gemm_texel_bcs_f32_desc, rm = GEMM_TEXEL_BCS_RM, cn = GEMM_TEXEL_BCS_CN;
+          else if (texel_bc_padded (g->m, g->n, GEMM_TEXEL_BC4_RM, GEMM_TEXEL_BC4_CN) * 100 <
+                   texel_bc_padded (g->m, g->n, GEMM_TEXEL_BC_RM, GEMM_TEXEL_BC_CN) * 99)
+            spec = f16 ? gemm_texel_bc4_f16_desc : gemm_texel_bc4_f32_desc, rm = GEMM_TEXEL_BC4_RM, cn = GEMM_TEXEL_BC4_CN;
           spec.has_spec = TRUE;
           spec.spec = push.epilogue | (push.flags << 2);
           return vm_gpu_graph_dispatch (graph, &spec, bind, 5, &push, sizeof push,
-                                        div_up (g->n, GEMM_TEXEL_BC_WG * (short_a ? GEMM_TEXEL_BCS_CN : GEMM_TEXEL_BC_CN)),
-                                        div_up (g->m, short_a ? GEMM_TEXEL_BCS_RM : GEMM_TEXEL_BC_RM), batch, error);
+                                        div_up (g->n, GEMM_TEXEL_BC_WG * cn), div_up (g->m, rm), batch, error);
         }
       if (GEMM_TEXEL_ROWS_X)
         return vm_gpu_graph_dispatch (graph, desc, bind, 5, &push, sizeof push,

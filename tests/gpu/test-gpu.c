@@ -912,6 +912,10 @@ ref_activation (double x,
   return x;
 }
 
+/* The kernel the last run_gemm_case() ran ("" where the device has no
+ * timestamps). */
+static char last_gemm_kernel[64];
+
 static void
 run_gemm_case (GRand         *rand,
                guint          m,
@@ -948,6 +952,7 @@ run_gemm_case (GRand         *rand,
     .c = VM_GPU_VIEW (bc, 256), .c_batch_stride = m * n,
     .epilogue = epilogue,
   };
+  GArray *timings;
   double err;
 
   for (guint z = 0; z < batch; z++)
@@ -969,9 +974,13 @@ run_gemm_case (GRand         *rand,
 
   graph = vm_gpu_graph_new (device, &error);
   g_assert_no_error (error);
+  vm_gpu_graph_set_profiling (graph, TRUE);
   vm_gpu_gemm (graph, &g, &error);
   g_assert_no_error (error);
   submit (graph);
+  timings = vm_gpu_graph_get_timings (graph);
+  g_strlcpy (last_gemm_kernel, timings->len > 0 ? g_array_index (timings, VmGpuKernelTiming, 0).name : "",
+             sizeof last_gemm_kernel);
   got = download_floats (bc, 256, (gsize) batch * m * n);
   err = normalised_error (got, want, (gsize) batch * m * n);
   /* fp32 accumulation of k products of magnitude ≤ 1: relative error ~ k·2⁻²⁴;
@@ -993,9 +1002,8 @@ test_gemm (void)
   f16_types (&n_types);
   /* The shared-memory tiled kernel and the texel-buffer kernels (CPU drivers;
    * shapes with k % 4 != 0 fall back to tiled): "texel" broadcasts A across
-   * 8-lane subgroups and reads fp16 B 8 halves a texel where k % 8 == 0,
-   * "texel-gather" is the plain form.  k = 200 and 520 run whole blocks of 8
-   * broadcast steps and a tail. */
+   * 8-lane subgroups, "texel-gather" is the plain form.  k = 200 and 520 run
+   * whole blocks of 8 broadcast steps and a tail. */
   for (guint v = 0; v < G_N_ELEMENTS (variants); v++)
     {
       g_setenv ("VIDMARK_GPU_GEMM", variants[v], TRUE);
@@ -1017,6 +1025,14 @@ test_gemm (void)
           run_gemm_case (rand, 23, 31, 44, 4, TRUE, TRUE, TRUE, VM_GPU_EPILOGUE_QUICK_GELU, type);
           run_gemm_case (rand, 30, 70, 520, 2, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, type);
           run_gemm_case (rand, 9, 200, 36, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, type);
+          /* The broadcast kernel's block shapes: 24 × 192 outputs, or 32 × 128
+           * where that pads less (n = 512: the text tower). */
+          run_gemm_case (rand, 96, 512, 72, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_QUICK_GELU, type);
+          if (g_str_has_prefix (vm_gpu_gemm_variant (device, type), "gemm_texel_bc_") && *last_gemm_kernel)
+            g_assert_cmpstr (last_gemm_kernel, ==, type == VM_GPU_F16 ? "gemm_texel_bc4_f16" : "gemm_texel_bc4_f32");
+          run_gemm_case (rand, 72, 384, 40, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, type);
+          if (g_str_has_prefix (vm_gpu_gemm_variant (device, type), "gemm_texel_bc_") && *last_gemm_kernel)
+            g_assert_cmpstr (last_gemm_kernel, ==, type == VM_GPU_F16 ? "gemm_texel_bc_f16" : "gemm_texel_bc_f32");
           /* At most 16 rows, aligned: gemm_skinny on GPUs (and "skinny"). */
           run_gemm_case (rand, 1, 77, 512, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, type);
           run_gemm_case (rand, 4, 300, 64, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, type);
