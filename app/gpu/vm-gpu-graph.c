@@ -55,7 +55,7 @@ struct _VmGpuGraph {
   gboolean         profiling;
   gboolean         print_profile;
   gint64           record_start;   /* µs: creation, or the last submit's end */
-  gint64           scratch_us;     /* µs spent creating scratch buffers since then */
+  gint64           scratch_us;     /* µs spent getting graph buffers since then */
   GArray          *reads;          /* PendingRead: downloads done at the next submit */
   VkQueryPool      query_pool;
   GPtrArray       *timed_names;    /* const char*, one per timed node */
@@ -734,6 +734,28 @@ scratch_pool_give (VmGpuScratchPool *pool,
   g_mutex_unlock (&pool->lock);
 }
 
+/* A buffer the graph owns until it is freed (device memory, or
+ * host-visible @staging for transfers): from the scratch pool when it holds
+ * one of this size and memory type, else new. */
+static VmGpuBuffer *
+graph_buffer (VmGpuGraph  *self,
+              guint64      size,
+              gboolean     staging,
+              GError     **error)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  guint32 type = staging ? self->device->staging_type_index : self->device->device_type_index;
+  VmGpuBuffer *buffer = scratch_pool_take (self->scratch_pool, size, type);
+
+  if (buffer == NULL)
+    buffer = staging ? vm_gpu_buffer_new_staging (self->device, size, error)
+                     : vm_gpu_buffer_new (self->device, size, error);
+  self->scratch_us += g_get_monotonic_time () - t0;
+  if (buffer != NULL)
+    g_ptr_array_add (self->scratch, buffer);
+  return buffer;
+}
+
 static void
 write_copy (guint8   *dst,
             gsize     size,
@@ -753,6 +775,7 @@ vm_gpu_graph_upload_with (VmGpuGraph     *self,
 {
   VmGpuAccess access = VM_GPU_ACCESS_WRITE;
   VmGpuBuffer *staging;
+  gboolean untouched;
 
   if (!check_transfer_range (dst, offset, size, error))
     return FALSE;
@@ -764,12 +787,13 @@ vm_gpu_graph_upload_with (VmGpuGraph     *self,
    * mapped memory, or for very large data through the device's reused
    * staging chunks rather than pinning that much host memory until the
    * submission. */
-  if (g_hash_table_lookup (self->states, dst) == NULL && dst->block->mapped != NULL)
+  untouched = g_hash_table_lookup (self->states, dst) == NULL;
+  if (untouched && dst->block->mapped != NULL)
     {
       write (dst->block->mapped + dst->block_offset + offset, size, user_data);
       return TRUE;
     }
-  if ((g_hash_table_lookup (self->states, dst) == NULL && size > STAGED_UPLOAD_MAX) || size <= INLINE_UPLOAD_MAX)
+  if ((untouched && size > STAGED_UPLOAD_MAX) || size <= INLINE_UPLOAD_MAX)
     {
       /* Both take host bytes: plain copies pass their source through. */
       g_autofree guint8 *host = NULL;
@@ -787,12 +811,9 @@ vm_gpu_graph_upload_with (VmGpuGraph     *self,
       self->device->vk.vkCmdUpdateBuffer (self->cmd, dst->buffer, offset, size, bytes);
       return TRUE;
     }
-  staging = scratch_pool_take (self->scratch_pool, size, self->device->staging_type_index);
-  if (staging == NULL)
-    staging = vm_gpu_buffer_new_staging (self->device, size, error);
+  staging = graph_buffer (self, size, TRUE, error);
   if (staging == NULL)
     return FALSE;
-  g_ptr_array_add (self->scratch, staging);
   write (staging->block->mapped + staging->block_offset, size, user_data);
   return vm_gpu_graph_copy (self, staging, 0, dst, offset, size, error);
 }
@@ -832,10 +853,9 @@ vm_gpu_graph_download (VmGpuGraph   *self,
     }
   else
     {
-      read.from = vm_gpu_buffer_new_staging (self->device, size, error);
+      read.from = graph_buffer (self, size, TRUE, error);
       if (read.from == NULL)
         return FALSE;
-      g_ptr_array_add (self->scratch, read.from);
       read.offset = 0;
       if (!vm_gpu_graph_copy (self, src, offset, read.from, 0, size, error))
         return FALSE;
@@ -849,16 +869,7 @@ vm_gpu_graph_scratch (VmGpuGraph   *self,
                       guint64       size,
                       GError      **error)
 {
-  gint64 t0 = g_get_monotonic_time ();
-  VmGpuBuffer *buffer = scratch_pool_take (self->scratch_pool, size, self->device->device_type_index);
-
-  if (buffer == NULL)
-    buffer = vm_gpu_buffer_new (self->device, size, error);
-
-  self->scratch_us += g_get_monotonic_time () - t0;
-  if (buffer != NULL)
-    g_ptr_array_add (self->scratch, buffer);
-  return buffer;
+  return graph_buffer (self, size, FALSE, error);
 }
 
 static void

@@ -343,16 +343,38 @@ texel_bcast (VmGpuDevice *device)
   return g_strcmp0 (g_getenv ("VIDMARK_GPU_GEMM"), "texel-gather") != 0 && has_lanes8 (device);
 }
 
-/* Outputs a broadcast-kernel grid of @rm × (32 · @cn) blocks computes for an
- * m × n product, padding included: the block shape with the fewest serves
- * (more than 1 % fewer, else the default 24 × 6). */
+/* The broadcast kernel's block shapes (rows, columns per lane). */
+typedef struct {
+  const VmGpuPipelineDesc *f32, *f16;
+  guint                    rm, cn;
+} TexelBlock;
+
+static const TexelBlock texel_bc_blocks[] = {
+  { &gemm_texel_bc_f32_desc, &gemm_texel_bc_f16_desc, GEMM_TEXEL_BC_RM, GEMM_TEXEL_BC_CN },
+  { &gemm_texel_bc4_f32_desc, &gemm_texel_bc4_f16_desc, GEMM_TEXEL_BC4_RM, GEMM_TEXEL_BC4_CN },
+  { &gemm_texel_bcs_f32_desc, &gemm_texel_bcs_f16_desc, GEMM_TEXEL_BCS_RM, GEMM_TEXEL_BCS_CN },
+};
+
+/* Outputs @b's grid computes for an m × n product, padding included. */
 static guint64
-texel_bc_padded (guint m,
-                 guint n,
-                 guint rm,
-                 guint cn)
+texel_bc_padded (const TexelBlock *b,
+                 guint             m,
+                 guint             n)
 {
-  return (guint64) div_up (m, rm) * rm * div_up (n, GEMM_TEXEL_BC_WG * cn) * GEMM_TEXEL_BC_WG * cn;
+  return (guint64) div_up (m, b->rm) * b->rm * div_up (n, GEMM_TEXEL_BC_WG * b->cn) * GEMM_TEXEL_BC_WG * b->cn;
+}
+
+/* The short form for short A; else 24 × 6, or 32 × 4 where that pads over
+ * 1 % less. */
+static const TexelBlock *
+texel_bc_block (guint m,
+                guint n)
+{
+  if (m <= GEMM_TEXEL_BCS_MAX_M)
+    return &texel_bc_blocks[2];
+  if (texel_bc_padded (&texel_bc_blocks[1], m, n) * 100 < texel_bc_padded (&texel_bc_blocks[0], m, n) * 99)
+    return &texel_bc_blocks[1];
+  return &texel_bc_blocks[0];
 }
 
 const char *
@@ -507,19 +529,14 @@ vm_gpu_gemm (VmGpuGraph       *graph,
         {
           /* The epilogue as a specialisation constant: llvmpipe would
            * otherwise evaluate every branch of it for every output. */
-          gboolean f16 = g->b_type == VM_GPU_F16;
-          VmGpuPipelineDesc spec = f16 ? gemm_texel_bc_f16_desc : gemm_texel_bc_f32_desc;
-          guint rm = GEMM_TEXEL_BC_RM, cn = GEMM_TEXEL_BC_CN;
+          const TexelBlock *block = texel_bc_block (g->m, g->n);
+          VmGpuPipelineDesc spec = *(g->b_type == VM_GPU_F16 ? block->f16 : block->f32);
 
-          if (g->m <= GEMM_TEXEL_BCS_MAX_M)
-            spec = f16 ? gemm_texel_bcs_f16_desc : gemm_texel_bcs_f32_desc, rm = GEMM_TEXEL_BCS_RM, cn = GEMM_TEXEL_BCS_CN;
-          else if (texel_bc_padded (g->m, g->n, GEMM_TEXEL_BC4_RM, GEMM_TEXEL_BC4_CN) * 100 <
-                   texel_bc_padded (g->m, g->n, GEMM_TEXEL_BC_RM, GEMM_TEXEL_BC_CN) * 99)
-            spec = f16 ? gemm_texel_bc4_f16_desc : gemm_texel_bc4_f32_desc, rm = GEMM_TEXEL_BC4_RM, cn = GEMM_TEXEL_BC4_CN;
           spec.has_spec = TRUE;
           spec.spec = push.epilogue | (push.flags << 2);
           return vm_gpu_graph_dispatch (graph, &spec, bind, 5, &push, sizeof push,
-                                        div_up (g->n, GEMM_TEXEL_BC_WG * cn), div_up (g->m, rm), batch, error);
+                                        div_up (g->n, GEMM_TEXEL_BC_WG * block->cn), div_up (g->m, block->rm),
+                                        batch, error);
         }
       if (GEMM_TEXEL_ROWS_X)
         return vm_gpu_graph_dispatch (graph, desc, bind, 5, &push, sizeof push,

@@ -939,6 +939,18 @@ check_image (const VmClipImage  *image,
   return TRUE;
 }
 
+/* A graph for one chunk, with the model's scratch pool. */
+static VmGpuGraph *
+model_graph_new (VmClipModel  *self,
+                 GError      **error)
+{
+  VmGpuGraph *graph = vm_gpu_graph_new (self->device, error);
+
+  if (graph != NULL)
+    vm_gpu_graph_set_scratch_pool (graph, self->scratch_pool);
+  return graph;
+}
+
 typedef struct {
   const VmClipImage *images;
   guint              n;
@@ -992,10 +1004,9 @@ encode_image_chunk (VmClipModel        *self,
       cls_rows[i] = i * tokens;
     }
 
-  graph = vm_gpu_graph_new (self->device, error);
+  graph = model_graph_new (self, error);
   if (graph == NULL)
     return FALSE;
-  vm_gpu_graph_set_scratch_pool (graph, self->scratch_pool);
 
   /* The frames, rows packed, each at a multiple of 4 bytes, written
    * straight into the upload. */
@@ -1143,10 +1154,9 @@ encode_token_chunk (VmClipModel   *self,
       rows[i] = i * tokens + ends[i];
     }
 
-  graph = vm_gpu_graph_new (self->device, error);
+  graph = model_graph_new (self, error);
   if (graph == NULL)
     return FALSE;
-  vm_gpu_graph_set_scratch_pool (graph, self->scratch_pool);
   ids_buf = vm_gpu_graph_scratch (graph, 4ull * n * tokens, error);
   if (ids_buf == NULL || !vm_gpu_graph_upload (graph, ids_buf, 0, packed, 4ull * n * tokens, error) ||
       !alloc_activations (graph, t, (guint64) n * tokens, &a, error))

@@ -259,7 +259,7 @@ run_torch (const char *python,
            const char *model_dir,
            const char *ids_path,
            const char *openblas_coretype,
-           JsonParser *parser)
+           GPtrArray  *parsers)
 {
   g_autoptr(GString) batch_list = g_string_new (NULL);
   g_auto(GStrv) envp = g_get_environ ();
@@ -267,6 +267,7 @@ run_torch (const char *python,
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   g_autoptr(GError) error = NULL;
+  JsonParser *parser;
   gint status;
 
   for (guint b = 0; b < n_batches; b++)
@@ -282,6 +283,9 @@ run_torch (const char *python,
       g_print ("PyTorch run failed: %s\n%s\n", error->message, err ? err : "");
       return NULL;
     }
+  /* The parser owns the object returned: @parsers keeps it. */
+  parser = json_parser_new ();
+  g_ptr_array_add (parsers, parser);
   if (!json_parser_load_from_data (parser, out, -1, &error))
     {
       g_print ("PyTorch output unreadable: %s\n", error->message);
@@ -309,7 +313,7 @@ main (int   argc,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(VmGpuDevice) device = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GPtrArray) parsers = g_ptr_array_new_with_free_func (g_object_unref);
   g_autofree char *model_dir = NULL;
   g_autofree char *ids_path = NULL;
   g_autofree guint8 *frame = NULL;
@@ -325,7 +329,6 @@ main (int   argc,
   const char *dtype_names[2] = { NULL, NULL };
   gboolean compiled;
   guint n_runs = 0;
-  g_autoptr(JsonParser) parser_tuned = json_parser_new ();
   g_autofree char *peer_tuned = NULL;
   JsonObject *torch = NULL, *torch_tuned = NULL;
   const char *coretype;
@@ -399,14 +402,12 @@ main (int   argc,
   coretype = openblas_coretype_for_cpu ();
   for (guint r = 0; r < n_rounds; r++)
     {
-      g_autoptr(JsonParser) round_parser = json_parser_new ();
-      g_autoptr(JsonParser) round_parser_tuned = json_parser_new ();
       JsonObject *t, *tt = NULL;
 
       if (n_rounds > 1)
         g_print ("Round %u of %u\n", r + 1, n_rounds);
       /* PyTorch first: its figures are there even if the Vulkan runs are cut short. */
-      t = run_torch (argv[1], argv[3], model_dir, ids_path, NULL, r == 0 ? parser : round_parser);
+      t = run_torch (argv[1], argv[3], model_dir, ids_path, NULL, parsers);
       if (r == 0)
         torch = t;
       if (r == 0 && t != NULL && json_object_has_member (t, "device"))
@@ -423,7 +424,7 @@ main (int   argc,
        * with the core type this CPU runs, so the comparison is against both. */
       if (t != NULL && coretype != NULL && !json_object_has_member (t, "device") &&
           (openblas_core_is_generic (blas_member (t, "core")) || g_getenv ("VIDMARK_BENCH_OPENBLAS_CORETYPE") != NULL))
-        tt = run_torch (argv[1], argv[3], model_dir, ids_path, coretype, r == 0 ? parser_tuned : round_parser_tuned);
+        tt = run_torch (argv[1], argv[3], model_dir, ids_path, coretype, parsers);
       if (r == 0)
         torch_tuned = tt;
       if (r == 0 && tt != NULL)
