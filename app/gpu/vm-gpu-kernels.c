@@ -106,7 +106,10 @@ DESC (gemm_f16_desc, "gemm_f16", 5, GemmPush, 256, 1)
 DESC (gemm_coopmat_desc, "gemm_coopmat_f16", 5, GemmPush, 256, 1)      /* 128 × 128, vector loads */
 DESC (gemm_coopmat_s_desc, "gemm_coopmat_s_f16", 5, GemmPush, 128, 1)  /* 32 × 64, vector loads */
 DESC (gemm_coopmat_u_desc, "gemm_coopmat_u_f16", 5, GemmPush, 128, 1)  /* 32 × 64, any alignment */
-/* gemm_skinny: rows at most, columns per subgroup (shaders/gemm_skinny.comp). */
+/* Large products with n and k multiples of 16 (and m ≥ 16): no shared
+ * stages, every subgroup loading its fragments from the buffers; 128 × 128. */
+DESC (gemm_coopmat_direct_desc, "gemm_coopmat_direct_f16", 5, GemmPush, 128, 1)
+/* gemm_skinny: rows at most, columns per workgroup (shaders/gemm_skinny.comp). */
 DESC (gemm_skinny_desc, "gemm_skinny_f16", 5, GemmPush, 128, 1)
 #define GEMM_SKINNY_MR 16u
 #define GEMM_SKINNY_CPS 4u
@@ -148,6 +151,7 @@ static const VmGpuPipelineDesc layernorm_rows_desc = { "layernorm_rows", 4, size
 DESC (softmax_desc, "softmax_f32", 2, RowPush, 256, 1)
 DESC (l2norm_desc, "l2norm_f32", 2, RowPush, 256, 1)
 DESC (attention_desc, "attention_f32", 4, AttentionPush, 64, 1)
+DESC (attention_cm_desc, "attention_cm_d64", 4, AttentionPush, 160, 1)
 DESC (attention_sg_k80_desc, "attention_sg_k80_f32", 4, AttentionPush, 128, 1)
 DESC (attention_sg_k48_desc, "attention_sg_k48_f32", 4, AttentionPush, 128, 1)
 DESC (resize_h_desc, "resize_h", 4, ResizeHPush, 64, 4)
@@ -401,7 +405,8 @@ skinny_usable (VmGpuDevice *device,
                VmGpuDType   b_type,
                guint        m)
 {
-  if (b_type != VM_GPU_F16 || m > GEMM_SKINNY_MR ||
+  /* Its shared sums hold 32 subgroups of 128 threads at most. */
+  if (b_type != VM_GPU_F16 || m > GEMM_SKINNY_MR || device->info->subgroup_size < 4 ||
       (device->info->subgroup_operations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) == 0)
     return FALSE;
   return g_strcmp0 (g_getenv ("VIDMARK_GPU_GEMM"), "skinny") == 0 ||
@@ -550,10 +555,8 @@ vm_gpu_gemm (VmGpuGraph       *graph,
    * bound offsets on; otherwise the tiled kernel below. */
   if (g_str_equal (variant, gemm_skinny_desc.name) && push.a_off % 4 == 0 && push.b_off % 8 == 0)
     {
-      guint per_group = GEMM_SKINNY_CPS * MAX (128 / MAX (device->info->subgroup_size, 1), 1);
-
       return vm_gpu_graph_dispatch (graph, &gemm_skinny_desc, bind, 5, &push, sizeof push,
-                                    div_up (g->n, per_group), 1, batch, error);
+                                    div_up (g->n, GEMM_SKINNY_CPS), 1, batch, error);
     }
   if (g_str_equal (variant, gemm_coopmat_desc.name))
     {
@@ -562,12 +565,15 @@ vm_gpu_gemm (VmGpuGraph       *graph,
        * of them to fill the device, else 32 × 64. */
       gboolean vec = vec8 && push.a_off % 4 == 0 && push.b_off % 8 == 0;
       guint64 big_tiles = (guint64) div_up (g->m, 128) * div_up (g->n, 128) * batch;
-      /* $VIDMARK_GPU_COOPMAT=small (benchmarks): the small tiles always. */
-      const char *tile = g_getenv ("VIDMARK_GPU_COOPMAT");
+      /* $VIDMARK_GPU_COOPMAT (tests, benchmarks): "direct" (the default),
+       * "shared" (the large tiles through shared memory) or "small" (the
+       * small tiles always). */
+      const char *form = g_getenv ("VIDMARK_GPU_COOPMAT");
+      gboolean direct = g->m >= 16 && g->n % 16 == 0 && g->k % 16 == 0 && g_strcmp0 (form, "shared") != 0;
 
-      if (vec && big_tiles >= 96 && g_strcmp0 (tile, "small") != 0)
-        return vm_gpu_graph_dispatch (graph, &gemm_coopmat_desc, bind, 5, &push, sizeof push,
-                                      div_up (g->n, 128), div_up (g->m, 128), batch, error);
+      if (vec && big_tiles >= 96 && g_strcmp0 (form, "small") != 0)
+        return vm_gpu_graph_dispatch (graph, direct ? &gemm_coopmat_direct_desc : &gemm_coopmat_desc, bind, 5,
+                                      &push, sizeof push, div_up (g->n, 128), div_up (g->m, 128), batch, error);
       return vm_gpu_graph_dispatch (graph, vec ? &gemm_coopmat_s_desc : &gemm_coopmat_u_desc, bind, 5, &push,
                                     sizeof push, div_up (g->n, 64), div_up (g->m, 32), batch, error);
     }
@@ -771,12 +777,40 @@ attention_sg_desc (VmGpuDevice           *device,
   return NULL;
 }
 
+/* attention_cm (GPUs with NV cooperative matrices): self-attention of 16
+ * to 80 tokens (attention_cm.comp's 5 tiles of 16) with heads of 64 where
+ * fp16 products are allowed, every row stride and view offset in whole
+ * vec4 (the batch strides follow).  VIDMARK_GPU_ATTENTION (any value)
+ * turns it off. */
+#define ATTENTION_CM_MAX_L 80u
+
+static const VmGpuPipelineDesc *
+attention_cm_desc_for (VmGpuDevice           *device,
+                       const VmGpuAttention  *a)
+{
+  guint width = a->heads * a->head_dim;
+
+  if (!a->fp16_products || g_getenv ("VIDMARK_GPU_ATTENTION") != NULL ||
+      !device->info->cooperative_matrix_nv || device->info->subgroup_size != 32 ||
+      (device->info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) == 0)
+    return NULL;
+  if (a->head_dim != 64 || a->lq != a->lk || a->lq < 16 || a->lq > ATTENTION_CM_MAX_L)
+    return NULL;
+  if ((a->q_ld ? a->q_ld : width) % 4 != 0 || (a->k_ld ? a->k_ld : width) % 4 != 0 ||
+      (a->v_ld ? a->v_ld : width) % 4 != 0 || (a->o_ld ? a->o_ld : width) % 4 != 0 ||
+      a->q.offset % 16 != 0 || a->k.offset % 16 != 0 || a->v.offset % 16 != 0 || a->o.offset % 16 != 0)
+    return NULL;
+  return &attention_cm_desc;
+}
+
 const char *
 vm_gpu_attention_variant (VmGpuDevice           *device,
                           const VmGpuAttention  *attn)
 {
   const VmGpuPipelineDesc *desc = attention_lanes_desc (device, attn);
 
+  if (desc == NULL)
+    desc = attention_cm_desc_for (device, attn);
   if (desc == NULL)
     desc = attention_sg_desc (device, attn);
   return desc != NULL ? desc->name : attention_desc.name;
@@ -856,6 +890,10 @@ vm_gpu_attention (VmGpuGraph            *graph,
     return FALSE;
 #undef SPAN
 
+  /* Whole vec4 from the bound offsets on: the cooperative-matrix loads. */
+  if ((desc = attention_cm_desc_for (device, a)) != NULL &&
+      push.q_off % 4 == 0 && push.k_off % 4 == 0 && push.v_off % 4 == 0 && push.o_off % 4 == 0)
+    return vm_gpu_graph_dispatch (graph, desc, bind, 4, &push, sizeof push, 1, a->heads, batch, error);
   if ((desc = attention_sg_desc (device, a)) != NULL)
     {
       /* Bit 1: keys and values read as vec4. */

@@ -108,6 +108,10 @@ typedef struct {
   guint      q_ld, k_ld, v_ld, o_ld;  /* 0: heads·head_dim */
   float      scale;                   /* 0: 1/sqrt(head_dim) */
   gboolean   causal;
+  /* The products may round Q, K, the probabilities and V to fp16, as the
+   * GEMMs with fp16 weights do (cooperative matrices, on GPUs that have
+   * them); softmax and sums stay fp32. */
+  gboolean   fp16_products;
 } VmGpuAttention;
 
 gboolean vm_gpu_attention (VmGpuGraph            *graph,
@@ -115,8 +119,11 @@ gboolean vm_gpu_attention (VmGpuGraph            *graph,
                            GError               **error);
 /* The kernel vm_gpu_attention() records for @attn on @device:
  * "attention_lanes_d{16,32,64,80}" on CPU drivers with 8-lane subgroups
- * (16-byte aligned views and strides), else "attention_f32".
- * $VIDMARK_GPU_ATTENTION=lanes|workgroup overrides the device type. */
+ * (16-byte aligned views and strides); on GPUs "attention_cm_d64" (NV
+ * cooperative matrices, fp16_products, self-attention of 16 to 80 tokens,
+ * heads of 64, 16-byte aligned) or "attention_sg_k{48,80}_f32" (at most 80
+ * keys, heads of at most 64); else "attention_f32".
+ * $VIDMARK_GPU_ATTENTION=lanes|workgroup|subgroup overrides the choice. */
 const char *vm_gpu_attention_variant (VmGpuDevice           *device,
                                       const VmGpuAttention  *attn);
 

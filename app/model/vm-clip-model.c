@@ -667,6 +667,7 @@ attention (VmGpuGraph   *graph,
            guint         n,
            guint         tokens,
            gboolean      causal,
+           VmGpuDType    dtype,
            VmGpuBuffer  *qkv,
            VmGpuBuffer  *o,
            GError      **error)
@@ -678,6 +679,8 @@ attention (VmGpuGraph   *graph,
     .o = VM_GPU_VIEW (o, 0),
     .q_ld = 3 * d, .k_ld = 3 * d, .v_ld = 3 * d,
     .causal = causal,
+    /* fp16 weights: the products round to fp16 as the GEMMs' do. */
+    .fp16_products = dtype == VM_GPU_F16,
   };
 
   return vm_gpu_attention (graph, &att, error);
@@ -855,7 +858,7 @@ record_blocks (VmClipModel    *self,
       if (!vm_gpu_layernorm (graph, rows, d, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (w, L->ln1_g),
                              VM_GPU_VIEW (w, L->ln1_b), dtype, t->eps, VM_GPU_VIEW (a->h, 0), error) ||
           !vm_gpu_gemm (graph, &qkv, error) ||
-          !attention (graph, t, n, tokens, causal, a->qkv, a->attn, error))
+          !attention (graph, t, n, tokens, causal, dtype, a->qkv, a->attn, error))
         return FALSE;
       if (l + 1 == t->n_layers)
         return record_pooled_tail (graph, dtype, t, L, rows, pool, n_pool, a, pooled, error);

@@ -500,7 +500,7 @@ main (int   argc,
   if (torch != NULL && json_object_has_member (torch, "device"))
     g_print ("PyTorch %s, transformers %s, fp16 on %s\n", json_object_get_string_member (torch, "torch"),
              json_object_get_string_member (torch, "transformers"), json_object_get_string_member (torch, "device"));
-  else if (torch != NULL)
+  else if (torch != NULL && json_object_has_member (torch, "torch"))
     g_print ("PyTorch %s on the CPU, %" G_GINT64_FORMAT " threads, BLAS %s (%s)\n",
              json_object_get_string_member (torch, "torch"), json_object_get_int_member (torch, "threads"),
              blas_member (torch, "library") ? blas_member (torch, "library") : "unknown",

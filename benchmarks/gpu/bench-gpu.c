@@ -1,7 +1,9 @@
 /* bench-gpu.c — GEMM GFLOP/s and similarity GB/s on the Vulkan device, with
  * OpenBLAS sgemm (loaded with dlopen when installed) in the same run.
  *
- *   bench-gpu --gemm [--shape MxKxN] [--repeat N]
+ *   bench-gpu --gemm [--shape MxKxN] [--repeat N] [--chain N]
+ *             [--kernels direct,shared,small]   (values of VIDMARK_GPU_COOPMAT:
+ *                                     each cooperative-matrix form's TFLOP/s)
  *   bench-gpu --similarity [--rows N] [--dim D] [--queries 1,4,16,64] [--k K]
  *             [--kernels default,gemm,...]   (values of VIDMARK_GPU_SIMILARITY,
  *                                             run one after the other per count)
@@ -171,9 +173,28 @@ load_openblas (const char **core)
 }
 
 static double last_cpu;
+/* GEMMs recorded per submission (--chain): the matrix units' sustained rate,
+ * without a submission's start and end in every figure. */
+static guint gemm_chain = 1;
 
+typedef struct {
+  const VmGpuGemm *g;
+  guint chain;
+} GemmRecord;
+
+static void
+record_gemm_chain (VmGpuGraph    *graph,
+                   gconstpointer  data)
+{
+  const GemmRecord *rec = data;
+
+  for (guint i = 0; i < rec->chain; i++)
+    record_gemm (graph, rec->g);
+}
+
+/* Seconds per GEMM; @result (optional): C of the last run, m × n. */
 static double
-time_gpu_gemm (guint m, guint k, guint n, VmGpuDType type, guint repeat)
+time_gpu_gemm (guint m, guint k, guint n, VmGpuDType type, guint repeat, float **result)
 {
   GError *error = NULL;
   gsize wsize = type == VM_GPU_F16 ? 2 : 4;
@@ -184,7 +205,9 @@ time_gpu_gemm (guint m, guint k, guint n, VmGpuDType type, guint repeat)
   Timer timer = TIMER_INIT;
   double gpu_s = G_MAXDOUBLE;
   VmGpuGemm g = { .m = m, .n = n, .k = k, .b_type = type };
+  GemmRecord rec = { &g, gemm_chain };
 
+  rng_state = 0x9e3779b97f4a7c15ull;   /* the same operands for every kernel */
   for (gsize i = 0; i < (gsize) m * k; i++)
     a[i] = next_float ();
   for (gsize i = 0; i < (gsize) n * k; i++)
@@ -211,18 +234,24 @@ time_gpu_gemm (guint m, guint k, guint n, VmGpuDType type, guint repeat)
   if (!on_cpu ())
     vm_gpu_graph_set_profiling (graph, TRUE);
 
-  gpu_warm_up (graph, record_gemm, &g);
+  gpu_warm_up (graph, record_gemm_chain, &rec);
   for (guint r = 0; r < repeat + 1; r++)
     {
       timer_start (&timer);
-      record_gemm (graph, &g);
+      record_gemm_chain (graph, &rec);
       submit_or_die (graph);
       timer_stop (&timer, r);
       if (!on_cpu () && r > 0)
         gpu_s = MIN (gpu_s, last_gpu_seconds (graph));
     }
-  last_cpu = on_cpu () ? timer.cpu : gpu_s;
-  return timer.wall;
+  if (result != NULL)
+    {
+      *result = g_new (float, (gsize) m * n);
+      vm_gpu_buffer_download (bc, 0, *result, (gsize) m * n * 4, &error);
+      die_on_error (error);
+    }
+  last_cpu = (on_cpu () ? timer.cpu : gpu_s) / rec.chain;
+  return timer.wall / rec.chain;
 }
 
 static double
@@ -248,8 +277,43 @@ time_blas_gemm (SgemmFunc sgemm, guint m, guint k, guint n, guint repeat)
   return timer.wall;
 }
 
+/* One row per form of the cooperative-matrix GEMM (values of
+ * $VIDMARK_GPU_COOPMAT: direct, shared, small), fp16 weights: TFLOP/s by
+ * GPU time, and the largest difference from the first form's result next
+ * to the result's largest magnitude. */
 static void
-bench_gemm (guint repeat, const char *only)
+bench_gemm_kernels (guint m, guint k, guint n, const char *kernels, guint repeat)
+{
+  g_auto(GStrv) names = g_strsplit (kernels, ",", -1);
+  g_autofree float *first = NULL;
+  double flop = 2.0 * m * n * k;
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree float *c = NULL;
+      double t, big = 0, diff = 0;
+
+      g_setenv ("VIDMARK_GPU_COOPMAT", names[i], TRUE);
+      t = time_gpu_gemm (m, k, n, VM_GPU_F16, repeat, &c);
+      t = on_cpu () ? t : last_cpu;
+      if (first == NULL)
+        first = g_steal_pointer (&c);
+      else
+        for (gsize e = 0; e < (gsize) m * n; e++)
+          {
+            big = MAX (big, fabs (first[e]));
+            diff = MAX (diff, fabs (first[e] - c[e]));
+          }
+      g_print ("%ux%ux%u %-22s %8.1f TFLOP/s  %.3f ms", m, k, n, names[i], flop / t / 1e12, t * 1e3);
+      if (i > 0)
+        g_print ("  max |diff| %.2g of %.2g", diff, big);
+      g_print ("\n");
+    }
+  g_unsetenv ("VIDMARK_GPU_COOPMAT");
+}
+
+static void
+bench_gemm (guint repeat, const char *only, const char *kernels)
 {
   /* tokens × in × out: a ViT-B/32 layer over 64 frames (50 tokens each). */
   static const guint shapes[][3] = {
@@ -301,12 +365,17 @@ bench_gemm (guint repeat, const char *only)
           shape = g_strdup_printf ("%ux%ux%u", m, k, n);
         }
       flop = 2.0 * m * n * k;
-      t32 = time_gpu_gemm (m, k, n, VM_GPU_F32, repeat);
+      if (kernels != NULL)
+        {
+          bench_gemm_kernels (m, k, n, kernels, repeat);
+          continue;
+        }
+      t32 = time_gpu_gemm (m, k, n, VM_GPU_F32, repeat, NULL);
       c32 = last_cpu;
 
       if (vm_gpu_device_supports_f16 (device))
         {
-          t16 = time_gpu_gemm (m, k, n, VM_GPU_F16, repeat);
+          t16 = time_gpu_gemm (m, k, n, VM_GPU_F16, repeat, NULL);
           c16 = last_cpu;
         }
       if (sgemm != NULL)
@@ -421,7 +490,9 @@ time_attention (guint batch, guint heads, guint tokens, gboolean causal, const c
   die_on_error (error);
   graph = vm_gpu_graph_new (device, &error);
   die_on_error (error);
-  if (variant != NULL)
+  /* "coopmat": no override, fp16 products allowed (attention_cm on GPUs
+   * with cooperative matrices). */
+  if (variant != NULL && !g_str_equal (variant, "coopmat"))
     g_setenv ("VIDMARK_GPU_ATTENTION", variant, TRUE);
   else
     g_unsetenv ("VIDMARK_GPU_ATTENTION");
@@ -432,6 +503,7 @@ time_attention (guint batch, guint heads, guint tokens, gboolean causal, const c
         .q = VM_GPU_VIEW (bqkv, 0), .k = VM_GPU_VIEW (bqkv, 4ull * width), .v = VM_GPU_VIEW (bqkv, 8ull * width),
         .o = VM_GPU_VIEW (bo, 0), .q_ld = ld, .k_ld = ld, .v_ld = ld,
         .causal = causal,
+        .fp16_products = variant != NULL && g_str_equal (variant, "coopmat"),
       };
 
       timer_start (&timer);
@@ -627,7 +699,7 @@ main (int   argc,
 {
   GError *error = NULL;
   gboolean gemm = FALSE, similarity = FALSE, attention = FALSE, preprocess = FALSE, peak = FALSE;
-  int rows = 1000000, dim = 512, k = 10, repeat = 3;
+  int rows = 1000000, dim = 512, k = 10, repeat = 3, chain = 1;
   char *queries = NULL, *shape = NULL, *kernels = NULL;
   GOptionEntry entries[] = {
     { "gemm", 0, 0, G_OPTION_ARG_NONE, &gemm, "GEMM GFLOP/s (and OpenBLAS)", NULL },
@@ -641,9 +713,11 @@ main (int   argc,
     { "k", 0, 0, G_OPTION_ARG_INT, &k, "top-k (10)", "K" },
     { "kernels", 0, 0, G_OPTION_ARG_STRING, &kernels,
       "kernels to compare: with --similarity values of VIDMARK_GPU_SIMILARITY (default,gemm,texel,storage), "
-      "with --attention values of VIDMARK_GPU_ATTENTION (workgroup,lanes,subgroup)", "LIST" },
+      "with --attention values of VIDMARK_GPU_ATTENTION (workgroup,lanes,subgroup; coopmat: the default with fp16 products), "
+      "with --gemm values of VIDMARK_GPU_COOPMAT (direct,shared,small: cooperative-matrix forms)", "LIST" },
     { "shape", 0, 0, G_OPTION_ARG_STRING, &shape, "only this GEMM shape (MxKxN)", "MxKxN" },
     { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "timed runs (3)", "N" },
+    { "chain", 0, 0, G_OPTION_ARG_INT, &chain, "with --gemm: products per submission (1)", "N" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("— Vidmark GPU benchmarks");
@@ -653,7 +727,7 @@ main (int   argc,
     die_on_error (error);
   if (!gemm && !similarity && !attention && !preprocess && !peak)
     gemm = similarity = TRUE;
-  if (rows <= 0 || dim <= 0 || k <= 0 || repeat <= 0)
+  if (rows <= 0 || dim <= 0 || k <= 0 || repeat <= 0 || chain <= 0)
     {
       g_printerr ("bench-gpu: sizes must be positive\n");
       return 1;
@@ -665,10 +739,11 @@ main (int   argc,
       g_printerr ("bench-gpu: %s\n", error->message);
       return 77;
     }
+  gemm_chain = chain;
   if (peak)
     bench_coopmat_peak (repeat);
   if (gemm)
-    bench_gemm (repeat, shape);
+    bench_gemm (repeat, shape, kernels);
   if (preprocess)
     bench_preprocess (repeat);
   if (attention)

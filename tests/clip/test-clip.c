@@ -277,6 +277,35 @@ check_model (const char *name,
         g_assert_cmpfloat (fabs (one[j] - img[(gsize) i * g->proj + j]), <=, same_bound);
     }
 
+  /* A batch of 64, the images and texts repeated: on GPUs the products of
+   * a full-size model then take the large-tile kernels. */
+  {
+    const guint big = 64;
+    g_autofree VmClipImage *images = g_new (VmClipImage, big);
+    g_autofree const char **texts = g_new (const char *, big);
+    g_autofree float *out = g_new (float, (gsize) big * g->proj);
+    g_autofree double *want = g_new (double, (gsize) big * g->proj);
+
+    for (guint i = 0; i < big; i++)
+      {
+        images[i] = g->images[i % g->n_images];
+        memcpy (want + (gsize) i * g->proj, g->image_embeds + (gsize) (i % g->n_images) * g->proj,
+                g->proj * sizeof (double));
+      }
+    g_assert_true (vm_clip_model_encode_images (model, images, big, out, &error));
+    g_assert_no_error (error);
+    compare ("64 images", out, want, big, g->proj, cos_bound, err_bound);
+    for (guint i = 0; i < big; i++)
+      {
+        texts[i] = g->texts[i % g->n_texts];
+        memcpy (want + (gsize) i * g->proj, g->text_embeds + (gsize) (i % g->n_texts) * g->proj,
+                g->proj * sizeof (double));
+      }
+    g_assert_true (vm_clip_model_encode_texts (model, texts, big, out, &error));
+    g_assert_no_error (error);
+    compare ("64 texts", out, want, big, g->proj, cos_bound, err_bound);
+  }
+
   /* Texts: the tokenizer agrees with the reference's ids. */
   ids = g_new (gint32, g->context);
   for (guint i = 0; i < g->n_texts; i++)
