@@ -11,6 +11,13 @@
 // A fragment that would run past row m is loaded from row m − 16 and
 // stores only its rows from its own first row on, so every output is
 // written once (R may be C).
+//
+// SPLITK (products of few rows, one batch): workgroup x covers column tile
+// x mod n_tiles and the k_split-deep slice x / n_tiles of k, and stores
+// its raw sums at C + slice · c_bstride (a scratch of slices × m × ldc);
+// gemm_splitk_reduce.comp then adds the slices up with the epilogue.
+// Shifted fragments store their whole 16 rows there (the same values as
+// the fragment before them has).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -46,6 +53,7 @@ layout (push_constant) uniform Push {
   uint a_bstride, b_bstride, c_bstride, r_bstride;
   uint epilogue;
   uint flags;
+  uint k_split;
 } p;
 
 shared float Cs[WM * WN * 256u];
@@ -54,9 +62,21 @@ void main ()
 {
   uint warp = gl_SubgroupID;
   uint lane = gl_SubgroupInvocationID;
-  uint row0 = gl_WorkGroupID.y * BM + (warp / WN) * (16u * FM);
-  uint col0 = gl_WorkGroupID.x * BN + (warp % WN) * (16u * FN);
+#ifdef SPLITK
+  uint n_tiles = (p.n + BN - 1u) / BN;
+  uint tile_x = gl_WorkGroupID.x % n_tiles;
+  uint slice = gl_WorkGroupID.x / n_tiles;
+  uint k_begin = slice * p.k_split;
+  uint k_end = min (p.k, k_begin + p.k_split);
+  uint batch = 0u;
+#else
+  uint tile_x = gl_WorkGroupID.x;
+  uint k_begin = 0u;
+  uint k_end = p.k;
   uint batch = gl_WorkGroupID.z;
+#endif
+  uint row0 = gl_WorkGroupID.y * BM + (warp / WN) * (16u * FM);
+  uint col0 = tile_x * BN + (warp % WN) * (16u * FN);
   uint a_base = p.a_off + batch * p.a_bstride;
   uint b_base = p.b_off + batch * p.b_bstride;
   uint ra[FM], cb[FN];
@@ -73,7 +93,7 @@ void main ()
     [[unroll]] for (uint j = 0u; j < FN; j++)
       acc[i][j] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> (0.0);
 
-  for (uint k0 = 0u; k0 < p.k; k0 += 16u)
+  for (uint k0 = k_begin; k0 < k_end; k0 += 16u)
     {
       fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> ma[FM];
       fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> mb[FN];
@@ -90,6 +110,13 @@ void main ()
           acc[i][j] = coopMatMulAddNV (ma[i], mb[j], acc[i][j]);
     }
 
+#ifdef SPLITK
+  [[unroll]] for (uint i = 0u; i < FM; i++)
+    [[unroll]] for (uint j = 0u; j < FN; j++)
+      if (row0 + 16u * i < p.m && col0 + 16u * j < p.n)
+        coopMatStoreNV (acc[i][j], c, p.c_off + slice * p.c_bstride + min (row0 + 16u * i, p.m - 16u) * p.ldc +
+                        min (col0 + 16u * j, p.n - 16u), p.ldc, false);
+#else
   uint c_base = p.c_off + batch * p.c_bstride;
   uint r_base = p.r_off + batch * p.r_bstride;
   uint stage = warp * 256u;
@@ -121,4 +148,5 @@ void main ()
           }
         subgroupBarrier ();
       }
+#endif
 }

@@ -19,8 +19,18 @@ typedef struct {
   guint32 a_bstride, b_bstride, c_bstride, r_bstride;
   guint32 epilogue;
   guint32 flags;
+  guint32 k_split;   /* gemm_coopmat_splitk: k per slice */
 } GemmPush;
-G_STATIC_ASSERT (sizeof (GemmPush) == 72);
+G_STATIC_ASSERT (sizeof (GemmPush) == 76);
+
+typedef struct {
+  guint32 m, n, slices;
+  guint32 ldc, ldr;
+  guint32 p_off, bias_off, c_off, r_off;
+  guint32 epilogue;
+  guint32 flags;
+} SplitReducePush;
+G_STATIC_ASSERT (sizeof (SplitReducePush) == 44);
 
 typedef struct {
   guint32 rows, cols;
@@ -109,6 +119,11 @@ DESC (gemm_coopmat_u_desc, "gemm_coopmat_u_f16", 5, GemmPush, 128, 1)  /* 32 × 
 /* Large products with n and k multiples of 16 (and m ≥ 16): no shared
  * stages, every subgroup loading its fragments from the buffers; 128 × 128. */
 DESC (gemm_coopmat_direct_desc, "gemm_coopmat_direct_f16", 5, GemmPush, 128, 1)
+/* Few rows (one batch): 64 × 64 tiles over slices of k, into a scratch
+ * that gemm_splitk_reduce adds up with the epilogue. */
+DESC (gemm_coopmat_splitk_desc, "gemm_coopmat_splitk_f16", 5, GemmPush, 128, 1)
+DESC (gemm_splitk_reduce_desc, "gemm_splitk_reduce", 4, SplitReducePush, 256, 1)
+#define SPLITK_TILE 64u
 /* gemm_skinny: rows at most, columns per workgroup (shaders/gemm_skinny.comp). */
 DESC (gemm_skinny_desc, "gemm_skinny_f16", 5, GemmPush, 128, 1)
 #define GEMM_SKINNY_MR 16u
@@ -432,6 +447,76 @@ gemm_variant_for_rows (VmGpuDevice *device,
   return variant;
 }
 
+/* Slices of k for a product of few rows on the cooperative-matrix path,
+ * 0 or 1 for none: split where its 64 × 64 tiles would leave most of the
+ * device idle while each walks a long k (one batch; n, k multiples of 16,
+ * m ≥ 16; at least 128 of k per slice).  $VIDMARK_GPU_COOPMAT=splitk splits
+ * whatever it can, any other value nothing. */
+static guint
+splitk_slices (const VmGpuGemm *g,
+               guint            batch)
+{
+  const char *form = g_getenv ("VIDMARK_GPU_COOPMAT");
+  gboolean forced = g_strcmp0 (form, "splitk") == 0;
+  guint tiles = div_up (g->m, SPLITK_TILE) * div_up (g->n, SPLITK_TILE);
+  guint slices;
+
+  if ((form != NULL && !forced) || batch != 1 || g->m < 16 || g->n % 16 != 0 || g->k % 16 != 0 || g->k < 256)
+    return 0;
+  if (tiles >= 128 && !forced)
+    return 0;
+  slices = MIN (div_up (256, tiles), g->k / 128);
+  return forced ? MAX (slices, 2) : slices;
+}
+
+/* The product over @slices slices of k into a scratch, then the sum of the
+ * slices with the epilogue into C. */
+static gboolean
+gemm_splitk (VmGpuGraph          *graph,
+             const VmGpuGemm     *g,
+             GemmPush            *push,
+             const VmGpuBinding  *bind,
+             guint                slices,
+             GError             **error)
+{
+  guint k_split = div_up (div_up (g->k, slices), 16) * 16;
+  guint64 part_size;
+  VmGpuBuffer *part;
+  VmGpuBinding split_bind[5], reduce_bind[4];
+  GemmPush split = *push;
+  SplitReducePush reduce = {
+    .m = g->m, .n = g->n,
+    .ldc = push->ldc, .ldr = push->ldr,
+    .bias_off = push->bias_off, .c_off = push->c_off, .r_off = push->r_off,
+    .epilogue = push->epilogue, .flags = push->flags,
+  };
+
+  slices = div_up (g->k, k_split);
+  part_size = (guint64) slices * g->m * g->n * 4;
+  part = vm_gpu_graph_scratch (graph, part_size, error);
+  if (part == NULL)
+    return FALSE;
+
+  memcpy (split_bind, bind, sizeof split_bind);
+  split_bind[4] = (VmGpuBinding) { part, 0, part_size, VM_GPU_ACCESS_WRITE };
+  split.c_off = 0;
+  split.ldc = g->n;
+  split.c_bstride = g->m * g->n;
+  split.k_split = k_split;
+  split.flags = 0;
+  if (!vm_gpu_graph_dispatch (graph, &gemm_coopmat_splitk_desc, split_bind, 5, &split, sizeof split,
+                              div_up (g->n, SPLITK_TILE) * slices, div_up (g->m, SPLITK_TILE), 1, error))
+    return FALSE;
+
+  reduce.slices = slices;
+  reduce_bind[0] = (VmGpuBinding) { part, 0, part_size, VM_GPU_ACCESS_READ };
+  reduce_bind[1] = bind[2];
+  reduce_bind[2] = bind[3];
+  reduce_bind[3] = bind[4];
+  return vm_gpu_graph_dispatch (graph, &gemm_splitk_reduce_desc, reduce_bind, 4, &reduce, sizeof reduce,
+                                div_up (g->m * g->n, 256), 1, 1, error);
+}
+
 gboolean
 vm_gpu_gemm (VmGpuGraph       *graph,
              const VmGpuGemm  *g,
@@ -557,6 +642,13 @@ vm_gpu_gemm (VmGpuGraph       *graph,
     {
       return vm_gpu_graph_dispatch (graph, &gemm_skinny_desc, bind, 5, &push, sizeof push,
                                     div_up (g->n, GEMM_SKINNY_CPS), 1, batch, error);
+    }
+  if (g_str_equal (variant, gemm_coopmat_desc.name))
+    {
+      guint slices = 0;
+
+      if (vec8 && push.a_off % 4 == 0 && push.b_off % 8 == 0 && (slices = splitk_slices (g, batch)) > 1)
+        return gemm_splitk (graph, g, &push, bind, slices, error);
     }
   if (g_str_equal (variant, gemm_coopmat_desc.name))
     {

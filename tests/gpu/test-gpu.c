@@ -1109,6 +1109,47 @@ test_gemm_coopmat_forms (void)
   assert_no_validation_messages ();
 }
 
+/* Products of few rows split over k on the cooperative-matrix path
+ * (gemm_coopmat_splitk + gemm_splitk_reduce): CLIP's image tower at one
+ * image (50 rows), every epilogue, a last slice shorter than the others,
+ * and the products it leaves to the other kernels. */
+static void
+test_gemm_splitk (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (45);
+
+  REQUIRE_DEVICE ();
+  if (!g_str_equal (vm_gpu_gemm_variant (device, VM_GPU_F16), "gemm_coopmat_f16"))
+    {
+      g_test_skip ("no NV cooperative matrices on this device");
+      return;
+    }
+  /* By default, where 64 × 64 tiles would leave the device idle. */
+  run_gemm_case (rand, 50, 768, 768, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
+  g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_splitk_f16");
+  run_gemm_case (rand, 50, 3072, 768, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_QUICK_GELU, VM_GPU_F16);
+  g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_splitk_f16");
+  run_gemm_case (rand, 50, 768, 3072, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
+  g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_splitk_f16");
+  run_gemm_case (rand, 37, 512, 784, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, VM_GPU_F16);
+  g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_splitk_f16");
+  /* Not: batched, short k, n off the grid of 16, many tiles. */
+  run_gemm_case (rand, 50, 768, 768, 2, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
+  g_assert_cmpstr (last_gemm_kernel, !=, "gemm_coopmat_splitk_f16");
+  run_gemm_case (rand, 50, 768, 128, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
+  g_assert_cmpstr (last_gemm_kernel, !=, "gemm_coopmat_splitk_f16");
+  run_gemm_case (rand, 50, 520, 768, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
+  g_assert_cmpstr (last_gemm_kernel, !=, "gemm_coopmat_splitk_f16");
+  run_gemm_case (rand, 1030, 1536, 784, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
+  g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_direct_f16");
+  /* Forced: a large product too. */
+  g_setenv ("VIDMARK_GPU_COOPMAT", "splitk", TRUE);
+  run_gemm_case (rand, 1030, 1536, 784, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, VM_GPU_F16);
+  g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_splitk_f16");
+  g_unsetenv ("VIDMARK_GPU_COOPMAT");
+  assert_no_validation_messages ();
+}
+
 /* Sub-matrices: rows longer than the product needs (lda, ldb, ldc > k, n). */
 static void
 test_gemm_strided (void)
@@ -2371,6 +2412,7 @@ main (int   argc,
   g_test_add_func ("/gpu/graph/timeout", test_graph_timeout);
   g_test_add_func ("/gpu/kernel/gemm", test_gemm);
   g_test_add_func ("/gpu/kernel/gemm-coopmat-forms", test_gemm_coopmat_forms);
+  g_test_add_func ("/gpu/kernel/gemm-splitk", test_gemm_splitk);
   g_test_add_func ("/gpu/kernel/gemm-strided", test_gemm_strided);
   g_test_add_func ("/gpu/kernel/gemm-invalid", test_gemm_invalid);
   g_test_add_func ("/gpu/kernel/layernorm", test_layernorm);
