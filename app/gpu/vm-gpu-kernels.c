@@ -122,6 +122,8 @@ DESC (gemm_coopmat_direct_desc, "gemm_coopmat_direct_f16", 5, GemmPush, 128, 1)
 /* Few rows (one batch): 64 × 64 tiles over slices of k, into a scratch
  * that gemm_splitk_reduce adds up with the epilogue. */
 DESC (gemm_coopmat_splitk_desc, "gemm_coopmat_splitk_f16", 5, GemmPush, 128, 1)
+/* The direct form in 64 × 64 tiles: products with too few 128 × 128 ones. */
+DESC (gemm_coopmat_direct_s_desc, "gemm_coopmat_direct_s_f16", 5, GemmPush, 128, 1)
 DESC (gemm_splitk_reduce_desc, "gemm_splitk_reduce", 4, SplitReducePush, 256, 1)
 #define SPLITK_TILE 64u
 /* gemm_skinny: rows at most, columns per workgroup (shaders/gemm_skinny.comp). */
@@ -658,14 +660,18 @@ vm_gpu_gemm (VmGpuGraph       *graph,
       gboolean vec = vec8 && push.a_off % 4 == 0 && push.b_off % 8 == 0;
       guint64 big_tiles = (guint64) div_up (g->m, 128) * div_up (g->n, 128) * batch;
       /* $VIDMARK_GPU_COOPMAT (tests, benchmarks): "direct" (the default),
-       * "shared" (the large tiles through shared memory) or "small" (the
-       * small tiles always). */
+       * "shared" (through shared memory: the large tiles, or 32 × 64) or
+       * "small" (32 × 64 through shared memory always). */
       const char *form = g_getenv ("VIDMARK_GPU_COOPMAT");
-      gboolean direct = g->m >= 16 && g->n % 16 == 0 && g->k % 16 == 0 && g_strcmp0 (form, "shared") != 0;
+      gboolean direct = vec && g->m >= 16 && g->n % 16 == 0 && g->k % 16 == 0 &&
+                        g_strcmp0 (form, "shared") != 0 && g_strcmp0 (form, "small") != 0;
 
       if (vec && big_tiles >= 96 && g_strcmp0 (form, "small") != 0)
         return vm_gpu_graph_dispatch (graph, direct ? &gemm_coopmat_direct_desc : &gemm_coopmat_desc, bind, 5,
                                       &push, sizeof push, div_up (g->n, 128), div_up (g->m, 128), batch, error);
+      if (direct)
+        return vm_gpu_graph_dispatch (graph, &gemm_coopmat_direct_s_desc, bind, 5, &push, sizeof push,
+                                      div_up (g->n, 64), div_up (g->m, 64), batch, error);
       return vm_gpu_graph_dispatch (graph, vec ? &gemm_coopmat_s_desc : &gemm_coopmat_u_desc, bind, 5, &push,
                                     sizeof push, div_up (g->n, 64), div_up (g->m, 32), batch, error);
     }

@@ -1101,6 +1101,11 @@ test_gemm_coopmat_forms (void)
       /* n off the grid of 16: never the direct form. */
       run_gemm_case (rand, 1300, 1288, 48, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
       g_assert_cmpstr (last_gemm_kernel, !=, "gemm_coopmat_direct_f16");
+      /* Too few 128 × 128 tiles: the direct form's 64 × 64, else 32 × 64. */
+      run_gemm_case (rand, 400, 512, 768, 2, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_QUICK_GELU, VM_GPU_F16);
+      g_assert_cmpstr (last_gemm_kernel, ==,
+                       g_str_has_prefix (forms[f].kernel, "gemm_coopmat_direct") ? "gemm_coopmat_direct_s_f16"
+                                                                                 : "gemm_coopmat_s_f16");
       /* Unaligned: the small tiles' element-by-element form. */
       run_gemm_case (rand, 301, 259, 77, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, VM_GPU_F16);
       g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_u_f16");
