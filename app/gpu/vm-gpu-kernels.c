@@ -449,6 +449,36 @@ gemm_variant_for_rows (VmGpuDevice *device,
   return variant;
 }
 
+/* The direct cooperative-matrix forms with A's and B's row strides as a
+ * specialisation constant (a pipeline per pair; they fit 16 bits each in
+ * any CLIP model), else as they are. */
+static gboolean
+dispatch_direct (VmGpuGraph               *graph,
+                 const VmGpuPipelineDesc  *desc,
+                 const VmGpuBinding       *bind,
+                 const GemmPush           *push,
+                 guint                     groups_x,
+                 guint                     groups_y,
+                 guint                     groups_z,
+                 GError                  **error)
+{
+  VmGpuPipelineDesc spec = *desc;
+  GemmPush vpush = *push;
+
+  /* Bit 2: the epilogue in vectors (8 halves of bias, vec4 of R and C). */
+  if (push->ldc % 4 == 0 && push->c_off % 4 == 0 && push->c_bstride % 4 == 0 &&
+      (!(push->flags & 1) || push->bias_off % 8 == 0) &&
+      (!(push->flags & 2) || (push->ldr % 4 == 0 && push->r_off % 4 == 0 && push->r_bstride % 4 == 0)))
+    vpush.flags |= 4;
+  push = &vpush;
+  if (push->lda < 65536 && push->ldb < 65536 && g_getenv ("VIDMARK_GPU_NO_SPEC") == NULL)
+    {
+      spec.has_spec = TRUE;
+      spec.spec = push->lda | (push->ldb << 16);
+    }
+  return vm_gpu_graph_dispatch (graph, &spec, bind, 5, push, sizeof *push, groups_x, groups_y, groups_z, error);
+}
+
 /* Slices of k for a product of few rows on the cooperative-matrix path,
  * 0 or 1 for none: split where its 64 × 64 tiles would leave most of the
  * device idle while each walks a long k (one batch; n, k multiples of 16,
@@ -506,8 +536,8 @@ gemm_splitk (VmGpuGraph          *graph,
   split.c_bstride = g->m * g->n;
   split.k_split = k_split;
   split.flags = 0;
-  if (!vm_gpu_graph_dispatch (graph, &gemm_coopmat_splitk_desc, split_bind, 5, &split, sizeof split,
-                              div_up (g->n, SPLITK_TILE) * slices, div_up (g->m, SPLITK_TILE), 1, error))
+  if (!dispatch_direct (graph, &gemm_coopmat_splitk_desc, split_bind, &split,
+                        div_up (g->n, SPLITK_TILE) * slices, div_up (g->m, SPLITK_TILE), 1, error))
     return FALSE;
 
   reduce.slices = slices;
@@ -666,12 +696,15 @@ vm_gpu_gemm (VmGpuGraph       *graph,
       gboolean direct = vec && g->m >= 16 && g->n % 16 == 0 && g->k % 16 == 0 &&
                         g_strcmp0 (form, "shared") != 0 && g_strcmp0 (form, "small") != 0;
 
+      if (vec && big_tiles >= 96 && direct)
+        return dispatch_direct (graph, &gemm_coopmat_direct_desc, bind, &push,
+                                div_up (g->n, 128), div_up (g->m, 128), batch, error);
       if (vec && big_tiles >= 96 && g_strcmp0 (form, "small") != 0)
-        return vm_gpu_graph_dispatch (graph, direct ? &gemm_coopmat_direct_desc : &gemm_coopmat_desc, bind, 5,
-                                      &push, sizeof push, div_up (g->n, 128), div_up (g->m, 128), batch, error);
+        return vm_gpu_graph_dispatch (graph, &gemm_coopmat_desc, bind, 5, &push, sizeof push,
+                                      div_up (g->n, 128), div_up (g->m, 128), batch, error);
       if (direct)
-        return vm_gpu_graph_dispatch (graph, &gemm_coopmat_direct_s_desc, bind, 5, &push, sizeof push,
-                                      div_up (g->n, 64), div_up (g->m, 64), batch, error);
+        return dispatch_direct (graph, &gemm_coopmat_direct_s_desc, bind, &push,
+                                div_up (g->n, 64), div_up (g->m, 64), batch, error);
       return vm_gpu_graph_dispatch (graph, vec ? &gemm_coopmat_s_desc : &gemm_coopmat_u_desc, bind, 5, &push,
                                     sizeof push, div_up (g->n, 64), div_up (g->m, 32), batch, error);
     }

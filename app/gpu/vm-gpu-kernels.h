@@ -61,7 +61,12 @@ gboolean    vm_gpu_gemm (VmGpuGraph       *graph,
                          GError          **error);
 /* The shader variant vm_gpu_gemm() uses for @b_type on this device
  * ("gemm_f32", "gemm_f16", or "gemm_coopmat_f16" with NV cooperative
- * matrices; VIDMARK_GPU_NO_COOPMAT=1 turns the latter off).  CPU drivers
+ * matrices; VIDMARK_GPU_NO_COOPMAT=1 turns the latter off).  That family
+ * takes the product in one of its forms by shape: split over k for one
+ * batch of few rows, fragments straight from the buffers where n and k are
+ * multiples of 16, through shared memory otherwise (docs/PERFORMANCE-gpu.md;
+ * VIDMARK_GPU_COOPMAT=direct|shared|small|splitk narrows the choice, for
+ * tests and benchmarks); up to 16 rows take "gemm_skinny_f16".  CPU drivers
  * get "gemm_texel_bc_f32"/"_f16" (A broadcast across 8-lane subgroups) or
  * "gemm_texel_f32"/"_f16"; VIDMARK_GPU_GEMM=tiled|texel|texel-gather forces
  * one.  The texel kernels fall back to the tiled ones where k, the leading

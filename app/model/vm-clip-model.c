@@ -960,21 +960,62 @@ typedef struct {
   const guint64     *frame_at;
 } FramePack;
 
+/* Frames [first, last) of a pack, into @dst. */
+typedef struct {
+  const FramePack *pack;
+  guint8          *dst;
+  guint            first, last;
+} PackJob;
+
+static gpointer
+pack_job (gpointer data)
+{
+  const PackJob *job = data;
+  const FramePack *pack = job->pack;
+
+  for (guint i = job->first; i < job->last; i++)
+    {
+      const VmClipImage *im = &pack->images[i];
+      guint row_bytes = im->row_bytes ? im->row_bytes : im->width * 3;
+
+      for (guint y = 0; y < im->height; y++)
+        memcpy (job->dst + pack->frame_at[i] + (gsize) y * im->width * 3, im->data + (gsize) y * row_bytes,
+                (gsize) im->width * 3);
+    }
+  return NULL;
+}
+
+/* Large batches are packed by several threads: one thread copying 59 MB
+ * (256 frames of 320 × 240) into a GPU's upload took as long as the
+ * batch's work on an H100. */
+#define PACK_THREADS_MAX 8
+#define PACK_BYTES_PER_THREAD (4u << 20)
+
 static void
 pack_frames (guint8   *dst,
              gsize     size,
              gpointer  data)
 {
   const FramePack *pack = data;
+  guint n_threads = (guint) MIN ((gsize) PACK_THREADS_MAX, MAX (size / PACK_BYTES_PER_THREAD, (gsize) 1));
+  PackJob jobs[PACK_THREADS_MAX];
+  GThread *threads[PACK_THREADS_MAX] = { NULL };
 
-  for (guint i = 0; i < pack->n; i++)
+  n_threads = MIN (n_threads, MIN ((guint) g_get_num_processors (), pack->n));
+  n_threads = MAX (n_threads, 1);
+  for (guint t = 0; t < n_threads; t++)
+    jobs[t] = (PackJob) { pack, dst, (guint) ((guint64) pack->n * t / n_threads),
+                          (guint) ((guint64) pack->n * (t + 1) / n_threads) };
+  for (guint t = 1; t < n_threads; t++)
+    threads[t] = g_thread_try_new ("vidmark-pack", pack_job, &jobs[t], NULL);
+  pack_job (&jobs[0]);
+  for (guint t = 1; t < n_threads; t++)
     {
-      const VmClipImage *im = &pack->images[i];
-      guint row_bytes = im->row_bytes ? im->row_bytes : im->width * 3;
-
-      for (guint y = 0; y < im->height; y++)
-        memcpy (dst + pack->frame_at[i] + (gsize) y * im->width * 3, im->data + (gsize) y * row_bytes,
-                (gsize) im->width * 3);
+      /* No thread to be had: this one does that share too. */
+      if (threads[t] != NULL)
+        g_thread_join (threads[t]);
+      else
+        pack_job (&jobs[t]);
     }
 }
 

@@ -376,6 +376,31 @@ test_large_batch (void)
   g_assert_true (vm_clip_model_encode_images (model, images, n, got, &error));
   g_assert_no_error (error);
   compare ("large image batch", got, want, n, g->proj, COS_F32, ERR_F32);
+
+  /* Frames large enough to be packed into the upload by several threads
+   * (40 × 320 × 240, 9.2 MB): each batch result equals that frame alone. */
+  {
+    const guint nf = 40, w = 320, h = 240;
+    g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+    g_autofree guint8 *pixels = g_malloc ((gsize) nf * w * h * 3);
+    g_autofree VmClipImage *frames = g_new (VmClipImage, nf);
+    g_autofree float *batch = g_new (float, (gsize) nf * g->proj);
+    g_autofree float *one = g_new (float, g->proj);
+
+    for (gsize i = 0; i < (gsize) nf * w * h * 3; i++)
+      pixels[i] = (guint8) g_rand_int_range (rand, 0, 256);
+    for (guint i = 0; i < nf; i++)
+      frames[i] = (VmClipImage) { .data = pixels + (gsize) i * w * h * 3, .width = w, .height = h };
+    g_assert_true (vm_clip_model_encode_images (model, frames, nf, batch, &error));
+    g_assert_no_error (error);
+    for (guint i = 0; i < nf; i++)
+      {
+        g_assert_true (vm_clip_model_encode_images (model, &frames[i], 1, one, &error));
+        g_assert_no_error (error);
+        for (guint j = 0; j < g->proj; j++)
+          g_assert_cmpfloat (fabs (one[j] - batch[(gsize) i * g->proj + j]), <=, SAME_F32);
+      }
+  }
   assert_no_validation_messages ();
 }
 

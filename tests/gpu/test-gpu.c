@@ -917,6 +917,9 @@ ref_activation (double x,
 /* The kernel the last run_gemm_case() ran ("" where the device has no
  * timestamps). */
 static char last_gemm_kernel[64];
+/* Where run_gemm_case() puts C in its buffer, in bytes (256: a multiple of
+ * 16; others exercise the kernels' element-by-element epilogues). */
+static guint gemm_c_offset = 256;
 
 static void
 run_gemm_case (GRand         *rand,
@@ -942,7 +945,7 @@ run_gemm_case (GRand         *rand,
   g_autoptr(VmGpuBuffer) ba = upload (a, (gsize) batch * m * k * 4);
   g_autoptr(VmGpuBuffer) br = upload (res, (gsize) batch * m * n * 4);
   /* C at a non-zero offset, to exercise offsets. */
-  g_autoptr(VmGpuBuffer) bc = new_buffer ((gsize) batch * m * n * 4 + 256);
+  g_autoptr(VmGpuBuffer) bc = new_buffer ((gsize) batch * m * n * 4 + gemm_c_offset);
   Weights wb = upload_weights (b, (gsize) nb * n * k, type);
   Weights wbias = upload_weights (bias, n, type);
   VmGpuGemm g = {
@@ -951,7 +954,7 @@ run_gemm_case (GRand         *rand,
     .b = VM_GPU_VIEW (wb.buffer, 0), .b_batch_stride = share_b ? 0 : n * k, .b_type = type,
     .bias = VM_GPU_VIEW (with_bias ? wbias.buffer : NULL, 0),
     .residual = VM_GPU_VIEW (with_residual ? br : NULL, 0), .residual_batch_stride = m * n,
-    .c = VM_GPU_VIEW (bc, 256), .c_batch_stride = m * n,
+    .c = VM_GPU_VIEW (bc, gemm_c_offset), .c_batch_stride = m * n,
     .epilogue = epilogue,
   };
   GArray *timings;
@@ -983,7 +986,7 @@ run_gemm_case (GRand         *rand,
   timings = vm_gpu_graph_get_timings (graph);
   g_strlcpy (last_gemm_kernel, timings->len > 0 ? g_array_index (timings, VmGpuKernelTiming, 0).name : "",
              sizeof last_gemm_kernel);
-  got = download_floats (bc, 256, (gsize) batch * m * n);
+  got = download_floats (bc, gemm_c_offset, (gsize) batch * m * n);
   err = normalised_error (got, want, (gsize) batch * m * n);
   /* fp32 accumulation of k products of magnitude ≤ 1: relative error ~ k·2⁻²⁴;
    * the cooperative-matrix kernels also round A to fp16 (2⁻¹¹ per element). */
@@ -1097,6 +1100,11 @@ test_gemm_coopmat_forms (void)
       run_gemm_case (rand, 520, 1296, 80, 2, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, VM_GPU_F16);
       g_assert_cmpstr (last_gemm_kernel, ==, forms[f].kernel);
       run_gemm_case (rand, 1030, 1536, 784, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
+      g_assert_cmpstr (last_gemm_kernel, ==, forms[f].kernel);
+      /* C off the 16-byte grid: the element-by-element epilogue. */
+      gemm_c_offset = 260;
+      run_gemm_case (rand, 1030, 1536, 784, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, VM_GPU_F16);
+      gemm_c_offset = 256;
       g_assert_cmpstr (last_gemm_kernel, ==, forms[f].kernel);
       /* n off the grid of 16: never the direct form. */
       run_gemm_case (rand, 1300, 1288, 48, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
