@@ -905,11 +905,30 @@ open_device (VmGpuDevice  *self,
   const VmGpuDeviceInfo *info = self->info;
   float priority = 1.0f;
   gint family = find_compute_queue (vk, self->physical, &self->timestamp_valid_bits);
-  const char *extensions[2];
+  const char *extensions[3];
   guint n_extensions = 0;
   VkResult res;
 
   g_assert (family >= 0);
+  /* Push descriptors take the bindings of each dispatch straight into the
+   * command buffer; VIDMARK_GPU_NO_PUSH_DESCRIPTORS=1 keeps descriptor sets
+   * (the tests run both). */
+  self->push_descriptors = has_device_extension (vk, self->physical, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME) &&
+                           g_strcmp0 (g_getenv ("VIDMARK_GPU_NO_PUSH_DESCRIPTORS"), "1") != 0;
+  if (self->push_descriptors)
+    {
+      VkPhysicalDevicePushDescriptorPropertiesKHR push_props = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PUSH_DESCRIPTOR_PROPERTIES_KHR,
+      };
+      VkPhysicalDeviceProperties2 props = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+        .pNext = &push_props,
+      };
+
+      vk->vkGetPhysicalDeviceProperties2 (self->physical, &props);
+      /* The most bindings a kernel has (vm-gpu-graph.c's MAX_BINDINGS). */
+      self->push_descriptors = push_props.maxPushDescriptors >= 16;
+    }
   self->queue_family = family;
 
   VkPhysicalDeviceCooperativeMatrixFeaturesNV coop = {
@@ -949,6 +968,8 @@ open_device (VmGpuDevice  *self,
 
   if (info->cooperative_matrix_nv)
     extensions[n_extensions++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+  if (self->push_descriptors)
+    extensions[n_extensions++] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
 
   VkDeviceCreateInfo create = {
     .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
@@ -967,6 +988,10 @@ open_device (VmGpuDevice  *self,
     }
   if (!load_device_funcs (vk, self->device, error))
     return FALSE;
+  vk->vkCmdPushDescriptorSetKHR = self->push_descriptors
+    ? (PFN_vkCmdPushDescriptorSetKHR) vk->vkGetDeviceProcAddr (self->device, "vkCmdPushDescriptorSetKHR")
+    : NULL;
+  self->push_descriptors = vk->vkCmdPushDescriptorSetKHR != NULL;
 
   vk->vkGetDeviceQueue (self->device, self->queue_family, 0, &self->queue);
 

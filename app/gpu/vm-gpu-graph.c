@@ -501,8 +501,9 @@ vm_gpu_graph_dispatch (VmGpuGraph               *self,
     return FALSE;
   if (!begin (self, error))
     return FALSE;
-  set = allocate_set (self, pipeline, error);
-  if (set == VK_NULL_HANDLE)
+  /* With push descriptors the bindings go into the command buffer below. */
+  set = device->push_descriptors ? VK_NULL_HANDLE : allocate_set (self, pipeline, error);
+  if (set == VK_NULL_HANDLE && !device->push_descriptors)
     return FALSE;
 
   for (guint i = 0; i < n_bindings; i++)
@@ -538,7 +539,8 @@ vm_gpu_graph_dispatch (VmGpuGraph               *self,
         .pTexelBufferView = texel ? &views[i] : NULL,
       };
     }
-  vk->vkUpdateDescriptorSets (device->device, n_bindings, writes, 0, NULL);
+  if (!device->push_descriptors)
+    vk->vkUpdateDescriptorSets (device->device, n_bindings, writes, 0, NULL);
 
   track (self, buffers, access, n_bindings);
 
@@ -546,8 +548,12 @@ vm_gpu_graph_dispatch (VmGpuGraph               *self,
     vk->vkCmdWriteTimestamp (self->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, self->query_pool,
                              2 * self->timed_names->len);
   vk->vkCmdBindPipeline (self->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline->pipeline);
-  vk->vkCmdBindDescriptorSets (self->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline->layout, 0, 1, &set,
-                               0, NULL);
+  if (device->push_descriptors)
+    vk->vkCmdPushDescriptorSetKHR (self->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline->layout, 0, n_bindings,
+                                   writes);
+  else
+    vk->vkCmdBindDescriptorSets (self->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline->layout, 0, 1, &set,
+                                 0, NULL);
   if (push_size > 0)
     vk->vkCmdPushConstants (self->cmd, pipeline->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
   vk->vkCmdDispatch (self->cmd, groups_x, groups_y, groups_z);

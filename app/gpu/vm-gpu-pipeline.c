@@ -134,6 +134,7 @@ pipeline_create (VmGpuDevice              *device,
     };
   VkDescriptorSetLayoutCreateInfo set_info = {
     .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+    .flags = device->push_descriptors ? VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR : 0,
     .bindingCount = desc->n_bindings,
     .pBindings = bindings,
   };

@@ -100,6 +100,7 @@ typedef struct {
   PFN_vkCreateDebugUtilsMessengerEXT  vkCreateDebugUtilsMessengerEXT;
   PFN_vkDestroyDebugUtilsMessengerEXT vkDestroyDebugUtilsMessengerEXT;
   PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV vkGetPhysicalDeviceCooperativeMatrixPropertiesNV;
+  PFN_vkCmdPushDescriptorSetKHR vkCmdPushDescriptorSetKHR;   /* NULL without VK_KHR_push_descriptor */
 } VmVk;
 
 /* One VkDeviceMemory carved into buffers. */
@@ -133,6 +134,9 @@ struct _VmGpuDevice {
   VkPhysicalDeviceMemoryProperties memory_properties;
   gboolean          unified;
   gboolean          texel_f16;       /* RGBA16F uniform texel buffers work */
+  /* VK_KHR_push_descriptor: dispatches write their bindings into the
+   * command buffer instead of allocating and updating a descriptor set. */
+  gboolean          push_descriptors;
   gboolean          lost;
   guint32           timestamp_valid_bits;
   float             timestamp_period;

@@ -2389,6 +2389,30 @@ test_gather (void)
 
 /* ---- main ---------------------------------------------------------------------------- */
 
+/* Without VK_KHR_push_descriptor (or with VIDMARK_GPU_NO_PUSH_DESCRIPTORS=1)
+ * dispatches allocate and update descriptor sets: the same graphs on a
+ * device opened that way, storage and texel-buffer bindings both. */
+static void
+test_graph_descriptor_sets (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (46);
+  VmGpuDevice *shared = device;
+
+  REQUIRE_DEVICE ();
+  g_setenv ("VIDMARK_GPU_NO_PUSH_DESCRIPTORS", "1", TRUE);
+  device = vm_gpu_device_new (&error);
+  g_unsetenv ("VIDMARK_GPU_NO_PUSH_DESCRIPTORS");
+  g_assert_no_error (error);
+  test_graph_many_nodes ();
+  run_gemm_case (rand, 70, 130, 200, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_QUICK_GELU, VM_GPU_F32);
+  run_gemm_case (rand, 37, 53, 19, 2, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, VM_GPU_F32);
+  run_attention_case (rand, 2, 3, 50, 50, 32, TRUE, TRUE);
+  assert_no_validation_messages ();
+  vm_gpu_device_unref (device);
+  device = shared;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2419,6 +2443,7 @@ main (int   argc,
   g_test_add_func ("/gpu/graph/profile", test_graph_profile);
   g_test_add_func ("/gpu/graph/profile-env", test_graph_profile_env);
   g_test_add_func ("/gpu/graph/many-nodes", test_graph_many_nodes);
+  g_test_add_func ("/gpu/graph/descriptor-sets", test_graph_descriptor_sets);
   g_test_add_func ("/gpu/graph/transfers", test_graph_transfers);
   g_test_add_func ("/gpu/graph/upload-with", test_graph_upload_with);
   g_test_add_func ("/gpu/graph/scratch-pool", test_graph_scratch_pool);
