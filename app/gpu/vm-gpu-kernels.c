@@ -471,7 +471,7 @@ dispatch_direct (VmGpuGraph               *graph,
       (!(push->flags & 2) || (push->ldr % 4 == 0 && push->r_off % 4 == 0 && push->r_bstride % 4 == 0)))
     vpush.flags |= 4;
   push = &vpush;
-  if (push->lda < 65536 && push->ldb < 65536 && g_getenv ("VIDMARK_GPU_NO_SPEC") == NULL)
+  if (push->lda < 65536 && push->ldb < 65536)
     {
       spec.has_spec = TRUE;
       spec.spec = push->lda | (push->ldb << 16);
@@ -677,25 +677,22 @@ vm_gpu_gemm (VmGpuGraph       *graph,
     }
   if (g_str_equal (variant, gemm_coopmat_desc.name))
     {
-      guint slices = 0;
-
-      if (vec8 && push.a_off % 4 == 0 && push.b_off % 8 == 0 && (slices = splitk_slices (g, batch)) > 1)
-        return gemm_splitk (graph, g, &push, bind, slices, error);
-    }
-  if (g_str_equal (variant, gemm_coopmat_desc.name))
-    {
       /* Vector loads need k in whole 8-half vectors, A rows and offsets in
        * whole vec4 and B's in whole 8-half vectors; large tiles need enough
        * of them to fill the device, else 32 × 64. */
       gboolean vec = vec8 && push.a_off % 4 == 0 && push.b_off % 8 == 0;
+      guint slices = vec ? splitk_slices (g, batch) : 0;
       guint64 big_tiles = (guint64) div_up (g->m, 128) * div_up (g->n, 128) * batch;
-      /* $VIDMARK_GPU_COOPMAT (tests, benchmarks): "direct" (the default),
-       * "shared" (through shared memory: the large tiles, or 32 × 64) or
-       * "small" (32 × 64 through shared memory always). */
+      /* $VIDMARK_GPU_COOPMAT (tests, benchmarks): "direct" (the default,
+       * no split over k), "shared" (through shared memory: the large tiles,
+       * or 32 × 64), "small" (32 × 64 through shared memory always) or
+       * "splitk" (splits whatever it can). */
       const char *form = g_getenv ("VIDMARK_GPU_COOPMAT");
       gboolean direct = vec && g->m >= 16 && g->n % 16 == 0 && g->k % 16 == 0 &&
                         g_strcmp0 (form, "shared") != 0 && g_strcmp0 (form, "small") != 0;
 
+      if (slices > 1)
+        return gemm_splitk (graph, g, &push, bind, slices, error);
       if (vec && big_tiles >= 96 && direct)
         return dispatch_direct (graph, &gemm_coopmat_direct_desc, bind, &push,
                                 div_up (g->n, 128), div_up (g->m, 128), batch, error);
