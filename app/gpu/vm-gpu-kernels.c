@@ -479,6 +479,14 @@ dispatch_direct (VmGpuGraph               *graph,
   return vm_gpu_graph_dispatch (graph, &spec, bind, 5, push, sizeof *push, groups_x, groups_y, groups_z, error);
 }
 
+/* The shapes the direct cooperative-matrix forms (and the split over k)
+ * take: whole 16 × 16 fragments along n and k, at least one along m. */
+static gboolean
+coop_direct_shape (const VmGpuGemm *g)
+{
+  return g->m >= 16 && g->n % 16 == 0 && g->k % 16 == 0;
+}
+
 /* Slices of k for a product of few rows on the cooperative-matrix path,
  * 0 or 1 for none: split where its 64 × 64 tiles would leave most of the
  * device idle while each walks a long k (one batch; n, k multiples of 16,
@@ -493,7 +501,7 @@ splitk_slices (const VmGpuGemm *g,
   guint tiles = div_up (g->m, SPLITK_TILE) * div_up (g->n, SPLITK_TILE);
   guint slices;
 
-  if ((form != NULL && !forced) || batch != 1 || g->m < 16 || g->n % 16 != 0 || g->k % 16 != 0 || g->k < 256)
+  if ((form != NULL && !forced) || batch != 1 || !coop_direct_shape (g) || g->k < 256)
     return 0;
   if (tiles >= 128 && !forced)
     return 0;
@@ -688,7 +696,7 @@ vm_gpu_gemm (VmGpuGraph       *graph,
        * or 32 × 64), "small" (32 × 64 through shared memory always) or
        * "splitk" (splits whatever it can). */
       const char *form = g_getenv ("VIDMARK_GPU_COOPMAT");
-      gboolean direct = vec && g->m >= 16 && g->n % 16 == 0 && g->k % 16 == 0 &&
+      gboolean direct = vec && coop_direct_shape (g) &&
                         g_strcmp0 (form, "shared") != 0 && g_strcmp0 (form, "small") != 0;
 
       if (slices > 1)
@@ -854,6 +862,19 @@ static const VmGpuPipelineDesc attention_lanes_descs[] = {
   { "attention_lanes_d80", 4, sizeof (AttentionPush), { 8, 1, 1 }, 0x7 },
 };
 
+/* Every row stride in whole vec4 and every view 16-byte aligned (the batch
+ * strides, lq or lk rows, follow): the vector and texel reads of
+ * attention_lanes and the fragment loads of attention_cm. */
+static gboolean
+attention_vec4_aligned (const VmGpuAttention *a)
+{
+  guint width = a->heads * a->head_dim;
+
+  return (a->q_ld ? a->q_ld : width) % 4 == 0 && (a->k_ld ? a->k_ld : width) % 4 == 0 &&
+         (a->v_ld ? a->v_ld : width) % 4 == 0 && (a->o_ld ? a->o_ld : width) % 4 == 0 &&
+         a->q.offset % 16 == 0 && a->k.offset % 16 == 0 && a->v.offset % 16 == 0 && a->o.offset % 16 == 0;
+}
+
 /* The lanes kernel for @a, or NULL: CPU devices (or
  * VIDMARK_GPU_ATTENTION=lanes) with 8-lane subgroups and shuffles, a head
  * size it was built for, 16-byte aligned views and row strides. */
@@ -861,14 +882,10 @@ static const VmGpuPipelineDesc *
 attention_lanes_desc (VmGpuDevice           *device,
                       const VmGpuAttention  *a)
 {
-  guint width = a->heads * a->head_dim;
-
   if (!prefer_cpu_form (device, "VIDMARK_GPU_ATTENTION", "workgroup", "lanes", NULL) || !has_lanes8 (device) ||
       g_strcmp0 (g_getenv ("VIDMARK_GPU_ATTENTION"), "subgroup") == 0)
     return NULL;
-  if ((a->q_ld ? a->q_ld : width) % 4 != 0 || (a->k_ld ? a->k_ld : width) % 4 != 0 ||
-      (a->v_ld ? a->v_ld : width) % 4 != 0 || (a->o_ld ? a->o_ld : width) % 4 != 0 ||
-      a->q.offset % 16 != 0 || a->k.offset % 16 != 0 || a->v.offset % 16 != 0 || a->o.offset % 16 != 0)
+  if (!attention_vec4_aligned (a))
     return NULL;
   for (guint i = 0; i < G_N_ELEMENTS (attention_lanes_dims); i++)
     if (attention_lanes_dims[i] == a->head_dim)
@@ -916,17 +933,13 @@ static const VmGpuPipelineDesc *
 attention_cm_desc_for (VmGpuDevice           *device,
                        const VmGpuAttention  *a)
 {
-  guint width = a->heads * a->head_dim;
-
   if (!a->fp16_products || g_getenv ("VIDMARK_GPU_ATTENTION") != NULL ||
       !device->info->cooperative_matrix_nv || device->info->subgroup_size != 32 ||
       (device->info->subgroup_operations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) == 0)
     return NULL;
   if (a->head_dim != 64 || a->lq != a->lk || a->lq < 16 || a->lq > ATTENTION_CM_MAX_L)
     return NULL;
-  if ((a->q_ld ? a->q_ld : width) % 4 != 0 || (a->k_ld ? a->k_ld : width) % 4 != 0 ||
-      (a->v_ld ? a->v_ld : width) % 4 != 0 || (a->o_ld ? a->o_ld : width) % 4 != 0 ||
-      a->q.offset % 16 != 0 || a->k.offset % 16 != 0 || a->v.offset % 16 != 0 || a->o.offset % 16 != 0)
+  if (!attention_vec4_aligned (a))
     return NULL;
   return &attention_cm_desc;
 }

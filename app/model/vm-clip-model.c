@@ -997,12 +997,10 @@ pack_frames (guint8   *dst,
              gpointer  data)
 {
   const FramePack *pack = data;
-  guint n_threads = (guint) MIN ((gsize) PACK_THREADS_MAX, MAX (size / PACK_BYTES_PER_THREAD, (gsize) 1));
+  guint n_threads = MIN ((guint) CLAMP (size / PACK_BYTES_PER_THREAD, 1, PACK_THREADS_MAX),
+                         MAX (MIN ((guint) g_get_num_processors (), pack->n), 1));
   PackJob jobs[PACK_THREADS_MAX];
   GThread *threads[PACK_THREADS_MAX] = { NULL };
-
-  n_threads = MIN (n_threads, MIN ((guint) g_get_num_processors (), pack->n));
-  n_threads = MAX (n_threads, 1);
   for (guint t = 0; t < n_threads; t++)
     jobs[t] = (PackJob) { pack, dst, (guint) ((guint64) pack->n * t / n_threads),
                           (guint) ((guint64) pack->n * (t + 1) / n_threads) };

@@ -208,6 +208,27 @@ compare (const char   *what,
 
 /* ---- the reference checks --------------------------------------------------------- */
 
+/* Each of @n images encoded alone gives its row of @batch within @bound. */
+static void
+assert_batch_is_singles (VmClipModel        *model,
+                         const VmClipImage  *images,
+                         guint               n,
+                         const float        *batch,
+                         guint               proj,
+                         double              bound)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree float *one = g_new (float, proj);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_assert_true (vm_clip_model_encode_images (model, &images[i], 1, one, &error));
+      g_assert_no_error (error);
+      for (guint j = 0; j < proj; j++)
+        g_assert_cmpfloat (fabs (one[j] - batch[(gsize) i * proj + j]), <=, bound);
+    }
+}
+
 static void
 check_model (const char *name,
              gboolean    f16)
@@ -216,7 +237,6 @@ check_model (const char *name,
   g_autoptr(GError) error = NULL;
   g_autoptr(VmClipModel) model = NULL;
   g_autofree float *img = NULL;
-  g_autofree float *one = NULL;
   g_autofree float *txt = NULL;
   g_autofree float *tok = NULL;
   g_autofree gint32 *ids = NULL;
@@ -268,14 +288,7 @@ check_model (const char *name,
   compare ("images", img, g->image_embeds, g->n_images, g->proj, cos_bound, err_bound);
 
   /* The same one at a time: batching changes nothing beyond rounding. */
-  one = g_new (float, g->proj);
-  for (guint i = 0; i < g->n_images; i++)
-    {
-      g_assert_true (vm_clip_model_encode_images (model, &g->images[i], 1, one, &error));
-      g_assert_no_error (error);
-      for (guint j = 0; j < g->proj; j++)
-        g_assert_cmpfloat (fabs (one[j] - img[(gsize) i * g->proj + j]), <=, same_bound);
-    }
+  assert_batch_is_singles (model, g->images, g->n_images, img, g->proj, same_bound);
 
   /* A batch of 64, the images and texts repeated: on GPUs the products of
    * a full-size model then take the large-tile kernels. */
@@ -385,7 +398,6 @@ test_large_batch (void)
     g_autofree guint8 *pixels = g_malloc ((gsize) nf * w * h * 3);
     g_autofree VmClipImage *frames = g_new (VmClipImage, nf);
     g_autofree float *batch = g_new (float, (gsize) nf * g->proj);
-    g_autofree float *one = g_new (float, g->proj);
 
     for (gsize i = 0; i < (gsize) nf * w * h * 3; i++)
       pixels[i] = (guint8) g_rand_int_range (rand, 0, 256);
@@ -393,13 +405,7 @@ test_large_batch (void)
       frames[i] = (VmClipImage) { .data = pixels + (gsize) i * w * h * 3, .width = w, .height = h };
     g_assert_true (vm_clip_model_encode_images (model, frames, nf, batch, &error));
     g_assert_no_error (error);
-    for (guint i = 0; i < nf; i++)
-      {
-        g_assert_true (vm_clip_model_encode_images (model, &frames[i], 1, one, &error));
-        g_assert_no_error (error);
-        for (guint j = 0; j < g->proj; j++)
-          g_assert_cmpfloat (fabs (one[j] - batch[(gsize) i * g->proj + j]), <=, SAME_F32);
-      }
+    assert_batch_is_singles (model, frames, nf, batch, g->proj, SAME_F32);
   }
   assert_no_validation_messages ();
 }

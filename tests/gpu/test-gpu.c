@@ -921,7 +921,8 @@ static char last_gemm_kernel[64];
  * 16; others exercise the kernels' element-by-element epilogues). */
 static guint gemm_c_offset = 256;
 
-static void
+/* Returns the kernel that ran (last_gemm_kernel). */
+static const char *
 run_gemm_case (GRand         *rand,
                guint          m,
                guint          n,
@@ -994,6 +995,7 @@ run_gemm_case (GRand         *rand,
     g_error ("GEMM %u×%u×%u batch %u epilogue %d type %d: error %g", m, n, k, batch, epilogue, type, err);
   weights_clear (&wb);
   weights_clear (&wbias);
+  return last_gemm_kernel;
 }
 
 static void
@@ -1093,19 +1095,28 @@ test_gemm_coopmat_forms (void)
     }
   for (guint f = 0; f < G_N_ELEMENTS (forms); f++)
     {
+      static const struct {
+        guint m, n, k, batch;
+        gboolean residual;
+        VmGpuEpilogue epilogue;
+        guint c_offset;   /* 260: off the 16-byte grid, the element-by-element epilogue */
+      } large[] = {
+        { 1300, 1280, 48, 1, FALSE, VM_GPU_EPILOGUE_QUICK_GELU, 256 },
+        { 520, 1296, 80, 2, TRUE, VM_GPU_EPILOGUE_GELU, 256 },
+        { 1030, 1536, 784, 1, TRUE, VM_GPU_EPILOGUE_NONE, 256 },
+        { 1030, 1536, 784, 1, TRUE, VM_GPU_EPILOGUE_GELU, 260 },
+      };
+
       if (forms[f].form != NULL)
         g_setenv ("VIDMARK_GPU_COOPMAT", forms[f].form, TRUE);
-      run_gemm_case (rand, 1300, 1280, 48, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_QUICK_GELU, VM_GPU_F16);
-      g_assert_cmpstr (last_gemm_kernel, ==, forms[f].kernel);
-      run_gemm_case (rand, 520, 1296, 80, 2, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, VM_GPU_F16);
-      g_assert_cmpstr (last_gemm_kernel, ==, forms[f].kernel);
-      run_gemm_case (rand, 1030, 1536, 784, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
-      g_assert_cmpstr (last_gemm_kernel, ==, forms[f].kernel);
-      /* C off the 16-byte grid: the element-by-element epilogue. */
-      gemm_c_offset = 260;
-      run_gemm_case (rand, 1030, 1536, 784, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, VM_GPU_F16);
-      gemm_c_offset = 256;
-      g_assert_cmpstr (last_gemm_kernel, ==, forms[f].kernel);
+      for (guint c = 0; c < G_N_ELEMENTS (large); c++)
+        {
+          gemm_c_offset = large[c].c_offset;
+          run_gemm_case (rand, large[c].m, large[c].n, large[c].k, large[c].batch, FALSE, TRUE, large[c].residual,
+                         large[c].epilogue, VM_GPU_F16);
+          gemm_c_offset = 256;
+          g_assert_cmpstr (last_gemm_kernel, ==, forms[f].kernel);
+        }
       /* n off the grid of 16: never the direct form. */
       run_gemm_case (rand, 1300, 1288, 48, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
       g_assert_cmpstr (last_gemm_kernel, !=, "gemm_coopmat_direct_f16");
@@ -1130,6 +1141,23 @@ static void
 test_gemm_splitk (void)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (45);
+  static const struct {
+    guint m, n, k, batch;
+    gboolean residual;
+    VmGpuEpilogue epilogue;
+    const char *kernel;   /* the kernel that must run, or with '!' one that must not */
+  } cases[] = {
+    /* By default, where 64 × 64 tiles would leave the device idle. */
+    { 50, 768, 768, 1, FALSE, VM_GPU_EPILOGUE_NONE, "gemm_coopmat_splitk_f16" },
+    { 50, 3072, 768, 1, FALSE, VM_GPU_EPILOGUE_QUICK_GELU, "gemm_coopmat_splitk_f16" },
+    { 50, 768, 3072, 1, TRUE, VM_GPU_EPILOGUE_NONE, "gemm_coopmat_splitk_f16" },
+    { 37, 512, 784, 1, TRUE, VM_GPU_EPILOGUE_GELU, "gemm_coopmat_splitk_f16" },
+    /* Not: batched, short k, n off the grid of 16, many tiles. */
+    { 50, 768, 768, 2, TRUE, VM_GPU_EPILOGUE_NONE, "!gemm_coopmat_splitk_f16" },
+    { 50, 768, 128, 1, FALSE, VM_GPU_EPILOGUE_NONE, "!gemm_coopmat_splitk_f16" },
+    { 50, 520, 768, 1, FALSE, VM_GPU_EPILOGUE_NONE, "!gemm_coopmat_splitk_f16" },
+    { 1030, 1536, 784, 1, TRUE, VM_GPU_EPILOGUE_NONE, "gemm_coopmat_direct_f16" },
+  };
 
   REQUIRE_DEVICE ();
   if (!g_str_equal (vm_gpu_gemm_variant (device, VM_GPU_F16), "gemm_coopmat_f16"))
@@ -1137,24 +1165,16 @@ test_gemm_splitk (void)
       g_test_skip ("no NV cooperative matrices on this device");
       return;
     }
-  /* By default, where 64 × 64 tiles would leave the device idle. */
-  run_gemm_case (rand, 50, 768, 768, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
-  g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_splitk_f16");
-  run_gemm_case (rand, 50, 3072, 768, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_QUICK_GELU, VM_GPU_F16);
-  g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_splitk_f16");
-  run_gemm_case (rand, 50, 768, 3072, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
-  g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_splitk_f16");
-  run_gemm_case (rand, 37, 512, 784, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, VM_GPU_F16);
-  g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_splitk_f16");
-  /* Not: batched, short k, n off the grid of 16, many tiles. */
-  run_gemm_case (rand, 50, 768, 768, 2, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
-  g_assert_cmpstr (last_gemm_kernel, !=, "gemm_coopmat_splitk_f16");
-  run_gemm_case (rand, 50, 768, 128, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
-  g_assert_cmpstr (last_gemm_kernel, !=, "gemm_coopmat_splitk_f16");
-  run_gemm_case (rand, 50, 520, 768, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
-  g_assert_cmpstr (last_gemm_kernel, !=, "gemm_coopmat_splitk_f16");
-  run_gemm_case (rand, 1030, 1536, 784, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
-  g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_direct_f16");
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      const char *kernel = run_gemm_case (rand, cases[c].m, cases[c].n, cases[c].k, cases[c].batch, FALSE, TRUE,
+                                          cases[c].residual, cases[c].epilogue, VM_GPU_F16);
+
+      if (cases[c].kernel[0] == '!')
+        g_assert_cmpstr (kernel, !=, cases[c].kernel + 1);
+      else
+        g_assert_cmpstr (kernel, ==, cases[c].kernel);
+    }
   /* Forced: a large product too. */
   g_setenv ("VIDMARK_GPU_COOPMAT", "splitk", TRUE);
   run_gemm_case (rand, 1030, 1536, 784, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, VM_GPU_F16);
