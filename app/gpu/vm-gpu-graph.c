@@ -27,14 +27,14 @@ typedef struct {
 } BufferState;
 
 typedef struct {
-  VmGpuBuffer *from;      /* mapped: the source itself or a staging buffer */
-  guint64      offset;
-  void        *data;
-  gsize        size;
+  const guint8 *from;     /* mapped: the source itself or a staging buffer */
+  void         *data;
+  gsize         size;
 } PendingRead;
 
 struct _VmGpuGraph {
   VmGpuDevice     *device;
+  VkCommandPool    cmd_pool;       /* its own: recording needs no lock */
   VkCommandBuffer  cmd;
   VkFence          fence;
   GArray          *pools;          /* VkDescriptorPool */
@@ -46,6 +46,8 @@ struct _VmGpuGraph {
   GHashTable      *states;         /* VmGpuBuffer* → BufferState* */
   gboolean         recording;
   gboolean         broken;         /* a submit timed out; wait before reuse */
+  gboolean         reusable;       /* submits run the first recording again */
+  gboolean         recorded;       /* reusable, and that recording is complete */
 
   guint            n_dispatches;
   guint            n_barriers;
@@ -93,18 +95,30 @@ vm_gpu_graph_new (VmGpuDevice  *device,
       return NULL;
     }
 
+  /* A command pool per graph: graphs record in several threads at once,
+   * and a pool's command buffers may be recorded in one thread at a time. */
+  VkCommandPoolCreateInfo pool_info = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+    .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+    .queueFamilyIndex = device->queue_family,
+  };
   VkCommandBufferAllocateInfo alloc = {
     .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-    .commandPool = device->command_pool,
     .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
     .commandBufferCount = 1,
   };
   VkFenceCreateInfo fence_info = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
   VkResult res;
 
-  g_mutex_lock (&device->queue_lock);
+  res = vk->vkCreateCommandPool (device->device, &pool_info, NULL, &self->cmd_pool);
+  if (res != VK_SUCCESS)
+    {
+      self->cmd_pool = VK_NULL_HANDLE;
+      vm_gpu_set_vk_error (device, error, res, "command pool creation");
+      return NULL;
+    }
+  alloc.commandPool = self->cmd_pool;
   res = vk->vkAllocateCommandBuffers (device->device, &alloc, &self->cmd);
-  g_mutex_unlock (&device->queue_lock);
   if (res != VK_SUCCESS)
     {
       self->cmd = VK_NULL_HANDLE;
@@ -152,12 +166,8 @@ vm_gpu_graph_free (VmGpuGraph *self)
     vk->vkDestroyQueryPool (device->device, self->query_pool, NULL);
   if (self->fence != VK_NULL_HANDLE)
     vk->vkDestroyFence (device->device, self->fence, NULL);
-  if (self->cmd != VK_NULL_HANDLE)
-    {
-      g_mutex_lock (&device->queue_lock);
-      vk->vkFreeCommandBuffers (device->device, device->command_pool, 1, &self->cmd);
-      g_mutex_unlock (&device->queue_lock);
-    }
+  if (self->cmd_pool != VK_NULL_HANDLE)
+    vk->vkDestroyCommandPool (device->device, self->cmd_pool, NULL);
 
   g_array_unref (self->pools);
   g_array_unref (self->views);
@@ -184,6 +194,15 @@ VmGpuDevice *
 vm_gpu_graph_get_device (VmGpuGraph *self)
 {
   return self->device;
+}
+
+void
+vm_gpu_graph_set_reusable (VmGpuGraph *self,
+                           gboolean    reusable)
+{
+  g_return_if_fail (!self->recording && !self->recorded);
+
+  self->reusable = reusable;
 }
 
 void
@@ -233,7 +252,8 @@ check_device (VmGpuGraph  *self,
           return FALSE;
         }
       self->broken = FALSE;
-      g_ptr_array_set_size (self->held, 0);
+      if (!self->reusable)
+        g_ptr_array_set_size (self->held, 0);
     }
   return TRUE;
 }
@@ -245,13 +265,19 @@ begin (VmGpuGraph  *self,
   VmVk *vk = &self->device->vk;
   VkCommandBufferBeginInfo info = {
     .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+    .flags = self->reusable ? 0 : VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
   };
 
   if (!check_device (self, error))
     return FALSE;
   if (self->recording)
     return TRUE;
+  if (self->recorded)
+    {
+      g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
+                   _("A recorded GPU graph takes no further work"));
+      return FALSE;
+    }
 
   VM_VK_CHECK (self->device, error, vk->vkResetCommandBuffer (self->cmd, 0), "command buffer reset");
   VM_VK_CHECK (self->device, error, vk->vkBeginCommandBuffer (self->cmd, &info), "command recording");
@@ -793,7 +819,9 @@ vm_gpu_graph_upload_with (VmGpuGraph     *self,
    * mapped memory, or for very large data through the device's reused
    * staging chunks rather than pinning that much host memory until the
    * submission. */
-  untouched = g_hash_table_lookup (self->states, dst) == NULL;
+  /* A reusable graph keeps its uploads in its commands: the inline data or
+   * the staging buffer's copy run again with each submit. */
+  untouched = g_hash_table_lookup (self->states, dst) == NULL && !self->reusable;
   if (untouched && dst->block->mapped != NULL)
     {
       write (dst->block->mapped + dst->block_offset + offset, size, user_data);
@@ -835,6 +863,59 @@ vm_gpu_graph_upload (VmGpuGraph   *self,
   return vm_gpu_graph_upload_with (self, dst, offset, size, write_copy, (gpointer) data, error);
 }
 
+void *
+vm_gpu_graph_input (VmGpuGraph   *self,
+                    VmGpuBuffer  *dst,
+                    guint64       offset,
+                    gsize         size,
+                    GError      **error)
+{
+  VmGpuBuffer *staging;
+
+  g_return_val_if_fail (size > 0, NULL);
+
+  if (!check_transfer_range (dst, offset, size, error) || !begin (self, error))
+    return NULL;
+  /* Host writes made before a submission are visible to its work, so a
+   * mapped buffer that no earlier step uses is written in place. */
+  if (g_hash_table_lookup (self->states, dst) == NULL && dst->block->mapped != NULL)
+    {
+      state_for (self, dst);
+      return dst->block->mapped + dst->block_offset + offset;
+    }
+  staging = graph_buffer (self, size, TRUE, error);
+  if (staging == NULL || !vm_gpu_graph_copy (self, staging, 0, dst, offset, size, error))
+    return NULL;
+  return staging->block->mapped + staging->block_offset;
+}
+
+const void *
+vm_gpu_graph_output (VmGpuGraph   *self,
+                     VmGpuBuffer  *src,
+                     guint64       offset,
+                     gsize         size,
+                     GError      **error)
+{
+  VmGpuAccess access = VM_GPU_ACCESS_READ;
+  VmGpuBuffer *staging;
+
+  g_return_val_if_fail (size > 0, NULL);
+
+  if (!check_transfer_range (src, offset, size, error) || !begin (self, error))
+    return NULL;
+  if (src->block->mapped != NULL)
+    {
+      /* Read in place after the submit: its last barrier makes the writes
+       * visible to the host. */
+      track (self, &src, &access, 1);
+      return src->block->mapped + src->block_offset + offset;
+    }
+  staging = graph_buffer (self, size, TRUE, error);
+  if (staging == NULL || !vm_gpu_graph_copy (self, src, offset, staging, 0, size, error))
+    return NULL;
+  return staging->block->mapped + staging->block_offset;
+}
+
 gboolean
 vm_gpu_graph_download (VmGpuGraph   *self,
                        VmGpuBuffer  *src,
@@ -843,29 +924,22 @@ vm_gpu_graph_download (VmGpuGraph   *self,
                        gsize         size,
                        GError      **error)
 {
-  VmGpuAccess access = VM_GPU_ACCESS_READ;
-  PendingRead read = { src, offset, data, size };
+  PendingRead read = { NULL, data, size };
 
+  if (self->reusable)
+    {
+      /* @data would be written at every later submit. */
+      g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT,
+                   _("A reusable GPU graph reads its results with vm_gpu_graph_output()"));
+      return FALSE;
+    }
   if (!check_transfer_range (src, offset, size, error))
     return FALSE;
   if (size == 0)
     return TRUE;
-  if (!begin (self, error))
+  read.from = vm_gpu_graph_output (self, src, offset, size, error);
+  if (read.from == NULL)
     return FALSE;
-  if (src->block->mapped != NULL)
-    {
-      /* Read in place after the submit: a barrier orders the writes before it. */
-      track (self, &src, &access, 1);
-    }
-  else
-    {
-      read.from = graph_buffer (self, size, TRUE, error);
-      if (read.from == NULL)
-        return FALSE;
-      read.offset = 0;
-      if (!vm_gpu_graph_copy (self, src, offset, read.from, 0, size, error))
-        return FALSE;
-    }
   g_array_append_val (self->reads, read);
   return TRUE;
 }
@@ -943,6 +1017,29 @@ vm_gpu_graph_format_timings (VmGpuGraph *self)
   return g_string_free (s, FALSE);
 }
 
+/* After the work of a one-off recording: its buffers, views and descriptor
+ * sets go (one pool is kept for the next recording). */
+static void
+release_recording (VmGpuGraph *self)
+{
+  VmGpuDevice *device = self->device;
+  VmVk *vk = &device->vk;
+
+  g_ptr_array_set_size (self->held, 0);
+  for (guint i = 0; i < self->views->len; i++)
+    vk->vkDestroyBufferView (device->device, g_array_index (self->views, VkBufferView, i), NULL);
+  g_array_set_size (self->views, 0);
+  for (guint i = 0; i < self->pools->len; i++)
+    vk->vkResetDescriptorPool (device->device, g_array_index (self->pools, VkDescriptorPool, i), 0);
+  while (self->pools->len > 1)
+    {
+      vk->vkDestroyDescriptorPool (device->device,
+                                   g_array_index (self->pools, VkDescriptorPool, self->pools->len - 1), NULL);
+      g_array_set_size (self->pools, self->pools->len - 1);
+    }
+  self->sets_in_last_pool = 0;
+}
+
 gboolean
 vm_gpu_graph_submit (VmGpuGraph  *self,
                      guint64      timeout_ns,
@@ -958,25 +1055,29 @@ vm_gpu_graph_submit (VmGpuGraph  *self,
 
   self->last_dispatches = self->n_dispatches;
   self->last_barriers = self->n_barriers;
-  if (!self->recording)
+  if (!self->recording && !self->recorded)
     {
       g_array_set_size (self->timings, 0);
       return TRUE;
     }
 
-  /* Make the results visible to the host. */
-  VkMemoryBarrier to_host = {
-    .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-    .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-    .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
-  };
-  vk->vkCmdPipelineBarrier (self->cmd,
-                            VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-                            VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, NULL, 0, NULL);
+  if (self->recording)
+    {
+      /* Make the results visible to the host. */
+      VkMemoryBarrier to_host = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+        .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
+      };
+      vk->vkCmdPipelineBarrier (self->cmd,
+                                VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, NULL, 0, NULL);
 
-  self->recording = FALSE;
-  g_hash_table_remove_all (self->states);
-  VM_VK_CHECK (device, error, vk->vkEndCommandBuffer (self->cmd), "command recording");
+      self->recording = FALSE;
+      g_hash_table_remove_all (self->states);
+      VM_VK_CHECK (device, error, vk->vkEndCommandBuffer (self->cmd), "command recording");
+      self->recorded = self->reusable;
+    }
   VM_VK_CHECK (device, error, vk->vkResetFences (device->device, 1, &self->fence), "fence reset");
 
   VkSubmitInfo submit = {
@@ -1005,23 +1106,12 @@ vm_gpu_graph_submit (VmGpuGraph  *self,
     {
       PendingRead *r = &g_array_index (self->reads, PendingRead, i);
 
-      memcpy (r->data, r->from->block->mapped + r->from->block_offset + r->offset, r->size);
+      memcpy (r->data, r->from, r->size);
     }
   g_array_set_size (self->reads, 0);
-  g_ptr_array_set_size (self->held, 0);
-  for (guint i = 0; i < self->views->len; i++)
-    vk->vkDestroyBufferView (device->device, g_array_index (self->views, VkBufferView, i), NULL);
-  g_array_set_size (self->views, 0);
-  for (guint i = 0; i < self->pools->len; i++)
-    vk->vkResetDescriptorPool (device->device, g_array_index (self->pools, VkDescriptorPool, i), 0);
-  /* Keep only one pool. */
-  while (self->pools->len > 1)
-    {
-      vk->vkDestroyDescriptorPool (device->device,
-                                   g_array_index (self->pools, VkDescriptorPool, self->pools->len - 1), NULL);
-      g_array_set_size (self->pools, self->pools->len - 1);
-    }
-  self->sets_in_last_pool = 0;
+  /* A reusable graph keeps what its commands use. */
+  if (!self->reusable)
+    release_recording (self);
 
   collect_timings (self);
   if (self->print_profile && self->timings->len > 0)
@@ -1035,6 +1125,16 @@ vm_gpu_graph_submit (VmGpuGraph  *self,
   self->record_start = g_get_monotonic_time ();
   self->scratch_us = 0;
   return TRUE;
+}
+
+guint64
+vm_gpu_graph_get_scratch_bytes (VmGpuGraph *self)
+{
+  guint64 bytes = 0;
+
+  for (guint i = 0; i < self->scratch->len; i++)
+    bytes += ((VmGpuBuffer *) g_ptr_array_index (self->scratch, i))->alloc_size;
+  return bytes;
 }
 
 guint

@@ -101,13 +101,32 @@ gboolean    vm_gpu_graph_upload_with (VmGpuGraph     *self,
                                       GError        **error);
 /* @size bytes of @src into @data, as a step of the graph: @data is written
  * when the next vm_gpu_graph_submit() returns TRUE, and must stay valid
- * until then. */
+ * until then.  Not for reusable graphs (vm_gpu_graph_output()). */
 gboolean    vm_gpu_graph_download (VmGpuGraph   *self,
                                    VmGpuBuffer  *src,
                                    guint64       offset,
                                    void         *data,
                                    gsize         size,
                                    GError      **error);
+
+/* Host memory that becomes @size bytes of @dst at the start of each submit
+ * (of a reusable graph: every submit): @dst's own mapping when no earlier
+ * step uses it, else a staging buffer the graph copies from.  Write it
+ * between submits, not while one runs; it lives as long as the graph. */
+void       *vm_gpu_graph_input  (VmGpuGraph   *self,
+                                 VmGpuBuffer  *dst,
+                                 guint64       offset,
+                                 gsize         size,
+                                 GError      **error);
+/* Host memory holding @size bytes of @src as they are at the end of each
+ * submit (read it after vm_gpu_graph_submit() returned TRUE, before the
+ * next one): @src's mapping or a staging buffer.  Lives as long as the
+ * graph. */
+const void *vm_gpu_graph_output (VmGpuGraph   *self,
+                                 VmGpuBuffer  *src,
+                                 guint64       offset,
+                                 gsize         size,
+                                 GError      **error);
 
 /* A buffer that lives as long as the graph (intermediate results): taken
  * from the graph's scratch pool when it holds one of this size, and given
@@ -142,11 +161,24 @@ void        vm_gpu_graph_set_profiling (VmGpuGraph *self,
                                         gboolean    profiling);
 
 /* Submits what was recorded and waits up to @timeout_ns (0: 60 s).  The graph
- * is then empty and can record again.  VM_GPU_ERROR_TIMEOUT or
- * VM_GPU_ERROR_DEVICE_LOST on failure. */
+ * is then empty and can record again, unless it is reusable: then each
+ * later submit runs the same commands again, with the inputs as the host
+ * left them (vm_gpu_graph_input()), and recording more is an error.
+ * VM_GPU_ERROR_TIMEOUT or VM_GPU_ERROR_DEVICE_LOST on failure. */
 gboolean    vm_gpu_graph_submit (VmGpuGraph  *self,
                                  guint64      timeout_ns,
                                  GError     **error);
+
+/* Record once, submit many times: for work of a repeated shape (the
+ * encoder's batches) whose recording costs the host more than the device's
+ * work (a few microseconds per dispatch on GPU drivers).  Set before
+ * recording.  Uploads (vm_gpu_graph_upload()) are then constants of the
+ * recording; what changes between submits goes through
+ * vm_gpu_graph_input() and vm_gpu_graph_output(). */
+void        vm_gpu_graph_set_reusable (VmGpuGraph *self,
+                                       gboolean    reusable);
+/* Device memory of the graph's scratch buffers. */
+guint64     vm_gpu_graph_get_scratch_bytes (VmGpuGraph *self);
 
 /* Counters of the last submit. */
 guint       vm_gpu_graph_get_n_dispatches (VmGpuGraph *self);

@@ -100,6 +100,11 @@ struct _VmClipModel {
   VmGpuDType              dtype;
   gboolean                cpu_kernels;   /* the kernels written for llvmpipe */
   VmGpuScratchPool       *scratch_pool;  /* activations kept between batches */
+  GMutex                  plan_lock;
+  GQueue                  plans;         /* Plan*, most recently used first */
+  guint64                 plan_bytes;
+  guint64                 plan_budget;
+  guint                   replays;
   float                   logit_scale;
   VmTokenizer            *tokenizer;
   gboolean                has_vision, has_text;
@@ -369,6 +374,120 @@ tower_clear (Tower *t)
 
 /* What identifies the weights: the SHA-256 of model.safetensors that the
  * manifest recorded at install or import, else the file's size and time. */
+/* ---- recorded passes ------------------------------------------------------- */
+
+/* A forward pass recorded for one shape of batch and submitted again for
+ * each batch of that shape: recording costs the host a few microseconds
+ * per dispatch on GPU drivers, half of one image's latency on an H100
+ * (docs/PERFORMANCE-clip.md).  The inputs and the embeddings pass through
+ * host memory the graph maps. */
+typedef struct {
+  gboolean     vision;
+  guint        n;
+  guint        tokens;   /* text: positions per sequence */
+  guint32     *sizes;    /* vision: width and height of each frame */
+  VmGpuGraph  *graph;
+  guint8      *frames;   /* vision input: the frames, packed */
+  guint32     *ids;      /* text input: n × tokens ids */
+  guint32     *pool;     /* input: the pooled row of each sequence */
+  const float *out;      /* n × projection_dim embeddings after a submit */
+  guint64      bytes;    /* device memory its scratch buffers take */
+  gboolean     profiled; /* recorded with VIDMARK_GPU_PROFILE=1 */
+} Plan;
+
+#define PLANS_MAX 16
+
+static void
+plan_free (Plan *plan)
+{
+  if (plan == NULL)
+    return;
+  g_clear_pointer (&plan->graph, vm_gpu_graph_free);
+  g_free (plan->sizes);
+  g_free (plan);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Plan, plan_free)
+
+/* Graphs time their kernels when this is set as they are made (benchmarks
+ * turn it on for one batch): a plan recorded otherwise does not serve. */
+static gboolean
+profile_requested (void)
+{
+  return g_strcmp0 (g_getenv ("VIDMARK_GPU_PROFILE"), "1") == 0;
+}
+
+/* The kept plan for this shape, taken out of the cache so that one thread
+ * at a time submits it, or NULL.  @sizes: 2 × @n for the vision tower. */
+static Plan *
+plan_take (VmClipModel   *self,
+           gboolean       vision,
+           guint          n,
+           guint          tokens,
+           const guint32 *sizes)
+{
+  Plan *found = NULL;
+  gboolean profiled = profile_requested ();
+
+  g_mutex_lock (&self->plan_lock);
+  for (GList *l = self->plans.head; l != NULL; l = l->next)
+    {
+      Plan *plan = l->data;
+
+      if (plan->vision == vision && plan->n == n && plan->tokens == tokens && plan->profiled == profiled &&
+          (!vision || memcmp (plan->sizes, sizes, 2 * sizeof (guint32) * n) == 0))
+        {
+          found = plan;
+          g_queue_delete_link (&self->plans, l);
+          self->plan_bytes -= plan->bytes;
+          self->replays++;
+          break;
+        }
+    }
+  g_mutex_unlock (&self->plan_lock);
+  return found;
+}
+
+/* Into the cache, first in line; the least recently used go when there
+ * are more than PLANS_MAX or they hold more than the budget. */
+static void
+plan_keep (VmClipModel *self,
+           Plan        *plan)
+{
+  g_autoptr(GPtrArray) dropped = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_free);
+
+  g_mutex_lock (&self->plan_lock);
+  g_queue_push_head (&self->plans, plan);
+  self->plan_bytes += plan->bytes;
+  while (self->plans.length > PLANS_MAX || self->plan_bytes > self->plan_budget)
+    {
+      Plan *old = g_queue_pop_tail (&self->plans);
+
+      self->plan_bytes -= old->bytes;
+      g_ptr_array_add (dropped, old);
+    }
+  g_mutex_unlock (&self->plan_lock);
+}
+
+/* Submits @plan with its inputs written; the embeddings into @out.  A plan
+ * whose submit failed is not kept. */
+static gboolean
+plan_run (VmClipModel  *self,
+          Plan         *plan,
+          float        *out,
+          GError      **error)
+{
+  if (!vm_gpu_graph_submit (plan->graph, SUBMIT_TIMEOUT_NS, error))
+    {
+      plan_free (plan);
+      return FALSE;
+    }
+  memcpy (out, plan->out, sizeof (float) * plan->n * self->config.projection_dim);
+  plan->bytes = vm_gpu_graph_get_scratch_bytes (plan->graph);
+  plan_keep (self, plan);
+  return TRUE;
+}
+
 static char *
 weights_digest (const char *dir)
 {
@@ -428,6 +547,23 @@ scratch_pool_budget (VmGpuDevice *device)
   return vm_gpu_device_info_get_local_heap_size (info) / 16;
 }
 
+/* What the recorded passes (plans) may hold: as much as the scratch pool
+ * on GPUs; on CPU drivers, where recording is a small part of the work,
+ * enough for short texts and small batches.  $VIDMARK_CLIP_PLAN_MB
+ * overrides (0: record every batch anew). */
+static guint64
+plan_budget (VmGpuDevice *device)
+{
+  const VmGpuDeviceInfo *info = vm_gpu_device_get_info (device);
+  const char *env = g_getenv ("VIDMARK_CLIP_PLAN_MB");
+
+  if (env != NULL)
+    return g_ascii_strtoull (env, NULL, 10) << 20;
+  if (info->type == VM_GPU_DEVICE_TYPE_CPU)
+    return (guint64) 64 << 20;
+  return vm_gpu_device_info_get_local_heap_size (info) / 16;
+}
+
 VmClipModel *
 vm_clip_model_load (VmGpuDevice      *device,
                     const char       *dir,
@@ -455,6 +591,9 @@ vm_clip_model_load (VmGpuDevice      *device,
   self->has_vision = !(flags & VM_CLIP_LOAD_NO_VISION);
   self->has_text = !(flags & VM_CLIP_LOAD_NO_TEXT);
   self->scratch_pool = vm_gpu_scratch_pool_new (scratch_pool_budget (device));
+  g_mutex_init (&self->plan_lock);
+  g_queue_init (&self->plans);
+  self->plan_budget = plan_budget (device);
   /* $VIDMARK_CLIP_KERNELS=cpu|gpu overrides the choice (tests, benchmarks). */
   kernels = g_getenv ("VIDMARK_CLIP_KERNELS");
   if (kernels != NULL && (g_str_equal (kernels, "cpu") || g_str_equal (kernels, "gpu")))
@@ -517,6 +656,9 @@ vm_clip_model_unref (VmClipModel *self)
 {
   if (self == NULL || !g_atomic_int_dec_and_test (&self->ref_count))
     return;
+  /* The plans' graphs give their buffers back to the scratch pool. */
+  g_queue_clear_full (&self->plans, (GDestroyNotify) plan_free);
+  g_mutex_clear (&self->plan_lock);
   tower_clear (&self->vision);
   tower_clear (&self->text);
   g_clear_pointer (&self->scratch_pool, vm_gpu_scratch_pool_free);
@@ -531,6 +673,17 @@ VmGpuScratchPool *
 vm_clip_model_get_scratch_pool (VmClipModel *self)
 {
   return self->scratch_pool;
+}
+
+guint
+vm_clip_model_get_replays (VmClipModel *self)
+{
+  guint replays;
+
+  g_mutex_lock (&self->plan_lock);
+  replays = self->replays;
+  g_mutex_unlock (&self->plan_lock);
+  return replays;
 }
 
 const char *
@@ -729,8 +882,8 @@ chunk_size (VmClipModel *self,
   return (guint) CLAMP (budget / per, 1, self->cpu_kernels ? MAX_CHUNK_CPU : MAX_CHUNK);
 }
 
-/* The last block for the @n_pool rows @pool of a->xa only (the rows the
- * head reads): attention still reads every row's keys and values, but the
+/* The last block for the @n_pool rows of a->xa whose indices @idx holds
+ * (the rows the head reads): attention still reads every row's keys and values, but the
  * output projection, the MLP and their residuals (three quarters of the
  * block's arithmetic) run on the pooled rows alone.  Same results as the
  * whole block followed by a gather.  The rows land in *@pooled. */
@@ -740,7 +893,7 @@ record_pooled_tail (VmGpuGraph     *graph,
                     const Tower    *t,
                     const Layer    *L,
                     guint           rows,
-                    const guint32  *pool,
+                    VmGpuBuffer    *idx,
                     guint           n_pool,
                     Activations    *a,
                     VmGpuBuffer   **pooled,
@@ -748,7 +901,7 @@ record_pooled_tail (VmGpuGraph     *graph,
 {
   guint64 d = t->dim;
   VmGpuBuffer *w = L->buffer;
-  VmGpuBuffer *idx, *attn, *res, *mid, *h, *ff, *fin;
+  VmGpuBuffer *attn, *res, *mid, *h, *ff, *fin;
   VmGpuGemm out = {
     .m = n_pool, .n = d, .k = d,
     .b = VM_GPU_VIEW (w, L->o_w), .b_type = dtype,
@@ -766,9 +919,6 @@ record_pooled_tail (VmGpuGraph     *graph,
     .bias = VM_GPU_VIEW (w, L->fc2_b),
   };
 
-  idx = vm_gpu_graph_scratch (graph, 4ull * n_pool, error);
-  if (idx == NULL || !vm_gpu_graph_upload (graph, idx, 0, pool, 4ull * n_pool, error))
-    return FALSE;
   attn = vm_gpu_graph_scratch (graph, 4 * n_pool * d, error);
   res = attn ? vm_gpu_graph_scratch (graph, 4 * n_pool * d, error) : NULL;
   mid = res ? vm_gpu_graph_scratch (graph, 4 * n_pool * d, error) : NULL;
@@ -799,7 +949,7 @@ record_pooled_tail (VmGpuGraph     *graph,
 }
 
 /* The pre-norm transformer blocks over @n sequences of @tokens rows in
- * a->xa.  The head reads only the @n_pool rows @pool of the result, so the
+ * a->xa.  The head reads only the @n_pool rows @idx lists, so the
  * last block computes those alone (record_pooled_tail); *@pooled gets the
  * n_pool × dim result. */
 static gboolean
@@ -810,7 +960,7 @@ record_blocks (VmClipModel    *self,
                guint           n,
                guint           tokens,
                gboolean        causal,
-               const guint32  *pool,
+               VmGpuBuffer    *idx,
                guint           n_pool,
                Activations    *a,
                VmGpuBuffer   **pooled,
@@ -861,7 +1011,7 @@ record_blocks (VmClipModel    *self,
           !attention (graph, t, n, tokens, causal, dtype, a->qkv, a->attn, error))
         return FALSE;
       if (l + 1 == t->n_layers)
-        return record_pooled_tail (graph, dtype, t, L, rows, pool, n_pool, a, pooled, error);
+        return record_pooled_tail (graph, dtype, t, L, rows, idx, n_pool, a, pooled, error);
       if (!vm_gpu_gemm (graph, &out, error) ||
           !vm_gpu_layernorm (graph, rows, d, VM_GPU_VIEW (a->xb, 0), VM_GPU_VIEW (w, L->ln2_g),
                              VM_GPU_VIEW (w, L->ln2_b), dtype, t->eps, VM_GPU_VIEW (a->h, 0), error) ||
@@ -874,8 +1024,8 @@ record_blocks (VmClipModel    *self,
 }
 
 /* The @n pooled rows of @src (n × dim) → final LayerNorm → projection → L2
- * → downloaded into @out, then the graph is submitted.  With no layers @src
- * is the whole activation buffer and @pool picks the rows. */
+ * into *@emb.  With no layers @src is the whole activation buffer and @idx
+ * lists the rows to pool. */
 static gboolean
 record_head (VmClipModel   *self,
              VmGpuGraph    *graph,
@@ -884,12 +1034,12 @@ record_head (VmClipModel   *self,
              guint          proj_dim,
              VmGpuBuffer   *src,
              guint          n_src_rows,
-             const guint32 *pool,
+             VmGpuBuffer   *idx,
              guint          n,
-             float         *out,
+             VmGpuBuffer  **emb,
              GError       **error)
 {
-  VmGpuBuffer *normed, *emb;
+  VmGpuBuffer *normed;
   VmGpuBuffer *pooled = src;
   VmGpuGemm proj = {
     .m = n, .n = proj_dim, .k = t->dim,
@@ -898,10 +1048,6 @@ record_head (VmClipModel   *self,
 
   if (t->n_layers == 0)
     {
-      VmGpuBuffer *idx = vm_gpu_graph_scratch (graph, 4ull * n, error);
-
-      if (idx == NULL || !vm_gpu_graph_upload (graph, idx, 0, pool, 4ull * n, error))
-        return FALSE;
       pooled = vm_gpu_graph_scratch (graph, 4ull * n * t->dim, error);
       if (pooled == NULL ||
           !vm_gpu_gather_rows (graph, n, t->dim, n_src_rows, VM_GPU_VIEW (src, 0), VM_GPU_VIEW (idx, 0),
@@ -909,20 +1055,16 @@ record_head (VmClipModel   *self,
         return FALSE;
     }
   normed = vm_gpu_graph_scratch (graph, 4ull * n * t->dim, error);
-  emb = normed ? vm_gpu_graph_scratch (graph, 4ull * n * proj_dim, error) : NULL;
-  if (emb == NULL)
+  *emb = normed ? vm_gpu_graph_scratch (graph, 4ull * n * proj_dim, error) : NULL;
+  if (*emb == NULL)
     return FALSE;
   proj.a = VM_GPU_VIEW (normed, 0);
-  proj.c = VM_GPU_VIEW (emb, 0);
+  proj.c = VM_GPU_VIEW (*emb, 0);
 
-  if (!vm_gpu_layernorm (graph, n, t->dim, VM_GPU_VIEW (pooled, 0), VM_GPU_VIEW (t->embed, t->post_g),
-                         VM_GPU_VIEW (t->embed, t->post_b), dtype, t->eps, VM_GPU_VIEW (normed, 0), error) ||
-      !vm_gpu_gemm (graph, &proj, error) ||
-      !vm_gpu_l2_normalize (graph, n, proj_dim, VM_GPU_VIEW (emb, 0), VM_GPU_VIEW (emb, 0), error) ||
-      !vm_gpu_graph_download (graph, emb, 0, out, 4ull * n * proj_dim, error))
-    return FALSE;
-  /* One submission for the inputs, the encoder and the embeddings. */
-  return vm_gpu_graph_submit (graph, SUBMIT_TIMEOUT_NS, error);
+  return vm_gpu_layernorm (graph, n, t->dim, VM_GPU_VIEW (pooled, 0), VM_GPU_VIEW (t->embed, t->post_g),
+                           VM_GPU_VIEW (t->embed, t->post_b), dtype, t->eps, VM_GPU_VIEW (normed, 0), error) &&
+         vm_gpu_gemm (graph, &proj, error) &&
+         vm_gpu_l2_normalize (graph, n, proj_dim, VM_GPU_VIEW (*emb, 0), VM_GPU_VIEW (*emb, 0), error);
 }
 
 static gboolean
@@ -942,16 +1084,51 @@ check_image (const VmClipImage  *image,
   return TRUE;
 }
 
-/* A graph for one chunk, with the model's scratch pool. */
-static VmGpuGraph *
-model_graph_new (VmClipModel  *self,
-                 GError      **error)
+/* A plan to record, its graph reusable and with the model's scratch pool. */
+static Plan *
+plan_new (VmClipModel  *self,
+          gboolean      vision,
+          guint         n,
+          guint         tokens,
+          GError      **error)
 {
-  VmGpuGraph *graph = vm_gpu_graph_new (self->device, error);
+  g_autoptr(Plan) plan = g_new0 (Plan, 1);
 
-  if (graph != NULL)
-    vm_gpu_graph_set_scratch_pool (graph, self->scratch_pool);
-  return graph;
+  plan->vision = vision;
+  plan->n = n;
+  plan->tokens = tokens;
+  plan->profiled = profile_requested ();
+  plan->graph = vm_gpu_graph_new (self->device, error);
+  if (plan->graph == NULL)
+    return NULL;
+  vm_gpu_graph_set_reusable (plan->graph, TRUE);
+  vm_gpu_graph_set_scratch_pool (plan->graph, self->scratch_pool);
+  return g_steal_pointer (&plan);
+}
+
+/* The buffer of the pooled rows' indices, an input of the plan, recorded
+ * before any step that reads it. */
+static VmGpuBuffer *
+plan_pool_input (Plan    *plan,
+                 GError **error)
+{
+  VmGpuBuffer *idx = vm_gpu_graph_scratch (plan->graph, 4ull * plan->n, error);
+
+  if (idx == NULL)
+    return NULL;
+  plan->pool = vm_gpu_graph_input (plan->graph, idx, 0, 4ull * plan->n, error);
+  return plan->pool != NULL ? idx : NULL;
+}
+
+/* The head's embeddings as the plan's output. */
+static gboolean
+plan_output (VmClipModel  *self,
+             Plan         *plan,
+             VmGpuBuffer  *emb,
+             GError      **error)
+{
+  plan->out = vm_gpu_graph_output (plan->graph, emb, 0, 4ull * plan->n * self->config.projection_dim, error);
+  return plan->out != NULL;
 }
 
 typedef struct {
@@ -1017,12 +1194,15 @@ pack_frames (guint8   *dst,
     }
 }
 
-static gboolean
-encode_image_chunk (VmClipModel        *self,
-                    const VmClipImage  *images,
-                    guint               n,
-                    float              *out,
-                    GError            **error)
+/* Records the vision pass for @n frames of the sizes @sizes (width,
+ * height pairs) packed at @frame_at, @frame_total bytes in all. */
+static Plan *
+record_image_plan (VmClipModel    *self,
+                   guint           n,
+                   const guint32  *sizes,
+                   const guint64  *frame_at,
+                   guint64         frame_total,
+                   GError        **error)
 {
   const Tower *t = &self->vision;
   const VmClipVisionConfig *c = &self->config.vision;
@@ -1030,37 +1210,25 @@ encode_image_chunk (VmClipModel        *self,
   guint side = size / c->patch_size;
   guint n_patches = side * side;
   guint tokens = n_patches + 1;
-  guint64 frame_total = 0;
-  g_autoptr(VmGpuGraph) graph = NULL;
-  g_autofree guint64 *frame_at = g_new (guint64, n);
-  g_autofree guint32 *cls_rows = g_new (guint32, n);
-  FramePack pack;
-  VmGpuBuffer *frames, *pixels, *patches;
+  g_autoptr(Plan) plan = plan_new (self, TRUE, n, 0, error);
+  VmGpuGraph *graph;
+  VmGpuBuffer *frames, *pixels, *patches, *idx, *emb;
   Activations a;
   VmGpuBuffer *pooled = NULL;
 
-  for (guint i = 0; i < n; i++)
-    {
-      frame_at[i] = frame_total;
-      frame_total += ((guint64) images[i].width * 3 * images[i].height + 3) / 4 * 4;
-      cls_rows[i] = i * tokens;
-    }
+  if (plan == NULL)
+    return NULL;
+  graph = plan->graph;
+  plan->sizes = g_memdup2 (sizes, 2 * sizeof (guint32) * n);
 
-  graph = model_graph_new (self, error);
-  if (graph == NULL)
-    return FALSE;
-
-  /* The frames, rows packed, each at a multiple of 4 bytes, written
-   * straight into the upload. */
-  pack = (FramePack) { images, n, frame_at };
+  /* The frames, rows packed, each at a multiple of 4 bytes. */
   frames = vm_gpu_graph_scratch (graph, frame_total, error);
-  if (frames == NULL || !vm_gpu_graph_upload_with (graph, frames, 0, frame_total, pack_frames, &pack, error))
-    return FALSE;
-
-  pixels = vm_gpu_graph_scratch (graph, 4ull * n * 3 * size * size, error);
+  plan->frames = frames ? vm_gpu_graph_input (graph, frames, 0, frame_total, error) : NULL;
+  idx = plan->frames ? plan_pool_input (plan, error) : NULL;
+  pixels = idx ? vm_gpu_graph_scratch (graph, 4ull * n * 3 * size * size, error) : NULL;
   patches = pixels ? vm_gpu_graph_scratch (graph, 4ull * n * n_patches * t->dim, error) : NULL;
   if (patches == NULL || !alloc_activations (graph, t, (guint64) n * tokens, &a, error))
-    return FALSE;
+    return NULL;
 
   /* One preprocessing dispatch pair per run of frames of the same size. */
   for (guint i = 0; i < n;)
@@ -1069,11 +1237,11 @@ encode_image_chunk (VmClipModel        *self,
       guint64 frame_bytes = frame_at[i + 1 < n ? i + 1 : i] - frame_at[i];
       VmGpuPreprocess pre = { 0 };
 
-      while (j < n && images[j].width == images[i].width && images[j].height == images[i].height)
+      while (j < n && sizes[2 * j] == sizes[2 * i] && sizes[2 * j + 1] == sizes[2 * i + 1])
         j++;
       pre.n_frames = j - i;
-      pre.width = images[i].width;
-      pre.height = images[i].height;
+      pre.width = sizes[2 * i];
+      pre.height = sizes[2 * i + 1];
       pre.frame_bytes = pre.n_frames > 1 ? (guint) frame_bytes : 0;
       pre.frames = VM_GPU_VIEW (frames, frame_at[i]);
       pre.resize = self->pre.shortest_edge;
@@ -1082,7 +1250,7 @@ encode_image_chunk (VmClipModel        *self,
       memcpy (pre.std, self->std, sizeof pre.std);
       pre.out = VM_GPU_VIEW (pixels, 4ull * i * 3 * size * size);
       if (!vm_gpu_preprocess_clip (graph, &pre, error))
-        return FALSE;
+        return NULL;
       i = j;
     }
 
@@ -1091,10 +1259,48 @@ encode_image_chunk (VmClipModel        *self,
                          VM_GPU_VIEW (t->embed, t->pos), self->dtype, VM_GPU_VIEW (a.xb, 0), error) ||
       !vm_gpu_layernorm (graph, n * tokens, t->dim, VM_GPU_VIEW (a.xb, 0), VM_GPU_VIEW (t->embed, t->pre_g),
                          VM_GPU_VIEW (t->embed, t->pre_b), self->dtype, t->eps, VM_GPU_VIEW (a.xa, 0), error) ||
-      !record_blocks (self, graph, self->dtype, t, n, tokens, FALSE, cls_rows, n, &a, &pooled, error))
+      !record_blocks (self, graph, self->dtype, t, n, tokens, FALSE, idx, n, &a, &pooled, error) ||
+      !record_head (self, graph, self->dtype, t, self->config.projection_dim, pooled, n * tokens, idx, n, &emb,
+                    error) ||
+      !plan_output (self, plan, emb, error))
+    return NULL;
+  return g_steal_pointer (&plan);
+}
+
+static gboolean
+encode_image_chunk (VmClipModel        *self,
+                    const VmClipImage  *images,
+                    guint               n,
+                    float              *out,
+                    GError            **error)
+{
+  const VmClipVisionConfig *c = &self->config.vision;
+  guint side = c->image_size / c->patch_size;
+  guint tokens = side * side + 1;
+  guint64 frame_total = 0;
+  g_autofree guint64 *frame_at = g_new (guint64, n);
+  g_autofree guint32 *sizes = g_new (guint32, 2 * n);
+  FramePack pack = { images, n, frame_at };
+  Plan *plan;
+
+  for (guint i = 0; i < n; i++)
+    {
+      frame_at[i] = frame_total;
+      frame_total += ((guint64) images[i].width * 3 * images[i].height + 3) / 4 * 4;
+      sizes[2 * i] = images[i].width;
+      sizes[2 * i + 1] = images[i].height;
+    }
+
+  plan = plan_take (self, TRUE, n, 0, sizes);
+  if (plan == NULL)
+    plan = record_image_plan (self, n, sizes, frame_at, frame_total, error);
+  if (plan == NULL)
     return FALSE;
-  return record_head (self, graph, self->dtype, t, self->config.projection_dim, pooled, n * tokens, cls_rows, n,
-                      out, error);
+  /* The frames straight into the upload. */
+  pack_frames (plan->frames, frame_total, &pack);
+  for (guint i = 0; i < n; i++)
+    plan->pool[i] = i * tokens;
+  return plan_run (self, plan, out, error);
 }
 
 static gboolean
@@ -1165,50 +1371,36 @@ end_position (VmClipModel  *self,
   return -1;
 }
 
-static gboolean
-encode_token_chunk (VmClipModel   *self,
-                    const gint32  *ids,
-                    guint          n,
-                    guint          context,
-                    const guint   *ends,
-                    float         *out,
-                    GError       **error)
+/* Records the text pass for @n sequences of @tokens positions. */
+static Plan *
+record_text_plan (VmClipModel  *self,
+                  guint         n,
+                  guint         tokens,
+                  GError      **error)
 {
   const Tower *t = &self->text;
-  guint tokens = 0;
-  g_autoptr(VmGpuGraph) graph = NULL;
-  g_autofree guint32 *packed = NULL;
-  g_autofree guint32 *rows = g_new (guint32, n);
-  VmGpuBuffer *ids_buf;
+  g_autoptr(Plan) plan = plan_new (self, FALSE, n, tokens, error);
+  VmGpuGraph *graph;
+  VmGpuBuffer *ids_buf, *idx, *emb;
   Activations a;
   VmGpuBuffer *pooled = NULL;
   TokenEmbedPush push = { 0 };
   VmGpuBinding bind[4];
 
-  /* Positions after the last end token of the batch cannot change a result. */
-  for (guint i = 0; i < n; i++)
-    tokens = MAX (tokens, ends[i] + 1);
-  packed = g_new (guint32, (gsize) n * tokens);
-  for (guint i = 0; i < n; i++)
-    {
-      for (guint j = 0; j < tokens; j++)
-        packed[(gsize) i * tokens + j] = (guint32) ids[(gsize) i * context + j];
-      rows[i] = i * tokens + ends[i];
-    }
-
-  graph = model_graph_new (self, error);
-  if (graph == NULL)
-    return FALSE;
+  if (plan == NULL)
+    return NULL;
+  graph = plan->graph;
   ids_buf = vm_gpu_graph_scratch (graph, 4ull * n * tokens, error);
-  if (ids_buf == NULL || !vm_gpu_graph_upload (graph, ids_buf, 0, packed, 4ull * n * tokens, error) ||
-      !alloc_activations (graph, t, (guint64) n * tokens, &a, error))
-    return FALSE;
+  plan->ids = ids_buf ? vm_gpu_graph_input (graph, ids_buf, 0, 4ull * n * tokens, error) : NULL;
+  idx = plan->ids ? plan_pool_input (plan, error) : NULL;
+  if (idx == NULL || !alloc_activations (graph, t, (guint64) n * tokens, &a, error))
+    return NULL;
 
   if (!fits (self, t->tokens) || !fits (self, a.xa))
     {
       g_set_error (error, VM_GPU_ERROR, VM_GPU_ERROR_UNSUPPORTED,
                    _("The token embedding table is too large for this GPU"));
-      return FALSE;
+      return NULL;
     }
   push.n_tokens = tokens;
   push.dim = t->dim;
@@ -1221,10 +1413,41 @@ encode_token_chunk (VmClipModel   *self,
   bind[3] = (VmGpuBinding) { a.xa, 0, 0, VM_GPU_ACCESS_WRITE };
   if (!vm_gpu_graph_dispatch (graph, self->dtype == VM_GPU_F16 ? &token_embed_f16_desc : &token_embed_f32_desc,
                               bind, 4, &push, sizeof push, (t->dim + 63) / 64, tokens, n, error) ||
-      !record_blocks (self, graph, self->dtype, t, n, tokens, TRUE, rows, n, &a, &pooled, error))
+      !record_blocks (self, graph, self->dtype, t, n, tokens, TRUE, idx, n, &a, &pooled, error) ||
+      !record_head (self, graph, self->dtype, t, self->config.projection_dim, pooled, n * tokens, idx, n, &emb,
+                    error) ||
+      !plan_output (self, plan, emb, error))
+    return NULL;
+  return g_steal_pointer (&plan);
+}
+
+static gboolean
+encode_token_chunk (VmClipModel   *self,
+                    const gint32  *ids,
+                    guint          n,
+                    guint          context,
+                    const guint   *ends,
+                    float         *out,
+                    GError       **error)
+{
+  guint tokens = 0;
+  Plan *plan;
+
+  /* Positions after the last end token of the batch cannot change a result. */
+  for (guint i = 0; i < n; i++)
+    tokens = MAX (tokens, ends[i] + 1);
+  plan = plan_take (self, FALSE, n, tokens, NULL);
+  if (plan == NULL)
+    plan = record_text_plan (self, n, tokens, error);
+  if (plan == NULL)
     return FALSE;
-  return record_head (self, graph, self->dtype, t, self->config.projection_dim, pooled, n * tokens, rows, n, out,
-                      error);
+  for (guint i = 0; i < n; i++)
+    {
+      for (guint j = 0; j < tokens; j++)
+        plan->ids[(gsize) i * tokens + j] = (guint32) ids[(gsize) i * context + j];
+      plan->pool[i] = i * tokens + ends[i];
+    }
+  return plan_run (self, plan, out, error);
 }
 
 gboolean

@@ -87,6 +87,10 @@ gboolean             vm_clip_model_uses_f16           (VmClipModel *self);
 /* The activations kept between batches ($VIDMARK_GPU_SCRATCH_POOL_MB at
  * load time sets its budget; none on CPU drivers by default). */
 VmGpuScratchPool    *vm_clip_model_get_scratch_pool   (VmClipModel *self);
+/* Batches encoded with a pass recorded for an earlier batch of the same
+ * shape (the model keeps recent passes, $VIDMARK_CLIP_PLAN_MB at load time
+ * sets how much they may hold; 0 records each batch anew). */
+guint                vm_clip_model_get_replays        (VmClipModel *self);
 gboolean             vm_clip_model_has_vision         (VmClipModel *self);
 gboolean             vm_clip_model_has_text           (VmClipModel *self);
 /* The model's tokenizer (owned by the model), for `vidmark model tokenize`. */

@@ -406,6 +406,8 @@ test_large_batch (void)
     g_assert_true (vm_clip_model_encode_images (model, frames, nf, batch, &error));
     g_assert_no_error (error);
     assert_batch_is_singles (model, frames, nf, batch, g->proj, SAME_F32);
+    /* Each single after the first, a frame of the same size: a replay. */
+    g_assert_cmpuint (vm_clip_model_get_replays (model), >=, nf - 1);
   }
   assert_no_validation_messages ();
 }
@@ -435,9 +437,12 @@ test_scratch_pool (gconstpointer data)
       return;
     }
   g = golden_load (f16 ? "tiny-gelu-f16" : "tiny-quick-f32");
+  /* Each batch recorded anew (no recorded passes kept: /clip/replay). */
   g_setenv ("VIDMARK_GPU_SCRATCH_POOL_MB", "512", TRUE);
+  g_setenv ("VIDMARK_CLIP_PLAN_MB", "0", TRUE);
   model = vm_clip_model_load (device, g->dir, f16 ? VM_CLIP_LOAD_DEFAULT : VM_CLIP_LOAD_FORCE_FP32, &error);
   g_unsetenv ("VIDMARK_GPU_SCRATCH_POOL_MB");
+  g_unsetenv ("VIDMARK_CLIP_PLAN_MB");
   g_assert_no_error (error);
   pool = vm_clip_model_get_scratch_pool (model);
 
@@ -472,6 +477,177 @@ test_scratch_pool (gconstpointer data)
                    first, (gsize) g->n_images * g->proj * sizeof (float));
   vm_gpu_scratch_pool_get_stats (pool, NULL, &reuses);
   g_assert_cmpuint (reuses, >, 0);
+  g_assert_cmpuint (vm_clip_model_get_replays (model), ==, 0);
+  assert_no_validation_messages ();
+}
+
+typedef struct {
+  VmClipModel       *model;
+  const VmClipImage *image;
+  const gint32      *ids;
+  guint              context;
+  float             *image_out;
+  float             *text_out;
+  guint              rounds;
+} ReplayJob;
+
+static gpointer
+replay_job (gpointer data)
+{
+  ReplayJob *job = data;
+
+  for (guint r = 0; r < job->rounds; r++)
+    if (!vm_clip_model_encode_images (job->model, job->image, 1, job->image_out + (gsize) r * 64, NULL) ||
+        !vm_clip_model_encode_tokens (job->model, job->ids, 1, job->context, job->text_out + (gsize) r * 64, NULL))
+      return GINT_TO_POINTER (FALSE);
+  return GINT_TO_POINTER (TRUE);
+}
+
+/* Recorded passes: a batch of a shape seen before is submitted again with
+ * new inputs, and must give what recording it anew gives.  The same batch
+ * again (bit for bit), batches of the same shape with other contents
+ * (frames of equal size swapped, texts reversed: same number of positions),
+ * texts one by one (a shape each), and two threads at once. */
+static void
+test_replay (gconstpointer data)
+{
+  g_autoptr(Golden) g = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmClipModel) model = NULL;
+  g_autoptr(VmClipModel) fresh = NULL;
+  g_autofree VmClipImage *swapped = NULL;
+  g_autofree double *want = NULL;
+  g_autofree float *first = NULL, *got = NULL, *texts = NULL, *fresh_out = NULL;
+  g_autofree gint32 *reversed = NULL;
+  gboolean f16 = GPOINTER_TO_INT (data);
+  VmClipLoadFlags flags = f16 ? VM_CLIP_LOAD_DEFAULT : VM_CLIP_LOAD_FORCE_FP32;
+  double cos = f16 ? COS_F16 : COS_F32, err = f16 ? ERR_F16 : ERR_F32;
+  guint a = G_MAXUINT, b = G_MAXUINT, replays;
+
+  REQUIRE_DEVICE ();
+  if (f16 && !vm_gpu_device_supports_f16 (device))
+    {
+      g_test_skip ("no fp16 storage on this device");
+      return;
+    }
+  g = golden_load (f16 ? "tiny-gelu-f16" : "tiny-quick-f32");
+  model = vm_clip_model_load (device, g->dir, flags, &error);
+  g_assert_no_error (error);
+  g_setenv ("VIDMARK_CLIP_PLAN_MB", "0", TRUE);
+  fresh = vm_clip_model_load (device, g->dir, flags, &error);
+  g_unsetenv ("VIDMARK_CLIP_PLAN_MB");
+  g_assert_no_error (error);
+  g_assert_cmpuint (g->proj, <=, 64);
+
+  first = g_new (float, (gsize) g->n_images * g->proj);
+  got = g_new (float, (gsize) g->n_images * g->proj);
+  fresh_out = g_new (float, (gsize) MAX (g->n_images, g->n_texts) * g->proj);
+  g_assert_true (vm_clip_model_encode_images (model, g->images, g->n_images, first, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (vm_clip_model_get_replays (model), ==, 0);
+  g_assert_true (vm_clip_model_encode_images (model, g->images, g->n_images, got, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (vm_clip_model_get_replays (model), ==, 1);
+  g_assert_cmpmem (got, (gsize) g->n_images * g->proj * sizeof (float),
+                   first, (gsize) g->n_images * g->proj * sizeof (float));
+
+  /* Two frames of the same size trade places: the same shape. */
+  for (guint i = 0; i < g->n_images && b == G_MAXUINT; i++)
+    for (guint j = i + 1; j < g->n_images; j++)
+      if (g->images[i].width == g->images[j].width && g->images[i].height == g->images[j].height &&
+          memcmp (g->image_embeds + (gsize) i * g->proj, g->image_embeds + (gsize) j * g->proj,
+                  g->proj * sizeof (double)) != 0)
+        {
+          a = i;
+          b = j;
+          break;
+        }
+  g_assert_cmpuint (b, !=, G_MAXUINT);
+  swapped = g_memdup2 (g->images, g->n_images * sizeof (VmClipImage));
+  want = g_memdup2 (g->image_embeds, (gsize) g->n_images * g->proj * sizeof (double));
+  swapped[a] = g->images[b];
+  swapped[b] = g->images[a];
+  memcpy (want + (gsize) a * g->proj, g->image_embeds + (gsize) b * g->proj, g->proj * sizeof (double));
+  memcpy (want + (gsize) b * g->proj, g->image_embeds + (gsize) a * g->proj, g->proj * sizeof (double));
+  g_assert_true (vm_clip_model_encode_images (model, swapped, g->n_images, got, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (vm_clip_model_get_replays (model), ==, 2);
+  compare ("images swapped, replayed", got, want, g->n_images, g->proj, cos, err);
+  g_assert_true (vm_clip_model_encode_images (fresh, swapped, g->n_images, fresh_out, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (got, (gsize) g->n_images * g->proj * sizeof (float),
+                   fresh_out, (gsize) g->n_images * g->proj * sizeof (float));
+
+  /* Texts: the batch, then reversed (the same longest text: a replay). */
+  texts = g_new (float, (gsize) g->n_texts * g->proj);
+  reversed = g_new (gint32, (gsize) g->n_texts * g->context);
+  g_free (want);
+  want = g_new (double, (gsize) g->n_texts * g->proj);
+  for (guint i = 0; i < g->n_texts; i++)
+    {
+      guint k = g->n_texts - 1 - i;
+
+      memcpy (reversed + (gsize) i * g->context, g->text_ids + (gsize) k * g->context, g->context * sizeof (gint32));
+      memcpy (want + (gsize) i * g->proj, g->text_embeds + (gsize) k * g->proj, g->proj * sizeof (double));
+    }
+  g_assert_true (vm_clip_model_encode_tokens (model, g->text_ids, g->n_texts, g->context, texts, &error));
+  g_assert_no_error (error);
+  replays = vm_clip_model_get_replays (model);
+  g_assert_true (vm_clip_model_encode_tokens (model, reversed, g->n_texts, g->context, texts, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (vm_clip_model_get_replays (model), ==, replays + 1);
+  compare ("texts reversed, replayed", texts, want, g->n_texts, g->proj, cos, err);
+  g_assert_true (vm_clip_model_encode_tokens (fresh, reversed, g->n_texts, g->context, fresh_out, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (texts, (gsize) g->n_texts * g->proj * sizeof (float),
+                   fresh_out, (gsize) g->n_texts * g->proj * sizeof (float));
+
+  /* One by one, twice: the second round replays every shape. */
+  for (guint round = 0; round < 2; round++)
+    for (guint i = 0; i < g->n_texts; i++)
+      {
+        g_assert_true (vm_clip_model_encode_tokens (model, g->text_ids + (gsize) i * g->context, 1, g->context,
+                                                    texts + (gsize) i * g->proj, &error));
+        g_assert_no_error (error);
+      }
+  compare ("texts one by one, replayed", texts, g->text_embeds, g->n_texts, g->proj, cos, err);
+
+  /* Two threads, each its own frame and text, taking turns with the plans
+   * of the same shapes. */
+  {
+    const guint rounds = 8;
+    ReplayJob jobs[2];
+    GThread *threads[2];
+
+    for (guint t = 0; t < 2; t++)
+      {
+        jobs[t] = (ReplayJob) { model, &g->images[t == 0 ? a : b], g->text_ids + (gsize) t * g->context, g->context,
+                                g_new (float, (gsize) rounds * 64), g_new (float, (gsize) rounds * 64), rounds };
+        threads[t] = g_thread_new ("replay", replay_job, &jobs[t]);
+      }
+    for (guint t = 0; t < 2; t++)
+      {
+        g_autofree double *img_want = g_new (double, (gsize) rounds * g->proj);
+        g_autofree double *txt_want = g_new (double, (gsize) rounds * g->proj);
+        g_autofree float *img_got = g_new (float, (gsize) rounds * g->proj);
+        g_autofree float *txt_got = g_new (float, (gsize) rounds * g->proj);
+
+        g_assert_true (GPOINTER_TO_INT (g_thread_join (threads[t])));
+        for (guint r = 0; r < rounds; r++)
+          {
+            memcpy (img_want + (gsize) r * g->proj, g->image_embeds + (gsize) (t == 0 ? a : b) * g->proj,
+                    g->proj * sizeof (double));
+            memcpy (txt_want + (gsize) r * g->proj, g->text_embeds + (gsize) t * g->proj, g->proj * sizeof (double));
+            memcpy (img_got + (gsize) r * g->proj, jobs[t].image_out + (gsize) r * 64, g->proj * sizeof (float));
+            memcpy (txt_got + (gsize) r * g->proj, jobs[t].text_out + (gsize) r * 64, g->proj * sizeof (float));
+          }
+        compare ("images from two threads", img_got, img_want, rounds, g->proj, cos, err);
+        compare ("texts from two threads", txt_got, txt_want, rounds, g->proj, cos, err);
+        g_free (jobs[t].image_out);
+        g_free (jobs[t].text_out);
+      }
+  }
+  g_assert_cmpuint (vm_clip_model_get_replays (fresh), ==, 0);
   assert_no_validation_messages ();
 }
 
@@ -628,6 +804,8 @@ main (int   argc,
   g_test_add_func ("/clip/large-batch", test_large_batch);
   g_test_add_data_func ("/clip/scratch-pool/fp32", GINT_TO_POINTER (FALSE), test_scratch_pool);
   g_test_add_data_func ("/clip/scratch-pool/fp16", GINT_TO_POINTER (TRUE), test_scratch_pool);
+  g_test_add_data_func ("/clip/replay/fp32", GINT_TO_POINTER (FALSE), test_replay);
+  g_test_add_data_func ("/clip/replay/fp16", GINT_TO_POINTER (TRUE), test_replay);
   g_test_add_func ("/clip/errors", test_errors);
 
   ret = g_test_run ();

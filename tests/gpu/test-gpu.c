@@ -568,6 +568,113 @@ test_graph_barriers (void)
 }
 
 static void
+softmax_l2_want (const float *x,
+                 double       scale,
+                 gboolean     l2,
+                 double      *want)
+{
+  double sum = 0, norm = 0;
+
+  for (guint i = 0; i < 16; i++)
+    sum += want[i] = exp (scale * x[i]);
+  for (guint i = 0; i < 16; i++)
+    norm += (want[i] / sum) * (want[i] / sum);
+  for (guint i = 0; i < 16; i++)
+    want[i] = want[i] / sum / (l2 ? sqrt (norm) : 1.0);
+}
+
+/* A reusable graph, recorded once and submitted three times with new
+ * inputs: one written in the mapping of a buffer nothing used yet, one
+ * through a staging copy (its buffer is written by an earlier step), a
+ * constant upload that must hold at every submit; outputs read in place or
+ * through staging.  Recording more after the first submit, and downloads,
+ * are errors. */
+static void
+test_graph_reusable (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  g_autoptr(VmGpuBuffer) a = NULL, b = NULL, c = NULL, d = NULL, e = NULL, f = NULL;
+  float konst[16], scratch[16];
+  float *in_a, *in_b;
+  const float *out_c, *out_d, *out_f;
+
+  REQUIRE_DEVICE ();
+  a = new_buffer (64);
+  b = new_buffer (64);
+  c = new_buffer (64);
+  d = new_buffer (64);
+  e = new_buffer (64);
+  f = new_buffer (64);
+  for (guint i = 0; i < 16; i++)
+    konst[i] = (i % 5) * 0.7f;
+
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  vm_gpu_graph_set_reusable (graph, TRUE);
+  in_a = vm_gpu_graph_input (graph, a, 0, 64, &error);
+  g_assert_no_error (error);
+  g_assert_true (vm_gpu_graph_fill (graph, b, 0, 64, 0, &error));
+  in_b = vm_gpu_graph_input (graph, b, 0, 64, &error);
+  g_assert_no_error (error);
+  g_assert_true (vm_gpu_graph_upload (graph, e, 0, konst, sizeof konst, &error));
+  /* The caller's copy of the constant may go at once. */
+  memset (konst, 0, sizeof konst);
+  for (guint i = 0; i < 16; i++)
+    konst[i] = (i % 5) * 0.7f;
+  g_assert_true (vm_gpu_softmax (graph, 1, 16, VM_GPU_VIEW (a, 0), 1.0f, VM_GPU_VIEW (c, 0), &error));
+  g_assert_true (vm_gpu_l2_normalize (graph, 1, 16, VM_GPU_VIEW (b, 0), VM_GPU_VIEW (d, 0), &error));
+  g_assert_true (vm_gpu_softmax (graph, 1, 16, VM_GPU_VIEW (e, 0), 0.5f, VM_GPU_VIEW (f, 0), &error));
+  /* The constant's buffer is overwritten later: each submit uploads it again. */
+  g_assert_true (vm_gpu_l2_normalize (graph, 1, 16, VM_GPU_VIEW (c, 0), VM_GPU_VIEW (e, 0), &error));
+  g_assert_no_error (error);
+  out_c = vm_gpu_graph_output (graph, c, 0, 64, &error);
+  out_d = vm_gpu_graph_output (graph, d, 0, 64, &error);
+  out_f = vm_gpu_graph_output (graph, f, 0, 64, &error);
+  g_assert_no_error (error);
+  g_assert_false (vm_gpu_graph_download (graph, c, 0, scratch, 64, &error));
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  for (guint round = 0; round < 3; round++)
+    {
+      float xa[16], xb[16], got[16];
+      double want[16], norm = 0;
+
+      for (guint i = 0; i < 16; i++)
+        {
+          xa[i] = (float) ((i * 7 + round * 3) % 11) * 0.3f;
+          xb[i] = (float) i - 4.0f * round;
+          norm += (double) xb[i] * xb[i];
+        }
+      memcpy (in_a, xa, sizeof xa);
+      memcpy (in_b, xb, sizeof xb);
+      g_assert_true (vm_gpu_graph_submit (graph, 0, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (vm_gpu_graph_get_n_dispatches (graph), ==, 4);
+
+      memcpy (got, out_c, sizeof got);
+      softmax_l2_want (xa, 1.0, FALSE, want);
+      g_assert_cmpfloat (normalised_error (got, want, 16), <, 1e-5);
+      memcpy (got, out_d, sizeof got);
+      for (guint i = 0; i < 16; i++)
+        want[i] = xb[i] / sqrt (norm);
+      g_assert_cmpfloat (normalised_error (got, want, 16), <, 1e-5);
+      memcpy (got, out_f, sizeof got);
+      softmax_l2_want (konst, 0.5, FALSE, want);
+      g_assert_cmpfloat (normalised_error (got, want, 16), <, 1e-5);
+    }
+
+  /* Recorded: no further work. */
+  g_assert_false (vm_gpu_softmax (graph, 1, 16, VM_GPU_VIEW (a, 0), 1.0f, VM_GPU_VIEW (c, 0), &error));
+  g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_true (vm_gpu_graph_submit (graph, 0, &error));
+  g_assert_no_error (error);
+  assert_no_validation_messages ();
+}
+
+static void
 test_graph_profile (void)
 {
   g_autoptr(GError) error = NULL;
@@ -1180,6 +1287,82 @@ test_gemm_splitk (void)
   run_gemm_case (rand, 1030, 1536, 784, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, VM_GPU_F16);
   g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_splitk_f16");
   g_unsetenv ("VIDMARK_GPU_COOPMAT");
+
+  /* Two split products in a row, the second on the first's result, in a
+   * reusable graph submitted three times with new A. */
+  {
+    const guint m = 50, n = 768, k = 768;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmGpuGraph) graph = NULL;
+    g_autofree float *b1 = random_floats (rand, (gsize) n * k, -1, 1);
+    g_autofree float *b2 = random_floats (rand, (gsize) n * n, -1, 1);
+    g_autofree float *bias = random_floats (rand, n, -1, 1);
+    g_autofree double *c1 = g_new (double, (gsize) m * n);
+    g_autofree double *want = g_new (double, (gsize) m * n);
+    g_autofree float *got = g_new (float, (gsize) m * n);
+    g_autoptr(VmGpuBuffer) ba = new_buffer ((gsize) m * k * 4);
+    g_autoptr(VmGpuBuffer) bc1 = new_buffer ((gsize) m * n * 4);
+    g_autoptr(VmGpuBuffer) bc2 = new_buffer ((gsize) m * n * 4);
+    Weights w1 = upload_weights (b1, (gsize) n * k, VM_GPU_F16);
+    Weights w2 = upload_weights (b2, (gsize) n * n, VM_GPU_F16);
+    Weights wbias = upload_weights (bias, n, VM_GPU_F16);
+    VmGpuGemm g1 = {
+      .m = m, .n = n, .k = k, .a = VM_GPU_VIEW (ba, 0), .b = VM_GPU_VIEW (w1.buffer, 0), .b_type = VM_GPU_F16,
+      .bias = VM_GPU_VIEW (wbias.buffer, 0), .c = VM_GPU_VIEW (bc1, 0), .epilogue = VM_GPU_EPILOGUE_GELU,
+    };
+    VmGpuGemm g2 = {
+      .m = m, .n = n, .k = n, .a = VM_GPU_VIEW (bc1, 0), .b = VM_GPU_VIEW (w2.buffer, 0), .b_type = VM_GPU_F16,
+      .residual = VM_GPU_VIEW (bc1, 0), .c = VM_GPU_VIEW (bc2, 0),
+    };
+    float *in;
+    const float *out;
+
+    graph = vm_gpu_graph_new (device, &error);
+    g_assert_no_error (error);
+    vm_gpu_graph_set_reusable (graph, TRUE);
+    vm_gpu_graph_set_profiling (graph, TRUE);
+    in = vm_gpu_graph_input (graph, ba, 0, (gsize) m * k * 4, &error);
+    g_assert_no_error (error);
+    g_assert_true (vm_gpu_gemm (graph, &g1, &error) && vm_gpu_gemm (graph, &g2, &error));
+    out = vm_gpu_graph_output (graph, bc2, 0, (gsize) m * n * 4, &error);
+    g_assert_no_error (error);
+    for (guint round = 0; round < 3; round++)
+      {
+        g_autofree float *a = random_floats (rand, (gsize) m * k, -1, 1);
+        GArray *timings;
+
+        for (guint i = 0; i < m; i++)
+          for (guint j = 0; j < n; j++)
+            {
+              double s = wbias.seen[j];
+
+              for (guint l = 0; l < k; l++)
+                s += (double) a[(gsize) i * k + l] * w1.seen[(gsize) j * k + l];
+              c1[(gsize) i * n + j] = ref_activation (s, VM_GPU_EPILOGUE_GELU);
+            }
+        for (guint i = 0; i < m; i++)
+          for (guint j = 0; j < n; j++)
+            {
+              double s = c1[(gsize) i * n + j];
+
+              for (guint l = 0; l < n; l++)
+                s += c1[(gsize) i * n + l] * w2.seen[(gsize) j * n + l];
+              want[(gsize) i * n + j] = s;
+            }
+        memcpy (in, a, (gsize) m * k * 4);
+        g_assert_true (vm_gpu_graph_submit (graph, 0, &error));
+        g_assert_no_error (error);
+        timings = vm_gpu_graph_get_timings (graph);
+        g_assert_cmpuint (timings->len, ==, 2);
+        g_assert_cmpstr (g_array_index (timings, VmGpuKernelTiming, 0).name, ==, "gemm_coopmat_splitk_f16");
+        g_assert_cmpuint (g_array_index (timings, VmGpuKernelTiming, 0).count, ==, 2);
+        memcpy (got, out, (gsize) m * n * 4);
+        g_assert_cmpfloat (normalised_error (got, want, (gsize) m * n), <, 2e-3);
+      }
+    weights_clear (&w1);
+    weights_clear (&w2);
+    weights_clear (&wbias);
+  }
   assert_no_validation_messages ();
 }
 
@@ -2460,6 +2643,7 @@ main (int   argc,
   g_test_add_func ("/gpu/buffer/out-of-memory", test_buffer_oom);
   g_test_add_func ("/gpu/pipeline/cache", test_pipeline_cache);
   g_test_add_func ("/gpu/graph/barriers", test_graph_barriers);
+  g_test_add_func ("/gpu/graph/reusable", test_graph_reusable);
   g_test_add_func ("/gpu/graph/profile", test_graph_profile);
   g_test_add_func ("/gpu/graph/profile-env", test_graph_profile_env);
   g_test_add_func ("/gpu/graph/many-nodes", test_graph_many_nodes);
