@@ -9,7 +9,8 @@
 // rows read as 8-half vectors, A rows as vec4, all of the at most 16 rows
 // at once).  A subgroup sum per result, then one across the subgroups in
 // shared memory, gives each of the m × CPS results, which the first
-// threads write out with the epilogue.  Splitting k over the workgroup
+// threads write out with the epilogue.  MR, the most rows, is 16 or 8
+// (gemm_skinny8: half the registers for short texts).  Splitting k over the workgroup
 // rather than one subgroup gives a product 4 times as many subgroups in
 // flight, which is what such a product waits on.  Any subgroup size.  The
 // caller checks m ≤ MR, k a multiple of 8, A rows and offsets in whole
@@ -23,7 +24,9 @@
 #define W_F16 1
 #include "common.glsl"
 
+#ifndef MR
 #define MR 16u
+#endif
 #define CPS 4u
 #define WG 128u
 #define MAX_SG 32u   // subgroups of at least 4 lanes
@@ -74,16 +77,19 @@ void main ()
           blo[j] = vec4 (unpackHalf2x16 (w.x), unpackHalf2x16 (w.y));
           bhi[j] = vec4 (unpackHalf2x16 (w.z), unpackHalf2x16 (w.w));
         }
+      // Every row's loads before any arithmetic, rows past m repeating the
+      // last (their sums are not written): no load waits for the one
+      // before it.
+      vec4 alo[MR], ahi[MR];
       [[unroll]] for (uint i = 0u; i < MR; i++)
-        if (i < p.m)
-          {
-            uint at = (a_base + i * p.lda + k0) / 4u;
-            vec4 lo = a4[at];
-            vec4 hi = a4[at + 1u];
-
-            [[unroll]] for (uint j = 0u; j < CPS; j++)
-              acc[i][j] += dot (lo, blo[j]) + dot (hi, bhi[j]);
-          }
+        {
+          uint at = (a_base + min (i, p.m - 1u) * p.lda + k0) / 4u;
+          alo[i] = a4[at];
+          ahi[i] = a4[at + 1u];
+        }
+      [[unroll]] for (uint i = 0u; i < MR; i++)
+        [[unroll]] for (uint j = 0u; j < CPS; j++)
+          acc[i][j] += dot (alo[i], blo[j]) + dot (ahi[i], bhi[j]);
     }
 
   // Each subgroup's sums, then the workgroup's.

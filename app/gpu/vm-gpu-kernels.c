@@ -128,6 +128,7 @@ DESC (gemm_splitk_reduce_desc, "gemm_splitk_reduce", 4, SplitReducePush, 256, 1)
 #define SPLITK_TILE 64u
 /* gemm_skinny: rows at most, columns per workgroup (shaders/gemm_skinny.comp). */
 DESC (gemm_skinny_desc, "gemm_skinny_f16", 5, GemmPush, 128, 1)
+DESC (gemm_skinny8_desc, "gemm_skinny8_f16", 5, GemmPush, 128, 1)   /* at most 8 rows */
 #define GEMM_SKINNY_MR 16u
 #define GEMM_SKINNY_CPS 4u
 /* gemm_texel block shape: must match the -D arguments in shaders/meson.build. */
@@ -680,8 +681,8 @@ vm_gpu_gemm (VmGpuGraph       *graph,
    * bound offsets on; otherwise the tiled kernel below. */
   if (g_str_equal (variant, gemm_skinny_desc.name) && push.a_off % 4 == 0 && push.b_off % 8 == 0)
     {
-      return vm_gpu_graph_dispatch (graph, &gemm_skinny_desc, bind, 5, &push, sizeof push,
-                                    div_up (g->n, GEMM_SKINNY_CPS), 1, batch, error);
+      return vm_gpu_graph_dispatch (graph, g->m <= 8 ? &gemm_skinny8_desc : &gemm_skinny_desc, bind, 5, &push,
+                                    sizeof push, div_up (g->n, GEMM_SKINNY_CPS), 1, batch, error);
     }
   if (g_str_equal (variant, gemm_coopmat_desc.name))
     {

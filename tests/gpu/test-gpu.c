@@ -1150,7 +1150,12 @@ test_gemm (void)
           /* At most 16 rows, aligned: gemm_skinny on GPUs (and "skinny"). */
           run_gemm_case (rand, 1, 77, 512, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, type);
           run_gemm_case (rand, 4, 300, 64, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, type);
+          if (g_str_equal (variants[v], "skinny") && type == VM_GPU_F16)
+            g_assert_cmpstr (last_gemm_kernel, ==, "gemm_skinny8_f16");
+          run_gemm_case (rand, 8, 96, 1032, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, type);
           run_gemm_case (rand, 16, 130, 520, 2, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_QUICK_GELU, type);
+          if (g_str_equal (variants[v], "skinny") && type == VM_GPU_F16)
+            g_assert_cmpstr (last_gemm_kernel, ==, "gemm_skinny_f16");
           run_gemm_case (rand, 11, 33, 8, 3, TRUE, FALSE, FALSE, VM_GPU_EPILOGUE_NONE, type);
         }
       /* Random shapes. */
