@@ -6,7 +6,9 @@
  * GEMM yields the packed [tokens][3·D] QKV that the attention kernel reads.
  *
  * Activations live in graph scratch buffers; the residual stream ping-pongs
- * between two of them.  The text tower only runs as many positions as the
+ * between two of them.  A batch's graph is recorded once per shape and kept
+ * (a plan, below) with its buffers; inputs and embeddings pass through
+ * memory it maps.  The text tower only runs as many positions as the
  * longest sequence of the batch needs: with the causal mask, the end
  * token's row never sees the padding after it.
  *

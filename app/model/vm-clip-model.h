@@ -5,7 +5,9 @@
  * comes from config.json) and uploads the weights once, in the compute
  * dtype: fp16 storage where the device supports it, else fp32; activations
  * are fp32.  Each encode
- * call records the whole forward pass into one GPU graph and waits for it.
+ * call runs the whole forward pass as one GPU graph and waits for it; the
+ * graph of a shape of batch (batch size, frame sizes or text length) is
+ * recorded once and submitted again for later batches of that shape.
  *
  * Vision: RGB8 frames of any size → bicubic resize of the short side, centre
  * crop, normalisation (all on the GPU) → patch embedding → class token and
