@@ -29,8 +29,10 @@ typedef struct {
   guint32 p_off, bias_off, c_off, r_off;
   guint32 epilogue;
   guint32 flags;
+  guint32 g_off, b_off, y_off, y_ld;   /* gemm_splitk_reduce_ln */
+  float   eps;
 } SplitReducePush;
-G_STATIC_ASSERT (sizeof (SplitReducePush) == 44);
+G_STATIC_ASSERT (sizeof (SplitReducePush) == 64);
 
 typedef struct {
   guint32 rows, cols;
@@ -125,6 +127,9 @@ DESC (gemm_coopmat_splitk_desc, "gemm_coopmat_splitk_f16", 5, GemmPush, 128, 1)
 /* The direct form in 64 × 64 tiles: products with too few 128 × 128 ones. */
 DESC (gemm_coopmat_direct_s_desc, "gemm_coopmat_direct_s_f16", 5, GemmPush, 128, 1)
 DESC (gemm_splitk_reduce_desc, "gemm_splitk_reduce", 4, SplitReducePush, 256, 1)
+/* The same, a workgroup per row, also writing the row's LayerNorm. */
+DESC (gemm_splitk_reduce_ln_desc, "gemm_splitk_reduce_ln", 7, SplitReducePush, 256, 1)
+#define SPLITK_LN_MAX_COLS 2048u
 #define SPLITK_TILE 64u
 /* gemm_skinny: rows at most, columns per workgroup (shaders/gemm_skinny.comp). */
 DESC (gemm_skinny_desc, "gemm_skinny_f16", 5, GemmPush, 128, 1)
@@ -510,14 +515,25 @@ splitk_slices (const VmGpuGemm *g,
   return forced ? MAX (slices, 2) : slices;
 }
 
+/* vm_gpu_gemm_layernorm()'s LayerNorm of C's rows, for the forms that
+ * can write it in the same pass (@done then set). */
+typedef struct {
+  VmGpuView   gamma, beta, y;
+  VmGpuDType  param_type;
+  float       eps;
+  gboolean    done;
+} GemmLayerNorm;
+
 /* The product over @slices slices of k into a scratch, then the sum of the
- * slices with the epilogue into C. */
+ * slices with the epilogue into C (and with @ln, where C's rows fit one
+ * workgroup, each row's LayerNorm into ln->y). */
 static gboolean
 gemm_splitk (VmGpuGraph          *graph,
              const VmGpuGemm     *g,
              GemmPush            *push,
              const VmGpuBinding  *bind,
              guint                slices,
+             GemmLayerNorm       *ln,
              GError             **error)
 {
   guint k_split = div_up (div_up (g->k, slices), 16) * 16;
@@ -554,13 +570,31 @@ gemm_splitk (VmGpuGraph          *graph,
   reduce_bind[1] = bind[2];
   reduce_bind[2] = bind[3];
   reduce_bind[3] = bind[4];
+  if (ln != NULL && g->n <= SPLITK_LN_MAX_COLS && ln->param_type == VM_GPU_F16)
+    {
+      const char *op = "GEMM with LayerNorm";
+
+      if (!bind_view (graph, ln->gamma, 2ull * g->n, 2, VM_GPU_ACCESS_READ, &reduce_bind[4], &reduce.g_off, op,
+                      error) ||
+          !bind_view (graph, ln->beta, 2ull * g->n, 2, VM_GPU_ACCESS_READ, &reduce_bind[5], &reduce.b_off, op,
+                      error) ||
+          !bind_view (graph, ln->y, 4ull * g->m * g->n, 4, VM_GPU_ACCESS_WRITE, &reduce_bind[6], &reduce.y_off, op,
+                      error))
+        return FALSE;
+      reduce.y_ld = g->n;
+      reduce.eps = ln->eps;
+      ln->done = TRUE;
+      return vm_gpu_graph_dispatch (graph, &gemm_splitk_reduce_ln_desc, reduce_bind, 7, &reduce, sizeof reduce,
+                                    g->m, 1, 1, error);
+    }
   return vm_gpu_graph_dispatch (graph, &gemm_splitk_reduce_desc, reduce_bind, 4, &reduce, sizeof reduce,
                                 div_up (g->m * g->n, 256), 1, 1, error);
 }
 
-gboolean
-vm_gpu_gemm (VmGpuGraph       *graph,
+static gboolean
+gemm_record (VmGpuGraph       *graph,
              const VmGpuGemm  *g,
+             GemmLayerNorm    *ln,
              GError          **error)
 {
   VmGpuDevice *device = vm_gpu_graph_get_device (graph);
@@ -701,7 +735,7 @@ vm_gpu_gemm (VmGpuGraph       *graph,
                         g_strcmp0 (form, "shared") != 0 && g_strcmp0 (form, "small") != 0;
 
       if (slices > 1)
-        return gemm_splitk (graph, g, &push, bind, slices, error);
+        return gemm_splitk (graph, g, &push, bind, slices, ln, error);
       if (vec && big_tiles >= 96 && direct)
         return dispatch_direct (graph, &gemm_coopmat_direct_desc, bind, &push,
                                 div_up (g->n, 128), div_up (g->m, 128), batch, error);
@@ -721,6 +755,33 @@ vm_gpu_gemm (VmGpuGraph       *graph,
 
   return vm_gpu_graph_dispatch (graph, desc, bind, 5, &push, sizeof push,
                                 div_up (g->n, 64), div_up (g->m, 64), batch, error);
+}
+
+gboolean
+vm_gpu_gemm (VmGpuGraph       *graph,
+             const VmGpuGemm  *g,
+             GError          **error)
+{
+  return gemm_record (graph, g, NULL, error);
+}
+
+gboolean
+vm_gpu_gemm_layernorm (VmGpuGraph       *graph,
+                       const VmGpuGemm  *g,
+                       VmGpuView         gamma,
+                       VmGpuView         beta,
+                       VmGpuDType        param_type,
+                       float             eps,
+                       VmGpuView         y,
+                       GError          **error)
+{
+  GemmLayerNorm ln = { gamma, beta, y, param_type, eps, FALSE };
+
+  if (g->batch > 1 || (g->ldc != 0 && g->ldc != g->n))
+    return invalid (error, "GEMM with LayerNorm", "batched or strided C");
+  if (!gemm_record (graph, g, &ln, error))
+    return FALSE;
+  return ln.done || vm_gpu_layernorm (graph, g->m, g->n, g->c, gamma, beta, param_type, eps, y, error);
 }
 
 /* ---- row operations ---------------------------------------------------------- */

@@ -59,6 +59,18 @@ typedef struct {
 gboolean    vm_gpu_gemm (VmGpuGraph       *graph,
                          const VmGpuGemm  *gemm,
                          GError          **error);
+/* vm_gpu_gemm(), then vm_gpu_layernorm() of C's rows into @y (one batch, C
+ * packed): where the product is split over k, the sum of its slices writes
+ * the LayerNorm too, one dispatch fewer (a transformer block's residual
+ * sum and the LayerNorm after it).  The same results either way. */
+gboolean    vm_gpu_gemm_layernorm (VmGpuGraph       *graph,
+                                   const VmGpuGemm  *gemm,
+                                   VmGpuView         gamma,
+                                   VmGpuView         beta,
+                                   VmGpuDType        param_type,
+                                   float             eps,
+                                   VmGpuView         y,
+                                   GError          **error);
 /* The shader variant vm_gpu_gemm() uses for @b_type on this device
  * ("gemm_f32", "gemm_f16", or "gemm_coopmat_f16" with NV cooperative
  * matrices; VIDMARK_GPU_NO_COOPMAT=1 turns the latter off).  That family

@@ -943,9 +943,8 @@ record_pooled_tail (VmGpuGraph     *graph,
                              VM_GPU_VIEW (attn, 0), error) &&
          vm_gpu_gather_rows (graph, n_pool, t->dim, rows, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (idx, 0),
                              VM_GPU_VIEW (res, 0), error) &&
-         vm_gpu_gemm (graph, &out, error) &&
-         vm_gpu_layernorm (graph, n_pool, t->dim, VM_GPU_VIEW (mid, 0), VM_GPU_VIEW (w, L->ln2_g),
-                           VM_GPU_VIEW (w, L->ln2_b), dtype, t->eps, VM_GPU_VIEW (h, 0), error) &&
+         vm_gpu_gemm_layernorm (graph, &out, VM_GPU_VIEW (w, L->ln2_g), VM_GPU_VIEW (w, L->ln2_b), dtype, t->eps,
+                                VM_GPU_VIEW (h, 0), error) &&
          vm_gpu_gemm (graph, &fc1, error) &&
          vm_gpu_gemm (graph, &fc2, error);
 }
@@ -971,6 +970,13 @@ record_blocks (VmClipModel    *self,
   guint rows = n * tokens;
   guint d = t->dim;
 
+  /* The first block's LayerNorm; each later one's comes with the residual
+   * sum that ends the block before it (vm_gpu_gemm_layernorm). */
+  if (t->n_layers > 0 &&
+      !vm_gpu_layernorm (graph, rows, d, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (t->layers[0].buffer, t->layers[0].ln1_g),
+                         VM_GPU_VIEW (t->layers[0].buffer, t->layers[0].ln1_b), dtype, t->eps,
+                         VM_GPU_VIEW (a->h, 0), error))
+    return FALSE;
   for (guint l = 0; l < t->n_layers; l++)
     {
       const Layer *L = &t->layers[l];
@@ -1007,18 +1013,19 @@ record_blocks (VmClipModel    *self,
         .c = VM_GPU_VIEW (a->xa, 0),
       };
 
-      if (!vm_gpu_layernorm (graph, rows, d, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (w, L->ln1_g),
-                             VM_GPU_VIEW (w, L->ln1_b), dtype, t->eps, VM_GPU_VIEW (a->h, 0), error) ||
-          !vm_gpu_gemm (graph, &qkv, error) ||
+      const Layer *next = &t->layers[MIN (l + 1, t->n_layers - 1)];
+
+      if (!vm_gpu_gemm (graph, &qkv, error) ||
           !attention (graph, t, n, tokens, causal, dtype, a->qkv, a->attn, error))
         return FALSE;
       if (l + 1 == t->n_layers)
         return record_pooled_tail (graph, dtype, t, L, rows, idx, n_pool, a, pooled, error);
-      if (!vm_gpu_gemm (graph, &out, error) ||
-          !vm_gpu_layernorm (graph, rows, d, VM_GPU_VIEW (a->xb, 0), VM_GPU_VIEW (w, L->ln2_g),
-                             VM_GPU_VIEW (w, L->ln2_b), dtype, t->eps, VM_GPU_VIEW (a->h, 0), error) ||
+      if (!vm_gpu_gemm_layernorm (graph, &out, VM_GPU_VIEW (w, L->ln2_g), VM_GPU_VIEW (w, L->ln2_b), dtype, t->eps,
+                                  VM_GPU_VIEW (a->h, 0), error) ||
           !vm_gpu_gemm (graph, &fc1, error) ||
-          !vm_gpu_gemm (graph, &fc2, error))
+          !vm_gpu_gemm_layernorm (graph, &fc2, VM_GPU_VIEW (next->buffer, next->ln1_g),
+                                  VM_GPU_VIEW (next->buffer, next->ln1_b), dtype, t->eps, VM_GPU_VIEW (a->h, 0),
+                                  error))
         return FALSE;
     }
   *pooled = a->xa;   /* no layers: the head gathers from the embeddings */

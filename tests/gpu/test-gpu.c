@@ -1371,6 +1371,105 @@ test_gemm_splitk (void)
   assert_no_validation_messages ();
 }
 
+/* vm_gpu_gemm_layernorm() against vm_gpu_gemm() then vm_gpu_layernorm():
+ * C bit for bit, the LayerNorm within rounding; where the product is split
+ * over k (NV cooperative matrices, few rows) the sum of the slices writes
+ * both (gemm_splitk_reduce_ln), elsewhere the two steps run. */
+static void
+test_gemm_layernorm (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (46);
+  static const struct { guint m, n, k; gboolean split; } cases[] = {
+    { 50, 768, 768, TRUE }, { 50, 768, 3072, TRUE }, { 37, 512, 784, TRUE }, { 7, 96, 64, FALSE },
+  };
+  gboolean coop = g_str_equal (vm_gpu_gemm_variant (device, VM_GPU_F16), "gemm_coopmat_f16");
+  guint n_types;
+
+  REQUIRE_DEVICE ();
+  f16_types (&n_types);
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    for (guint t = 0; t < n_types; t++)
+      {
+        guint m = cases[c].m, n = cases[c].n, k = cases[c].k;
+        VmGpuDType type = t == 0 ? VM_GPU_F32 : VM_GPU_F16;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(VmGpuGraph) fused = vm_gpu_graph_new (device, &error);
+        g_autoptr(VmGpuGraph) apart = vm_gpu_graph_new (device, &error);
+        g_autofree float *a = random_floats (rand, (gsize) m * k, -1, 1);
+        g_autofree float *b = random_floats (rand, (gsize) n * k, -1, 1);
+        g_autofree float *bias = random_floats (rand, n, -1, 1);
+        g_autofree float *res = random_floats (rand, (gsize) m * n, -2, 2);
+        g_autofree float *gamma = random_floats (rand, n, 0.5, 1.5);
+        g_autofree float *beta = random_floats (rand, n, -1, 1);
+        g_autoptr(VmGpuBuffer) ba = upload (a, (gsize) m * k * 4);
+        g_autoptr(VmGpuBuffer) br = upload (res, (gsize) m * n * 4);
+        g_autoptr(VmGpuBuffer) bc1 = new_buffer ((gsize) m * n * 4), by1 = new_buffer ((gsize) m * n * 4);
+        g_autoptr(VmGpuBuffer) bc2 = new_buffer ((gsize) m * n * 4), by2 = new_buffer ((gsize) m * n * 4);
+        Weights wb = upload_weights (b, (gsize) n * k, type);
+        Weights wbias = upload_weights (bias, n, type);
+        Weights wg = upload_weights (gamma, n, type);
+        Weights wbeta = upload_weights (beta, n, type);
+        VmGpuGemm g = {
+          .m = m, .n = n, .k = k, .a = VM_GPU_VIEW (ba, 0), .b = VM_GPU_VIEW (wb.buffer, 0), .b_type = type,
+          .bias = VM_GPU_VIEW (wbias.buffer, 0), .residual = VM_GPU_VIEW (br, 0), .c = VM_GPU_VIEW (bc1, 0),
+        };
+        g_autofree float *c1 = NULL, *c2 = NULL, *y1 = NULL, *y2 = NULL;
+        GArray *timings;
+        gboolean ran_fused = FALSE;
+        double err = 0, big = 0;
+
+        g_assert_no_error (error);
+        vm_gpu_graph_set_profiling (fused, TRUE);
+        g_assert_true (vm_gpu_gemm_layernorm (fused, &g, VM_GPU_VIEW (wg.buffer, 0), VM_GPU_VIEW (wbeta.buffer, 0),
+                                              type, 1e-5f, VM_GPU_VIEW (by1, 0), &error));
+        g_assert_no_error (error);
+        submit (fused);
+        g.c = VM_GPU_VIEW (bc2, 0);
+        g_assert_true (vm_gpu_gemm (apart, &g, &error));
+        g_assert_true (vm_gpu_layernorm (apart, m, n, VM_GPU_VIEW (bc2, 0), VM_GPU_VIEW (wg.buffer, 0),
+                                         VM_GPU_VIEW (wbeta.buffer, 0), type, 1e-5f, VM_GPU_VIEW (by2, 0), &error));
+        g_assert_no_error (error);
+        submit (apart);
+
+        timings = vm_gpu_graph_get_timings (fused);
+        for (guint i = 0; i < timings->len; i++)
+          ran_fused |= g_str_equal (g_array_index (timings, VmGpuKernelTiming, i).name, "gemm_splitk_reduce_ln");
+        if (vm_gpu_device_get_info (device)->timestamps)
+          g_assert_true (ran_fused == (coop && cases[c].split && type == VM_GPU_F16));
+        c1 = download_floats (bc1, 0, (gsize) m * n);
+        c2 = download_floats (bc2, 0, (gsize) m * n);
+        y1 = download_floats (by1, 0, (gsize) m * n);
+        y2 = download_floats (by2, 0, (gsize) m * n);
+        g_assert_cmpmem (c1, (gsize) m * n * 4, c2, (gsize) m * n * 4);
+        for (gsize e = 0; e < (gsize) m * n; e++)
+          {
+            err = MAX (err, fabs (y1[e] - y2[e]));
+            big = MAX (big, fabs (y2[e]));
+          }
+        if (err > 1e-6 * big)
+          g_error ("GEMM with LayerNorm %u×%u×%u type %d: LayerNorm differs by %g of %g", m, n, k, type, err, big);
+        weights_clear (&wb);
+        weights_clear (&wbias);
+        weights_clear (&wg);
+        weights_clear (&wbeta);
+      }
+
+  /* C must be one packed batch. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmGpuGraph) graph = vm_gpu_graph_new (device, &error);
+    g_autoptr(VmGpuBuffer) buf = new_buffer (4096);
+    VmGpuGemm g = { .m = 4, .n = 4, .k = 4, .batch = 2, .a_batch_stride = 16, .c_batch_stride = 16,
+                    .a = VM_GPU_VIEW (buf, 0), .b = VM_GPU_VIEW (buf, 0), .b_type = VM_GPU_F32,
+                    .c = VM_GPU_VIEW (buf, 1024) };
+
+    g_assert_false (vm_gpu_gemm_layernorm (graph, &g, VM_GPU_VIEW (buf, 0), VM_GPU_VIEW (buf, 0), VM_GPU_F32, 1e-5f,
+                                           VM_GPU_VIEW (buf, 2048), &error));
+    g_assert_error (error, VM_GPU_ERROR, VM_GPU_ERROR_INVALID_ARGUMENT);
+  }
+  assert_no_validation_messages ();
+}
+
 /* Sub-matrices: rows longer than the product needs (lda, ldb, ldc > k, n). */
 static void
 test_gemm_strided (void)
@@ -2660,6 +2759,7 @@ main (int   argc,
   g_test_add_func ("/gpu/kernel/gemm", test_gemm);
   g_test_add_func ("/gpu/kernel/gemm-coopmat-forms", test_gemm_coopmat_forms);
   g_test_add_func ("/gpu/kernel/gemm-splitk", test_gemm_splitk);
+  g_test_add_func ("/gpu/kernel/gemm-layernorm", test_gemm_layernorm);
   g_test_add_func ("/gpu/kernel/gemm-strided", test_gemm_strided);
   g_test_add_func ("/gpu/kernel/gemm-invalid", test_gemm_invalid);
   g_test_add_func ("/gpu/kernel/layernorm", test_layernorm);
