@@ -1076,6 +1076,29 @@ record_head (VmClipModel   *self,
          vm_gpu_l2_normalize (graph, n, proj_dim, VM_GPU_VIEW (*emb, 0), VM_GPU_VIEW (*emb, 0), error);
 }
 
+/* The rest of a plan after the tower's embeddings in a->xa: the blocks,
+ * the head, and its embeddings as the plan's output. */
+static gboolean
+record_encoder (VmClipModel   *self,
+                Plan          *plan,
+                const Tower   *t,
+                guint          tokens,
+                gboolean       causal,
+                VmGpuBuffer   *idx,
+                Activations   *a,
+                GError       **error)
+{
+  VmGpuBuffer *pooled = NULL, *emb = NULL;
+  guint n = plan->n;
+
+  if (!record_blocks (self, plan->graph, self->dtype, t, n, tokens, causal, idx, n, a, &pooled, error) ||
+      !record_head (self, plan->graph, self->dtype, t, self->config.projection_dim, pooled, n * tokens, idx, n,
+                    &emb, error))
+    return FALSE;
+  plan->out = vm_gpu_graph_output (plan->graph, emb, 0, 4ull * n * self->config.projection_dim, error);
+  return plan->out != NULL;
+}
+
 static gboolean
 check_image (const VmClipImage  *image,
              guint               index,
@@ -1129,16 +1152,6 @@ plan_pool_input (Plan    *plan,
   return plan->pool != NULL ? idx : NULL;
 }
 
-/* The head's embeddings as the plan's output. */
-static gboolean
-plan_output (VmClipModel  *self,
-             Plan         *plan,
-             VmGpuBuffer  *emb,
-             GError      **error)
-{
-  plan->out = vm_gpu_graph_output (plan->graph, emb, 0, 4ull * plan->n * self->config.projection_dim, error);
-  return plan->out != NULL;
-}
 
 typedef struct {
   const VmClipImage *images;
@@ -1221,9 +1234,8 @@ record_image_plan (VmClipModel    *self,
   guint tokens = n_patches + 1;
   g_autoptr(Plan) plan = plan_new (self, TRUE, n, 0, error);
   VmGpuGraph *graph;
-  VmGpuBuffer *frames, *pixels, *patches, *idx, *emb;
+  VmGpuBuffer *frames, *pixels, *patches, *idx;
   Activations a;
-  VmGpuBuffer *pooled = NULL;
 
   if (plan == NULL)
     return NULL;
@@ -1268,10 +1280,7 @@ record_image_plan (VmClipModel    *self,
                          VM_GPU_VIEW (t->embed, t->pos), self->dtype, VM_GPU_VIEW (a.xb, 0), error) ||
       !vm_gpu_layernorm (graph, n * tokens, t->dim, VM_GPU_VIEW (a.xb, 0), VM_GPU_VIEW (t->embed, t->pre_g),
                          VM_GPU_VIEW (t->embed, t->pre_b), self->dtype, t->eps, VM_GPU_VIEW (a.xa, 0), error) ||
-      !record_blocks (self, graph, self->dtype, t, n, tokens, FALSE, idx, n, &a, &pooled, error) ||
-      !record_head (self, graph, self->dtype, t, self->config.projection_dim, pooled, n * tokens, idx, n, &emb,
-                    error) ||
-      !plan_output (self, plan, emb, error))
+      !record_encoder (self, plan, t, tokens, FALSE, idx, &a, error))
     return NULL;
   return g_steal_pointer (&plan);
 }
@@ -1390,9 +1399,8 @@ record_text_plan (VmClipModel  *self,
   const Tower *t = &self->text;
   g_autoptr(Plan) plan = plan_new (self, FALSE, n, tokens, error);
   VmGpuGraph *graph;
-  VmGpuBuffer *ids_buf, *idx, *emb;
+  VmGpuBuffer *ids_buf, *idx;
   Activations a;
-  VmGpuBuffer *pooled = NULL;
   TokenEmbedPush push = { 0 };
   VmGpuBinding bind[4];
 
@@ -1422,10 +1430,7 @@ record_text_plan (VmClipModel  *self,
   bind[3] = (VmGpuBinding) { a.xa, 0, 0, VM_GPU_ACCESS_WRITE };
   if (!vm_gpu_graph_dispatch (graph, self->dtype == VM_GPU_F16 ? &token_embed_f16_desc : &token_embed_f32_desc,
                               bind, 4, &push, sizeof push, (t->dim + 63) / 64, tokens, n, error) ||
-      !record_blocks (self, graph, self->dtype, t, n, tokens, TRUE, idx, n, &a, &pooled, error) ||
-      !record_head (self, graph, self->dtype, t, self->config.projection_dim, pooled, n * tokens, idx, n, &emb,
-                    error) ||
-      !plan_output (self, plan, emb, error))
+      !record_encoder (self, plan, t, tokens, TRUE, idx, &a, error))
     return NULL;
   return g_steal_pointer (&plan);
 }
