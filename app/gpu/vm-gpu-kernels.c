@@ -539,7 +539,7 @@ gemm_splitk (VmGpuGraph          *graph,
   guint k_split = div_up (div_up (g->k, slices), 16) * 16;
   guint64 part_size;
   VmGpuBuffer *part;
-  VmGpuBinding split_bind[5], reduce_bind[4];
+  VmGpuBinding split_bind[5], reduce_bind[7];
   GemmPush split = *push;
   SplitReducePush reduce = {
     .m = g->m, .n = g->n,
