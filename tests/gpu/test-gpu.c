@@ -1264,6 +1264,9 @@ test_gemm_splitk (void)
     { 50, 3072, 768, 1, FALSE, VM_GPU_EPILOGUE_QUICK_GELU, "gemm_coopmat_splitk_f16" },
     { 50, 768, 3072, 1, TRUE, VM_GPU_EPILOGUE_NONE, "gemm_coopmat_splitk_f16" },
     { 37, 512, 784, 1, TRUE, VM_GPU_EPILOGUE_GELU, "gemm_coopmat_splitk_f16" },
+    /* Deep products at medium batches: in two. */
+    { 800, 768, 3072, 1, TRUE, VM_GPU_EPILOGUE_NONE, "gemm_coopmat_splitk_f16" },
+    { 1700, 768, 3072, 1, TRUE, VM_GPU_EPILOGUE_NONE, "!gemm_coopmat_splitk_f16" },
     /* Not: batched, short k, n off the grid of 16, many tiles. */
     { 50, 768, 768, 2, TRUE, VM_GPU_EPILOGUE_NONE, "!gemm_coopmat_splitk_f16" },
     { 50, 768, 128, 1, FALSE, VM_GPU_EPILOGUE_NONE, "!gemm_coopmat_splitk_f16" },
