@@ -397,7 +397,7 @@ typedef struct {
   gboolean     profiled; /* recorded with VIDMARK_GPU_PROFILE=1 */
 } Plan;
 
-#define PLANS_MAX 16
+#define PLANS_MAX 16   /* /clip/replay/eviction counts on it */
 
 static void
 plan_free (Plan *plan)

@@ -481,6 +481,80 @@ test_scratch_pool (gconstpointer data)
   assert_no_validation_messages ();
 }
 
+/* The model keeps at most 16 recorded passes (PLANS_MAX): after 20 text
+ * shapes the first is recorded anew, the last replayed, and both give the
+ * same embeddings as before. */
+static void
+test_replay_eviction (void)
+{
+  g_autoptr(Golden) g = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmClipModel) model = NULL;
+  const guint n_shapes = 20;
+  guint shapes[20][2];   /* sequences, positions */
+  g_autofree gint32 *ids = NULL;
+  g_autofree float *first = NULL, *again = NULL, *last = NULL;
+  gint32 bos, eos = 0, filler;
+  guint found = 0, replays;
+
+  REQUIRE_DEVICE ();
+  g = golden_load ("tiny-quick-f32");
+  model = vm_clip_model_load (device, g->dir, VM_CLIP_LOAD_FORCE_FP32, &error);
+  g_assert_no_error (error);
+
+  /* Sequences of L positions: start, a repeated word, end (the highest id,
+   * as CLIP's end token is in both tiny vocabularies). */
+  bos = g->text_ids[0];
+  filler = g->text_ids[1];
+  for (guint j = 0; j < g->context; j++)
+    eos = MAX (eos, g->text_ids[j]);
+  g_assert_cmpint (filler, !=, eos);
+  for (guint L = 2; L <= g->context && found < n_shapes; L++)
+    for (guint n = 1; n <= 3 && found < n_shapes; n++)
+      {
+        shapes[found][0] = n;
+        shapes[found][1] = L;
+        found++;
+      }
+  g_assert_cmpuint (found, ==, n_shapes);
+
+  ids = g_new0 (gint32, (gsize) 3 * g->context);
+  first = g_new (float, 3 * g->proj);
+  again = g_new (float, 3 * g->proj);
+  last = g_new (float, 3 * g->proj);
+  for (guint s = 0; s <= n_shapes + 1; s++)
+    {
+      guint k = s < n_shapes ? s : (s == n_shapes ? 0 : n_shapes - 1);
+      guint n = shapes[k][0], L = shapes[k][1];
+      float *out = s == 0 ? first : s == n_shapes ? again : s == n_shapes + 1 ? last : again;
+
+      memset (ids, 0, (gsize) 3 * g->context * sizeof (gint32));
+      for (guint i = 0; i < n; i++)
+        {
+          gint32 *row = ids + (gsize) i * g->context;
+
+          row[0] = bos;
+          for (guint j = 1; j + 1 < L; j++)
+            row[j] = filler;
+          row[L - 1] = eos;
+        }
+      replays = vm_clip_model_get_replays (model);
+      g_assert_true (vm_clip_model_encode_tokens (model, ids, n, g->context, out, &error));
+      g_assert_no_error (error);
+      if (s < n_shapes)
+        g_assert_cmpuint (vm_clip_model_get_replays (model), ==, replays);
+      else if (s == n_shapes)
+        {
+          /* The first shape, long evicted: recorded again, the same result. */
+          g_assert_cmpuint (vm_clip_model_get_replays (model), ==, replays);
+          g_assert_cmpmem (again, (gsize) n * g->proj * sizeof (float), first, (gsize) n * g->proj * sizeof (float));
+        }
+      else
+        g_assert_cmpuint (vm_clip_model_get_replays (model), ==, replays + 1);
+    }
+  assert_no_validation_messages ();
+}
+
 typedef struct {
   VmClipModel       *model;
   const VmClipImage *image;
@@ -806,6 +880,7 @@ main (int   argc,
   g_test_add_data_func ("/clip/scratch-pool/fp16", GINT_TO_POINTER (TRUE), test_scratch_pool);
   g_test_add_data_func ("/clip/replay/fp32", GINT_TO_POINTER (FALSE), test_replay);
   g_test_add_data_func ("/clip/replay/fp16", GINT_TO_POINTER (TRUE), test_replay);
+  g_test_add_func ("/clip/replay/eviction", test_replay_eviction);
   g_test_add_func ("/clip/errors", test_errors);
 
   ret = g_test_run ();
