@@ -788,6 +788,30 @@ graph_buffer (VmGpuGraph  *self,
   return buffer;
 }
 
+/* Host address of byte @offset of a mapped buffer. */
+static guint8 *
+host_bytes (VmGpuBuffer *buffer,
+            guint64      offset)
+{
+  return buffer->block->mapped + buffer->block_offset + offset;
+}
+
+/* A staging buffer the graph keeps, copied into @dst at this point of the
+ * recording (and of every submit): the host memory to write. */
+static guint8 *
+stage_into (VmGpuGraph   *self,
+            VmGpuBuffer  *dst,
+            guint64       offset,
+            gsize         size,
+            GError      **error)
+{
+  VmGpuBuffer *staging = graph_buffer (self, size, TRUE, error);
+
+  if (staging == NULL || !vm_gpu_graph_copy (self, staging, 0, dst, offset, size, error))
+    return NULL;
+  return host_bytes (staging, 0);
+}
+
 static void
 write_copy (guint8   *dst,
             gsize     size,
@@ -806,7 +830,7 @@ vm_gpu_graph_upload_with (VmGpuGraph     *self,
                           GError        **error)
 {
   VmGpuAccess access = VM_GPU_ACCESS_WRITE;
-  VmGpuBuffer *staging;
+  guint8 *staged;
   gboolean untouched;
 
   if (!check_transfer_range (dst, offset, size, error))
@@ -824,7 +848,7 @@ vm_gpu_graph_upload_with (VmGpuGraph     *self,
   untouched = g_hash_table_lookup (self->states, dst) == NULL && !self->reusable;
   if (untouched && dst->block->mapped != NULL)
     {
-      write (dst->block->mapped + dst->block_offset + offset, size, user_data);
+      write (host_bytes (dst, offset), size, user_data);
       return TRUE;
     }
   if ((untouched && size > STAGED_UPLOAD_MAX) || size <= INLINE_UPLOAD_MAX)
@@ -845,11 +869,11 @@ vm_gpu_graph_upload_with (VmGpuGraph     *self,
       self->device->vk.vkCmdUpdateBuffer (self->cmd, dst->buffer, offset, size, bytes);
       return TRUE;
     }
-  staging = graph_buffer (self, size, TRUE, error);
-  if (staging == NULL)
+  staged = stage_into (self, dst, offset, size, error);
+  if (staged == NULL)
     return FALSE;
-  write (staging->block->mapped + staging->block_offset, size, user_data);
-  return vm_gpu_graph_copy (self, staging, 0, dst, offset, size, error);
+  write (staged, size, user_data);
+  return TRUE;
 }
 
 gboolean
@@ -870,8 +894,6 @@ vm_gpu_graph_input (VmGpuGraph   *self,
                     gsize         size,
                     GError      **error)
 {
-  VmGpuBuffer *staging;
-
   g_return_val_if_fail (size > 0, NULL);
 
   if (!check_transfer_range (dst, offset, size, error) || !begin (self, error))
@@ -881,12 +903,9 @@ vm_gpu_graph_input (VmGpuGraph   *self,
   if (g_hash_table_lookup (self->states, dst) == NULL && dst->block->mapped != NULL)
     {
       state_for (self, dst);
-      return dst->block->mapped + dst->block_offset + offset;
+      return host_bytes (dst, offset);
     }
-  staging = graph_buffer (self, size, TRUE, error);
-  if (staging == NULL || !vm_gpu_graph_copy (self, staging, 0, dst, offset, size, error))
-    return NULL;
-  return staging->block->mapped + staging->block_offset;
+  return stage_into (self, dst, offset, size, error);
 }
 
 const void *
@@ -908,12 +927,12 @@ vm_gpu_graph_output (VmGpuGraph   *self,
       /* Read in place after the submit: its last barrier makes the writes
        * visible to the host. */
       track (self, &src, &access, 1);
-      return src->block->mapped + src->block_offset + offset;
+      return host_bytes (src, offset);
     }
   staging = graph_buffer (self, size, TRUE, error);
   if (staging == NULL || !vm_gpu_graph_copy (self, src, offset, staging, 0, size, error))
     return NULL;
-  return staging->block->mapped + staging->block_offset;
+  return host_bytes (staging, 0);
 }
 
 gboolean

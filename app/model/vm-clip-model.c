@@ -485,7 +485,6 @@ plan_run (VmClipModel  *self,
       return FALSE;
     }
   memcpy (out, plan->out, sizeof (float) * plan->n * self->config.projection_dim);
-  plan->bytes = vm_gpu_graph_get_scratch_bytes (plan->graph);
   plan_keep (self, plan);
   return TRUE;
 }
@@ -1096,6 +1095,8 @@ record_encoder (VmClipModel   *self,
                     &emb, error))
     return FALSE;
   plan->out = vm_gpu_graph_output (plan->graph, emb, 0, 4ull * n * self->config.projection_dim, error);
+  /* Every buffer of the pass is the graph's by now. */
+  plan->bytes = vm_gpu_graph_get_scratch_bytes (plan->graph);
   return plan->out != NULL;
 }
 

@@ -500,6 +500,23 @@ test_pipeline_cache (void)
 
 /* ---- graphs --------------------------------------------------------------------- */
 
+/* softmax (scale · x) of 16 values, then L2-normalised when @l2, in double. */
+static void
+softmax_l2_want (const float *x,
+                 double       scale,
+                 gboolean     l2,
+                 double      *want)
+{
+  double sum = 0, norm = 0;
+
+  for (guint i = 0; i < 16; i++)
+    sum += want[i] = exp (scale * x[i]);
+  for (guint i = 0; i < 16; i++)
+    norm += (want[i] / sum) * (want[i] / sum);
+  for (guint i = 0; i < 16; i++)
+    want[i] = want[i] / sum / (l2 ? sqrt (norm) : 1.0);
+}
+
 static void
 test_graph_barriers (void)
 {
@@ -547,15 +564,10 @@ test_graph_barriers (void)
 
   /* The results are right: a = l2(softmax(0.1·va)). */
   {
-    double sm[16], sum = 0, norm = 0, want[16];
+    double want[16];
     g_autofree float *got = download_floats (a, 0, 16);
 
-    for (guint i = 0; i < 16; i++)
-      sum += sm[i] = exp (0.1 * va[i]);
-    for (guint i = 0; i < 16; i++)
-      norm += (sm[i] / sum) * (sm[i] / sum);
-    for (guint i = 0; i < 16; i++)
-      want[i] = sm[i] / sum / sqrt (norm);
+    softmax_l2_want (va, 0.1, TRUE, want);
     g_assert_cmpfloat (normalised_error (got, want, 16), <, 1e-5);
   }
 
@@ -565,22 +577,6 @@ test_graph_barriers (void)
   g_clear_error (&error);
   submit (graph);
   assert_no_validation_messages ();
-}
-
-static void
-softmax_l2_want (const float *x,
-                 double       scale,
-                 gboolean     l2,
-                 double      *want)
-{
-  double sum = 0, norm = 0;
-
-  for (guint i = 0; i < 16; i++)
-    sum += want[i] = exp (scale * x[i]);
-  for (guint i = 0; i < 16; i++)
-    norm += (want[i] / sum) * (want[i] / sum);
-  for (guint i = 0; i < 16; i++)
-    want[i] = want[i] / sum / (l2 ? sqrt (norm) : 1.0);
 }
 
 /* A reusable graph, recorded once and submitted three times with new
