@@ -95,23 +95,30 @@ void main ()
   // register permute; its subgroupBroadcast first searches for an active lane
   // in a loop and made the kernel 2x slower.  Needs gl_SubgroupSize ==
   // A_BCAST and every lane active (the host checks the subgroup size).
+  //
+  // Loop order: B's texels for all A_BCAST steps first, then row by row.
+  // The RM x CN accumulators do not fit in registers; taken row by row, a
+  // row's CN accumulators stay in registers for its A_BCAST steps and B's
+  // values are read back from the stack as memory operands, so the spill
+  // traffic no longer grows with RM (steps outside, rows inside spilled every
+  // accumulator at every step).  That made room for 40 rows: 1.09x the GFLOP/s
+  // of 24 rows in the old order (docs/PERFORMANCE-gpu.md).
   uint sl = gl_SubgroupInvocationID;
   uint k4_full = k4 - k4 % A_BCAST;
   for (; kk < k4_full; kk += A_BCAST)
     {
-      vec4 al[RM];
-      [[unroll]] for (uint i = 0u; i < RM; i++)
-        al[i] = LOAD_A (arow[i] + kk + sl);
+      vec4 bv[A_BCAST][CN];
       [[unroll]] for (uint s = 0u; s < A_BCAST; s++)
+        [[unroll]] for (uint j = 0u; j < CN; j++)
+          bv[s][j] = texelFetch (b_tex, bcol[j] + int (kk + s));
+      [[unroll]] for (uint i = 0u; i < RM; i++)
         {
-          vec4 bv[CN];
-          [[unroll]] for (uint j = 0u; j < CN; j++)
-            bv[j] = texelFetch (b_tex, bcol[j] + int (kk + s));
-          [[unroll]] for (uint i = 0u; i < RM; i++)
+          vec4 al = LOAD_A (arow[i] + kk + sl);
+          [[unroll]] for (uint s = 0u; s < A_BCAST; s++)
             {
-              vec4 av = subgroupShuffle (al[i], s);
+              vec4 av = subgroupShuffle (al, s);
               [[unroll]] for (uint j = 0u; j < CN; j++)
-                acc[i][j] += dot (av, bv[j]);
+                acc[i][j] += dot (av, bv[s][j]);
             }
         }
     }

@@ -147,7 +147,7 @@ static const VmGpuPipelineDesc gemm_texel_f32_desc = { "gemm_texel_f32", 5, size
 static const VmGpuPipelineDesc gemm_texel_f16_desc = { "gemm_texel_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
 /* The same with A's texels broadcast across 8-lane subgroups (-DA_BCAST=8u,
  * so only where has_lanes8()). */
-#define GEMM_TEXEL_BC_RM 24u
+#define GEMM_TEXEL_BC_RM 40u
 #define GEMM_TEXEL_BC_CN 6u
 #define GEMM_TEXEL_BC_WG 32u
 /* ... and its form for short A (m ≤ GEMM_TEXEL_BCS_MAX_M: one text query, a
@@ -391,7 +391,7 @@ texel_bc_padded (const TexelBlock *b,
   return (guint64) div_up (m, b->rm) * b->rm * div_up (n, GEMM_TEXEL_BC_WG * b->cn) * GEMM_TEXEL_BC_WG * b->cn;
 }
 
-/* The short form for short A; else 24 × 6, or 32 × 4 where that pads over
+/* The short form for short A; else 40 × 6, or 32 × 4 where that pads over
  * 1 % less. */
 static const TexelBlock *
 texel_bc_block (guint m,
