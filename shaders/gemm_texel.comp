@@ -44,7 +44,15 @@ layout (std430, binding = 0) readonly buffer A { vec4 a4[]; };
 #endif
 layout (binding = 1) uniform samplerBuffer b_tex;
 layout (std430, binding = 2) readonly buffer Bias { WTYPE bias[]; };
+#ifdef A_BCAST
+// The residual through an RGBA32F texel buffer, a texel per 4 adjacent
+// columns (the host makes sure that R's rows, offset and batch stride are
+// whole texels): one gather per 4 outputs instead of a loop over the lanes
+// per output.
+layout (binding = 3) uniform samplerBuffer r_tex;
+#else
 layout (std430, binding = 3) readonly buffer R { float r[]; };
+#endif
 layout (std430, binding = 4) writeonly buffer C { float c[]; };
 
 layout (constant_id = 0) const uint EPILOGUE_SPEC = 0xffffffffu;   // not specialised
@@ -68,6 +76,16 @@ void main ()
   uint row0 = gl_WorkGroupID.y * RM;
   uint col0 = gl_WorkGroupID.x * WG * CN + lane;
 #endif
+#ifdef A_BCAST
+  // A lane's columns: CN / 4 groups of 4 adjacent columns, 4·WG apart,
+  // then a pair if CN % 4 == 2, so that its residual comes in whole texels.
+  col0 -= lane;
+#define NQ (CN / 4u)
+#define COL(j) (col0 + ((j) < 4u * NQ ? ((j) / 4u) * 4u * WG + 4u * lane + (j) % 4u \
+                                      : NQ * 4u * WG + 2u * lane + ((j) - 4u * NQ)))
+#else
+#define COL(j) (col0 + (j) * WG)
+#endif
   uint batch = gl_WorkGroupID.z;
   uint k4 = p.k / 4u;
   uint a_base = p.a_off + batch * (p.a_bstride / 4u);
@@ -83,7 +101,7 @@ void main ()
         acc[i][j] = 0.0;
     }
   [[unroll]] for (uint j = 0u; j < CN; j++)
-    bcol[j] = int (b_base + min (col0 + j * WG, p.n - 1u) * (p.ldb / 4u));
+    bcol[j] = int (b_base + min (COL (j), p.n - 1u) * (p.ldb / 4u));
 
   uint kk = 0u;
 #ifdef A_BCAST
@@ -144,20 +162,51 @@ void main ()
   // output paid for both activations and the bias and residual loads.
   uint epilogue = EPILOGUE_SPEC == 0xffffffffu ? p.epilogue : (EPILOGUE_SPEC & 3u);
   uint flags = EPILOGUE_SPEC == 0xffffffffu ? p.flags : (EPILOGUE_SPEC >> 2);
+  // The bias depends on the column only: loaded once, not once per row.
+  float bj[CN];
+  [[unroll]] for (uint j = 0u; j < CN; j++)
+    bj[j] = (flags & 1u) != 0u ? float (bias[p.bias_off + min (COL (j), p.n - 1u)]) : 0.0;
   [[unroll]] for (uint i = 0u; i < RM; i++)
-    [[unroll]] for (uint j = 0u; j < CN; j++)
-      {
-        uint gr = row0 + i;
-        uint gc = col0 + j * WG;
-        if (gr < p.m && gc < p.n)
-          {
-            float v = acc[i][j];
-            if ((flags & 1u) != 0u)
-              v += float (bias[p.bias_off + gc]);
-            v = vm_activation (v, epilogue);
-            if ((flags & 2u) != 0u)
-              v += r[r_base + gr * p.ldr + gc];
-            c[c_base + gr * p.ldc + gc] = v;
-          }
-      }
+    {
+      uint gr = row0 + i;
+      float rv[CN];
+      if ((flags & 2u) != 0u)
+        {
+#ifdef A_BCAST
+          // Rows and columns past the end read a valid texel; their
+          // outputs are not written.
+          int rrow = int (r_base + min (gr, p.m - 1u) * p.ldr);
+          [[unroll]] for (uint q = 0u; q < NQ; q++)
+            {
+              vec4 t = texelFetch (r_tex, (rrow + int (min (COL (4u * q), p.n - 4u))) / 4);
+              rv[4u * q] = t.x;
+              rv[(4u * q + 1u) % CN] = t.y;
+              rv[(4u * q + 2u) % CN] = t.z;
+              rv[(4u * q + 3u) % CN] = t.w;
+            }
+          if (CN % 4u == 2u)
+            {
+              uint gc = min (COL (4u * NQ), p.n - 2u);
+              vec4 t = texelFetch (r_tex, (rrow + int (gc)) / 4);
+              bool hi = (gc & 2u) != 0u;
+              rv[(4u * NQ) % CN] = hi ? t.z : t.x;
+              rv[(4u * NQ + 1u) % CN] = hi ? t.w : t.y;
+            }
+#else
+          [[unroll]] for (uint j = 0u; j < CN; j++)
+            rv[j] = r[r_base + min (gr, p.m - 1u) * p.ldr + min (COL (j), p.n - 1u)];
+#endif
+        }
+      [[unroll]] for (uint j = 0u; j < CN; j++)
+        {
+          uint gc = COL (j);
+          if (gr < p.m && gc < p.n)
+            {
+              float v = vm_activation (acc[i][j] + bj[j], epilogue);
+              if ((flags & 2u) != 0u)
+                v += rv[j];
+              c[c_base + gr * p.ldc + gc] = v;
+            }
+        }
+    }
 }

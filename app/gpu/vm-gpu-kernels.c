@@ -147,6 +147,8 @@ static const VmGpuPipelineDesc gemm_texel_f32_desc = { "gemm_texel_f32", 5, size
 static const VmGpuPipelineDesc gemm_texel_f16_desc = { "gemm_texel_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
 /* The same with A's texels broadcast across 8-lane subgroups (-DA_BCAST=8u,
  * so only where has_lanes8()). */
+/* ... which read the residual (binding 3) through an RGBA32F texel buffer. */
+#define GEMM_TEXEL_BC_BINDINGS (GEMM_TEXEL_BINDINGS | (1u << 3))
 #define GEMM_TEXEL_BC_RM 40u
 #define GEMM_TEXEL_BC_CN 6u
 #define GEMM_TEXEL_BC_WG 32u
@@ -162,12 +164,12 @@ static const VmGpuPipelineDesc gemm_texel_f16_desc = { "gemm_texel_f16", 5, size
  * text tower's n = 512 GEMMs computed 576 columns. */
 #define GEMM_TEXEL_BC4_RM 32u
 #define GEMM_TEXEL_BC4_CN 4u
-static const VmGpuPipelineDesc gemm_texel_bc4_f32_desc = { "gemm_texel_bc4_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
-static const VmGpuPipelineDesc gemm_texel_bc4_f16_desc = { "gemm_texel_bc4_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
-static const VmGpuPipelineDesc gemm_texel_bc_f32_desc = { "gemm_texel_bc_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
-static const VmGpuPipelineDesc gemm_texel_bc_f16_desc = { "gemm_texel_bc_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
-static const VmGpuPipelineDesc gemm_texel_bcs_f32_desc = { "gemm_texel_bcs_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
-static const VmGpuPipelineDesc gemm_texel_bcs_f16_desc = { "gemm_texel_bcs_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BINDINGS };
+static const VmGpuPipelineDesc gemm_texel_bc4_f32_desc = { "gemm_texel_bc4_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BC_BINDINGS };
+static const VmGpuPipelineDesc gemm_texel_bc4_f16_desc = { "gemm_texel_bc4_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BC_BINDINGS };
+static const VmGpuPipelineDesc gemm_texel_bc_f32_desc = { "gemm_texel_bc_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BC_BINDINGS };
+static const VmGpuPipelineDesc gemm_texel_bc_f16_desc = { "gemm_texel_bc_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BC_BINDINGS };
+static const VmGpuPipelineDesc gemm_texel_bcs_f32_desc = { "gemm_texel_bcs_f32", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BC_BINDINGS };
+static const VmGpuPipelineDesc gemm_texel_bcs_f16_desc = { "gemm_texel_bcs_f16", 5, sizeof (GemmPush), { GEMM_TEXEL_BC_WG, 1, 1 }, GEMM_TEXEL_BC_BINDINGS };
 DESC (layernorm_f32_desc, "layernorm_f32", 4, LayerNormPush, 256, 1)
 DESC (layernorm_f16_desc, "layernorm_f16", 4, LayerNormPush, 256, 1)
 static const VmGpuPipelineDesc layernorm_rows_desc = { "layernorm_rows", 4, sizeof (LayerNormPush), { 64, 1, 1 }, 0x7 };
@@ -680,9 +682,14 @@ gemm_record (VmGpuGraph       *graph,
     {
       if (batch > 1 && g->residual_batch_stride == 0)
         return invalid (error, op, "batched residual without a batch stride");
-      if (!bind_view (graph, g->residual,
-                      4 * ((guint64) (batch - 1) * g->residual_batch_stride + (guint64) (g->m - 1) * ldr + g->n),
-                      4, VM_GPU_ACCESS_READ, &bind[3], &push.r_off, op, error))
+      /* Aligned for a texel buffer too: the broadcast kernel reads it so. */
+      if (!bind_view_aligned (graph, g->residual,
+                              4 * ((guint64) (batch - 1) * g->residual_batch_stride + (guint64) (g->m - 1) * ldr + g->n),
+                              4,
+                              texel ? MAX (device->limits.minTexelBufferOffsetAlignment,
+                                           device->limits.minStorageBufferOffsetAlignment)
+                                    : device->limits.minStorageBufferOffsetAlignment,
+                              VM_GPU_ACCESS_READ, &bind[3], &push.r_off, op, error))
         return FALSE;
       push.flags |= 2;
     }
@@ -694,13 +701,17 @@ gemm_record (VmGpuGraph       *graph,
       bind[1].texel_format = g->b_type == VM_GPU_F16 ? VM_GPU_TEXEL_RGBA16F : VM_GPU_TEXEL_RGBA32F;
       bind[0].texel_format = VM_GPU_TEXEL_RGBA32F;
       desc = g->b_type == VM_GPU_F16 ? &gemm_texel_f16_desc : &gemm_texel_f32_desc;
-      if (texel_bcast (device))
+      /* The broadcast kernel reads the residual in whole RGBA32F texels. */
+      if (texel_bcast (device) &&
+          (!(push.flags & 2) ||
+           (g->n % 4 == 0 && ldr % 4 == 0 && push.r_off % 4 == 0 && push.r_bstride % 4 == 0)))
         {
           /* The epilogue as a specialisation constant: llvmpipe would
            * otherwise evaluate every branch of it for every output. */
           const TexelBlock *block = texel_bc_block (g->m, g->n);
           VmGpuPipelineDesc spec = *(g->b_type == VM_GPU_F16 ? block->f16 : block->f32);
 
+          bind[3].texel_format = VM_GPU_TEXEL_RGBA32F;
           spec.has_spec = TRUE;
           spec.spec = push.epilogue | (push.flags << 2);
           return vm_gpu_graph_dispatch (graph, &spec, bind, 5, &push, sizeof push,

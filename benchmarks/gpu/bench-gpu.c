@@ -1,7 +1,7 @@
 /* bench-gpu.c — GEMM GFLOP/s and similarity GB/s on the Vulkan device, with
  * OpenBLAS sgemm (loaded with dlopen when installed) in the same run.
  *
- *   bench-gpu --gemm [--shape MxKxN] [--repeat N] [--chain N]
+ *   bench-gpu --gemm [--shape MxKxN] [--repeat N] [--chain N] [--epilogue]
  *             [--kernels direct,shared,small]   (values of VIDMARK_GPU_COOPMAT:
  *                                     each cooperative-matrix form's TFLOP/s)
  *   bench-gpu --similarity [--rows N] [--dim D] [--queries 1,4,16,64] [--k K]
@@ -187,6 +187,9 @@ static double last_cpu;
 /* GEMMs recorded per submission (--chain): the matrix units' sustained rate,
  * without a submission's start and end in every figure. */
 static guint gemm_chain = 1;
+/* --epilogue: each product adds a bias and a residual (m × n), as the
+ * encoders' attention output and MLP down-projection do. */
+static gboolean gemm_epilogue;
 
 typedef struct {
   const VmGpuGemm *g;
@@ -211,7 +214,7 @@ time_gpu_gemm (guint m, guint k, guint n, VmGpuDType type, guint repeat, float *
   gsize wsize = type == VM_GPU_F16 ? 2 : 4;
   g_autofree float *a = g_new (float, (gsize) m * k);
   g_autofree guint8 *b = g_malloc ((gsize) n * k * wsize);
-  g_autoptr(VmGpuBuffer) ba = NULL, bb = NULL, bc = NULL;
+  g_autoptr(VmGpuBuffer) ba = NULL, bb = NULL, bc = NULL, br = NULL;
   g_autoptr(VmGpuGraph) graph = NULL;
   Timer timer = TIMER_INIT;
   double gpu_s = G_MAXDOUBLE;
@@ -238,6 +241,15 @@ time_gpu_gemm (guint m, guint k, guint n, VmGpuDType type, guint repeat, float *
   g.a = VM_GPU_VIEW (ba, 0);
   g.b = VM_GPU_VIEW (bb, 0);
   g.c = VM_GPU_VIEW (bc, 0);
+  if (gemm_epilogue)
+    {
+      g_autofree float *r = g_new0 (float, (gsize) m * n);
+
+      br = vm_gpu_buffer_new_from_data (device, r, (gsize) m * n * 4, &error);
+      die_on_error (error);
+      g.bias = VM_GPU_VIEW (bb, 0);   /* B's first n weights */
+      g.residual = VM_GPU_VIEW (br, 0);
+    }
   graph = vm_gpu_graph_new (device, &error);
   die_on_error (error);
   /* On GPUs the kernel's own time (timestamps) next to the wall clock,
@@ -341,8 +353,8 @@ bench_gemm (guint repeat, const char *only, const char *kernels)
   const char *core;
   SgemmFunc sgemm = load_openblas (&core);
 
-  g_print ("GEMM C = A * B^T (A: M x K, B: N x K), best of %u, device %s\n", repeat,
-           vm_gpu_device_get_info (device)->name);
+  g_print ("GEMM C = A * B^T%s (A: M x K, B: N x K), best of %u, device %s\n",
+           gemm_epilogue ? " + bias + R on Vulkan" : "", repeat, vm_gpu_device_get_info (device)->name);
   g_print ("kernels: %s, %s; GFLOP/s by wall time (%s)\n",
            vm_gpu_gemm_variant (device, VM_GPU_F32), vm_gpu_gemm_variant (device, VM_GPU_F16),
            on_cpu () ? "by CPU time: GFLOP per CPU-second" : "Vulkan: by the kernel's GPU time");
@@ -733,6 +745,8 @@ main (int   argc,
     { "shape", 0, 0, G_OPTION_ARG_STRING, &shape, "only this GEMM shape (MxKxN)", "MxKxN" },
     { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "timed runs (3)", "N" },
     { "chain", 0, 0, G_OPTION_ARG_INT, &chain, "with --gemm: products per submission (1)", "N" },
+    { "epilogue", 0, 0, G_OPTION_ARG_NONE, &gemm_epilogue,
+      "with --gemm: add a bias and a residual to every product (OpenBLAS: the product alone)", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("— Vidmark GPU benchmarks");

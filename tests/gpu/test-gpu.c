@@ -465,7 +465,8 @@ test_pipeline_cache (void)
    * fixes its epilogue that way).  Values no kernel uses, so that the
    * counts do not depend on which tests ran before. */
   {
-    VmGpuPipelineDesc desc = { "gemm_texel_bc_f32", 5, 72, { 32, 1, 1 }, 3, 0, TRUE, 1000 };
+    /* Texel buffers at bindings 0, 1 and 3, as vm-gpu-kernels.c declares it. */
+    VmGpuPipelineDesc desc = { "gemm_texel_bc_f32", 5, 72, { 32, 1, 1 }, (1u << 0) | (1u << 1) | (1u << 3), 0, TRUE, 1000 };
     VmGpuPipeline *p1, *p2, *p3;
 
     n = vm_gpu_device_get_n_pipelines (device);
@@ -1135,7 +1136,7 @@ test_gemm (void)
           run_gemm_case (rand, 23, 31, 44, 4, TRUE, TRUE, TRUE, VM_GPU_EPILOGUE_QUICK_GELU, type);
           run_gemm_case (rand, 30, 70, 520, 2, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, type);
           run_gemm_case (rand, 9, 200, 36, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, type);
-          /* The broadcast kernel's block shapes: 24 × 192 outputs, or 32 × 128
+          /* The broadcast kernel's block shapes: 40 × 192 outputs, or 32 × 128
            * where that pads less (n = 512: the text tower). */
           run_gemm_case (rand, 96, 512, 72, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_QUICK_GELU, type);
           if (g_str_has_prefix (vm_gpu_gemm_variant (device, type), "gemm_texel_bc_") && *last_gemm_kernel)
@@ -1143,6 +1144,15 @@ test_gemm (void)
           run_gemm_case (rand, 72, 384, 40, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, type);
           if (g_str_has_prefix (vm_gpu_gemm_variant (device, type), "gemm_texel_bc_") && *last_gemm_kernel)
             g_assert_cmpstr (last_gemm_kernel, ==, type == VM_GPU_F16 ? "gemm_texel_bc_f16" : "gemm_texel_bc_f32");
+          /* The broadcast kernel reads the residual as texels of 4 columns
+           * (its 6 columns per lane: a group of 4 and a pair), batched too;
+           * a residual not in whole texels (n = 390) takes the plain form. */
+          run_gemm_case (rand, 72, 384, 40, 2, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_QUICK_GELU, type);
+          if (g_str_has_prefix (vm_gpu_gemm_variant (device, type), "gemm_texel_bc_") && *last_gemm_kernel)
+            g_assert_cmpstr (last_gemm_kernel, ==, type == VM_GPU_F16 ? "gemm_texel_bc_f16" : "gemm_texel_bc_f32");
+          run_gemm_case (rand, 72, 390, 40, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, type);
+          if (g_str_has_prefix (vm_gpu_gemm_variant (device, type), "gemm_texel_bc_") && *last_gemm_kernel)
+            g_assert_cmpstr (last_gemm_kernel, ==, type == VM_GPU_F16 ? "gemm_texel_f16" : "gemm_texel_f32");
           /* At most 16 rows, aligned: gemm_skinny on GPUs (and "skinny"). */
           run_gemm_case (rand, 1, 77, 512, 1, FALSE, TRUE, FALSE, VM_GPU_EPILOGUE_NONE, type);
           run_gemm_case (rand, 4, 300, 64, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, type);
