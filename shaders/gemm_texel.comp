@@ -8,7 +8,10 @@
 // k loop is a loop over the lanes even when the address is lane-uniform,
 // while a texel fetch is one gather (1.8x faster GEMM, docs/PERFORMANCE-clip.md).
 // With A_BCAST, A's texels are fetched once per subgroup and broadcast with
-// subgroup shuffles (1.4x faster again).
+// subgroup shuffles (1.4x faster again), a lane's CN columns are groups of 4
+// adjacent ones (and a pair), and the residual is read through an RGBA32F
+// texel buffer, one texel per 4 outputs (the host checks that R's rows,
+// offset and batch stride are whole texels).
 // The block shape (RM, CN, WGN, ROWS_X) comes from shaders/meson.build and
 // must match the GEMM_TEXEL_* constants of app/gpu/vm-gpu-kernels.c.
 // Needs k, lda, ldb and the A and B offsets to be multiples of 4.

@@ -887,7 +887,9 @@ chunk_size (VmClipModel *self,
  * (the rows the head reads): attention still reads every row's keys and values, but the
  * output projection, the MLP and their residuals (three quarters of the
  * block's arithmetic) run on the pooled rows alone.  Same results as the
- * whole block followed by a gather.  The rows land in *@pooled. */
+ * whole block followed by a gather.  The rows land in *@pooled.
+ * @attn_pooled: the pooled rows' attention output, if the caller computed
+ * it for those rows alone; else they are gathered from a->attn. */
 static gboolean
 record_pooled_tail (VmGpuGraph     *graph,
                     VmGpuDType      dtype,
@@ -897,6 +899,7 @@ record_pooled_tail (VmGpuGraph     *graph,
                     VmGpuBuffer    *idx,
                     guint           n_pool,
                     Activations    *a,
+                    VmGpuBuffer    *attn_pooled,
                     VmGpuBuffer   **pooled,
                     GError        **error)
 {
@@ -920,7 +923,7 @@ record_pooled_tail (VmGpuGraph     *graph,
     .bias = VM_GPU_VIEW (w, L->fc2_b),
   };
 
-  attn = vm_gpu_graph_scratch (graph, 4 * n_pool * d, error);
+  attn = attn_pooled ? attn_pooled : vm_gpu_graph_scratch (graph, 4 * n_pool * d, error);
   res = attn ? vm_gpu_graph_scratch (graph, 4 * n_pool * d, error) : NULL;
   mid = res ? vm_gpu_graph_scratch (graph, 4 * n_pool * d, error) : NULL;
   h = mid ? vm_gpu_graph_scratch (graph, 4 * n_pool * d, error) : NULL;
@@ -938,14 +941,78 @@ record_pooled_tail (VmGpuGraph     *graph,
   fc2.c = VM_GPU_VIEW (fin, 0);
   *pooled = fin;
 
-  return vm_gpu_gather_rows (graph, n_pool, t->dim, rows, VM_GPU_VIEW (a->attn, 0), VM_GPU_VIEW (idx, 0),
-                             VM_GPU_VIEW (attn, 0), error) &&
+  return (attn_pooled != NULL ||
+          vm_gpu_gather_rows (graph, n_pool, t->dim, rows, VM_GPU_VIEW (a->attn, 0), VM_GPU_VIEW (idx, 0),
+                              VM_GPU_VIEW (attn, 0), error)) &&
          vm_gpu_gather_rows (graph, n_pool, t->dim, rows, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (idx, 0),
                              VM_GPU_VIEW (res, 0), error) &&
          vm_gpu_gemm_layernorm (graph, &out, VM_GPU_VIEW (w, L->ln2_g), VM_GPU_VIEW (w, L->ln2_b), dtype, t->eps,
                                 VM_GPU_VIEW (h, 0), error) &&
          vm_gpu_gemm (graph, &fc1, error) &&
          vm_gpu_gemm (graph, &fc2, error);
+}
+
+/* The last block's attention where only the @n_pool rows @idx lists are
+ * read afterwards and no row's attention depends on its position (not
+ * causal): the keys and values of every row (one product of 2·dim
+ * columns), the queries of the pooled rows alone (one product of n_pool
+ * rows) and attention for those queries, into *@attn_pooled (n_pool × dim).
+ * A third of the block's QKV product and all but one query per sequence
+ * of its attention are left out; the pooled rows' results are those of the
+ * whole block. */
+static gboolean
+record_pooled_attention (VmGpuGraph    *graph,
+                         VmGpuDType     dtype,
+                         const Tower   *t,
+                         const Layer   *L,
+                         guint          n,
+                         guint          tokens,
+                         VmGpuBuffer   *idx,
+                         guint          n_pool,
+                         Activations   *a,
+                         VmGpuBuffer  **attn_pooled,
+                         GError       **error)
+{
+  guint d = t->dim, rows = n * tokens;
+  gsize wsize = dtype_size (dtype);
+  VmGpuBuffer *w = L->buffer;
+  VmGpuBuffer *hq, *q, *o;
+  VmGpuGemm qg = {
+    .m = n_pool, .n = d, .k = d,
+    .b = VM_GPU_VIEW (w, L->qkv_w), .b_type = dtype,
+    .bias = VM_GPU_VIEW (w, L->qkv_b),
+  };
+  VmGpuGemm kvg = {
+    .m = rows, .n = 2 * d, .k = d,
+    .a = VM_GPU_VIEW (a->h, 0),
+    .b = VM_GPU_VIEW (w, L->qkv_w + wsize * d * d), .b_type = dtype,
+    .bias = VM_GPU_VIEW (w, L->qkv_b + wsize * d),
+    .c = VM_GPU_VIEW (a->qkv, 0),   /* rows × 2·dim of its rows × 3·dim */
+  };
+  VmGpuAttention att = {
+    .batch = n, .heads = t->heads, .lq = 1, .lk = tokens, .head_dim = d / t->heads,
+    .k = VM_GPU_VIEW (a->qkv, 0), .v = VM_GPU_VIEW (a->qkv, 4ull * d),
+    .q_ld = d, .k_ld = 2 * d, .v_ld = 2 * d, .o_ld = d,
+    .fp16_products = dtype == VM_GPU_F16,
+  };
+
+  g_assert (n_pool == n);   /* one pooled row per sequence */
+  hq = vm_gpu_graph_scratch (graph, 4ull * n_pool * d, error);
+  q = hq ? vm_gpu_graph_scratch (graph, 4ull * n_pool * d, error) : NULL;
+  o = q ? vm_gpu_graph_scratch (graph, 4ull * n_pool * d, error) : NULL;
+  if (o == NULL)
+    return FALSE;
+  qg.a = VM_GPU_VIEW (hq, 0);
+  qg.c = VM_GPU_VIEW (q, 0);
+  att.q = VM_GPU_VIEW (q, 0);
+  att.o = VM_GPU_VIEW (o, 0);
+  *attn_pooled = o;
+
+  return vm_gpu_gather_rows (graph, n_pool, d, rows, VM_GPU_VIEW (a->h, 0), VM_GPU_VIEW (idx, 0),
+                             VM_GPU_VIEW (hq, 0), error) &&
+         vm_gpu_gemm (graph, &qg, error) &&
+         vm_gpu_gemm (graph, &kvg, error) &&
+         vm_gpu_attention (graph, &att, error);
 }
 
 /* The pre-norm transformer blocks over @n sequences of @tokens rows in
@@ -1014,11 +1081,22 @@ record_blocks (VmClipModel    *self,
 
       const Layer *next = &t->layers[MIN (l + 1, t->n_layers - 1)];
 
+      /* The last block of a tower that is not causal, with more than one
+       * sequence (one image keeps the single product and attention call:
+       * fewer dispatches where their count, not their arithmetic, sets
+       * the latency): the pooled rows' queries alone. */
+      if (l + 1 == t->n_layers && !causal && n > 1 && n_pool == n)
+        {
+          VmGpuBuffer *attn_pooled = NULL;
+
+          return record_pooled_attention (graph, dtype, t, L, n, tokens, idx, n_pool, a, &attn_pooled, error) &&
+                 record_pooled_tail (graph, dtype, t, L, rows, idx, n_pool, a, attn_pooled, pooled, error);
+        }
       if (!vm_gpu_gemm (graph, &qkv, error) ||
           !attention (graph, t, n, tokens, causal, dtype, a->qkv, a->attn, error))
         return FALSE;
       if (l + 1 == t->n_layers)
-        return record_pooled_tail (graph, dtype, t, L, rows, idx, n_pool, a, pooled, error);
+        return record_pooled_tail (graph, dtype, t, L, rows, idx, n_pool, a, NULL, pooled, error);
       if (!vm_gpu_gemm_layernorm (graph, &out, VM_GPU_VIEW (w, L->ln2_g), VM_GPU_VIEW (w, L->ln2_b), dtype, t->eps,
                                   VM_GPU_VIEW (a->h, 0), error) ||
           !vm_gpu_gemm (graph, &fc1, error) ||
