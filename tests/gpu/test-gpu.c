@@ -2390,6 +2390,7 @@ test_attention_lanes (void)
     { 2, 2, 19, 19, 32, FALSE, 2 },
     { 1, 2, 77, 77, 80, TRUE, 1 },
     { 2, 1, 9, 31, 64, FALSE, 1 },      /* cross: fewer queries than keys */
+    { 5, 3, 1, 50, 64, FALSE, 1 },      /* one query per sequence: a ViT's last block */
     { 1, 3, 31, 9, 80, FALSE, 1 },      /* more queries than keys */
     { 2, 2, 17, 17, 48, TRUE, 1 },      /* no lanes variant: attention_f32 */
     { 2, 2, 21, 21, 30, FALSE, 1 },     /* nor here; attention_sg reads floats, not vec4 */
