@@ -84,6 +84,7 @@ void main ()
   // then a pair if CN % 4 == 2, so that its residual comes in whole texels.
   col0 -= lane;
 #define NQ (CN / 4u)
+  float cn_must_be_even[CN % 2u == 0u ? 1 : -1];   // groups of 4 and at most one pair
 #define COL(j) (col0 + ((j) < 4u * NQ ? ((j) / 4u) * 4u * WG + 4u * lane + (j) % 4u \
                                       : NQ * 4u * WG + 2u * lane + ((j) - 4u * NQ)))
 #else
