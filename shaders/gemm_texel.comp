@@ -74,21 +74,20 @@ void main ()
   uint lane = gl_LocalInvocationID.x;
 #ifdef ROWS_X
   uint row0 = gl_WorkGroupID.x * RM;
-  uint col0 = gl_WorkGroupID.y * WG * CN + lane;
+  uint col0 = gl_WorkGroupID.y * WG * CN;   // the workgroup's first column
 #else
   uint row0 = gl_WorkGroupID.y * RM;
-  uint col0 = gl_WorkGroupID.x * WG * CN + lane;
+  uint col0 = gl_WorkGroupID.x * WG * CN;   // the workgroup's first column
 #endif
 #ifdef A_BCAST
   // A lane's columns: CN / 4 groups of 4 adjacent columns, 4·WG apart,
   // then a pair if CN % 4 == 2, so that its residual comes in whole texels.
-  col0 -= lane;
 #define NQ (CN / 4u)
   float cn_must_be_even[CN % 2u == 0u ? 1 : -1];   // groups of 4 and at most one pair
 #define COL(j) (col0 + ((j) < 4u * NQ ? ((j) / 4u) * 4u * WG + 4u * lane + (j) % 4u \
                                       : NQ * 4u * WG + 2u * lane + ((j) - 4u * NQ)))
 #else
-#define COL(j) (col0 + (j) * WG)
+#define COL(j) (col0 + lane + (j) * WG)
 #endif
   uint batch = gl_WorkGroupID.z;
   uint k4 = p.k / 4u;

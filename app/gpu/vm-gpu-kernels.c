@@ -319,6 +319,17 @@ bind_view (VmGpuGraph   *graph,
                             access, binding, elem_off, op, error);
 }
 
+/* The offset alignment of a view bound as a storage buffer, or also as a
+ * texel buffer when @texel. */
+static guint64
+view_align (VmGpuDevice *device,
+            gboolean     texel)
+{
+  guint64 storage = device->limits.minStorageBufferOffsetAlignment;
+
+  return texel ? MAX (device->limits.minTexelBufferOffsetAlignment, storage) : storage;
+}
+
 static guint
 div_up (guint64 a,
         guint64 b)
@@ -654,16 +665,12 @@ gemm_record (VmGpuGraph       *graph,
 
   if (!bind_view_aligned (graph, g->a, 4 * ((guint64) (batch - 1) * g->a_batch_stride + (guint64) (g->m - 1) * lda + g->k),
                           texel ? 16 : 4,
-                          texel && GEMM_TEXEL_A_TEXEL ? MAX (device->limits.minTexelBufferOffsetAlignment,
-                                                             device->limits.minStorageBufferOffsetAlignment)
-                                                      : device->limits.minStorageBufferOffsetAlignment,
+                          view_align (device, texel && GEMM_TEXEL_A_TEXEL),
                           VM_GPU_ACCESS_READ, &bind[0], &push.a_off, op, error) ||
       !bind_view_aligned (graph, g->b,
                           wsize * ((guint64) (batch - 1) * g->b_batch_stride + (guint64) (g->n - 1) * ldb + g->k),
                           texel ? wsize * 4 : wsize,
-                          texel ? MAX (device->limits.minTexelBufferOffsetAlignment,
-                                       device->limits.minStorageBufferOffsetAlignment)
-                                : device->limits.minStorageBufferOffsetAlignment,
+                          view_align (device, texel),
                           VM_GPU_ACCESS_READ, &bind[1], &push.b_off, op, error) ||
       !bind_view (graph, g->c, 4 * ((guint64) (batch - 1) * g->c_batch_stride + (guint64) (g->m - 1) * ldc + g->n),
                   4, VM_GPU_ACCESS_WRITE, &bind[4], &push.c_off, op, error))
@@ -686,9 +693,7 @@ gemm_record (VmGpuGraph       *graph,
       if (!bind_view_aligned (graph, g->residual,
                               4 * ((guint64) (batch - 1) * g->residual_batch_stride + (guint64) (g->m - 1) * ldr + g->n),
                               4,
-                              texel ? MAX (device->limits.minTexelBufferOffsetAlignment,
-                                           device->limits.minStorageBufferOffsetAlignment)
-                                    : device->limits.minStorageBufferOffsetAlignment,
+                              view_align (device, texel),
                               VM_GPU_ACCESS_READ, &bind[3], &push.r_off, op, error))
         return FALSE;
       push.flags |= 2;
@@ -849,8 +854,7 @@ vm_gpu_layernorm (VmGpuGraph  *graph,
   if (prefer_rows_layernorm (device, param_type) && cols % 4 == 0 &&
       x.offset % 16 == 0 && y.offset % 16 == 0 && gamma.offset % (ps * 4) == 0 && beta.offset % (ps * 4) == 0)
     {
-      guint64 talign = MAX (device->limits.minTexelBufferOffsetAlignment,
-                            device->limits.minStorageBufferOffsetAlignment);
+      guint64 talign = view_align (device, TRUE);
       guint ngroups = div_up (rows, 64);
 
       push.x_ld = push.y_ld = cols / 4;
@@ -1076,8 +1080,7 @@ vm_gpu_attention (VmGpuGraph            *graph,
 #define SPAN(l, ld) (4 * ((guint64) batch * (l) * (ld) - (ld) + width))
   if (lanes != NULL)
     {
-      guint64 talign = MAX (device->limits.minTexelBufferOffsetAlignment,
-                            device->limits.minStorageBufferOffsetAlignment);
+      guint64 talign = view_align (device, TRUE);
 
       /* Offsets, strides in texels. */
       push.q_ld /= 4;
@@ -1633,9 +1636,7 @@ vm_gpu_similarity_topk (VmGpuGraph             *graph,
 
       if (!bind_view_aligned (graph, VM_GPU_VIEW (s->database.buffer, s->database.offset + r * row_bytes),
                               rows * row_bytes, texel ? 16 : 8,
-                              texel ? MAX (device->limits.minTexelBufferOffsetAlignment,
-                                           device->limits.minStorageBufferOffsetAlignment)
-                                    : device->limits.minStorageBufferOffsetAlignment,
+                              view_align (device, texel),
                               VM_GPU_ACCESS_READ, &bind[0], &push.db_off4, op, error))
         return FALSE;
       if (texel)
@@ -1777,8 +1778,7 @@ vm_gpu_gemv_f16 (VmGpuGraph       *graph,
 
       if (!bind_view_aligned (graph, VM_GPU_VIEW (g->rows.buffer, g->rows.offset + r * row_bytes),
                               rows * row_bytes, 16,
-                              MAX (device->limits.minTexelBufferOffsetAlignment,
-                                   device->limits.minStorageBufferOffsetAlignment),
+                              view_align (device, TRUE),
                               VM_GPU_ACCESS_READ, &bind[0], &push.db_off8, op, error) ||
           !bind_view (graph, VM_GPU_VIEW (g->y.buffer, g->y.offset + 4 * r), 4ull * rows, 4,
                       VM_GPU_ACCESS_WRITE, &bind[2], &push.y_off, op, error))

@@ -957,6 +957,7 @@ record_pooled_tail (VmGpuGraph     *graph,
  * causal): the keys and values of every row (one product of 2·dim
  * columns), the queries of the pooled rows alone (one product of n_pool
  * rows) and attention for those queries, into *@attn_pooled (n_pool × dim).
+ * Needs one pooled row per sequence (@n_pool = @n).
  * A third of the block's QKV product and all but one query per sequence
  * of its attention are left out; the pooled rows' results are those of the
  * whole block. */
@@ -996,7 +997,6 @@ record_pooled_attention (VmGpuGraph    *graph,
     .fp16_products = dtype == VM_GPU_F16,
   };
 
-  g_assert (n_pool == n);   /* one pooled row per sequence */
   hq = vm_gpu_graph_scratch (graph, 4ull * n_pool * d, error);
   q = hq ? vm_gpu_graph_scratch (graph, 4ull * n_pool * d, error) : NULL;
   o = q ? vm_gpu_graph_scratch (graph, 4ull * n_pool * d, error) : NULL;
