@@ -127,6 +127,12 @@ DESC (gemm_coopmat_splitk_desc, "gemm_coopmat_splitk_f16", 5, GemmPush, 128, 1)
 /* The direct form in 64 × 64 tiles: products with too few 128 × 128 ones. */
 DESC (gemm_coopmat_direct_s_desc, "gemm_coopmat_direct_s_f16", 5, GemmPush, 128, 1)
 DESC (gemm_splitk_reduce_desc, "gemm_splitk_reduce", 4, SplitReducePush, 256, 1)
+/* Few rows, k up to WSPLIT_MAX_K: 64 rows × 32 columns per workgroup, k
+ * over its 8 subgroups, summed in the same pass (shaders/meson.build). */
+DESC (gemm_coopmat_wsplit_desc, "gemm_coopmat_wsplit_f16", 5, GemmPush, 256, 1)
+#define WSPLIT_COLS 32u
+#define WSPLIT_MAX_K 1024u
+#define WSPLIT_MAX_ROWS 128u
 /* The same, a workgroup per row, also writing the row's LayerNorm. */
 DESC (gemm_splitk_reduce_ln_desc, "gemm_splitk_reduce_ln", 7, SplitReducePush, 256, 1)
 #define SPLITK_LN_MAX_COLS 2048u
@@ -532,6 +538,28 @@ splitk_slices (const VmGpuGemm *g,
   return forced ? MAX (slices, 2) : slices;
 }
 
+/* Whether a product of few rows takes the one-pass form
+ * (gemm_coopmat_wsplit) rather than the split over slices of k and its
+ * sum: where the split would be taken, k is at most WSPLIT_MAX_K (at most
+ * 8 steps per subgroup), m at most WSPLIT_MAX_ROWS, and no LayerNorm is to
+ * be written in the same pass (the split's sum writes it in the same
+ * dispatch; the one pass and a LayerNorm of its own took longer).  On an
+ * H100, 50 × 768 × 2304 took 0.012 ms against 0.016 split and summed,
+ * 50 × 768 × 3072 0.012 against 0.019, and one image's latency went from
+ * 1.23 to 1.16 ms.  Tiles of 16 or 64 columns took longer (0.017 and
+ * 0.016 ms at 50 × 768 × 2304), as did 16 subgroups over k.
+ * $VIDMARK_GPU_FEW_ROWS=splitk (tests, benchmarks) or a form forced with
+ * $VIDMARK_GPU_COOPMAT: never. */
+static gboolean
+wsplit_taken (const VmGpuGemm *g,
+              guint            batch,
+              gboolean         with_ln)
+{
+  return !with_ln && g_getenv ("VIDMARK_GPU_COOPMAT") == NULL &&
+         g_strcmp0 (g_getenv ("VIDMARK_GPU_FEW_ROWS"), "splitk") != 0 &&
+         splitk_slices (g, batch) >= 2 && g->k <= WSPLIT_MAX_K && g->m <= WSPLIT_MAX_ROWS;
+}
+
 /* vm_gpu_gemm_layernorm()'s LayerNorm of C's rows, for the forms that
  * can write it in the same pass (@done then set). */
 typedef struct {
@@ -754,6 +782,9 @@ gemm_record (VmGpuGraph       *graph,
       gboolean direct = vec && coop_direct_shape (g) &&
                         g_strcmp0 (form, "shared") != 0 && g_strcmp0 (form, "small") != 0;
 
+      if (vec && wsplit_taken (g, batch, ln != NULL))
+        return dispatch_direct (graph, &gemm_coopmat_wsplit_desc, bind, &push,
+                                div_up (g->n, WSPLIT_COLS), div_up (g->m, 64), batch, error);
       if (slices > 1)
         return gemm_splitk (graph, g, &push, bind, slices, ln, error);
       if (vec && big_tiles >= 96 && direct)

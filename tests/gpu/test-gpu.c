@@ -1286,6 +1286,9 @@ test_gemm_splitk (void)
       g_test_skip ("no NV cooperative matrices on this device");
       return;
     }
+  /* Products of k ≤ 1024 without a LayerNorm take gemm_coopmat_wsplit by
+   * default (test_gemm_wsplit): this test is the split's. */
+  g_setenv ("VIDMARK_GPU_FEW_ROWS", "splitk", TRUE);
   for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
     {
       const char *kernel = run_gemm_case (rand, cases[c].m, cases[c].n, cases[c].k, cases[c].batch, FALSE, TRUE,
@@ -1377,6 +1380,64 @@ test_gemm_splitk (void)
     weights_clear (&w2);
     weights_clear (&wbias);
   }
+  g_unsetenv ("VIDMARK_GPU_FEW_ROWS");
+  assert_no_validation_messages ();
+}
+
+/* Products of few rows with k split over one workgroup's subgroups
+ * (gemm_coopmat_wsplit, one pass): CLIP's image tower at one image (50
+ * rows) and at two (100: two tiles of rows), every epilogue, with and
+ * without a residual, m off the grid of 16, k whose steps do not share out
+ * evenly, and the products it leaves to the split over slices (deep; a
+ * LayerNorm in the same pass: test_gemm_layernorm) and to the other forms. */
+static void
+test_gemm_wsplit (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (47);
+  static const struct {
+    guint m, n, k, batch;
+    gboolean residual;
+    VmGpuEpilogue epilogue;
+    const char *kernel;   /* the kernel that must run, or with '!' one that must not */
+  } cases[] = {
+    { 50, 2304, 768, 1, FALSE, VM_GPU_EPILOGUE_NONE, "gemm_coopmat_wsplit_f16" },
+    { 50, 3072, 768, 1, FALSE, VM_GPU_EPILOGUE_QUICK_GELU, "gemm_coopmat_wsplit_f16" },
+    { 50, 768, 768, 1, TRUE, VM_GPU_EPILOGUE_NONE, "gemm_coopmat_wsplit_f16" },
+    { 37, 512, 784, 1, TRUE, VM_GPU_EPILOGUE_GELU, "gemm_coopmat_wsplit_f16" },
+    { 100, 1536, 1024, 1, TRUE, VM_GPU_EPILOGUE_GELU, "gemm_coopmat_wsplit_f16" },
+    { 24, 96, 240, 1, FALSE, VM_GPU_EPILOGUE_NONE, "!gemm_coopmat_wsplit_f16" },   /* k < 256: not split */
+    { 50, 768, 3072, 1, TRUE, VM_GPU_EPILOGUE_NONE, "gemm_coopmat_splitk_f16" },   /* deep */
+    { 50, 768, 768, 2, TRUE, VM_GPU_EPILOGUE_NONE, "!gemm_coopmat_wsplit_f16" },   /* batched */
+    { 200, 768, 768, 1, FALSE, VM_GPU_EPILOGUE_NONE, "!gemm_coopmat_wsplit_f16" }, /* more rows */
+    { 50, 520, 768, 1, FALSE, VM_GPU_EPILOGUE_NONE, "!gemm_coopmat_wsplit_f16" },  /* n off the grid */
+  };
+
+  REQUIRE_DEVICE ();
+  if (!g_str_equal (vm_gpu_gemm_variant (device, VM_GPU_F16), "gemm_coopmat_f16"))
+    {
+      g_test_skip ("no NV cooperative matrices on this device");
+      return;
+    }
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      const char *kernel = run_gemm_case (rand, cases[c].m, cases[c].n, cases[c].k, cases[c].batch, FALSE, TRUE,
+                                          cases[c].residual, cases[c].epilogue, VM_GPU_F16);
+
+      if (cases[c].kernel[0] == '!')
+        g_assert_cmpstr (kernel, !=, cases[c].kernel + 1);
+      else
+        g_assert_cmpstr (kernel, ==, cases[c].kernel);
+    }
+  /* Pinned to the split over slices (benchmarks compare the two). */
+  g_setenv ("VIDMARK_GPU_FEW_ROWS", "splitk", TRUE);
+  run_gemm_case (rand, 50, 768, 768, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, VM_GPU_F16);
+  g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_splitk_f16");
+  g_unsetenv ("VIDMARK_GPU_FEW_ROWS");
+  /* A form forced for every product: never this one. */
+  g_setenv ("VIDMARK_GPU_COOPMAT", "splitk", TRUE);
+  run_gemm_case (rand, 50, 768, 768, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_NONE, VM_GPU_F16);
+  g_assert_cmpstr (last_gemm_kernel, ==, "gemm_coopmat_splitk_f16");
+  g_unsetenv ("VIDMARK_GPU_COOPMAT");
   assert_no_validation_messages ();
 }
 
@@ -1434,7 +1495,11 @@ test_gemm_layernorm (void)
         g_assert_no_error (error);
         submit (fused);
         g.c = VM_GPU_VIEW (bc2, 0);
+        /* The product alone as the split too (its sum, not
+         * gemm_coopmat_wsplit's), so that C is the same bit for bit. */
+        g_setenv ("VIDMARK_GPU_FEW_ROWS", "splitk", TRUE);
         g_assert_true (vm_gpu_gemm (apart, &g, &error));
+        g_unsetenv ("VIDMARK_GPU_FEW_ROWS");
         g_assert_true (vm_gpu_layernorm (apart, m, n, VM_GPU_VIEW (bc2, 0), VM_GPU_VIEW (wg.buffer, 0),
                                          VM_GPU_VIEW (wbeta.buffer, 0), type, 1e-5f, VM_GPU_VIEW (by2, 0), &error));
         g_assert_no_error (error);
@@ -2769,6 +2834,7 @@ main (int   argc,
   g_test_add_func ("/gpu/kernel/gemm", test_gemm);
   g_test_add_func ("/gpu/kernel/gemm-coopmat-forms", test_gemm_coopmat_forms);
   g_test_add_func ("/gpu/kernel/gemm-splitk", test_gemm_splitk);
+  g_test_add_func ("/gpu/kernel/gemm-wsplit", test_gemm_wsplit);
   g_test_add_func ("/gpu/kernel/gemm-layernorm", test_gemm_layernorm);
   g_test_add_func ("/gpu/kernel/gemm-strided", test_gemm_strided);
   g_test_add_func ("/gpu/kernel/gemm-invalid", test_gemm_invalid);
