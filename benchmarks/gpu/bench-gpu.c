@@ -2,8 +2,8 @@
  * OpenBLAS sgemm (loaded with dlopen when installed) in the same run.
  *
  *   bench-gpu --gemm [--shape MxKxN] [--repeat N] [--chain N] [--epilogue]
- *             [--kernels direct,shared,small]   (values of VIDMARK_GPU_COOPMAT:
- *                                     each cooperative-matrix form's TFLOP/s)
+ *             [--kernels auto,direct,shared,small]   (values of VIDMARK_GPU_COOPMAT,
+ *                          auto: unset; each cooperative-matrix form's TFLOP/s)
  *   bench-gpu --similarity [--rows N] [--dim D] [--queries 1,4,16,64] [--k K]
  *             [--kernels default,gemm,...]   (values of VIDMARK_GPU_SIMILARITY,
  *                                             run one after the other per count)
@@ -305,7 +305,8 @@ time_blas_gemm (SgemmFunc sgemm, guint m, guint k, guint n, guint repeat)
 }
 
 /* One row per form of the cooperative-matrix GEMM (values of
- * $VIDMARK_GPU_COOPMAT: direct, shared, small), fp16 weights: TFLOP/s by
+ * $VIDMARK_GPU_COOPMAT: direct, shared, small, splitk; "auto" unsets it
+ * for the automatic choice), fp16 weights: TFLOP/s by
  * GPU time, and the largest difference from the first form's result next
  * to the result's largest magnitude. */
 static void
@@ -320,7 +321,11 @@ bench_gemm_kernels (guint m, guint k, guint n, const char *kernels, guint repeat
       g_autofree float *c = NULL;
       double t, big = 0, diff = 0;
 
-      g_setenv ("VIDMARK_GPU_COOPMAT", names[i], TRUE);
+      /* "auto": the automatic choice. */
+      if (g_str_equal (names[i], "auto"))
+        g_unsetenv ("VIDMARK_GPU_COOPMAT");
+      else
+        g_setenv ("VIDMARK_GPU_COOPMAT", names[i], TRUE);
       t = time_gpu_gemm (m, k, n, VM_GPU_F16, repeat, &c);
       t = on_cpu () ? t : last_cpu;
       if (first == NULL)
@@ -741,7 +746,8 @@ main (int   argc,
     { "kernels", 0, 0, G_OPTION_ARG_STRING, &kernels,
       "kernels to compare: with --similarity values of VIDMARK_GPU_SIMILARITY (default,gemm,texel,storage), "
       "with --attention values of VIDMARK_GPU_ATTENTION (workgroup,lanes,subgroup; coopmat: the default with fp16 products), "
-      "with --gemm values of VIDMARK_GPU_COOPMAT (direct,shared,small: cooperative-matrix forms)", "LIST" },
+      "with --gemm values of VIDMARK_GPU_COOPMAT (direct,shared,small,splitk: cooperative-matrix forms; "
+      "auto: the automatic choice)", "LIST" },
     { "shape", 0, 0, G_OPTION_ARG_STRING, &shape, "only this GEMM shape (MxKxN)", "MxKxN" },
     { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "timed runs (3)", "N" },
     { "chain", 0, 0, G_OPTION_ARG_INT, &chain, "with --gemm: products per submission (1)", "N" },
