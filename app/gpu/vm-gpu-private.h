@@ -48,6 +48,7 @@ G_BEGIN_DECLS
   X (vkCreateFence) \
   X (vkDestroyFence) \
   X (vkWaitForFences) \
+  X (vkGetFenceStatus) \
   X (vkResetFences) \
   X (vkAllocateMemory) \
   X (vkFreeMemory) \

@@ -580,6 +580,60 @@ test_graph_barriers (void)
   assert_no_validation_messages ();
 }
 
+/* The host's wait for a submission: the fence polled before the sleeping
+ * wait (VIDMARK_GPU_SPIN_US forced to 5 s, off, and by default), each time
+ * with the results of that submission, and the polling over as soon as the
+ * work is: a submit returns long before the 5 s. */
+static void
+test_graph_wait (void)
+{
+  static const char *spins[] = { "5000000", "0", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmGpuGraph) graph = NULL;
+  g_autoptr(VmGpuBuffer) a = NULL, b = NULL;
+  float *in;
+  const float *out;
+
+  REQUIRE_DEVICE ();
+  a = new_buffer (64);
+  b = new_buffer (64);
+  graph = vm_gpu_graph_new (device, &error);
+  g_assert_no_error (error);
+  vm_gpu_graph_set_reusable (graph, TRUE);
+  in = vm_gpu_graph_input (graph, a, 0, 64, &error);
+  g_assert_no_error (error);
+  g_assert_true (vm_gpu_l2_normalize (graph, 1, 16, VM_GPU_VIEW (a, 0), VM_GPU_VIEW (b, 0), &error));
+  out = vm_gpu_graph_output (graph, b, 0, 64, &error);
+  g_assert_no_error (error);
+  for (guint s = 0; s < G_N_ELEMENTS (spins); s++)
+    {
+      if (spins[s] != NULL)
+        g_setenv ("VIDMARK_GPU_SPIN_US", spins[s], TRUE);
+      else
+        g_unsetenv ("VIDMARK_GPU_SPIN_US");
+      for (guint round = 0; round < 3; round++)
+        {
+          double norm = 0;
+          gint64 start;
+
+          for (guint i = 0; i < 16; i++)
+            {
+              in[i] = (float) i - 3.0f * round - s;
+              norm += (double) in[i] * in[i];
+            }
+          norm = sqrt (norm);
+          start = g_get_monotonic_time ();
+          g_assert_true (vm_gpu_graph_submit (graph, 0, &error));
+          g_assert_no_error (error);
+          g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+          for (guint i = 0; i < 16; i++)
+            g_assert_cmpfloat (fabs (out[i] - ((float) i - 3.0f * round - s) / norm), <, 1e-5);
+        }
+    }
+  g_unsetenv ("VIDMARK_GPU_SPIN_US");
+  assert_no_validation_messages ();
+}
+
 /* A reusable graph, recorded once and submitted three times with new
  * inputs: one written in the mapping of a buffer nothing used yet, one
  * through a staging copy (its buffer is written by an earlier step), a
@@ -2823,6 +2877,7 @@ main (int   argc,
   g_test_add_func ("/gpu/pipeline/cache", test_pipeline_cache);
   g_test_add_func ("/gpu/graph/barriers", test_graph_barriers);
   g_test_add_func ("/gpu/graph/reusable", test_graph_reusable);
+  g_test_add_func ("/gpu/graph/wait", test_graph_wait);
   g_test_add_func ("/gpu/graph/profile", test_graph_profile);
   g_test_add_func ("/gpu/graph/profile-env", test_graph_profile_env);
   g_test_add_func ("/gpu/graph/many-nodes", test_graph_many_nodes);
