@@ -889,7 +889,10 @@ chunk_size (VmClipModel *self,
  * block's arithmetic) run on the pooled rows alone.  Same results as the
  * whole block followed by a gather.  The rows land in *@pooled.
  * @attn_pooled: the pooled rows' attention output, if the caller computed
- * it for those rows alone; else they are gathered from a->attn. */
+ * it for those rows alone; else they are gathered from a->attn.
+ * @pool_stride: where the pooled rows are every @pool_stride-th row from
+ * the first (an image tower's class tokens), the products read them in
+ * place; 0: they are gathered by @idx. */
 static gboolean
 record_pooled_tail (VmGpuGraph     *graph,
                     VmGpuDType      dtype,
@@ -898,6 +901,7 @@ record_pooled_tail (VmGpuGraph     *graph,
                     guint           rows,
                     VmGpuBuffer    *idx,
                     guint           n_pool,
+                    guint           pool_stride,
                     Activations    *a,
                     VmGpuBuffer    *attn_pooled,
                     VmGpuBuffer   **pooled,
@@ -923,8 +927,9 @@ record_pooled_tail (VmGpuGraph     *graph,
     .bias = VM_GPU_VIEW (w, L->fc2_b),
   };
 
-  attn = attn_pooled ? attn_pooled : vm_gpu_graph_scratch (graph, 4 * n_pool * d, error);
-  res = attn ? vm_gpu_graph_scratch (graph, 4 * n_pool * d, error) : NULL;
+  /* In place: A or R the pooled rows of a->attn or a->xa, rows apart. */
+  attn = attn_pooled ? attn_pooled : pool_stride ? a->attn : vm_gpu_graph_scratch (graph, 4 * n_pool * d, error);
+  res = attn == NULL ? NULL : pool_stride ? a->xa : vm_gpu_graph_scratch (graph, 4 * n_pool * d, error);
   mid = res ? vm_gpu_graph_scratch (graph, 4 * n_pool * d, error) : NULL;
   h = mid ? vm_gpu_graph_scratch (graph, 4 * n_pool * d, error) : NULL;
   fin = h ? vm_gpu_graph_scratch (graph, 4 * n_pool * d, error) : NULL;
@@ -934,6 +939,12 @@ record_pooled_tail (VmGpuGraph     *graph,
   out.a = VM_GPU_VIEW (attn, 0);
   out.residual = VM_GPU_VIEW (res, 0);
   out.c = VM_GPU_VIEW (mid, 0);
+  if (pool_stride != 0)
+    {
+      if (attn_pooled == NULL)
+        out.lda = pool_stride * t->dim;
+      out.ldr = pool_stride * t->dim;
+    }
   fc1.a = VM_GPU_VIEW (h, 0);
   fc1.c = VM_GPU_VIEW (ff, 0);
   fc2.a = VM_GPU_VIEW (ff, 0);
@@ -941,11 +952,12 @@ record_pooled_tail (VmGpuGraph     *graph,
   fc2.c = VM_GPU_VIEW (fin, 0);
   *pooled = fin;
 
-  return (attn_pooled != NULL ||
+  return (attn_pooled != NULL || pool_stride != 0 ||
           vm_gpu_gather_rows (graph, n_pool, t->dim, rows, VM_GPU_VIEW (a->attn, 0), VM_GPU_VIEW (idx, 0),
                               VM_GPU_VIEW (attn, 0), error)) &&
-         vm_gpu_gather_rows (graph, n_pool, t->dim, rows, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (idx, 0),
-                             VM_GPU_VIEW (res, 0), error) &&
+         (pool_stride != 0 ||
+          vm_gpu_gather_rows (graph, n_pool, t->dim, rows, VM_GPU_VIEW (a->xa, 0), VM_GPU_VIEW (idx, 0),
+                              VM_GPU_VIEW (res, 0), error)) &&
          vm_gpu_gemm_layernorm (graph, &out, VM_GPU_VIEW (w, L->ln2_g), VM_GPU_VIEW (w, L->ln2_b), dtype, t->eps,
                                 VM_GPU_VIEW (h, 0), error) &&
          vm_gpu_gemm (graph, &fc1, error) &&
@@ -1018,7 +1030,8 @@ record_pooled_attention (VmGpuGraph    *graph,
 /* The pre-norm transformer blocks over @n sequences of @tokens rows in
  * a->xa.  The head reads only the @n_pool rows @idx lists, so the
  * last block computes those alone (record_pooled_tail); *@pooled gets the
- * n_pool × dim result. */
+ * n_pool × dim result.  @pool_stride: nonzero where those rows are every
+ * @pool_stride-th from the first (record_pooled_tail). */
 static gboolean
 record_blocks (VmClipModel    *self,
                VmGpuGraph     *graph,
@@ -1029,6 +1042,7 @@ record_blocks (VmClipModel    *self,
                gboolean        causal,
                VmGpuBuffer    *idx,
                guint           n_pool,
+               guint           pool_stride,
                Activations    *a,
                VmGpuBuffer   **pooled,
                GError        **error)
@@ -1090,13 +1104,14 @@ record_blocks (VmClipModel    *self,
           VmGpuBuffer *attn_pooled = NULL;
 
           return record_pooled_attention (graph, dtype, t, L, n, tokens, idx, n_pool, a, &attn_pooled, error) &&
-                 record_pooled_tail (graph, dtype, t, L, rows, idx, n_pool, a, attn_pooled, pooled, error);
+                 record_pooled_tail (graph, dtype, t, L, rows, idx, n_pool, pool_stride, a, attn_pooled, pooled,
+                                     error);
         }
       if (!vm_gpu_gemm (graph, &qkv, error) ||
           !attention (graph, t, n, tokens, causal, dtype, a->qkv, a->attn, error))
         return FALSE;
       if (l + 1 == t->n_layers)
-        return record_pooled_tail (graph, dtype, t, L, rows, idx, n_pool, a, NULL, pooled, error);
+        return record_pooled_tail (graph, dtype, t, L, rows, idx, n_pool, pool_stride, a, NULL, pooled, error);
       if (!vm_gpu_gemm_layernorm (graph, &out, VM_GPU_VIEW (w, L->ln2_g), VM_GPU_VIEW (w, L->ln2_b), dtype, t->eps,
                                   VM_GPU_VIEW (a->h, 0), error) ||
           !vm_gpu_gemm (graph, &fc1, error) ||
@@ -1154,7 +1169,9 @@ record_head (VmClipModel   *self,
 }
 
 /* The rest of a plan after the tower's embeddings in a->xa: the blocks,
- * the head, and its embeddings as the plan's output. */
+ * the head, and its embeddings as the plan's output.  @pool_stride as
+ * record_blocks() takes it: the image plan's pooled rows are its class
+ * tokens (pool[i] = i · tokens), a text plan's are gathered. */
 static gboolean
 record_encoder (VmClipModel   *self,
                 Plan          *plan,
@@ -1162,13 +1179,15 @@ record_encoder (VmClipModel   *self,
                 guint          tokens,
                 gboolean       causal,
                 VmGpuBuffer   *idx,
+                guint          pool_stride,
                 Activations   *a,
                 GError       **error)
 {
   VmGpuBuffer *pooled = NULL, *emb = NULL;
   guint n = plan->n;
 
-  if (!record_blocks (self, plan->graph, self->dtype, t, n, tokens, causal, idx, n, a, &pooled, error) ||
+  if (!record_blocks (self, plan->graph, self->dtype, t, n, tokens, causal, idx, n, pool_stride, a, &pooled,
+                      error) ||
       !record_head (self, plan->graph, self->dtype, t, self->config.projection_dim, pooled, n * tokens, idx, n,
                     &emb, error))
     return FALSE;
@@ -1359,7 +1378,7 @@ record_image_plan (VmClipModel    *self,
                          VM_GPU_VIEW (t->embed, t->pos), self->dtype, VM_GPU_VIEW (a.xb, 0), error) ||
       !vm_gpu_layernorm (graph, n * tokens, t->dim, VM_GPU_VIEW (a.xb, 0), VM_GPU_VIEW (t->embed, t->pre_g),
                          VM_GPU_VIEW (t->embed, t->pre_b), self->dtype, t->eps, VM_GPU_VIEW (a.xa, 0), error) ||
-      !record_encoder (self, plan, t, tokens, FALSE, idx, &a, error))
+      !record_encoder (self, plan, t, tokens, FALSE, idx, tokens, &a, error))
     return NULL;
   return g_steal_pointer (&plan);
 }
@@ -1509,7 +1528,7 @@ record_text_plan (VmClipModel  *self,
   bind[3] = (VmGpuBinding) { a.xa, 0, 0, VM_GPU_ACCESS_WRITE };
   if (!vm_gpu_graph_dispatch (graph, self->dtype == VM_GPU_F16 ? &token_embed_f16_desc : &token_embed_f32_desc,
                               bind, 4, &push, sizeof push, (t->dim + 63) / 64, tokens, n, error) ||
-      !record_encoder (self, plan, t, tokens, TRUE, idx, &a, error))
+      !record_encoder (self, plan, t, tokens, TRUE, idx, 0, &a, error))
     return NULL;
   return g_steal_pointer (&plan);
 }
