@@ -1241,6 +1241,44 @@ test_gemm (void)
   assert_no_validation_messages ();
 }
 
+/* A product and the kernel that must run it, or with '!' one that must
+ * not (test_gemm_splitk, test_gemm_wsplit). */
+typedef struct {
+  guint m, n, k, batch;
+  gboolean residual;
+  VmGpuEpilogue epilogue;
+  const char *kernel;
+} GemmKernelCase;
+
+static void
+run_gemm_kernel_cases (GRand                *rand,
+                       const GemmKernelCase *cases,
+                       guint                 n_cases)
+{
+  for (guint c = 0; c < n_cases; c++)
+    {
+      const char *kernel = run_gemm_case (rand, cases[c].m, cases[c].n, cases[c].k, cases[c].batch, FALSE, TRUE,
+                                          cases[c].residual, cases[c].epilogue, VM_GPU_F16);
+
+      if (cases[c].kernel[0] == '!')
+        g_assert_cmpstr (kernel, !=, cases[c].kernel + 1);
+      else
+        g_assert_cmpstr (kernel, ==, cases[c].kernel);
+    }
+}
+
+/* Whether the device has NV cooperative matrices; else the test skips. */
+static gboolean
+require_coopmat (void)
+{
+  if (!g_str_equal (vm_gpu_gemm_variant (device, VM_GPU_F16), "gemm_coopmat_f16"))
+    {
+      g_test_skip ("no NV cooperative matrices on this device");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* The forms of the cooperative-matrix GEMM (values of $VIDMARK_GPU_COOPMAT),
  * where the device has NV cooperative matrices: m off the 16-row grid (the
  * direct form's shifted last fragments), batched with a residual, k with a
@@ -1260,11 +1298,8 @@ test_gemm_coopmat_forms (void)
   };
 
   REQUIRE_DEVICE ();
-  if (!g_str_equal (vm_gpu_gemm_variant (device, VM_GPU_F16), "gemm_coopmat_f16"))
-    {
-      g_test_skip ("no NV cooperative matrices on this device");
-      return;
-    }
+  if (!require_coopmat ())
+    return;
   for (guint f = 0; f < G_N_ELEMENTS (forms); f++)
     {
       static const struct {
@@ -1313,12 +1348,7 @@ static void
 test_gemm_splitk (void)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (45);
-  static const struct {
-    guint m, n, k, batch;
-    gboolean residual;
-    VmGpuEpilogue epilogue;
-    const char *kernel;   /* the kernel that must run, or with '!' one that must not */
-  } cases[] = {
+  static const GemmKernelCase cases[] = {
     /* By default, where 64 × 64 tiles would leave the device idle. */
     { 50, 768, 768, 1, FALSE, VM_GPU_EPILOGUE_NONE, "gemm_coopmat_splitk_f16" },
     { 50, 3072, 768, 1, FALSE, VM_GPU_EPILOGUE_QUICK_GELU, "gemm_coopmat_splitk_f16" },
@@ -1335,24 +1365,12 @@ test_gemm_splitk (void)
   };
 
   REQUIRE_DEVICE ();
-  if (!g_str_equal (vm_gpu_gemm_variant (device, VM_GPU_F16), "gemm_coopmat_f16"))
-    {
-      g_test_skip ("no NV cooperative matrices on this device");
-      return;
-    }
+  if (!require_coopmat ())
+    return;
   /* Products of k ≤ 1024 without a LayerNorm take gemm_coopmat_wsplit by
    * default (test_gemm_wsplit): this test is the split's. */
   g_setenv ("VIDMARK_GPU_FEW_ROWS", "splitk", TRUE);
-  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
-    {
-      const char *kernel = run_gemm_case (rand, cases[c].m, cases[c].n, cases[c].k, cases[c].batch, FALSE, TRUE,
-                                          cases[c].residual, cases[c].epilogue, VM_GPU_F16);
-
-      if (cases[c].kernel[0] == '!')
-        g_assert_cmpstr (kernel, !=, cases[c].kernel + 1);
-      else
-        g_assert_cmpstr (kernel, ==, cases[c].kernel);
-    }
+  run_gemm_kernel_cases (rand, cases, G_N_ELEMENTS (cases));
   /* Forced: a large product too. */
   g_setenv ("VIDMARK_GPU_COOPMAT", "splitk", TRUE);
   run_gemm_case (rand, 1030, 1536, 784, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, VM_GPU_F16);
@@ -1448,12 +1466,7 @@ static void
 test_gemm_wsplit (void)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (47);
-  static const struct {
-    guint m, n, k, batch;
-    gboolean residual;
-    VmGpuEpilogue epilogue;
-    const char *kernel;   /* the kernel that must run, or with '!' one that must not */
-  } cases[] = {
+  static const GemmKernelCase cases[] = {
     { 50, 2304, 768, 1, FALSE, VM_GPU_EPILOGUE_NONE, "gemm_coopmat_wsplit_f16" },
     { 50, 3072, 768, 1, FALSE, VM_GPU_EPILOGUE_QUICK_GELU, "gemm_coopmat_wsplit_f16" },
     { 50, 768, 768, 1, TRUE, VM_GPU_EPILOGUE_NONE, "gemm_coopmat_wsplit_f16" },
@@ -1467,21 +1480,9 @@ test_gemm_wsplit (void)
   };
 
   REQUIRE_DEVICE ();
-  if (!g_str_equal (vm_gpu_gemm_variant (device, VM_GPU_F16), "gemm_coopmat_f16"))
-    {
-      g_test_skip ("no NV cooperative matrices on this device");
-      return;
-    }
-  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
-    {
-      const char *kernel = run_gemm_case (rand, cases[c].m, cases[c].n, cases[c].k, cases[c].batch, FALSE, TRUE,
-                                          cases[c].residual, cases[c].epilogue, VM_GPU_F16);
-
-      if (cases[c].kernel[0] == '!')
-        g_assert_cmpstr (kernel, !=, cases[c].kernel + 1);
-      else
-        g_assert_cmpstr (kernel, ==, cases[c].kernel);
-    }
+  if (!require_coopmat ())
+    return;
+  run_gemm_kernel_cases (rand, cases, G_N_ELEMENTS (cases));
   /* Pinned to the split over slices (benchmarks compare the two). */
   g_setenv ("VIDMARK_GPU_FEW_ROWS", "splitk", TRUE);
   run_gemm_case (rand, 50, 768, 768, 1, FALSE, TRUE, TRUE, VM_GPU_EPILOGUE_GELU, VM_GPU_F16);
