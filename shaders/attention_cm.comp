@@ -10,13 +10,12 @@
 // from the buffer into a 16 × 16·tiles score block in shared memory, takes
 // the softmax of its rows there (two lanes per row), and multiplies the
 // probabilities by V's fragments (loaded before the softmax) into O,
-// which it stores directly.  No
-// workgroup barriers.  A tile that would run past the sequence's end is
-// loaded from row L − 16: its keys that the tile before already has get
-// probability 0, and its query rows are the same rows with the same
-// values, stored twice.  The caller checks: L = lq = lk, 16 ≤ L ≤
-// 16·MAX_T, head dimension D, row strides, offsets and batch strides in
-// whole vec4.
+// which it stores directly.  No workgroup barriers.  A tile that would
+// run past the sequence's end is loaded from row L − 16: its keys that
+// the tile before already has get probability 0, and its query rows are
+// the same rows with the same values, stored twice.  The caller checks:
+// L = lq = lk, 16 ≤ L ≤ 16·MAX_T, head dimension D, row strides, offsets
+// and batch strides in whole vec4.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #version 450
 #extension GL_NV_cooperative_matrix : require
@@ -96,9 +95,10 @@ void main ()
           }
         coopMatStoreNV (s, Ss, sb + 16u * kt, SROW, false);
       }
-  // V's fragments (keys × D, row-major), loaded before the softmax so that their latency passes
-  // while it runs (on an H100 the 12 layers of one image took 0.157 ms
-  // against 0.205 loaded after it, those of 64 images 0.79 against 1.21).
+  // V's fragments (keys × D, row-major), loaded before the softmax so
+  // that their latency passes while it runs (on an H100 the 12 layers of
+  // one image took 0.157 ms against 0.205 loaded after it, those of 64
+  // images 0.79 against 1.21).
   F32 vx[MAX_T][DT];
   [[unroll]] for (uint kt = 0u; kt < MAX_T; kt++)
     if (kt < nt)
