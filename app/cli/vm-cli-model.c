@@ -648,7 +648,7 @@ static const VmCliCommand model_commands[] = {
   { "model remove", N_("NAME"), N_("Delete an installed model"), model_remove },
   { "model default", N_("[NAME]"), N_("Show or set the default model"), model_default },
   { "model verify", N_("[NAME]"), N_("Check a model's files against its manifest"), model_verify },
-  { "model tokenize", N_("[--vocab DIR] TEXT"), N_("Print the CLIP token ids of a text"), model_tokenize },
+  { "model tokenize", N_("[--vocab DIR] [--json] TEXT"), N_("Print the CLIP token ids of a text"), model_tokenize },
   { NULL }
 };
 
@@ -658,12 +658,25 @@ print_model_usage (FILE *out)
   fprintf (out, "%s\n\n", _("Usage: vidmark model COMMAND [OPTIONS…]"));
   fprintf (out, "%s\n\n", _("Manage the CLIP models used to index and search."));
   fprintf (out, "%s\n", _("Commands:"));
+
+  /* The summaries line up after the longest usage (counted in characters:
+   * a translation may hold more bytes than characters). */
+  g_autoptr(GPtrArray) usages = g_ptr_array_new_with_free_func (g_free);
+  glong width = 0;
   for (guint i = 0; model_commands[i].name != NULL; i++)
     {
-      g_autofree char *usage = g_strdup_printf ("%s %s", model_commands[i].name + strlen ("model "),
-                                                model_commands[i].args ? _(model_commands[i].args) : "");
+      char *usage = g_strdup_printf ("%s %s", model_commands[i].name + strlen ("model "),
+                                     model_commands[i].args ? _(model_commands[i].args) : "");
 
-      fprintf (out, "  %-24s %s\n", usage, _(model_commands[i].summary));
+      width = MAX (width, g_utf8_strlen (usage, -1));
+      g_ptr_array_add (usages, usage);
+    }
+  for (guint i = 0; model_commands[i].name != NULL; i++)
+    {
+      const char *usage = g_ptr_array_index (usages, i);
+
+      fprintf (out, "  %s%*s  %s\n", usage, (int) (width - g_utf8_strlen (usage, -1)), "",
+               _(model_commands[i].summary));
     }
   fprintf (out, "\n%s\n", _("Models live in $XDG_DATA_HOME/vidmark/models (~/.local/share/vidmark/models)."));
 }

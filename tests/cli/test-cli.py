@@ -5,6 +5,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -44,6 +45,15 @@ def _():
     for cmd in ("add", "remove", "index", "list", "info", "status", "demo"):
         p = run(cmd, "--help", check=0)
         assert "--catalog" in p.stdout and cmd in p.stdout, p.stdout
+    # model's commands: every one listed, the summaries in one column.
+    p = run("model", "--help", check=0)
+    rows = [l for l in p.stdout.splitlines() if l.startswith("  ")]
+    names = [r.split()[0] for r in rows]
+    assert names == ["list", "import", "install", "remove", "default", "verify", "tokenize"], names
+    assert any("tokenize [--vocab DIR] [--json] TEXT" in r for r in rows), rows
+    starts = {re.match(r"  (\S.*?\S)  +\S", r).end() for r in rows}
+    assert len(starts) == 1, p.stdout
+    run("model", check=2)
     run("frobnicate", check=2)
     run("index", "--mode", "sometimes", catalog=cat, check=2)
     run("index", "--rate", "-1", catalog=cat, check=2)
