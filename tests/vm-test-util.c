@@ -5,6 +5,7 @@
 #include "vm-test-util.h"
 
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 void
 vm_test_remove_tree (const char *path)
@@ -123,4 +124,35 @@ vm_test_spin (guint ms)
   g_timeout_add (ms, vm_test_set_flag_cb, &done);
   while (!done)
     g_main_context_iteration (NULL, TRUE);
+}
+
+void
+vm_test_fakehub_start (const char    *python,
+                       const char    *script,
+                       VmTestFakeHub *hub)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GIOChannel) out = NULL;
+  const char *args[] = { python, script, NULL };
+  gsize length = 0;
+  int out_fd;
+
+  if (!g_spawn_async_with_pipes (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                 &hub->pid, &hub->in_fd, &out_fd, NULL, &error))
+    g_error ("cannot start the fake hub: %s", error->message);
+  out = g_io_channel_unix_new (out_fd);
+  g_io_channel_set_close_on_unref (out, TRUE);
+  if (g_io_channel_read_line (out, &hub->endpoint, &length, NULL, &error) != G_IO_STATUS_NORMAL)
+    g_error ("the fake hub did not start: %s", error ? error->message : "no output");
+  g_strstrip (hub->endpoint);
+  if (!g_str_has_prefix (hub->endpoint, "http://127.0.0.1:"))
+    g_error ("the fake hub printed “%s”, not its endpoint", hub->endpoint);
+}
+
+void
+vm_test_fakehub_stop (VmTestFakeHub *hub)
+{
+  close (hub->in_fd);   /* the fake hub exits */
+  g_spawn_close_pid (hub->pid);
+  g_clear_pointer (&hub->endpoint, g_free);
 }

@@ -48,6 +48,21 @@ void      vm_test_make_tiny_clip   (const char   *python,
                                     const char   *script,
                                     const char   *out_dir);
 
+/* A loopback fake of the Hugging Face Hub (tests/store/fakehub.py, run as
+ * `@python @script`): it serves acme/tiny-clip and acme/slow (a throttled
+ * model.safetensors) until vm_test_fakehub_stop ().  Aborts when it does
+ * not start. */
+typedef struct {
+  char *endpoint;    /* http://127.0.0.1:PORT */
+  GPid  pid;
+  int   in_fd;       /* closing it ends the child */
+} VmTestFakeHub;
+
+void      vm_test_fakehub_start    (const char    *python,
+                                    const char    *script,
+                                    VmTestFakeHub *hub);
+void      vm_test_fakehub_stop     (VmTestFakeHub *hub);
+
 /* Copies @from to @to; fails the test when it cannot. */
 void      vm_test_copy_file        (const char   *from,
                                     const char   *to);

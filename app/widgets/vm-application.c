@@ -15,6 +15,7 @@ struct _VmApplication
   AdwApplication  parent_instance;
 
   char           *catalog_path;
+  GtkWidget      *preferences;    /* the preferences window while it exists (weak) */
 };
 
 G_DEFINE_FINAL_TYPE (VmApplication, vm_application, ADW_TYPE_APPLICATION)
@@ -169,33 +170,64 @@ about_action (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (about));
 }
 
+/* One preferences window at a time: it stays (hidden) while a model
+ * downloads, and asking for preferences again shows it. */
+static void
+show_preferences (VmApplication *self,
+                  const char    *page)
+{
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autoptr(GSettings) settings = NULL;
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+
+  if (parent == GTK_WINDOW (self->preferences))
+    parent = NULL;
+  if (self->preferences == NULL)
+    {
+      if (source == NULL || (schema = g_settings_schema_source_lookup (source, APP_ID, TRUE)) == NULL)
+        {
+          if (VM_IS_WINDOW (parent))
+            vm_window_toast (VM_WINDOW (parent), _("Preferences are unavailable: the settings schema is not installed"));
+          return;
+        }
+      settings = g_settings_new (APP_ID);
+      self->preferences = vm_preferences_window_new (settings);
+      g_object_add_weak_pointer (G_OBJECT (self->preferences), (gpointer *) &self->preferences);
+      /* Every main window learns of models installed or removed. */
+      for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
+        if (VM_IS_WINDOW (l->data))
+          g_signal_connect_object (self->preferences, "models-changed",
+                                   G_CALLBACK (vm_window_models_changed), l->data, G_CONNECT_SWAPPED);
+    }
+  if (parent != NULL)
+    gtk_window_set_transient_for (GTK_WINDOW (self->preferences), parent);
+  if (page != NULL)
+    adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (self->preferences), page);
+  gtk_window_present (GTK_WINDOW (self->preferences));
+}
+
 static void
 preferences_action (GSimpleAction *action,
                     GVariant      *parameter,
                     gpointer       user_data)
 {
-  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (user_data));
-  g_autoptr(GSettingsSchema) schema = NULL;
-  g_autoptr(GSettings) settings = NULL;
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  GtkWidget *window;
+  show_preferences (user_data, NULL);
+}
 
-  if (source == NULL || (schema = g_settings_schema_source_lookup (source, APP_ID, TRUE)) == NULL)
-    {
-      if (VM_IS_WINDOW (parent))
-        vm_window_toast (VM_WINDOW (parent), _("Preferences are unavailable: the settings schema is not installed"));
-      return;
-    }
-  settings = g_settings_new (APP_ID);
-  window = vm_preferences_window_new (settings);
-  gtk_window_set_transient_for (GTK_WINDOW (window), parent);
-  gtk_window_present (GTK_WINDOW (window));
+static void
+models_action (GSimpleAction *action,
+               GVariant      *parameter,
+               gpointer       user_data)
+{
+  show_preferences (user_data, "models");
 }
 
 static const GActionEntry app_actions[] = {
   { "quit", quit_action },
   { "about", about_action },
   { "preferences", preferences_action },
+  { "models", models_action },
 };
 
 static void

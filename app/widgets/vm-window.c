@@ -655,7 +655,7 @@ search_done_cb (GObject      *source,
       adw_status_page_set_description (self->no_results_page,
                                        self->has_model
                                        ? _("Try other words.")
-                                       : _("Try other words. Without a search model only subtitles, on-screen text, speech and file names are searched: install one with “vidmark model install” to search what is seen."));
+                                       : _("Try other words. Without a search model only subtitles, on-screen text, speech and file names are searched: get one in Preferences, Search Models, to search what is seen."));
       gtk_stack_set_visible_child_name (self->results_stack, "no-results");
     }
 }
@@ -1736,11 +1736,7 @@ runner_finished_cb (VmIndexRunner *runner,
   reload_library (self);
   /* A model installed since the window opened: search with it from now on. */
   if (!self->has_model && find_model ())
-    {
-      self->has_model = TRUE;
-      gtk_revealer_set_reveal_child (self->model_banner, FALSE);
-      reset_search_session (self);
-    }
+    vm_window_models_changed (self);
   busy_pop (self);
 }
 
@@ -2023,6 +2019,32 @@ reset_search_session (VmWindow *self)
   self->session = vm_search_session_new (model, device);
   self->search_func = vm_search_session_search;
   self->search_data = self->session;
+}
+
+void
+vm_window_models_changed (VmWindow *self)
+{
+  gboolean had_model;
+
+  g_return_if_fail (VM_IS_WINDOW (self));
+
+  had_model = self->has_model;
+  self->has_model = find_model ();
+  gtk_revealer_set_reveal_child (self->model_banner, !self->has_model && self->catalog != NULL);
+  if (self->search_func == vm_search_session_search)
+    reset_search_session (self);
+  /* The frames indexed so far have no embeddings of the new model. */
+  if (!had_model && self->has_model && self->catalog != NULL)
+    {
+      AdwToast *toast = adw_toast_new (_("Search model installed: index the library to search what is seen"));
+
+      adw_toast_set_button_label (toast, _("_Index"));
+      adw_toast_set_action_name (toast, "library.index");
+      adw_toast_set_timeout (toast, 0);
+      adw_toast_overlay_add_toast (self->toast_overlay, toast);
+      g_free (self->last_toast);
+      self->last_toast = g_strdup (adw_toast_get_title (toast));
+    }
 }
 
 static void

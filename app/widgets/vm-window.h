@@ -48,6 +48,9 @@ const char *vm_window_get_last_toast   (VmWindow       *self);
 /* Reads the library again off the main thread (busy until it is listed);
  * only rows that changed are replaced. */
 void        vm_window_reload_library   (VmWindow       *self);
+/* Models were installed or removed, or the default one changed: search
+ * with the default from now on, and show or hide the no-model banner. */
+void        vm_window_models_changed   (VmWindow       *self);
 /* The "Recent Exports" section of the main menu (items activate
  * "annotation.open-export-folder" with the file's path). */
 GMenuModel *vm_window_get_recent_exports_menu (VmWindow *self);

@@ -12,6 +12,8 @@
 #include "model/vm-model-error.h"
 #include "model/vm-model-store.h"
 
+#include "../vm-test-util.h"
+
 static char *endpoint;
 static char *tmpdir;
 
@@ -201,11 +203,7 @@ int
 main (int    argc,
       char **argv)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GIOChannel) out = NULL;
-  gsize length = 0;
-  GPid pid;
-  int in_fd, out_fd;
+  VmTestFakeHub hub;
   int ret;
 
   g_test_init (&argc, &argv, NULL);
@@ -215,19 +213,8 @@ main (int    argc,
       return 2;
     }
 
-  {
-    const char *child_argv[] = { argv[1], argv[2], NULL };
-
-    if (!g_spawn_async_with_pipes (NULL, (char **) child_argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                                   &pid, &in_fd, &out_fd, NULL, &error))
-      g_error ("cannot start the fake hub: %s", error->message);
-  }
-  out = g_io_channel_unix_new (out_fd);
-  g_io_channel_set_close_on_unref (out, TRUE);
-  if (g_io_channel_read_line (out, &endpoint, &length, NULL, &error) != G_IO_STATUS_NORMAL)
-    g_error ("the fake hub did not start: %s", error ? error->message : "no output");
-  g_strstrip (endpoint);
-  g_assert_true (g_str_has_prefix (endpoint, "http://127.0.0.1:"));
+  vm_test_fakehub_start (argv[1], argv[2], &hub);
+  endpoint = hub.endpoint;
 
   tmpdir = g_dir_make_tmp ("vm-model-download-XXXXXX", NULL);
   g_unsetenv ("HF_TOKEN");
@@ -239,11 +226,9 @@ main (int    argc,
 
   ret = g_test_run ();
 
-  close (in_fd);   /* the fake hub exits */
-  g_spawn_close_pid (pid);
+  vm_test_fakehub_stop (&hub);
   vm_model_store_delete_tree (tmpdir, NULL);
   g_free (tmpdir);
-  g_free (endpoint);
 
   return ret;
 }

@@ -12,6 +12,8 @@
 #include "catalog/vm-catalog.h"
 #include "catalog/vm-catalog-datasets.h"
 #include "core/vm-paths.h"
+#include "model/vm-model-download.h"
+#include "model/vm-model-store.h"
 #include "media/vm-media.h"
 #include "widgets/vm-annotation-stack.h"
 #include "widgets/vm-application.h"
@@ -37,6 +39,7 @@ static GtkWidget *find_widget_of_type (GtkWidget  *root,
                                        const char *tooltip);
 
 static char *tmp_dir;
+static VmTestFakeHub fakehub;   /* endpoint NULL: no python3 to run it */
 static char *clip_path;     /* 320×240, 25 fps, 4 s, H.264 in MP4 */
 static char *media_dir;     /* holds clip_path only */
 
@@ -2079,6 +2082,245 @@ test_window_errors (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* ---- Search models ----------------------------------------------------------------------- */
+
+/* The first row below @root (of @type) titled @title. */
+static GtkWidget *
+find_row (GtkWidget  *root,
+          GType       type,
+          const char *title)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type) &&
+          g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (child)), title) == 0)
+        return child;
+      if ((found = find_row (child, type, title)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+typedef struct {
+  GtkWidget *window;
+  GtkWidget *download_row;
+  GtkButton *download_button;
+  guint      changed;
+} ModelsPage;
+
+static gboolean
+download_idle (gpointer data)
+{
+  ModelsPage *page = data;
+
+  return !gtk_widget_get_visible (find_widget_of_type (page->download_row, GTK_TYPE_PROGRESS_BAR, NULL));
+}
+
+static gboolean
+download_running (gpointer data)
+{
+  return !download_idle (data);
+}
+
+static void
+click_download (ModelsPage *page)
+{
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (page->download_button)));
+  g_signal_emit_by_name (page->download_button, "clicked");
+}
+
+static gboolean
+dialog_shown (gpointer data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) w = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+        {
+          *(AdwMessageDialog **) data = ADW_MESSAGE_DIALOG (w);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static void
+count_cb (ModelsPage *page)
+{
+  page->changed++;
+}
+
+/* The Search Models page: download (an error, an install, a stop and its
+ * continuation), choose the default, remove; and the window's banner. */
+static void
+test_preferences_models (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.vidmark.Vidmark");
+  g_autofree char *default_name = NULL;
+  g_autofree char *catalog_path = new_catalog_path ("models.sqlite");
+  g_autoptr(GPtrArray) left = NULL;
+  ModelsPage page = { 0 };
+  AdwComboRow *known;
+  GtkWidget *repo, *row, *group;
+  AdwMessageDialog *dialog = NULL;
+  VmWindow *window;
+  guint n_known = 0;
+
+  VM_TEST_SKIP_UNLESS (fakehub.endpoint != NULL, "no python3 to run the fake hub");
+  g_setenv ("VIDMARK_HF_ENDPOINT", fakehub.endpoint, TRUE);
+
+  /* No model: the window says so, and where to get one. */
+  window = vm_window_new (NULL, catalog_path);
+  gtk_window_present (GTK_WINDOW (window));
+  vm_test_wait_for (window_idle, window, 20, "the empty window");
+  {
+    GtkWidget *banner = find_widget_of_type (GTK_WIDGET (window), GTK_TYPE_REVEALER, NULL);
+    GtkWidget *get = NULL;
+
+    for (GtkWidget *w = banner; w != NULL && get == NULL; )
+      {
+        get = find_widget_of_type (w, GTK_TYPE_BUTTON, NULL);
+        if (get != NULL && g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (get)), "app.models") != 0)
+          get = gtk_widget_get_next_sibling (get);
+        w = NULL;
+      }
+    g_assert_nonnull (get);
+    g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (get)), ==, "app.models");
+    g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (banner)));
+  }
+
+  page.window = vm_preferences_window_new (settings);
+  g_signal_connect_swapped (page.window, "models-changed", G_CALLBACK (count_cb), &page);
+  g_signal_connect_swapped (page.window, "models-changed", G_CALLBACK (vm_window_models_changed), window);
+  adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (page.window), "models");
+  gtk_window_present (GTK_WINDOW (page.window));
+
+  page.download_row = find_row (page.window, ADW_TYPE_ACTION_ROW, "Download and Install");
+  g_assert_nonnull (page.download_row);
+  page.download_button = GTK_BUTTON (find_widget_of_type (page.download_row, GTK_TYPE_BUTTON, NULL));
+  known = ADW_COMBO_ROW (find_row (page.window, ADW_TYPE_COMBO_ROW, "Model"));
+  repo = find_row (page.window, ADW_TYPE_ENTRY_ROW, "Repository (organisation/name)");
+  g_assert_nonnull (known);
+  g_assert_nonnull (repo);
+  group = gtk_widget_get_ancestor (find_row (page.window, ADW_TYPE_COMBO_ROW, "Model"), ADW_TYPE_PREFERENCES_PAGE);
+  g_assert_nonnull (adw_preferences_group_get_description (
+    ADW_PREFERENCES_GROUP (find_widget_of_type (group, ADW_TYPE_PREFERENCES_GROUP, NULL))));
+
+  /* A known model is chosen at first, ready to download; the repository
+   * field shows for "Other Repository" only. */
+  g_assert_cmpuint (adw_combo_row_get_selected (known), ==, 0);
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (page.download_button)));
+  g_assert_false (gtk_widget_get_visible (repo));
+  while (vm_known_models[n_known].name != NULL)
+    n_known++;
+  adw_combo_row_set_selected (known, n_known);
+  g_assert_true (gtk_widget_get_visible (repo));
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (page.download_button)));
+  gtk_editable_set_text (GTK_EDITABLE (repo), "not a repository");
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (page.download_button)));
+
+  /* A repository the hub does not have: the error stays in the row. */
+  gtk_editable_set_text (GTK_EDITABLE (repo), "acme/nothing");
+  click_download (&page);
+  vm_test_wait_for (download_idle, &page, 30, "the failed download");
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (page.download_row)), "acme/nothing"));
+  g_assert_cmpuint (page.changed, ==, 0);
+
+  /* Installed: listed, the default, the banner gone, the window's toast
+   * offers to index. */
+  gtk_editable_set_text (GTK_EDITABLE (repo), "acme/tiny-clip");
+  click_download (&page);
+  g_assert_false (gtk_widget_get_sensitive (repo));
+  vm_test_wait_for (download_idle, &page, 30, "the download");
+  g_assert_cmpuint (page.changed, ==, 1);
+  g_assert_nonnull (find_row (page.window, ADW_TYPE_ACTION_ROW, "tiny-clip"));
+  default_name = vm_model_store_get_default (NULL, NULL);
+  g_assert_cmpstr (default_name, ==, "tiny-clip");
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (page.download_button)));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (page.download_row)), "Installed"));
+  g_assert_false (gtk_revealer_get_reveal_child (GTK_REVEALER (find_widget_of_type (GTK_WIDGET (window),
+                                                                                    GTK_TYPE_REVEALER, NULL))));
+  g_assert_nonnull (strstr (vm_window_get_last_toast (window), "index"));
+
+  /* Stopped (the throttled one): an interrupted download to continue. */
+  gtk_editable_set_text (GTK_EDITABLE (repo), "acme/slow");
+  click_download (&page);
+  vm_test_wait_for (download_running, &page, 5, "the slow download");
+  vm_test_spin (300);
+  g_signal_emit_by_name (page.download_button, "clicked");   /* Cancel */
+  vm_test_wait_for (download_idle, &page, 30, "the stopped download");
+  g_assert_cmpuint (page.changed, ==, 1);
+  row = find_row (page.window, ADW_TYPE_ACTION_ROW, "slow");
+  g_assert_nonnull (row);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "stopped"));
+  left = vm_model_list_interrupted (NULL);
+  g_assert_cmpuint (left->len, ==, 1);
+  {
+    GtkWidget *resume = find_widget_of_type (row, GTK_TYPE_BUTTON, NULL);
+
+    while (resume != NULL && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (resume)), "C_ontinue") != 0)
+      resume = gtk_widget_get_next_sibling (resume);
+    g_assert_nonnull (resume);
+    g_signal_emit_by_name (resume, "clicked");
+  }
+  vm_test_wait_for (download_running, &page, 5, "the continued download");
+  vm_test_wait_for (download_idle, &page, 60, "the continued download");
+  g_assert_cmpuint (page.changed, ==, 2);
+  g_clear_pointer (&left, g_ptr_array_unref);
+  left = vm_model_list_interrupted (NULL);
+  g_assert_cmpuint (left->len, ==, 0);
+
+  /* The other one becomes the default, for the command line too. */
+  g_settings_set_string (settings, "default-model", "tiny-clip");
+  row = find_row (page.window, ADW_TYPE_ACTION_ROW, "slow");
+  g_assert_nonnull (row);
+  {
+    GtkCheckButton *check = GTK_CHECK_BUTTON (find_widget_of_type (row, GTK_TYPE_CHECK_BUTTON, NULL));
+
+    g_assert_false (gtk_check_button_get_active (check));
+    gtk_check_button_set_active (check, TRUE);
+  }
+  g_clear_pointer (&default_name, g_free);
+  default_name = vm_model_store_get_default (NULL, NULL);
+  g_assert_cmpstr (default_name, ==, "slow");
+  {
+    g_autofree char *setting = g_settings_get_string (settings, "default-model");
+
+    g_assert_cmpstr (setting, ==, "");
+  }
+  g_assert_cmpuint (page.changed, ==, 3);
+
+  /* Removed after a confirmation; cancelling it keeps the model. */
+  g_signal_emit_by_name (find_widget_of_type (row, GTK_TYPE_BUTTON, "Remove"), "clicked");
+  vm_test_wait_for (dialog_shown, &dialog, 5, "the confirmation");
+  adw_message_dialog_response (dialog, "cancel");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_nonnull (find_row (page.window, ADW_TYPE_ACTION_ROW, "slow"));
+  g_signal_emit_by_name (find_widget_of_type (row, GTK_TYPE_BUTTON, "Remove"), "clicked");
+  dialog = NULL;
+  vm_test_wait_for (dialog_shown, &dialog, 5, "the confirmation");
+  adw_message_dialog_response (dialog, "remove");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_null (find_row (page.window, ADW_TYPE_ACTION_ROW, "slow"));
+  g_clear_pointer (&default_name, g_free);
+  default_name = vm_model_store_get_default (NULL, NULL);
+  g_assert_cmpstr (default_name, ==, "tiny-clip");
+  g_assert_cmpuint (page.changed, ==, 4);
+
+  /* The fake hub's models are not runnable: none is left for the tests
+   * after this one. */
+  g_assert_true (vm_model_store_remove (NULL, "tiny-clip", TRUE, NULL));
+  gtk_window_destroy (GTK_WINDOW (page.window));
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_unsetenv ("VIDMARK_HF_ENDPOINT");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2087,7 +2329,10 @@ main (int   argc,
   VmClipSpec spec;
   int ret;
 
+  const char *python = NULL, *script = NULL;
+
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  vm_test_take_script_args (&argc, &argv, &python, &script);
   g_test_init (&argc, &argv, NULL);
 
   /* Before anything reads (and caches) the XDG folders. */
@@ -2137,8 +2382,13 @@ main (int   argc,
   g_test_add_func ("/widgets/window/index", test_window_index);
   g_test_add_func ("/widgets/window/reload-cost", test_window_reload_cost);
   g_test_add_func ("/widgets/window/narrow", test_window_narrow);
+  g_test_add_func ("/widgets/preferences/models", test_preferences_models);
 
+  if (python != NULL)
+    vm_test_fakehub_start (python, script, &fakehub);
   ret = g_test_run ();
+  if (fakehub.endpoint != NULL)
+    vm_test_fakehub_stop (&fakehub);
 
   vm_test_remove_tree (tmp_dir);
   return ret;
