@@ -533,7 +533,8 @@ vm_preferences_window_init (VmPreferencesWindow *self)
 
   self->repo_row = adw_entry_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->repo_row), _("Repository (organisation/name)"));
-  g_signal_connect_swapped (self->repo_row, "changed", G_CALLBACK (update_download_row), self);
+  /* Typing clears the last error too. */
+  g_signal_connect_swapped (self->repo_row, "changed", G_CALLBACK (known_selected_cb), self);
   g_signal_connect_swapped (self->repo_row, "entry-activated", G_CALLBACK (download_clicked_cb), self);
   /* Between the combo row and the download row, which stays last. */
   {

@@ -1181,24 +1181,36 @@ test_preferences (void)
 
 /* ---- Window ---------------------------------------------------------------------------- */
 
-/* The first widget of @type below @root with @tooltip (or any when NULL). */
+typedef const char *(*WidgetTextFunc) (GtkWidget *widget);
+
+/* The first widget of @type below @root whose text_of () is @text (or any
+ * when @text is NULL). */
 static GtkWidget *
-find_widget_of_type (GtkWidget  *root,
-                     GType       type,
-                     const char *tooltip)
+find_widget_with (GtkWidget      *root,
+                  GType           type,
+                  WidgetTextFunc  text_of,
+                  const char     *text)
 {
   for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
        child = gtk_widget_get_next_sibling (child))
     {
       GtkWidget *found;
 
-      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type) &&
-          (tooltip == NULL || g_strcmp0 (gtk_widget_get_tooltip_text (child), tooltip) == 0))
+      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type) && (text == NULL || g_strcmp0 (text_of (child), text) == 0))
         return child;
-      if ((found = find_widget_of_type (child, type, tooltip)) != NULL)
+      if ((found = find_widget_with (child, type, text_of, text)) != NULL)
         return found;
     }
   return NULL;
+}
+
+/* The first widget of @type below @root with @tooltip (or any when NULL). */
+static GtkWidget *
+find_widget_of_type (GtkWidget  *root,
+                     GType       type,
+                     const char *tooltip)
+{
+  return find_widget_with (root, type, (WidgetTextFunc) gtk_widget_get_tooltip_text, tooltip);
 }
 
 static gboolean
@@ -2084,24 +2096,20 @@ test_window_errors (void)
 
 /* ---- Search models ----------------------------------------------------------------------- */
 
-/* The first row below @root (of @type) titled @title. */
+static const char *
+row_title (GtkWidget *row)
+{
+  return adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row));
+}
+
+/* The first row below @root (of @type, a kind of AdwPreferencesRow) titled
+ * @title. */
 static GtkWidget *
 find_row (GtkWidget  *root,
           GType       type,
           const char *title)
 {
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found;
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type) &&
-          g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (child)), title) == 0)
-        return child;
-      if ((found = find_row (child, type, title)) != NULL)
-        return found;
-    }
-  return NULL;
+  return find_widget_with (root, type, row_title, title);
 }
 
 typedef struct {
