@@ -5,7 +5,6 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <glib/gi18n.h>
-#include <string.h>
 
 #include "core/vm-job.h"
 #include "core/vm-util.h"
@@ -29,7 +28,9 @@ struct _VmPreferencesWindow
   /* Search models */
   AdwPreferencesGroup  *installed_group;
   GPtrArray            *installed_rows;     /* the rows added to installed_group */
-  AdwComboRow          *known_row;
+  GHashTable           *installed;          /* the installed models' names, as last listed */
+  AdwComboRow          *known_row;          /* vm_known_models, then "Other Repository" */
+  guint                 n_known;
   GtkWidget            *repo_row;           /* "org/repo", for "Other Repository" */
   AdwActionRow         *download_row;
   GtkProgressBar       *download_progress;
@@ -91,37 +92,30 @@ toast (VmPreferencesWindow *self,
 static gboolean
 other_selected (VmPreferencesWindow *self)
 {
-  guint n_known = 0;
-
-  while (vm_known_models[n_known].name != NULL)
-    n_known++;
-  return adw_combo_row_get_selected (self->known_row) >= n_known;
+  return adw_combo_row_get_selected (self->known_row) >= self->n_known;
 }
 
 /* What the download row installs: a known model's short name or the
- * "org/repo" typed in; NULL when nothing valid is chosen. */
+ * repository typed in, and the name it installs as (@name); NULL when the
+ * installer would refuse it. */
 static char *
-dup_selected_spec (VmPreferencesWindow *self)
+dup_selected_spec (VmPreferencesWindow  *self,
+                   char                **name)
 {
-  g_autofree char *spec = NULL;
-  g_autofree char *name = NULL;
+  g_autofree char *spec = other_selected (self)
+    ? g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->repo_row))))
+    : g_strdup (vm_known_models[adw_combo_row_get_selected (self->known_row)].name);
 
-  if (other_selected (self))
-    spec = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->repo_row))));
-  else
-    spec = g_strdup (vm_known_models[adw_combo_row_get_selected (self->known_row)].name);
-  if (spec[0] == '\0' || (other_selected (self) && strchr (spec, '/') == NULL))
-    return NULL;
-  if ((name = vm_model_install_name (spec, NULL, NULL)) == NULL)
-    return NULL;
-  return g_steal_pointer (&spec);
+  *name = vm_model_install_name (spec, NULL, NULL);
+  return *name != NULL ? g_steal_pointer (&spec) : NULL;
 }
 
 static void
 update_download_row (VmPreferencesWindow *self)
 {
   gboolean running = self->job != NULL;
-  g_autofree char *spec = running ? NULL : dup_selected_spec (self);
+  g_autofree char *name = NULL;
+  g_autofree char *spec = running ? NULL : dup_selected_spec (self, &name);
 
   gtk_widget_set_visible (GTK_WIDGET (self->download_progress), running);
   gtk_widget_set_sensitive (GTK_WIDGET (self->known_row), !running);
@@ -160,15 +154,14 @@ update_download_row (VmPreferencesWindow *self)
           /* TRANSLATORS: a model's description and its download size. */
           about = g_strdup_printf (_("%s · %s"), _(known->description), size);
         }
-      g_autofree char *name = spec ? vm_model_install_name (spec, NULL, NULL) : NULL;
-      g_autoptr(VmModelInfo) installed = name ? vm_model_store_lookup (NULL, name, NULL) : NULL;
+      gboolean installed = spec != NULL && g_hash_table_contains (self->installed, name);
 
-      if (installed != NULL)
+      if (installed)
         {
           g_free (about);
           about = g_strdup_printf (_("Installed as “%s”"), name);
         }
-      gtk_widget_set_sensitive (GTK_WIDGET (self->download_button), spec != NULL && installed == NULL);
+      gtk_widget_set_sensitive (GTK_WIDGET (self->download_button), spec != NULL && !installed);
       adw_action_row_set_subtitle (self->download_row,
                                    self->last_error ? self->last_error
                                    : about ? about : _("Any CLIP model in the Hugging Face format"));
@@ -193,7 +186,7 @@ install_done_cb (GObject      *object,
   g_autoptr(VmPreferencesWindow) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autofree char *name = vm_model_install_finish (result, &error);
-  gboolean disposed = self->installed_rows == NULL;
+  gboolean disposed = self->installed_rows == NULL;   /* cleared by dispose */
 
   g_clear_object (&self->job);
   g_clear_pointer (&self->job_name, g_free);
@@ -202,26 +195,19 @@ install_done_cb (GObject      *object,
 
   gtk_window_set_hide_on_close (GTK_WINDOW (self), FALSE);
   g_clear_pointer (&self->last_error, g_free);
+  if (name == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    self->last_error = g_strdup (error->message);
+  refresh_models (self);
   if (name != NULL)
     {
       g_autofree char *text = g_strdup_printf (_("“%s” is installed"), name);
 
       toast (self, text);
-      refresh_models (self);
       g_signal_emit (self, signals[MODELS_CHANGED], 0);
     }
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      toast (self, _("Download stopped. Download again to continue where it stopped."));
-      refresh_models (self);
-    }
   else
-    {
-      self->last_error = g_strdup (error->message);
-      toast (self, error->message);
-      refresh_models (self);
-    }
-  update_download_row (self);
+    toast (self, self->last_error ? self->last_error
+                                  : _("Download stopped. Download again to continue where it stopped."));
 
   /* Closed while it ran: gone now, unless there is an error to read. */
   if (!gtk_widget_get_visible (GTK_WIDGET (self)))
@@ -248,13 +234,13 @@ start_download (VmPreferencesWindow *self,
   /* Closing the window while it runs only hides it. */
   gtk_window_set_hide_on_close (GTK_WINDOW (self), TRUE);
   vm_model_install_async (NULL, &options, self->job, install_done_cb, g_object_ref (self));
-  refresh_models (self);
-  update_download_row (self);
+  refresh_models (self);   /* the Continue buttons go off; the row shows the progress */
 }
 
 static void
 download_clicked_cb (VmPreferencesWindow *self)
 {
+  g_autofree char *name = NULL;
   g_autofree char *spec = NULL;
 
   if (self->job != NULL)
@@ -262,7 +248,7 @@ download_clicked_cb (VmPreferencesWindow *self)
       vm_job_cancel (self->job);
       return;
     }
-  if ((spec = dup_selected_spec (self)) != NULL)
+  if ((spec = dup_selected_spec (self, &name)) != NULL)
     start_download (self, spec);
 }
 
@@ -393,6 +379,7 @@ refresh_models (VmPreferencesWindow *self)
   for (guint i = 0; i < self->installed_rows->len; i++)
     adw_preferences_group_remove (self->installed_group, g_ptr_array_index (self->installed_rows, i));
   g_ptr_array_set_size (self->installed_rows, 0);
+  g_hash_table_remove_all (self->installed);
 
   /* The setting, when it names an installed model, wins (as in the window). */
   for (guint i = 0; chosen != NULL && chosen[0] != '\0' && models != NULL && i < models->len; i++)
@@ -412,6 +399,8 @@ refresh_models (VmPreferencesWindow *self)
       GtkWidget *row = add_model_row (self, info->name, subtitle);
       GtkWidget *check = gtk_check_button_new ();
       GtkWidget *remove = icon_button ("user-trash-symbolic", _("Remove"), info->name);
+
+      g_hash_table_add (self->installed, g_strdup (info->name));
 
       gtk_widget_set_valign (check, GTK_ALIGN_CENTER);
       gtk_widget_set_tooltip_text (check, _("Search with this model"));
@@ -476,6 +465,7 @@ vm_preferences_window_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), VM_TYPE_PREFERENCES_WINDOW);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->installed_rows, g_ptr_array_unref);
+  g_clear_pointer (&self->installed, g_hash_table_unref);
   g_clear_pointer (&self->last_error, g_free);
 
   G_OBJECT_CLASS (vm_preferences_window_parent_class)->dispose (object);
@@ -521,12 +511,11 @@ vm_preferences_window_init (VmPreferencesWindow *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   self->installed_rows = g_ptr_array_new ();
+  self->installed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   /* The known models, then any other repository. */
-  for (guint i = 0; vm_known_models[i].name != NULL; i++)
-    {
-      gtk_string_list_append (names, vm_known_models[i].name);
-    }
+  for (; vm_known_models[self->n_known].name != NULL; self->n_known++)
+    gtk_string_list_append (names, vm_known_models[self->n_known].name);
   gtk_string_list_append (names, _("Other Repository"));
   adw_combo_row_set_model (self->known_row, G_LIST_MODEL (names));
   g_signal_connect_swapped (self->known_row, "notify::selected", G_CALLBACK (known_selected_cb), self);

@@ -111,6 +111,16 @@ static void load_annotations (VmWindow *self);
 static void update_actions   (VmWindow *self);
 static void update_status    (VmWindow *self);
 
+/* Shows @toast (taking it) and remembers its title for the tests. */
+static void
+add_toast (VmWindow *self,
+           AdwToast *toast)
+{
+  g_free (self->last_toast);
+  self->last_toast = g_strdup (adw_toast_get_title (toast));
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
 void
 vm_window_toast (VmWindow   *self,
                  const char *message)
@@ -121,9 +131,7 @@ vm_window_toast (VmWindow   *self,
 
   toast = adw_toast_new (message);
   adw_toast_set_timeout (toast, 5);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
-  g_free (self->last_toast);
-  self->last_toast = g_strdup (message);
+  add_toast (self, toast);
 }
 
 const char *
@@ -561,6 +569,7 @@ vm_window_open_result (VmWindow *self,
 /* Moments sharpened by dense refinement replace their coarse items. */
 static void     refresh_hits         (VmWindow *self);
 static void     reset_search_session (VmWindow *self);
+static gboolean update_model_state   (VmWindow *self);
 static gboolean find_model           (void);
 
 /* How many visual moments are sharpened after each search. */
@@ -1734,9 +1743,10 @@ runner_finished_cb (VmIndexRunner *runner,
   g_clear_handle_id (&self->reload_id, g_source_remove);
   g_clear_handle_id (&self->index_bar_id, g_source_remove);
   reload_library (self);
-  /* A model installed since the window opened: search with it from now on. */
+  /* A model installed since the window opened: search with it from now on
+   * (this indexing run already embedded with it). */
   if (!self->has_model && find_model ())
-    vm_window_models_changed (self);
+    update_model_state (self);
   busy_pop (self);
 }
 
@@ -2021,29 +2031,34 @@ reset_search_session (VmWindow *self)
   self->search_data = self->session;
 }
 
-void
-vm_window_models_changed (VmWindow *self)
+/* Whether a model is installed now: the banner, and the search session
+ * with the default model.  Returns TRUE when the first model arrived. */
+static gboolean
+update_model_state (VmWindow *self)
 {
-  gboolean had_model;
+  gboolean had_model = self->has_model;
 
-  g_return_if_fail (VM_IS_WINDOW (self));
-
-  had_model = self->has_model;
   self->has_model = find_model ();
   gtk_revealer_set_reveal_child (self->model_banner, !self->has_model && self->catalog != NULL);
   if (self->search_func == vm_search_session_search)
     reset_search_session (self);
+  return !had_model && self->has_model;
+}
+
+void
+vm_window_models_changed (VmWindow *self)
+{
+  g_return_if_fail (VM_IS_WINDOW (self));
+
   /* The frames indexed so far have no embeddings of the new model. */
-  if (!had_model && self->has_model && self->catalog != NULL)
+  if (update_model_state (self) && self->catalog != NULL)
     {
       AdwToast *toast = adw_toast_new (_("Search model installed: index the library to search what is seen"));
 
       adw_toast_set_button_label (toast, _("_Index"));
       adw_toast_set_action_name (toast, "library.index");
       adw_toast_set_timeout (toast, 0);
-      adw_toast_overlay_add_toast (self->toast_overlay, toast);
-      g_free (self->last_toast);
-      self->last_toast = g_strdup (adw_toast_get_title (toast));
+      add_toast (self, toast);
     }
 }
 

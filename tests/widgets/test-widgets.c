@@ -2097,6 +2097,12 @@ test_window_errors (void)
 /* ---- Search models ----------------------------------------------------------------------- */
 
 static const char *
+button_action (GtkWidget *button)
+{
+  return gtk_actionable_get_action_name (GTK_ACTIONABLE (button));
+}
+
+static const char *
 row_title (GtkWidget *row)
 {
   return adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row));
@@ -2189,15 +2195,8 @@ test_preferences_models (void)
   vm_test_wait_for (window_idle, window, 20, "the empty window");
   {
     GtkWidget *banner = find_widget_of_type (GTK_WIDGET (window), GTK_TYPE_REVEALER, NULL);
-    GtkWidget *get = NULL;
+    GtkWidget *get = find_widget_with (banner, GTK_TYPE_BUTTON, button_action, "app.models");
 
-    for (GtkWidget *w = banner; w != NULL && get == NULL; )
-      {
-        get = find_widget_of_type (w, GTK_TYPE_BUTTON, NULL);
-        if (get != NULL && g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (get)), "app.models") != 0)
-          get = gtk_widget_get_next_sibling (get);
-        w = NULL;
-      }
     g_assert_nonnull (get);
     g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (get)), ==, "app.models");
     g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (banner)));
